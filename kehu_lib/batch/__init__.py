@@ -1,0 +1,11 @@
+"""The monthly batch: every notebook of ``params/`` for every district and the city, as HTML.
+
+Modules: :mod:`.params` (load, merge and validate parameters before any kernel starts),
+:mod:`.kernels` (a warm pool of pre-imported kernels, reset between runs),
+:mod:`.execute` (one papermill run: retries, logs, HTML), :mod:`.manifest` (incremental skip and
+atomic writes), :mod:`.html` (self-contained offline HTML), :mod:`.index` (month and top index,
+per-district XLSX), :mod:`.runner` (the batch), :mod:`.dask_exec` and :mod:`.cli`.
+
+The public entry point is :func:`kehu_lib.batch.runner.run_batch`; notebooks only ever import the
+light :mod:`kehu_lib.exports` and :mod:`kehu_lib.headlines`.
+"""

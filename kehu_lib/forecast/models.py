@@ -1,0 +1,288 @@
+"""Single-series forecasting models on statsmodels: ETS, SARIMA(X), Theta and the naive baselines.
+
+Every model function has the same signature::
+
+    model(y, h, *, start, xreg=None, xreg_future=None, m=12) -> Forecast
+
+``y`` is a 1-D float array of monthly values (oldest first, no gaps), ``start`` the month of
+``y[0]`` (a ``pd.Period``), ``h`` the horizon in months. ``xreg``/``xreg_future`` are optional
+regressor matrices (rows = months) for the moving Spring Festival (see :mod:`.festival`); models
+without native regressors ignore them (the festival adjustment is then applied around the model
+by :func:`kehu_lib.forecast.select.forecast_one`).
+
+Retail volumes are modelled on the log scale where the series is strictly positive: additive
+seasonality on logs is multiplicative seasonality on the original scale (the known trap: additive
+seasonality on raw retail data is no better than the seasonal naive), and the log-scale intervals
+map back by ``exp`` (quantiles survive a monotone transform; the point forecast is the median).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+#: Nominal coverage levels of the prediction intervals (percent).
+LEVELS = (80, 95)
+#: A forecast above this multiple of the series' maximum (or below its minimum divided by it)
+#: is rejected as exploding.
+EXPLODE_FACTOR = 3.0
+
+
+@dataclass
+class Forecast:
+    """Point forecast and interval bounds of one series, one array element per horizon step."""
+
+    mean: np.ndarray
+    lo: dict[int, np.ndarray] = field(default_factory=dict)  # level -> lower bound
+    hi: dict[int, np.ndarray] = field(default_factory=dict)  # level -> upper bound
+    model: str = ""
+    note: str = ""  # e.g. the ETS form chosen
+
+    def clip(self, lower: float = 0.0) -> "Forecast":
+        """Clip mean and bounds at ``lower`` (volumes are never negative)."""
+        self.mean = np.maximum(self.mean, lower)
+        for lv in self.lo:
+            self.lo[lv] = np.maximum(self.lo[lv], lower)
+            self.hi[lv] = np.maximum(self.hi[lv], lower)
+        return self
+
+    def map(self, fn) -> "Forecast":
+        """Apply a monotone increasing function to mean and bounds (e.g. ``np.exp``)."""
+        return Forecast(fn(self.mean), {k: fn(v) for k, v in self.lo.items()},
+                        {k: fn(v) for k, v in self.hi.items()}, self.model, self.note)
+
+    def shift(self, delta: np.ndarray) -> "Forecast":
+        """Add ``delta`` (one value per step) to mean and bounds."""
+        return self.map(lambda a: a + delta)
+
+
+def _normal(mean: np.ndarray, sd: np.ndarray, model: str, note: str = "") -> Forecast:
+    """Forecast with Gaussian intervals ``mean +- z * sd`` at each level of :data:`LEVELS`."""
+    fc = Forecast(np.asarray(mean, float), model=model, note=note)
+    for lv in LEVELS:
+        z = norm.ppf(0.5 + lv / 200)
+        fc.lo[lv] = fc.mean - z * sd
+        fc.hi[lv] = fc.mean + z * sd
+    return fc
+
+
+def _index(start: pd.Period, n: int) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Period(start, freq="M").to_timestamp(), periods=n, freq="MS")
+
+
+def _quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore")
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# baselines
+
+
+def snaive(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+    """Seasonal naive: the value of the same month one year earlier.
+
+    Intervals: Gaussian with the in-sample seasonal-difference residual standard deviation times
+    ``sqrt(k)``, k = number of seasons ahead (Hyndman & Athanasopoulos, FPP3 §5.5).
+    """
+    y = np.asarray(y, float)
+    if len(y) < m:
+        return naive(y, h)
+    steps = np.arange(h)
+    mean = y[len(y) - m + steps % m]
+    resid = y[m:] - y[:-m]
+    sigma = np.sqrt(np.mean(resid ** 2)) if len(resid) else 0.0
+    k = steps // m + 1
+    return _normal(mean, sigma * np.sqrt(k), "snaive")
+
+
+def naive(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+    """Naive: the last value; sd from first differences times ``sqrt(step)``."""
+    y = np.asarray(y, float)
+    resid = np.diff(y)
+    sigma = np.sqrt(np.mean(resid ** 2)) if len(resid) else 0.0
+    return _normal(np.repeat(y[-1], h), sigma * np.sqrt(np.arange(1, h + 1)), "naive")
+
+
+def mean_model(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
+               window: int = 12) -> Forecast:
+    """Mean of the last ``window`` values; for very short and intermittent series.
+
+    Intervals: Gaussian, sd * sqrt(1 + 1/n) (FPP3 §5.5, mean method).
+    """
+    y = np.asarray(y, float)[-window:]
+    n = len(y)
+    sd = y.std(ddof=1) if n > 1 else (abs(y[0]) * 0.5 if n else 0.0)
+    return _normal(np.repeat(y.mean() if n else 0.0, h), np.repeat(sd * np.sqrt(1 + 1 / max(n, 1)), h),
+                   "mean")
+
+
+def zeros(y, h, **_) -> Forecast:
+    """All-zero series: zero forecast with zero-width intervals."""
+    z = np.zeros(h)
+    return Forecast(z, {lv: z.copy() for lv in LEVELS}, {lv: z.copy() for lv in LEVELS}, "zero")
+
+
+# --------------------------------------------------------------------------------------------
+# statsmodels models
+
+
+def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, bool]:
+    if np.all(y > 0):
+        return np.log(y), True
+    return y, False
+
+
+def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+    """ETS (state-space exponential smoothing), form chosen by AICc.
+
+    statsmodels ``ETSModel`` with additive errors on log(y) (multiplicative behaviour on the
+    original scale) when y > 0, else on y. Candidate forms: trend none / additive / additive
+    damped, times seasonality additive (only with >= 2 full years, 24 months) or none. Initial
+    states by the heuristic of Hyndman et al. (2008), so only smoothing parameters are estimated
+    (fast). Forms whose forecast explodes (> :data:`EXPLODE_FACTOR` x the series' range) are
+    rejected. Intervals: the model's analytic prediction intervals, back-transformed.
+    """
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = np.asarray(y, float)
+    z, logged = _log_or_raw(y)
+    idx = _index(start if start is not None else pd.Period("2000-01", "M"), len(z))
+    s = pd.Series(z, index=idx)
+    seasons = ["add", None] if len(z) >= 2 * m else [None]
+    forms = [(t, d, se) for se in seasons for t, d in ((None, False), ("add", True), ("add", False))]
+    best = None
+    ctx = _quiet()
+    try:
+        for trend, damped, seas in forms:
+            try:
+                mod = ETSModel(s, error="add", trend=trend, damped_trend=damped, seasonal=seas,
+                               seasonal_periods=m if seas else None,
+                               initialization_method="heuristic" if seas else "estimated")
+                res = mod.fit(disp=False, maxiter=200)
+            except Exception:  # noqa: BLE001 - a form that cannot be fitted is skipped
+                continue
+            aicc = res.aicc
+            if not np.isfinite(aicc):
+                continue
+            if best is not None and aicc >= best[0]:
+                continue
+            fc = _ets_intervals(res, h, idx)
+            if logged:
+                fc = fc.map(np.exp)
+            if _explodes(fc.mean, y):
+                continue
+            name = "A" + ("Ad" if damped else ("A" if trend else "N")) + ("A" if seas else "N")
+            fc.note = ("log " if logged else "") + f"ETS({name})"
+            best = (aicc, fc)
+    finally:
+        ctx.__exit__(None, None, None)
+    if best is None:
+        return naive(y, h)
+    out = best[1]
+    out.model = "ets"
+    return out
+
+
+def _ets_intervals(res, h: int, idx: pd.DatetimeIndex) -> Forecast:
+    pred = res.get_prediction(start=idx[-1] + pd.offsets.MonthBegin(1),
+                              end=idx[-1] + pd.offsets.MonthBegin(h))
+    mean = np.asarray(pred.predicted_mean, float)
+    sd = np.sqrt(np.maximum(np.asarray(pred.forecast_variance, float), 0))
+    return _normal(mean, sd, "ets")
+
+
+def _explodes(mean: np.ndarray, y: np.ndarray) -> bool:
+    pos = y[y > 0]
+    if not np.all(np.isfinite(mean)):
+        return True
+    if not len(pos):
+        return False
+    return bool(mean.max() > EXPLODE_FACTOR * pos.max() or mean.min() < pos.min() / EXPLODE_FACTOR
+                and mean.min() < 0.5 * np.median(pos))
+
+
+def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+    """Theta method (Assimakopoulos & Nikolopoulos 2000) via statsmodels ``ThetaModel``.
+
+    On log(y) when y > 0; deseasonalised (additive on logs = multiplicative) when at least two
+    full years are available. Intervals from ``prediction_intervals``, back-transformed.
+    """
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    y = np.asarray(y, float)
+    z, logged = _log_or_raw(y)
+    idx = _index(start if start is not None else pd.Period("2000-01", "M"), len(z))
+    ctx = _quiet()
+    try:
+        seasonal = len(z) >= 2 * m
+        res = ThetaModel(pd.Series(z, index=idx), period=m, deseasonalize=seasonal,
+                         method="additive", use_test=False).fit()
+        mean = np.asarray(res.forecast(h), float)
+        fc = Forecast(mean, model="theta", note="log Theta" if logged else "Theta")
+        for lv in LEVELS:
+            pi = res.prediction_intervals(h, alpha=1 - lv / 100)
+            fc.lo[lv] = np.asarray(pi["lower"], float)
+            fc.hi[lv] = np.asarray(pi["upper"], float)
+    finally:
+        ctx.__exit__(None, None, None)
+    if logged:
+        fc = fc.map(np.exp)
+    if _explodes(fc.mean, y):
+        return naive(y, h)
+    return fc
+
+
+def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+    """Seasonal ARIMA with optional regressors (SARIMAX), statsmodels state space.
+
+    The airline model ARIMA(0,1,1)(0,1,1)_12 on log(y) (Box & Jenkins), which suits trending
+    multiplicative-seasonal retail data; ARIMA(0,1,1) with drift-free differencing when there are
+    fewer than 26 months. ``xreg`` (e.g. the Spring-Festival share) enters as regressors.
+    Intervals from ``get_forecast``, back-transformed.
+    """
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    y = np.asarray(y, float)
+    z, logged = _log_or_raw(y)
+    seasonal = (0, 1, 1, m) if len(z) >= 2 * m + 2 else (0, 0, 0, 0)
+    ctx = _quiet()
+    try:
+        mod = SARIMAX(z, exog=xreg, order=(0, 1, 1), seasonal_order=seasonal,
+                      concentrate_scale=True)
+        res = mod.fit(disp=False, maxiter=50)
+        pred = res.get_forecast(h, exog=xreg_future)
+        mean = np.asarray(pred.predicted_mean, float)
+        sd = np.sqrt(np.maximum(np.asarray(pred.var_pred_mean, float), 0))
+    finally:
+        ctx.__exit__(None, None, None)
+    fc = _normal(mean, sd, "sarima", note=("log " if logged else "") +
+                 ("SARIMA(0,1,1)(0,1,1)12" if seasonal[3] else "ARIMA(0,1,1)") +
+                 ("+春节" if xreg is not None else ""))
+    if logged:
+        fc = fc.map(np.exp)
+    if _explodes(fc.mean, y):
+        return naive(y, h)
+    return fc
+
+
+def combine(forecasts: list[Forecast], model: str = "combo") -> Forecast:
+    """Equal-weight combination: median... no, the mean of the members' point forecasts and of
+    their interval bounds (quantile averaging, "Vincentization"; Lichtendahl et al. 2013)."""
+    mean = np.mean([f.mean for f in forecasts], axis=0)
+    out = Forecast(mean, model=model, note="+".join(f.model for f in forecasts))
+    for lv in LEVELS:
+        out.lo[lv] = np.mean([f.lo[lv] for f in forecasts], axis=0)
+        out.hi[lv] = np.mean([f.hi[lv] for f in forecasts], axis=0)
+    return out
+
+
+#: Registry of the model functions by name.
+MODELS = {"snaive": snaive, "naive": naive, "mean": mean_model, "zero": zeros, "ets": ets,
+          "theta": theta, "sarima": sarima}

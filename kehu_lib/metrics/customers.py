@@ -1,0 +1,364 @@
+"""Customer metrics (客户分析): shop indicators, ABC classes, peers, margin, assortment, churn.
+
+The central frame is :func:`shop_indicators` (one row per shop and month, zero-volume shops
+included). :func:`peer_comparison` compares any indicator column with the median of peer shops
+(same 业态 / 商圈 / 档位 by default); the monthly work plan reuses both.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..config import CARTONS_PER_CASE
+
+__all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
+           "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
+           "retailer_margin", "margin_summary", "shop_changes", "key_brand_change",
+           "CUSTOMER_ATTRS", "DEFAULT_PEER_KEYS"]
+
+#: Customer columns carried into the shop frame.
+CUSTOMER_ATTRS = ("district_code", "manager_id", "route_id", "business_format", "trade_area",
+                  "urban_rural", "tier", "key_account")
+#: The default peer group (同类客户): same business format, trade area and tier.
+DEFAULT_PEER_KEYS = ("business_format", "trade_area", "tier")
+
+
+def active_customers(customers: pd.DataFrame, *, month: str) -> pd.DataFrame:
+    """Customers open during ``month``: opened on or before its last day and not closed before
+    its first day (status is ignored: it is today's status, not the month's)."""
+    p = pd.Period(month, freq="M")
+    opened = pd.to_datetime(customers["opened_date"]) <= p.end_time
+    closed = pd.to_datetime(customers["closed_date"])
+    still = closed.isna() | (closed >= p.start_time)
+    return customers[opened & still].reset_index(drop=True)
+
+
+def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
+                    customers: pd.DataFrame | None = None, *, month: str | None = None,
+                    price_checks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Business indicators per shop (客户经营指标) for one month.
+
+    Per shop (sums over its order lines of the month):
+
+    - 销量 ``volume`` = Σ qty_supplied (条); ``volume_cases`` = volume / 250 (箱)
+    - 销售额 ``amount`` = Σ amount (元)
+    - 单条值 ``value_per_carton`` = amount / volume (元/条); NaN for a shop with zero volume
+    - 毛利额 ``gross_profit`` = Σ qty_supplied × (retail − wholesale) (元), retail = the guided
+      retail price, or the shop's observed price of the SKU when ``price_checks`` are given
+    - 零售额 ``retail_value`` = Σ qty_supplied × retail (元)
+    - 毛利率 ``margin`` = gross_profit / retail_value (0-1)
+    - 重点品牌销量 ``key_brand_volume`` = Σ qty_supplied of key-brand SKUs (条)
+    - 品牌组合宽度 ``assortment_width`` = number of distinct SKUs supplied (个)
+    - ``orders`` = number of order days
+
+    With ``customers`` every customer active in ``month`` gets a row (zero volume when it did not
+    order) and the attributes :data:`CUSTOMER_ATTRS` are attached.
+
+    Returns
+    -------
+    DataFrame, one row per license_id, with the columns above (+ customer attributes).
+    """
+    df = orders if month is None else orders[orders["month"] == month]
+    df = df.merge(products[["sku", "wholesale_price", "retail_price", "key_brand"]], on="sku",
+                  how="left")
+    retail = df["retail_price"]
+    if price_checks is not None and not price_checks.empty:
+        obs = price_checks.groupby(["license_id", "sku"])["retail_price"].mean().rename("_obs")
+        df = df.join(obs, on=["license_id", "sku"])
+        retail = df["_obs"].fillna(df["retail_price"])
+    q = df["qty_supplied"]
+    df = df.assign(_gp=q * (retail - df["wholesale_price"]), _rv=q * retail,
+                   _kb=q.where(df["key_brand"].fillna(False).astype(bool), 0.0),
+                   _sku=df["sku"].where(q > 0))
+    out = df.groupby("license_id").agg(
+        volume=("qty_supplied", "sum"), amount=("amount", "sum"), gross_profit=("_gp", "sum"),
+        retail_value=("_rv", "sum"), key_brand_volume=("_kb", "sum"),
+        assortment_width=("_sku", "nunique"), orders=("order_date", "nunique")).reset_index()
+    if customers is not None:
+        base = customers if month is None else active_customers(customers, month=month)
+        attrs = [c for c in CUSTOMER_ATTRS if c in base.columns]
+        out = base[["license_id", *attrs]].merge(out, on="license_id", how="outer")
+    num = ["volume", "amount", "gross_profit", "retail_value", "key_brand_volume"]
+    out[num] = out[num].astype("float64").fillna(0.0)
+    out[["assortment_width", "orders"]] = out[["assortment_width", "orders"]].fillna(0).astype(
+        "int64")
+    out["volume_cases"] = out["volume"] / CARTONS_PER_CASE
+    out["value_per_carton"] = out["amount"] / out["volume"].where(out["volume"] > 0)
+    out["margin"] = out["gross_profit"] / out["retail_value"].where(out["retail_value"] > 0)
+    return out.sort_values("license_id", ignore_index=True)
+
+
+def abc_classes(shops: pd.DataFrame, *, value: str = "amount", method: str = "cumulative",
+                cuts: Sequence[float] = (0.7, 0.9), ratio: Sequence[float] = (1, 2, 2),
+                id_col: str = "license_id") -> pd.DataFrame:
+    """ABC客户分类 by an indicator (规模: ``amount``; 贡献: ``gross_profit``).
+
+    Shops are ranked by ``value`` (descending, ties by id). ``cum_share`` = cumulative value /
+    total. Two rules:
+
+    - ``method="cumulative"`` (帕累托): A while the cumulative share *before* the shop is below
+      ``cuts[0]`` (70%), B while below ``cuts[1]`` (90%), else C — the shop crossing a cut
+      belongs to the upper class; a shop with value ≤ 0 is always C
+    - ``method="count"`` (seed's A:B:C = 1:2:2): by the share of shops ranked before it,
+      A below 1/5, B below 3/5, else C
+
+    Returns
+    -------
+    DataFrame: id, value, rank (1 = largest), share, cum_share, abc_class ('A'/'B'/'C').
+    """
+    if method not in ("cumulative", "count"):
+        raise ValueError(f"method must be 'cumulative' or 'count', got {method!r}")
+    df = shops[[id_col, value]].rename(columns={value: "value"}).copy()
+    df["value"] = df["value"].astype("float64").fillna(0.0)
+    df = df.sort_values(["value", id_col], ascending=[False, True], ignore_index=True)
+    df["rank"] = np.arange(1, len(df) + 1)
+    total = df["value"].clip(lower=0).sum()
+    df["share"] = df["value"] / total if total > 0 else np.nan
+    df["cum_share"] = df["share"].cumsum()
+    if method == "cumulative":
+        before = df["cum_share"] - df["share"]
+        cls = np.where(before < cuts[0], "A", np.where(before < cuts[1], "B", "C"))
+        cls = np.where(df["value"] > 0, cls, "C")
+    else:
+        r = np.asarray(ratio, dtype=float) / float(sum(ratio))
+        pos = (df["rank"] - 1) / max(len(df), 1)
+        cls = np.where(pos < r[0] - 1e-12, "A", np.where(pos < r[0] + r[1] - 1e-12, "B", "C"))
+    df["abc_class"] = cls
+    return df[[id_col, "value", "rank", "share", "cum_share", "abc_class"]]
+
+
+def class_migration(current: pd.DataFrame, previous: pd.DataFrame, *,
+                    id_col: str = "license_id", class_col: str = "abc_class") -> pd.DataFrame:
+    """Class migration (客户类别变动) between two periods.
+
+    ``move`` is 上升 / 下降 / 不变 (A > B > C), 新进 (no class last period) or 退出 (no class
+    now). ``steps`` = previous rank − current rank of the class (+1 = up one class).
+
+    Returns
+    -------
+    DataFrame: id, class_prev, class_now, steps, move.
+    """
+    order = {"A": 0, "B": 1, "C": 2}
+    m = previous[[id_col, class_col]].rename(columns={class_col: "class_prev"}).merge(
+        current[[id_col, class_col]].rename(columns={class_col: "class_now"}), on=id_col,
+        how="outer")
+    steps = m["class_prev"].map(order) - m["class_now"].map(order)
+    m["steps"] = steps
+    m["move"] = np.select([m["class_prev"].isna(), m["class_now"].isna(), steps > 0, steps < 0],
+                          ["新进", "退出", "上升", "下降"], "不变")
+    return m.sort_values([id_col], ignore_index=True)
+
+
+def tier_distribution(shops: pd.DataFrame, *, band: int = 5) -> pd.DataFrame:
+    """档位分布: shops per tier band (e.g. 1-5档) with their share and 户均销量.
+
+    ``shops`` = number of shops (户); ``share`` = shops / all shops (0-1);
+    ``volume_per_shop_cases`` = Σ volume / shops / 250 (箱/户).
+
+    Returns
+    -------
+    DataFrame: tier_band ('1-5档' ...), shops, share, volume_per_shop_cases.
+    """
+    tier = shops["tier"].astype("float64")
+    lo = ((tier - 1) // band) * band + 1
+    label = lo.map(lambda x: f"{int(x)}-{int(x) + band - 1}档" if pd.notna(x) else "未定档")
+    df = shops.assign(tier_band=label, _lo=lo.fillna(999))
+    g = df.groupby(["_lo", "tier_band"]).agg(shops=("license_id", "count"),
+                                             volume=("volume", "sum")).reset_index()
+    g["share"] = g["shops"] / g["shops"].sum()
+    g["volume_per_shop_cases"] = g["volume"] / g["shops"] / CARTONS_PER_CASE
+    return g[["tier_band", "shops", "share", "volume_per_shop_cases"]]
+
+
+def segment_summary(shops: pd.DataFrame, *, by="business_format") -> pd.DataFrame:
+    """Shops by segment (业态 / 商圈 / 城乡) with 户均销量, 单条值 and 单箱值.
+
+    - ``shops`` = shops in the segment (户), ``ordering_shops`` = shops with volume > 0
+    - 户均销量 ``volume_per_shop`` = Σ volume / shops (条/户), also in 箱 ``volume_per_shop_cases``
+    - 单条值 ``value_per_carton`` = Σ amount / Σ volume (元/条); 单箱值 = × 250 (元/箱)
+    - ``share_volume`` = segment volume / total volume (0-1)
+
+    Returns
+    -------
+    DataFrame: by columns, shops, ordering_shops, volume_per_shop, volume_per_shop_cases,
+    value_per_carton, value_per_case, share_volume; sorted by volume descending.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    g = shops.assign(_o=shops["volume"] > 0).groupby(keys, observed=True).agg(
+        shops=("license_id", "count"), ordering_shops=("_o", "sum"), volume=("volume", "sum"),
+        amount=("amount", "sum")).reset_index()
+    g["volume_per_shop"] = g["volume"] / g["shops"]
+    g["volume_per_shop_cases"] = g["volume_per_shop"] / CARTONS_PER_CASE
+    g["value_per_carton"] = g["amount"] / g["volume"].where(g["volume"] > 0)
+    g["value_per_case"] = g["value_per_carton"] * CARTONS_PER_CASE
+    total = g["volume"].sum()
+    g["share_volume"] = g["volume"] / total if total > 0 else np.nan
+    g = g.sort_values("volume", ascending=False, ignore_index=True)
+    return g[keys + ["shops", "ordering_shops", "volume_per_shop", "volume_per_shop_cases",
+                     "value_per_carton", "value_per_case", "share_volume"]]
+
+
+def _loo_median(values: np.ndarray) -> np.ndarray:
+    """Median of the other members of the group for each member (leave-one-out)."""
+    n = len(values)
+    if n <= 1:
+        return np.full(n, np.nan)
+    return np.array([np.nanmedian(np.delete(values, i)) for i in range(n)])
+
+
+def peer_comparison(data: pd.DataFrame, *, value: str,
+                    peer_keys: Sequence[str] = DEFAULT_PEER_KEYS,
+                    fallback: Sequence[Sequence[str]] | None = None, min_peers: int = 3,
+                    include_self: bool = False) -> pd.DataFrame:
+    """同类客户对比: each row's ``value`` against the median of its peers.
+
+    Peers are the other rows with the same values of ``peer_keys`` (default 业态, 商圈, 档位).
+    When a row has fewer than ``min_peers`` peers, the next key set of ``fallback`` is tried
+    (default: drop keys from the end, e.g. (业态, 商圈) then (业态,) then all rows).
+
+    - ``peer_median`` = median of ``value`` over the peers (same unit as ``value``); the row
+      itself is left out unless ``include_self``; missing values are ignored
+    - ``peer_n`` = number of peers used; ``peer_level`` = the keys used, '+'-joined ('全部' for
+      all rows)
+    - ``gap`` = value − peer_median (unit of ``value``)
+    - ``gap_ratio`` = value / peer_median − 1 (−0.5 = half of the peers' median; NaN when the
+      median is 0 or missing)
+
+    Works for any numeric indicator (volume, value_per_carton, assortment_width, a change ratio
+    ...) and any key columns.
+
+    Returns
+    -------
+    ``data`` with the columns peer_median, peer_n, peer_level, gap, gap_ratio added.
+    """
+    if value not in data.columns:
+        raise KeyError(f"no indicator column {value!r} in the data")
+    keys = list(peer_keys)
+    missing = [k for k in keys if k not in data.columns]
+    if missing:
+        raise KeyError(f"peer key column(s) {missing} not in the data")
+    levels = [keys] + ([list(f) for f in fallback] if fallback is not None
+                       else [keys[:i] for i in range(len(keys) - 1, -1, -1)])
+    out = data.copy()
+    out["peer_median"] = np.nan
+    out["peer_n"] = 0
+    out["peer_level"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    todo = pd.Series(True, index=out.index)
+    vals = out[value].astype("float64")
+    for level in levels:
+        if not todo.any():
+            break
+        groups = [out.index] if not level else out.groupby(level, dropna=False,
+                                                           observed=True).groups.values()
+        for idx in groups:
+            v = vals.loc[idx].to_numpy()
+            n_peers = np.isfinite(v).sum() - (0 if include_self else np.isfinite(v).astype(int))
+            med = (np.full(len(v), np.nanmedian(v) if np.isfinite(v).any() else np.nan)
+                   if include_self else _loo_median(v))
+            ok = (n_peers >= min_peers) & todo.loc[idx].to_numpy()
+            sel = np.asarray(idx)[ok]
+            out.loc[sel, "peer_median"] = med[ok]
+            out.loc[sel, "peer_n"] = n_peers[ok]
+            out.loc[sel, "peer_level"] = "+".join(level) if level else "全部"
+            todo.loc[sel] = False
+    out["gap"] = vals - out["peer_median"]
+    out["gap_ratio"] = vals / out["peer_median"].where(out["peer_median"] != 0) - 1
+    return out
+
+
+def below_peers(comparison: pd.DataFrame, *, n: int = 20,
+                max_gap_ratio: float | None = None) -> pd.DataFrame:
+    """The rows furthest below their peers (落后于同类客户): sorted by gap_ratio ascending,
+    optionally only those with gap_ratio ≤ ``max_gap_ratio``; at most ``n`` rows."""
+    df = comparison.dropna(subset=["gap_ratio"])
+    if max_gap_ratio is not None:
+        df = df[df["gap_ratio"] <= max_gap_ratio]
+    return df.sort_values(["gap_ratio", "gap"], ignore_index=True).head(n)
+
+
+def retailer_margin(shops: pd.DataFrame, *, target: float = 0.10) -> pd.DataFrame:
+    """零售户毛利率 against the target (default 10%).
+
+    ``margin`` = gross_profit / retail_value (0-1), from :func:`shop_indicators`;
+    ``reaches_target`` = margin ≥ target; ``margin_gap`` = target − margin (positive = below).
+    Shops without sales are left out.
+
+    Returns
+    -------
+    ``shops`` rows with volume > 0 plus reaches_target and margin_gap, sorted by margin ascending.
+    """
+    df = shops[shops["retail_value"] > 0].copy()
+    df["reaches_target"] = df["margin"] >= target
+    df["margin_gap"] = target - df["margin"]
+    return df.sort_values("margin", ignore_index=True)
+
+
+def margin_summary(shops: pd.DataFrame, *, target: float = 0.10) -> pd.DataFrame:
+    """Summary of :func:`retailer_margin`: shops (户), share_reaching (0-1), shops_below,
+    median_margin and largest_gap (max of target − margin, 0-1)."""
+    df = retailer_margin(shops, target=target)
+    if df.empty:
+        return pd.DataFrame({"shops": [0], "share_reaching": [np.nan], "shops_below": [0],
+                             "median_margin": [np.nan], "largest_gap": [np.nan]})
+    below = df[~df["reaches_target"]]
+    return pd.DataFrame({"shops": [len(df)], "share_reaching": [df["reaches_target"].mean()],
+                         "shops_below": [len(below)], "median_margin": [df["margin"].median()],
+                         "largest_gap": [below["margin_gap"].max() if len(below) else 0.0]})
+
+
+def shop_changes(orders: pd.DataFrame, *, month: str, lookback: int = 3) -> pd.DataFrame:
+    """停止订货 and 新增 shops of ``month``.
+
+    - 停止订货: ordered (qty_supplied > 0) in the previous month but not in ``month``
+    - 新增: ordered in ``month`` and in none of the ``lookback`` months before it
+
+    Returns
+    -------
+    DataFrame: license_id, change ('停止订货' / '新增'), last_month (last month with an order).
+    """
+    p = pd.Period(month, freq="M")
+    prev = str(p - 1)
+    window = [str(p - i) for i in range(1, lookback + 1)]
+    buying = orders[orders["qty_supplied"] > 0]
+    last = buying.groupby("license_id")["month"].max()
+    now = set(buying.loc[buying["month"] == month, "license_id"])
+    had_prev = set(buying.loc[buying["month"] == prev, "license_id"])
+    had_window = set(buying.loc[buying["month"].isin(window), "license_id"])
+    stopped = sorted(had_prev - now)
+    new = sorted(now - had_window)
+    out = pd.DataFrame({"license_id": stopped + new,
+                        "change": ["停止订货"] * len(stopped) + ["新增"] * len(new)})
+    out["last_month"] = out["license_id"].map(last).astype("string")
+    out["license_id"] = out["license_id"].astype("string")
+    return out
+
+
+def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str,
+                     baseline_lag: int = 4, baseline_months: int = 3,
+                     min_baseline: float = 10.0) -> pd.DataFrame:
+    """重点品牌销量变化 per shop: this month against the shop's own baseline.
+
+    ``baseline`` = mean monthly key-brand volume over ``baseline_months`` months ending
+    ``baseline_lag`` months before ``month`` (条/月); ``current`` = key-brand volume in
+    ``month`` (条); ``change_ratio`` = current / baseline (1 = unchanged). Shops with a
+    baseline below ``min_baseline`` 条 are left out (too small to judge). Compare the ratio with
+    peers via :func:`peer_comparison` (value="change_ratio").
+
+    Returns
+    -------
+    DataFrame: license_id, baseline, current, change_ratio.
+    """
+    p = pd.Period(month, freq="M")
+    base_months = [str(p - baseline_lag - i) for i in range(baseline_months)]
+    key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
+    kb = orders[orders["sku"].isin(key)]
+    base = (kb[kb["month"].isin(base_months)].groupby("license_id")["qty_supplied"].sum()
+            / baseline_months).rename("baseline")
+    cur = kb[kb["month"] == month].groupby("license_id")["qty_supplied"].sum().rename("current")
+    out = pd.concat([base, cur], axis=1).fillna(0.0).reset_index()
+    out = out[out["baseline"] >= min_baseline].copy()
+    out["change_ratio"] = out["current"] / out["baseline"]
+    return out.reset_index(drop=True)

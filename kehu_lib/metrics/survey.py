@@ -1,0 +1,358 @@
+"""Survey item scoring: 零售客户/消费者满意度 item scores, top-2-box and the satisfaction index.
+
+Input is the long survey format of the store (``retailer_survey`` / ``consumer_survey``): one row
+per respondent x item with ``answer`` (Int64 1-5 or <NA>) and ``dont_know`` (boolean). A
+"don't know" (不清楚) answer and a plain missing answer are counted apart and never scored.
+Scores use the industry 0-100 scale: 5-point answers map to 100/80/60/30/0 by default.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..config import DISTRICT_BY_CODE
+
+__all__ = [
+    "DEFAULT_SCORE_MAP", "answers_float", "check_answers", "score_answers", "item_counts", "item_scores",
+    "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "index_by_weights",
+    "ranking_stability", "shop_index", "ipa_table", "district_names", "survey_item_codes",
+]
+
+#: The industry mapping of 5-point answers (5 = 很满意) to the 0-100 scale.
+DEFAULT_SCORE_MAP: dict[int, float] = {5: 100.0, 4: 80.0, 3: 60.0, 2: 30.0, 1: 0.0}
+
+_REQUIRED = ("item", "answer", "dont_know")
+
+
+def _as_list(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def answers_float(data: pd.DataFrame) -> pd.Series:
+    """The ``answer`` column as float64 with NaN for missing (no pandas NA)."""
+    ans = pd.to_numeric(data["answer"], errors="coerce").astype("Float64")
+    return pd.Series(ans.to_numpy(dtype="float64", na_value=np.nan), index=data.index)
+
+
+def _dont_know(data: pd.DataFrame) -> pd.Series:
+    return pd.Series(data["dont_know"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+                     index=data.index)
+
+
+def check_answers(data: pd.DataFrame) -> pd.DataFrame:
+    """Validate a long survey frame; returns it unchanged.
+
+    Raises ``ValueError`` when a required column is missing, when an answer is outside 1-5, or
+    when a row has both an answer and ``dont_know`` set.
+    """
+    missing = [c for c in _REQUIRED if c not in data.columns]
+    if missing:
+        raise ValueError(f"survey data lacks column(s) {missing}; expected {list(_REQUIRED)}")
+    ans = answers_float(data)
+    bad = ans.notna() & ~ans.isin([1, 2, 3, 4, 5])
+    if bad.any():
+        codes = sorted(set(ans[bad].astype(float).tolist()))
+        raise ValueError(f"answer codes outside 1-5: {codes}")
+    both = ans.notna() & _dont_know(data)
+    if both.any():
+        raise ValueError(f"{int(both.sum())} row(s) have an answer and dont_know=True")
+    return data
+
+
+def score_answers(data: pd.DataFrame, *, score_map: Mapping[int, float] | None = None
+                  ) -> pd.DataFrame:
+    """Add ``score`` (0-100, 题目得分) to a long survey frame.
+
+    score = score_map[answer]; <NA> for "don't know" and missing answers (never scored as 0).
+    Default map 5->100, 4->80, 3->60, 2->30, 1->0 (:data:`DEFAULT_SCORE_MAP`); pass e.g.
+    ``{5: 100, 4: 75, 3: 50, 2: 25, 1: 0}`` for the linear scale. Unit: points (分).
+    """
+    check_answers(data)
+    smap = dict(DEFAULT_SCORE_MAP if score_map is None else score_map)
+    if sorted(smap) != [1, 2, 3, 4, 5]:
+        raise ValueError(f"score_map must map each answer 1-5, got keys {sorted(smap)}")
+    out = data.copy()
+    ans = answers_float(out)
+    out["score"] = ans.map({float(k): float(v) for k, v in smap.items()}).astype("float64")
+    return out
+
+
+def item_counts(data: pd.DataFrame, *, by=None) -> pd.DataFrame:
+    """Counts per item: valid n, answer distribution, "don't know" and missing kept apart.
+
+    Returns one row per ``by`` + ``item`` with ``n_total`` (rows), ``n_valid`` (answered 1-5),
+    ``n_dont_know`` (不清楚), ``n_missing`` (未作答), ``n_1``..``n_5`` (answer counts) and
+    ``share_1``..``share_5`` (share of valid answers, 0-1). n_total = n_valid + n_dont_know +
+    n_missing.
+    """
+    check_answers(data)
+    keys = _as_list(by) + ["item"]
+    df = data[keys].copy()
+    ans = answers_float(data)
+    dk = _dont_know(data)
+    df["_valid"] = ans.notna().astype(int)
+    df["_dk"] = (ans.isna() & dk).astype(int)
+    df["_miss"] = (ans.isna() & ~dk).astype(int)
+    for a in range(1, 6):
+        df[f"n_{a}"] = (ans == a).astype(int)
+    g = df.groupby(keys, sort=True, observed=True)
+    out = g.agg(n_total=("_valid", "size"), n_valid=("_valid", "sum"), n_dont_know=("_dk", "sum"),
+                n_missing=("_miss", "sum"), **{f"n_{a}": (f"n_{a}", "sum") for a in range(1, 6)})
+    out = out.reset_index()
+    for a in range(1, 6):
+        out[f"share_{a}"] = np.where(out["n_valid"] > 0, out[f"n_{a}"] / out["n_valid"].clip(lower=1),
+                                     np.nan)
+    return out
+
+
+def wilson_interval(successes, n, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion (as statsmodels ``proportion_confint(method='wilson')``).
+
+    centre = (p + z²/2n) / (1 + z²/n), half = z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n).
+    Returns (low, high) arrays; NaN where n = 0.
+    """
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = stats.norm.ppf(1 - (1 - level) / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = x / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    low, high = centre - half, centre + half
+    bad = n <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def item_scores(data: pd.DataFrame, *, by=None, score_map: Mapping[int, float] | None = None,
+                level: float = 0.95) -> pd.DataFrame:
+    """Item means on the 0-100 scale with t confidence intervals, and top-2-box with Wilson CIs.
+
+    Per ``by`` + ``item``: ``n_valid``, ``n_dont_know``, ``n_missing``, ``mean`` (题目得分, points,
+    mean of scored answers), ``sd``, ``se`` = sd/√n, ``ci_low``/``ci_high`` = mean ∓ t(n-1)·se,
+    ``top2`` (answers 4-5), ``top2_share`` = top2 / n_valid (满意率, 0-1) and
+    ``top2_low``/``top2_high`` (Wilson interval). Items with no valid answer have NaN statistics.
+    """
+    scored = score_answers(data, score_map=score_map)
+    keys = _as_list(by) + ["item"]
+    counts = item_counts(data, by=by)[keys + ["n_valid", "n_dont_know", "n_missing", "n_4", "n_5"]]
+    g = scored.groupby(keys, sort=True, observed=True)["score"]
+    st = g.agg(mean="mean", sd="std").reset_index()
+    out = counts.merge(st, on=keys, how="left")
+    n = out["n_valid"].astype(float)
+    out["se"] = out["sd"] / np.sqrt(n)
+    tcrit = stats.t.ppf(1 - (1 - level) / 2, np.maximum(n - 1, 1))
+    out["ci_low"] = np.where(n > 1, out["mean"] - tcrit * out["se"], np.nan)
+    out["ci_high"] = np.where(n > 1, out["mean"] + tcrit * out["se"], np.nan)
+    out["top2"] = out.pop("n_4") + out.pop("n_5")
+    out["top2_share"] = np.where(n > 0, out["top2"] / n.clip(lower=1), np.nan)
+    out["top2_low"], out["top2_high"] = wilson_interval(out["top2"], n, level=level)
+    return out
+
+
+def survey_item_codes(survey: str = "retailer", *, overall: bool = False) -> list[str]:
+    """Item codes of a survey from ``params/survey_items.yaml`` (without the overall item unless
+    ``overall=True``)."""
+    from ..schema import survey_items
+
+    cat = survey_items()
+    return [c for c, v in cat.items() if v.get("survey") == survey
+            and (overall or not v.get("overall", False))]
+
+
+def overall_item(survey: str = "retailer") -> str:
+    """Code of the overall-satisfaction item (R10 / C08)."""
+    from ..schema import survey_items
+
+    return next(c for c, v in survey_items().items()
+                if v.get("survey") == survey and v.get("overall"))
+
+
+def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] = ("month", "district_code", "license_id"),
+            score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+    """Respondent x item score matrix (0-100, NaN = not scored), indexed by ``id_cols``."""
+    scored = score_answers(data, score_map=score_map)
+    ids = [c for c in id_cols if c in scored.columns]
+    wide = scored.pivot_table(index=ids, columns="item", values="score", aggfunc="mean",
+                              dropna=False)
+    wide.columns = [str(c) for c in wide.columns]
+    return wide
+
+
+def importance_weights(data: pd.DataFrame, *, items: Sequence[str], overall: str = "R10",
+                       method: str = "correlation",
+                       score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+    """Derived importance (导出重要性) of each item for overall satisfaction, as index weights.
+
+    ``method='correlation'``: importance = Pearson r(item score, overall score) over respondents
+    answering both; ``'regression'``: standardised OLS coefficients of the overall score on all
+    items (complete cases). Negative importances are set to 0; weight = importance / Σ importance.
+    Returns ``item``, ``importance``, ``weight`` (sums to 1).
+    """
+    if method not in ("correlation", "regression"):
+        raise ValueError(f"method must be 'correlation' or 'regression', got {method!r}")
+    wide = data if "item" not in data.columns else to_wide(data, score_map=score_map)
+    if overall not in wide.columns:
+        raise ValueError(f"overall item {overall!r} not in the data")
+    items = [i for i in items if i != overall]
+    if method == "correlation":
+        imp = np.array([wide[i].corr(wide[overall]) if i in wide else np.nan for i in items])
+    else:
+        cc = wide[items + [overall]].dropna()
+        if len(cc) <= len(items) + 1:
+            raise ValueError(f"regression importance needs more than {len(items) + 1} complete "
+                             f"respondents, got {len(cc)}")
+        z = (cc - cc.mean()) / cc.std(ddof=1).replace(0, np.nan)
+        z = z.fillna(0.0)
+        x = np.column_stack([np.ones(len(z)), z[items].to_numpy()])
+        coef, *_ = np.linalg.lstsq(x, z[overall].to_numpy(), rcond=None)
+        imp = coef[1:]
+    imp = np.nan_to_num(np.asarray(imp, dtype=float), nan=0.0)
+    pos = np.clip(imp, 0, None)
+    weight = pos / pos.sum() if pos.sum() > 0 else np.full(len(items), 1 / len(items))
+    return pd.DataFrame({"item": items, "importance": imp, "weight": weight})
+
+
+def _weights_series(weights, items: Sequence[str]) -> pd.Series:
+    if weights is None or (isinstance(weights, str) and weights == "equal"):
+        return pd.Series(1.0, index=list(items))
+    if isinstance(weights, pd.DataFrame):
+        weights = weights.set_index("item")["weight"]
+    w = pd.Series(weights, dtype=float)
+    unknown = sorted(set(w.index) - set(items))
+    if unknown:
+        raise ValueError(f"weights for unknown item(s) {unknown}; items are {list(items)}")
+    if (w < 0).any():
+        raise ValueError("weights must be non-negative")
+    return w.reindex(list(items)).fillna(0.0)
+
+
+def satisfaction_index(data: pd.DataFrame, *, by=None, weights=None,
+                       items: Sequence[str] | None = None,
+                       score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+    """满意度指数: weighted mean of item mean scores (0-100 points).
+
+    index = Σ_i w_i·mean_i / Σ_i w_i over the items with at least one valid answer in the group.
+    ``weights``: None/'equal', a mapping item -> weight, or the frame of
+    :func:`importance_weights`. ``items`` defaults to the items present minus the overall item.
+    Returns ``by`` columns, ``index`` and ``n`` (respondents with any valid item answer).
+    """
+    keys = _as_list(by)
+    if items is None:
+        items = sorted(i for i in data["item"].unique() if i not in ("R10", "C08"))
+    sub = data[data["item"].isin(items)]
+    sc = item_scores(sub, by=keys or None, score_map=score_map)
+    w = _weights_series(weights, items)
+    sc["w"] = sc["item"].map(w).fillna(0.0)
+    sc.loc[sc["mean"].isna(), "w"] = 0.0
+    sc["wm"] = sc["w"] * sc["mean"].fillna(0.0)
+    if keys:
+        g = sc.groupby(keys, sort=True, observed=True)
+        out = (g["wm"].sum() / g["w"].sum().replace(0, np.nan)).rename("index").reset_index()
+    else:
+        out = pd.DataFrame({"index": [sc["wm"].sum() / sc["w"].sum() if sc["w"].sum() else np.nan]})
+    rid = "license_id" if "license_id" in sub.columns else "respondent_id"
+    valid = sub[sub["answer"].notna()]
+    if keys:
+        n = valid.groupby(keys, observed=True)[rid].nunique().rename("n").reset_index()
+        out = out.merge(n, on=keys, how="left")
+        out["n"] = out["n"].fillna(0).astype(int)
+    else:
+        out["n"] = valid[rid].nunique()
+    return out
+
+
+def index_by_weights(data: pd.DataFrame, *, by="district_code", weight_sets: Mapping[str, object],
+                     items: Sequence[str] | None = None,
+                     score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+    """The satisfaction index under several weight sets side by side, with ranks.
+
+    Returns ``by``, ``n``, ``index_<name>`` and ``rank_<name>`` (1 = most satisfied) per weight
+    set name (e.g. equal / management / derived).
+    """
+    keys = _as_list(by)
+    out = None
+    for name, w in weight_sets.items():
+        idx = satisfaction_index(data, by=keys, weights=w, items=items, score_map=score_map)
+        idx = idx.rename(columns={"index": f"index_{name}"})
+        out = idx if out is None else out.merge(idx.drop(columns="n"), on=keys, how="outer")
+    for name in weight_sets:
+        out[f"rank_{name}"] = out[f"index_{name}"].rank(ascending=False, method="min").astype("Int64")
+    return out
+
+
+def ranking_stability(table: pd.DataFrame, *, names: Sequence[str]) -> pd.DataFrame:
+    """Is the ranking stable across weight sets? Pairwise Spearman/Kendall of the indices.
+
+    Returns ``weights_a``, ``weights_b``, ``spearman_rho``, ``kendall_tau`` (scipy), and
+    ``max_rank_shift`` (largest change of rank of any unit) and ``same_top`` (same first place).
+    """
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            x, y = table[f"index_{a}"], table[f"index_{b}"]
+            ok = x.notna() & y.notna()
+            rho = stats.spearmanr(x[ok], y[ok]).statistic if ok.sum() > 2 else np.nan
+            tau = stats.kendalltau(x[ok], y[ok]).statistic if ok.sum() > 2 else np.nan
+            shift = (table[f"rank_{a}"] - table[f"rank_{b}"]).abs().max()
+            same_top = bool(table.loc[x.idxmax(), f"rank_{b}"] == 1) if ok.any() else False
+            rows.append({"weights_a": a, "weights_b": b, "spearman_rho": rho, "kendall_tau": tau,
+                         "max_rank_shift": int(shift) if pd.notna(shift) else pd.NA,
+                         "same_top": same_top})
+    return pd.DataFrame(rows)
+
+
+def shop_index(data: pd.DataFrame, *, weights=None, items: Sequence[str] | None = None,
+               score_map: Mapping[int, float] | None = None,
+               id_cols: Sequence[str] = ("month", "district_code", "license_id")) -> pd.DataFrame:
+    """Satisfaction index per respondent (weighted mean of the respondent's scored items).
+
+    Returns ``id_cols``, ``index`` (0-100 points; NaN when no item was scored) and
+    ``n_items`` (items scored).
+    """
+    if items is None:
+        items = sorted(i for i in data["item"].unique() if i not in ("R10", "C08"))
+    wide = to_wide(data[data["item"].isin(items)], id_cols=id_cols, score_map=score_map)
+    w = _weights_series(weights, items).reindex(wide.columns).fillna(0.0)
+    mask = wide.notna().to_numpy()
+    wsum = (mask * w.to_numpy()).sum(axis=1)
+    val = (wide.fillna(0.0).to_numpy() * w.to_numpy()).sum(axis=1)
+    out = wide.index.to_frame(index=False)
+    out["index"] = np.where(wsum > 0, val / np.where(wsum > 0, wsum, 1), np.nan)
+    out["n_items"] = mask.sum(axis=1)
+    return out
+
+
+def ipa_table(scores: pd.DataFrame, importance: pd.DataFrame, *, labels: Mapping[str, str] | None = None
+              ) -> pd.DataFrame:
+    """Importance-performance analysis (IPA, 重要性-表现分析) quadrants.
+
+    performance = item mean (0-100), importance from :func:`importance_weights`. Cut lines are
+    the means over items. Quadrant: 优先改进 (fix first: important, below-average performance),
+    继续保持 (keep up), 次要改进 (low priority), 过度投入 (possible overkill).
+    Returns ``item``, ``label``, ``performance``, ``importance``, ``quadrant``, ``fix_first``.
+    """
+    df = scores[["item", "mean"]].rename(columns={"mean": "performance"}).merge(
+        importance[["item", "importance"]], on="item", how="inner")
+    p_cut, i_cut = df["performance"].mean(), df["importance"].mean()
+    hi_i, hi_p = df["importance"] >= i_cut, df["performance"] >= p_cut
+    df["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
+                               ["优先改进", "继续保持", "次要改进"], "过度投入")
+    df["fix_first"] = df["quadrant"] == "优先改进"
+    df.insert(1, "label", df["item"].map(dict(labels or {})).fillna(df["item"]))
+    df.attrs.update(performance_cut=p_cut, importance_cut=i_cut)
+    return df
+
+
+def district_names(df: pd.DataFrame, *, col: str = "district_code") -> pd.DataFrame:
+    """Add a ``district`` column (Chinese name) from ``district_code``."""
+    out = df.copy()
+    out.insert(out.columns.get_loc(col) + 1, "district",
+               out[col].map(lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c))
+    return out

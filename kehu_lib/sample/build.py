@@ -1,0 +1,136 @@
+"""Build the sample city store: deterministic for a size and seed, streamed month by month."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+from .. import config, store
+from . import observations, surveys
+from .orders import OrderSimulator
+from .population import assign_informants, build_pairs, build_shops, products_frame
+
+#: size -> (shops, months, survey panel scale)
+SIZES = {"small": (400, 30, 0.4), "default": (3000, 36, 1.0), "city": (20000, 36, 1.0)}
+SIGNALS_FILE = config.DATA_DIR / "planted_signals.yaml"
+MANIFEST = "sample_manifest.json"
+
+
+def load_signals(path: str | Path = SIGNALS_FILE) -> dict:
+    """The planted-signal specification (``data/planted_signals.yaml``)."""
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _new_product_reach(shops: pd.DataFrame, signals: dict) -> dict[str, np.ndarray]:
+    spec = signals["new_product"]
+    fast = {config.resolve_district(d).code for d in spec["fast_districts"]}
+    codes = shops["district_code"].to_numpy()
+    reach = np.where(np.isin(codes, list(fast)), spec["fast_reach"], spec["stalled_reach"])
+    # rural shops inside fast districts adopt a little less
+    reach = np.where(shops["rural"].to_numpy(), reach * 0.6, reach)
+    return {spec["sku"]: reach}
+
+
+def _pick(rng, candidates: np.ndarray, share: float, exclude: np.ndarray | None = None) -> np.ndarray:
+    flags = np.zeros(len(candidates), dtype=bool)
+    pool = np.flatnonzero(candidates & (~exclude if exclude is not None else True))
+    n = max(1, int(round(share * candidates.sum())))
+    flags[rng.choice(pool, size=min(n, len(pool)), replace=False)] = True
+    return flags
+
+
+def _open_through(shops: pd.DataFrame, first: pd.Period, last: pd.Period) -> np.ndarray:
+    return ((shops["opened_date"] < first.start_time)
+            & (shops["closed_date"].isna() | (shops["closed_date"] > last.end_time))
+            & (shops["status"] == "正常")).to_numpy()
+
+
+def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = None,
+                 progress: bool = True) -> dict:
+    """Generate the sample city into the store folder ``out`` (default: the configured store).
+
+    Returns the manifest (size, seed, months, row counts, seconds, the planted shop groups), which
+    is also written to ``<out>/sample_manifest.json``. An existing store at ``out`` is replaced.
+    """
+    if size not in SIZES:
+        raise ValueError(f"unknown sample size {size!r}; expected one of {', '.join(SIZES)}")
+    t0 = time.perf_counter()
+    n_shops, n_months, panel_scale = SIZES[size]
+    signals = load_signals()
+    end = pd.Period(signals["end_month"], "M")
+    start = end - (n_months - 1)
+    root = Path(out).resolve() if out is not None else config.store_dir()
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    rng = np.random.default_rng([seed, 1])
+
+    products = products_frame()
+    shops = build_shops(rng, n_shops, start, end)
+    shops["survey_informant"] = assign_informants(rng, shops, panel_scale)
+    pairs = build_pairs(rng, shops, products, start, _new_product_reach(shops, signals))
+    sim = OrderSimulator(shops, products, pairs, start, signals, seed)
+
+    kb = signals["key_brand_loss"]
+    kb_code = config.resolve_district(kb["district"]).code
+    stable = _open_through(shops, pd.Period(kb["start_month"], "M") - 12, end)
+    sim.loss_shops = _pick(rng, stable & (shops["district_code"] == kb_code).to_numpy(),
+                           kb["share_of_shops"])
+    eff = signals["strategy_effects"]
+    eff_codes = [config.resolve_district(d).code for d in eff["districts"]]
+    eligible = _open_through(shops, pd.Period(eff["month"], "M") - 3, end) & np.isin(
+        shops["district_code"], eff_codes) & ~sim.loss_shops
+    sim.kzb14_shops = _pick(rng, eligible, eff["effective"]["share_of_shops"])
+    kzb09 = _pick(rng, eligible, eff["no_effect"]["share_of_shops"], exclude=sim.kzb14_shops)
+    treated = {eff["effective"]["kzb"]: sim.kzb14_shops, eff["no_effect"]["kzb"]: kzb09}
+
+    store.write_dimension(pd.DataFrame({
+        "district_code": [d.code for d in config.DISTRICTS], "district": [d.name for d in config.DISTRICTS],
+        "kind": [d.kind for d in config.DISTRICTS],
+        "panel_size": [int(round(d.panel_size * panel_scale)) for d in config.DISTRICTS]}), "districts", root)
+    store.write_dimension(products, "products", root)
+    store.write_dimension(shops.assign(tier=shops["tier"].astype("int64")), "customers", root)
+
+    shop_effect = np.random.default_rng([seed, 2]).normal(0, 0.35, len(shops))
+    panel = surveys.consumer_panel(np.random.default_rng([seed, 3]), panel_scale)
+    launches = [pd.Period(d, "M") for d in products.loc[products["is_new"], "launch_date"]]
+    counts = {t: 0 for t in ("orders", "price_checks", "visits", "retailer_survey", "consumer_survey",
+                             "census")}
+    months = pd.period_range(start, end, freq="M")
+    for month in tqdm(months, desc=f"sample {size}", disable=not progress, unit="month"):
+        mrng = np.random.default_rng([seed, 10, month.ordinal])
+        orders = sim.month(month)
+        checks = observations.price_checks(mrng, month, orders, shops, products, signals)
+        vis = observations.visits(mrng, month, orders, shops, signals, treated, launches)
+        retail = surveys.retailer_survey(mrng, month, shops, shops["survey_informant"].to_numpy(),
+                                         shop_effect, signals)
+        consumer = surveys.consumer_survey(mrng, month, panel)
+        store.replace_month(orders, "orders", str(month), root)
+        for name, frame in (("price_checks", checks), ("visits", vis), ("retailer_survey", retail),
+                            ("consumer_survey", consumer)):
+            store.write_partitions(frame, name, root)
+            counts[name] += len(frame)
+        counts["orders"] += len(orders)
+        if month.month == 6:
+            wave = observations.census(mrng, month, shops, wave_no=month.year - 2024)
+            store.write_partitions(wave, "census", root)
+            counts["census"] += len(wave)
+    manifest = {
+        "size": size, "seed": seed, "first_month": str(start), "last_month": str(end),
+        "shops": int(len(shops)), "skus": int(len(products)), "rows": counts,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "planted": {
+            "key_brand_loss_shops": sorted(shops.loc[sim.loss_shops, "license_id"]),
+            "strategy_treated": {code: sorted(shops.loc[flags, "license_id"]) for code, flags in treated.items()},
+        },
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return manifest

@@ -1,0 +1,252 @@
+"""The columnar store: Parquet files under ``data/store`` queried with DuckDB.
+
+Layout (hive partitions, so a query for one month and one district opens only those files)::
+
+    store/districts.parquet, customers.parquet, products.parquet      dimension tables
+    store/orders/month=YYYY-MM/district_code=NNNNNN/part-0.parquet    order lines
+    store/<table>/month=YYYY-MM/part-0.parquet                       checks, visits, surveys
+    store/census/wave=YYYY-MM/part-0.parquet
+
+Writes are atomic per partition: a partition is written under a temporary name and swapped in
+with ``os.replace`` of its folder, so a killed write leaves the previous data in place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import config
+from .schema import TABLES
+
+DIMENSIONS = ("districts", "customers", "products")
+
+
+def _root(store: str | Path | None) -> Path:
+    return Path(store).resolve() if store is not None else config.store_dir()
+
+
+def _arrow_type(dtype: str) -> pa.DataType:
+    return {
+        "string": pa.string(),
+        "date": pa.timestamp("ms"),
+        "Int64": pa.int64(),
+        "float64": pa.float64(),
+        "boolean": pa.bool_(),
+    }[dtype]
+
+
+def arrow_schema(table: str, drop: Sequence[str] = ()) -> pa.Schema:
+    """The Arrow schema of ``table`` (without the columns in ``drop``)."""
+    t = TABLES[table]
+    return pa.schema([(f.name, _arrow_type(f.dtype)) for f in t.fields if f.name not in drop])
+
+
+def to_arrow(df: pd.DataFrame, table: str, drop: Sequence[str] = ()) -> pa.Table:
+    """Convert a frame to the table's Arrow schema (column order and types fixed)."""
+    schema = arrow_schema(table, drop)
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+
+
+def _atomic_dir_write(target: Path, write) -> None:
+    """Write a folder via ``write(tmpdir)`` and swap it in place of ``target`` atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        write(tmp)
+        old = None
+        if target.exists():
+            old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_dimension(df: pd.DataFrame, table: str, store: str | Path | None = None) -> Path:
+    """Replace a dimension table (``districts``, ``customers``, ``products``) atomically."""
+    root = _root(store)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / f"{table}.parquet"
+    tmp = root / f".tmp-{table}-{uuid.uuid4().hex[:8]}.parquet"
+    pq.write_table(to_arrow(df, table), tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def write_partitions(df: pd.DataFrame, table: str, store: str | Path | None = None) -> list[Path]:
+    """Write a fact table's rows, replacing every partition they touch (never appending).
+
+    The partition columns (``month``, and ``district_code`` for orders) are encoded in the folder
+    names. Each partition folder is swapped in atomically.
+    """
+    t = TABLES[table]
+    root = _root(store) / table
+    written: list[Path] = []
+    if df.empty:
+        return written
+    parts = list(t.partition)
+    for keys, part in df.groupby(parts, sort=True, observed=True):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        folder = root.joinpath(*[f"{c}={k}" for c, k in zip(parts, keys)])
+        arrow = to_arrow(part, table, drop=parts)
+
+        def _write(tmp: Path, arrow=arrow) -> None:
+            pq.write_table(arrow, tmp / "part-0.parquet", compression="zstd",
+                           row_group_size=256_000)
+
+        _atomic_dir_write(folder, _write)
+        written.append(folder)
+    return written
+
+
+def replace_month(df: pd.DataFrame, table: str, month: str, store: str | Path | None = None) -> None:
+    """Replace everything of ``table`` in ``month`` with ``df`` (drops stale district parts)."""
+    root = _root(store) / table / f"month={month}"
+    t = TABLES[table]
+    if len(t.partition) == 1:
+        write_partitions(df, table, store)
+        return
+
+    def _write(tmp: Path) -> None:
+        inner = [c for c in t.partition if c != "month"]
+        for keys, part in df.groupby(inner, sort=True, observed=True):
+            keys = keys if isinstance(keys, tuple) else (keys,)
+            sub = tmp.joinpath(*[f"{c}={k}" for c, k in zip(inner, keys)])
+            sub.mkdir(parents=True, exist_ok=True)
+            pq.write_table(to_arrow(part, table, drop=list(t.partition)), sub / "part-0.parquet",
+                           compression="zstd", row_group_size=256_000)
+
+    _atomic_dir_write(root, _write)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def _months_filter(months) -> list[str] | None:
+    """Normalise ``months``: None, 'YYYY-MM', a list of them, or a (start, end) tuple inclusive."""
+    if months is None:
+        return None
+    if isinstance(months, (str, pd.Period)):
+        return [str(pd.Period(months, freq="M"))]
+    if isinstance(months, tuple) and len(months) == 2:
+        rng = pd.period_range(pd.Period(months[0], freq="M"), pd.Period(months[1], freq="M"))
+        return [str(p) for p in rng]
+    return [str(pd.Period(m, freq="M")) for m in months]
+
+
+def _district_code(district) -> str | None:
+    d = config.resolve_district(district)
+    return None if d is None else d.code
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection limited to this machine's cores."""
+    con = duckdb.connect()
+    con.execute(f"SET threads TO {max(1, os.cpu_count() or 1)}")
+    return con
+
+
+def _to_pandas(rel: duckdb.DuckDBPyRelation, table: str) -> pd.DataFrame:
+    df = rel.df()
+    t = TABLES[table]
+    for f in t.fields:
+        if f.name not in df.columns:
+            continue
+        if f.dtype == "date":
+            df[f.name] = pd.to_datetime(df[f.name]).astype("datetime64[ns]")
+        elif f.dtype == "Int64":
+            df[f.name] = df[f.name].astype("Int64")
+        elif f.dtype == "boolean":
+            df[f.name] = df[f.name].astype("boolean")
+        elif f.dtype == "string":
+            df[f.name] = df[f.name].astype("string")
+    return df
+
+
+def query(table: str, *, columns: Sequence[str] | None = None, months=None, district=None,
+          where: dict[str, Iterable] | None = None, store: str | Path | None = None) -> pd.DataFrame:
+    """Read rows of a table with filter pushdown; returns a tidy frame with the schema's dtypes.
+
+    ``months``: 'YYYY-MM', a list, or an inclusive ``(start, end)`` tuple; ``district``: name or
+    code, ``None``/全市 for all; ``where``: column -> allowed values. Only the requested columns
+    and the matching partitions are read.
+    """
+    t = TABLES[table]
+    root = _root(store)
+    cols = list(columns) if columns is not None else t.columns
+    unknown = [c for c in cols if c not in t.columns]
+    if unknown:
+        raise KeyError(f"{table} has no column(s) {unknown}; columns are {t.columns}")
+    if table in DIMENSIONS:
+        path = root / f"{table}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(f"store has no {table} table at {path}; run `kehu sample` or "
+                                    "`kehu ingest` first")
+        source = f"read_parquet('{path.as_posix()}')"
+    else:
+        folder = root / table
+        if not folder.exists():
+            raise FileNotFoundError(f"store has no {table} data under {folder}; run `kehu sample` "
+                                    "or `kehu ingest` first")
+        depth = "/*" * len(t.partition)
+        types = ", ".join(f"'{p}': VARCHAR" for p in t.partition)
+        source = (f"read_parquet('{folder.as_posix()}{depth}/*.parquet', hive_partitioning=true, "
+                  f"hive_types={{{types}}})")
+    conds: list[str] = []
+    params: list = []
+    month_list = _months_filter(months)
+    if month_list is not None:
+        mcol = "wave" if table == "census" else "month"
+        conds.append(f"{mcol} IN ({', '.join('?' * len(month_list))})")
+        params += month_list
+    code = _district_code(district)
+    if code is not None and "district_code" in t.columns:
+        conds.append("district_code = ?")
+        params.append(code)
+    for col, values in (where or {}).items():
+        values = list(values)
+        if not values:
+            conds.append("FALSE")
+            continue
+        conds.append(f"{col} IN ({', '.join('?' * len(values))})")
+        params += [str(v) if not isinstance(v, (int, float, bool)) else v for v in values]
+    sql = f"SELECT {', '.join(cols)} FROM {source}"
+    if conds:
+        sql += " WHERE " + " AND ".join(conds)
+    con = connect()
+    try:
+        return _to_pandas(con.sql(sql, params=params) if params else con.sql(sql), table)
+    finally:
+        con.close()
+
+
+def months(table: str = "orders", store: str | Path | None = None) -> list[str]:
+    """The months present in a partitioned table, sorted."""
+    folder = _root(store) / table
+    key = "wave=" if table == "census" else "month="
+    if not folder.exists():
+        return []
+    return sorted(p.name.split("=", 1)[1] for p in folder.iterdir()
+                  if p.is_dir() and p.name.startswith(key))
+
+
+def latest_month(store: str | Path | None = None) -> str:
+    """The latest month with order data (the default report month)."""
+    found = months("orders", store)
+    if not found:
+        raise FileNotFoundError(f"no order data in {_root(store)}; run `kehu sample` first")
+    return found[-1]
