@@ -19,7 +19,7 @@ PRE_FESTIVAL_DAYS = 28
 @lru_cache(maxsize=None)
 def spring_festival(year: int) -> dt.date:
     """Gregorian date of the Spring Festival (农历正月初一) in ``year``."""
-    return LunarDate(year, 1, 1).toSolarDate()
+    return LunarDate(year, 1, 1).to_solar_date()
 
 
 def pre_festival_share(month: str | pd.Period, days: int = PRE_FESTIVAL_DAYS) -> float:
@@ -79,7 +79,7 @@ def opportunities(month: str | pd.Period) -> pd.DataFrame:
     for year in (period.year - 1, period.year):
         for lm, ld, name in _LUNAR:
             try:
-                day = pd.Timestamp(LunarDate(year, lm, ld).toSolarDate())
+                day = pd.Timestamp(LunarDate(year, lm, ld).to_solar_date())
             except ValueError:
                 continue
             if day.to_period("M") == period:

@@ -16,10 +16,17 @@ def register(app: typer.Typer) -> None:
         size: str = typer.Option("default", help="small (tests), default (a new user), city (benchmarks)"),
         seed: int = typer.Option(7, help="random seed; the same size and seed give the same city"),
         out: Optional[Path] = typer.Option(None, help="store folder (default: data/store or $KEHU_STORE)"),
+        if_missing: bool = typer.Option(False, "--if-missing",
+                                        help="keep an existing store built with this size, seed and generator"),
     ) -> None:
         """Build the sample city (太原) with its planted signals into the store."""
-        from .sample import build_sample
+        from . import config
+        from .sample import build_sample, is_current
 
+        target = out if out is not None else config.store_dir()
+        if if_missing and is_current(target, size, seed):
+            typer.echo(f"sample city ({size}, seed {seed}) is up to date in {target}")
+            return
         try:
             manifest = build_sample(size, seed, out)
         except ValueError as exc:
@@ -39,7 +46,7 @@ def register(app: typer.Typer) -> None:
         from .ingest import IngestError, ingest_folder
 
         try:
-            report = ingest_folder(path, store=out, rejects_dir=rejects)
+            report = ingest_folder(path, store_dir=out, rejects_dir=rejects)
         except IngestError as exc:
             typer.echo(f"ingest stopped, nothing written: {exc}", err=True)
             raise typer.Exit(2) from exc

@@ -202,7 +202,7 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         if not folder.exists():
             raise FileNotFoundError(f"store has no {table} data under {folder}; run `kehu sample` "
                                     "or `kehu ingest` first")
-        depth = "/*" * len(t.partition)
+        depth = "".join(f"/{p}=*" for p in t.partition)
         types = ", ".join(f"'{p}': VARCHAR" for p in t.partition)
         source = (f"read_parquet('{folder.as_posix()}{depth}/*.parquet', hive_partitioning=true, "
                   f"hive_types={{{types}}})")
@@ -250,3 +250,103 @@ def latest_month(store: str | Path | None = None) -> str:
     if not found:
         raise FileNotFoundError(f"no order data in {_root(store)}; run `kehu sample` first")
     return found[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# staged, all-or-nothing writes
+
+
+class Transaction:
+    """Stage every write under ``<store>/.staging-<id>`` and swap it in on success.
+
+    On leaving the ``with`` block without error, a ``COMMITTING`` marker is written and each staged
+    partition replaces its live counterpart; :func:`recover` finishes a commit that was killed
+    half-way (marker present) or discards an unfinished staging area (no marker).
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = _root(root)
+        self.stage = self.root / f".staging-{uuid.uuid4().hex[:8]}"
+        self.items: list[str] = []  # relative paths staged
+
+    def __enter__(self) -> "Transaction":
+        self.stage.mkdir(parents=True)
+        return self
+
+    def upsert_dimension(self, df: pd.DataFrame, table: str) -> None:
+        """Merge rows into a dimension table by its key (new rows win)."""
+        key = list(TABLES[table].key)
+        try:
+            old = query(table, store=self.root)
+            df = pd.concat([old[~old.set_index(key).index.isin(df.set_index(key).index)], df],
+                           ignore_index=True)
+        except FileNotFoundError:
+            pass
+        pq.write_table(to_arrow(df, table), self.stage / f"{table}.parquet", compression="zstd")
+        self.items.append(f"{table}.parquet")
+
+    def replace_months(self, df: pd.DataFrame, table: str) -> list[str]:
+        """Stage full replacements of every month (or census wave) present in ``df``."""
+        t = TABLES[table]
+        mcol = t.partition[0]
+        found = sorted(df[mcol].dropna().unique()) if len(df) else []
+        for m in found:
+            part = df[df[mcol] == m]
+            rel = f"{table}/{mcol}={m}"
+            target = self.stage / rel
+            inner = list(t.partition[1:])
+            if inner:
+                for keys, sub in part.groupby(inner, sort=True):
+                    keys = keys if isinstance(keys, tuple) else (keys,)
+                    d = target.joinpath(*[f"{c}={k}" for c, k in zip(inner, keys)])
+                    d.mkdir(parents=True, exist_ok=True)
+                    pq.write_table(to_arrow(sub, table, drop=list(t.partition)), d / "part-0.parquet",
+                                   compression="zstd")
+            else:
+                target.mkdir(parents=True, exist_ok=True)
+                pq.write_table(to_arrow(part, table, drop=list(t.partition)), target / "part-0.parquet",
+                               compression="zstd")
+            self.items.append(rel)
+        return [str(m) for m in found]
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.stage, ignore_errors=True)
+            return
+        (self.stage / "COMMITTING").write_text("\n".join(self.items), encoding="utf-8")
+        _finish_commit(self.root, self.stage)
+
+
+def _finish_commit(root: Path, stage: Path) -> None:
+    items = (stage / "COMMITTING").read_text(encoding="utf-8").split("\n")
+    for rel in filter(None, items):
+        src, dst = stage / rel, root / rel
+        if not src.exists():  # already moved by an interrupted commit
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            if dst.exists():
+                old = dst.parent / f".old-{dst.name}-{uuid.uuid4().hex[:8]}"
+                os.replace(dst, old)
+                os.replace(src, dst)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(src, dst)
+        else:
+            os.replace(src, dst)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def recover(root: str | Path | None = None) -> None:
+    """Finish or discard staged writes left by an interrupted ingest."""
+    root = _root(root)
+    if not root.exists():
+        return
+    for stage in root.glob(".staging-*"):
+        if (stage / "COMMITTING").exists():
+            _finish_commit(root, stage)
+        else:
+            shutil.rmtree(stage, ignore_errors=True)
+    for leftover in [*root.glob("*/.old-*"), *root.glob("*/*/.old-*"), *root.glob("*/.tmp-*"),
+                     *root.glob("*/*/.tmp-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)

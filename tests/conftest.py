@@ -6,7 +6,6 @@ rebuilds the store. Set ``KEHU_TEST_CACHE`` to move the cache (default ``.cache/
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import uuid
@@ -20,13 +19,9 @@ SAMPLE_SEED = 7
 
 
 def _sample_key(size: str) -> str:
-    h = hashlib.sha256()
-    files = sorted((config.PROJ_ROOT / "kehu_lib" / "sample").glob("*.py"))
-    files += [config.PROJ_ROOT / "kehu_lib" / "store.py", config.PROJ_ROOT / "kehu_lib" / "schema.py",
-              config.PROJ_ROOT / "kehu_lib" / "calendar.py", config.DATA_DIR / "planted_signals.yaml"]
-    for f in files:
-        h.update(f.read_bytes())
-    return f"sample-{size}-seed{SAMPLE_SEED}-{h.hexdigest()[:12]}"
+    from kehu_lib.sample import generator_version
+
+    return f"sample-{size}-seed{SAMPLE_SEED}-{generator_version()}"
 
 
 def cached_sample(size: str = "small") -> Path:

@@ -16,7 +16,7 @@ from ..config import CARTONS_PER_CASE
 
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
-           "retailer_margin", "margin_summary", "shop_changes", "key_brand_change",
+           "retailer_margin", "margin_summary", "shop_changes", "key_brand_change", "abc_summary",
            "CUSTOMER_ATTRS", "DEFAULT_PEER_KEYS"]
 
 #: Customer columns carried into the shop frame.
@@ -204,9 +204,13 @@ def segment_summary(shops: pd.DataFrame, *, by="business_format") -> pd.DataFram
 def _loo_median(values: np.ndarray) -> np.ndarray:
     """Median of the other members of the group for each member (leave-one-out)."""
     n = len(values)
-    if n <= 1:
-        return np.full(n, np.nan)
-    return np.array([np.nanmedian(np.delete(values, i)) for i in range(n)])
+    out = np.full(n, np.nan)
+    for i in range(n):
+        rest = np.delete(values, i)
+        rest = rest[np.isfinite(rest)]
+        if rest.size:
+            out[i] = np.median(rest)
+    return out
 
 
 def peer_comparison(data: pd.DataFrame, *, value: str,
@@ -337,28 +341,63 @@ def shop_changes(orders: pd.DataFrame, *, month: str, lookback: int = 3) -> pd.D
 
 
 def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str,
-                     baseline_lag: int = 4, baseline_months: int = 3,
-                     min_baseline: float = 10.0) -> pd.DataFrame:
-    """重点品牌销量变化 per shop: this month against the shop's own baseline.
+                     current_months: int = 2, baseline_lag: int = 4, baseline_months: int = 3,
+                     relative: bool = True, min_baseline: float = 40.0) -> pd.DataFrame:
+    """重点品牌销量变化 per shop: recent key-brand volume against the shop's own baseline.
 
-    ``baseline`` = mean monthly key-brand volume over ``baseline_months`` months ending
-    ``baseline_lag`` months before ``month`` (条/月); ``current`` = key-brand volume in
-    ``month`` (条); ``change_ratio`` = current / baseline (1 = unchanged). Shops with a
-    baseline below ``min_baseline`` 条 are left out (too small to judge). Compare the ratio with
-    peers via :func:`peer_comparison` (value="change_ratio").
+    - ``baseline`` = mean monthly key-brand volume over ``baseline_months`` months ending
+      ``baseline_lag`` months before ``month`` (条/月)
+    - ``current`` = mean monthly key-brand volume over the ``current_months`` months ending with
+      ``month`` (条/月)
+    - ``change_ratio`` = current / baseline (1 = unchanged); with ``relative`` divided by the
+      same ratio of the shop's other brands, so a shop-wide swing cancels and only a key-brand
+      specific loss remains
+
+    Shops with a baseline below ``min_baseline`` 条/月 are left out (too small to judge).
+    Compare the ratio with peers via :func:`peer_comparison` (``value="change_ratio"``).
 
     Returns
     -------
-    DataFrame: license_id, baseline, current, change_ratio.
+    DataFrame: license_id, baseline, current, other_ratio, change_ratio.
     """
     p = pd.Period(month, freq="M")
     base_months = [str(p - baseline_lag - i) for i in range(baseline_months)]
+    cur_months = [str(p - i) for i in range(current_months)]
     key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
-    kb = orders[orders["sku"].isin(key)]
-    base = (kb[kb["month"].isin(base_months)].groupby("license_id")["qty_supplied"].sum()
-            / baseline_months).rename("baseline")
-    cur = kb[kb["month"] == month].groupby("license_id")["qty_supplied"].sum().rename("current")
-    out = pd.concat([base, cur], axis=1).fillna(0.0).reset_index()
+    df = orders[orders["month"].isin(base_months + cur_months)]
+    df = df.assign(_kb=df["sku"].isin(key), _cur=df["month"].isin(cur_months))
+    g = df.groupby(["license_id", "_kb", "_cur"])["qty_supplied"].sum().unstack(
+        ["_kb", "_cur"], fill_value=0.0)
+
+    def col(kb: bool, cur: bool, n: int) -> pd.Series:
+        return (g[(kb, cur)] if (kb, cur) in g.columns else pd.Series(0.0, index=g.index)) / n
+
+    out = pd.DataFrame({"baseline": col(True, False, baseline_months),
+                        "current": col(True, True, current_months)}, index=g.index)
+    other_base = col(False, False, baseline_months)
+    other_ratio = col(False, True, current_months) / other_base.where(other_base > 0)
+    out["other_ratio"] = other_ratio if relative else np.nan
     out = out[out["baseline"] >= min_baseline].copy()
-    out["change_ratio"] = out["current"] / out["baseline"]
-    return out.reset_index(drop=True)
+    ratio = out["current"] / out["baseline"]
+    if relative:
+        ratio = ratio / out["other_ratio"].where(out["other_ratio"] > 0)
+    out["change_ratio"] = ratio
+    out = out.reset_index()
+    out.columns.name = None
+    return out[["license_id", "baseline", "current", "other_ratio", "change_ratio"]]
+
+
+def abc_summary(classes: pd.DataFrame) -> pd.DataFrame:
+    """Summary of :func:`abc_classes`: per class the shops (户), share of shops and share of the
+    indicator (0-1).
+
+    Returns
+    -------
+    DataFrame: abc_class (A, B, C), shops, share_shops, share_value.
+    """
+    g = classes.groupby("abc_class").agg(shops=("value", "size"), value=("value", "sum"))
+    g = g.reindex(["A", "B", "C"], fill_value=0)
+    n, total = g["shops"].sum(), g["value"].sum()
+    g["share_shops"] = g["shops"] / n if n else float("nan")
+    g["share_value"] = g["value"] / total if total > 0 else float("nan")
+    return g.reset_index()[["abc_class", "shops", "share_shops", "share_value"]]

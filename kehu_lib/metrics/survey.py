@@ -65,16 +65,28 @@ def check_answers(data: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
+def _score_map(score_map) -> dict[int, float]:
+    if score_map is None:
+        return dict(DEFAULT_SCORE_MAP)
+    if isinstance(score_map, Mapping):
+        return {int(k): float(v) for k, v in score_map.items()}
+    pts = list(score_map)
+    if len(pts) != 5:
+        raise ValueError(f"score_map as a list needs 5 points (answers 1-5), got {len(pts)}")
+    return {a: float(v) for a, v in zip(range(1, 6), pts)}
+
+
 def score_answers(data: pd.DataFrame, *, score_map: Mapping[int, float] | None = None
                   ) -> pd.DataFrame:
     """Add ``score`` (0-100, 题目得分) to a long survey frame.
 
     score = score_map[answer]; <NA> for "don't know" and missing answers (never scored as 0).
     Default map 5->100, 4->80, 3->60, 2->30, 1->0 (:data:`DEFAULT_SCORE_MAP`); pass e.g.
-    ``{5: 100, 4: 75, 3: 50, 2: 25, 1: 0}`` for the linear scale. Unit: points (分).
+    ``{5: 100, 4: 75, 3: 50, 2: 25, 1: 0}`` (or the list ``[0, 25, 50, 75, 100]`` for answers
+    1..5) for the linear scale. Unit: points (分).
     """
     check_answers(data)
-    smap = dict(DEFAULT_SCORE_MAP if score_map is None else score_map)
+    smap = _score_map(score_map)
     if sorted(smap) != [1, 2, 3, 4, 5]:
         raise ValueError(f"score_map must map each answer 1-5, got keys {sorted(smap)}")
     out = data.copy()
@@ -179,8 +191,7 @@ def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] = ("month", "district_
     """Respondent x item score matrix (0-100, NaN = not scored), indexed by ``id_cols``."""
     scored = score_answers(data, score_map=score_map)
     ids = [c for c in id_cols if c in scored.columns]
-    wide = scored.pivot_table(index=ids, columns="item", values="score", aggfunc="mean",
-                              dropna=False)
+    wide = scored.groupby(ids + ["item"], observed=True, sort=True)["score"].mean().unstack("item")
     wide.columns = [str(c) for c in wide.columns]
     return wide
 

@@ -55,41 +55,56 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
     ``n_flag``: '正常', '小样本' (min n < min_n_flag) or '不展示' (min n < min_n_suppress; then
     the statistics are blanked and ``suppressed`` is True).
     """
-    cur_m, base_m = _months(month), _months(base_month)
     keys = ([by] if isinstance(by, str) else list(by or [])) + ["item"]
-    df = data[data["month"].isin(cur_m + base_m)]
-    if items is not None:
-        df = df[df["item"].isin(items)]
-    df = score_answers(df, score_map=score_map)
-    df = df[df["score"].notna()]
-    df["_period"] = np.where(df["month"].isin(cur_m), "cur", "base")
-    g = df.groupby(keys + ["_period"], observed=True)["score"].agg(["size", "mean", "var"])
-    wide = g.unstack("_period")
-    out = pd.DataFrame(index=wide.index)
-    for p in ("cur", "base"):
-        out[f"n_{p}"] = (wide["size"][p] if p in wide["size"] else np.nan)
-        out[f"mean_{p}"] = (wide["mean"][p] if p in wide["mean"] else np.nan)
-        out[f"_v{p}"] = (wide["var"][p] if p in wide["var"] else np.nan)
-    out = out.reset_index()
+    agg = _aggregates(data, keys=keys, items=items, score_map=score_map)
+    return _compare(agg, keys=keys, month=month, base_month=base_month, level=level,
+                    power=power, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
+
+
+def _aggregates(data: pd.DataFrame, *, keys: list[str], items=None, score_map=None
+                ) -> pd.DataFrame:
+    """n, Σscore and Σscore² per month x ``keys`` (scored answers only): poolable sums."""
+    df = data if items is None else data[data["item"].isin(items)]
+    df = df if "score" in df.columns else score_answers(df, score_map=score_map)
+    df = df.loc[df["score"].notna(), ["month"] + keys + ["score"]]
+    df = df.assign(_sq=df["score"] ** 2)
+    g = df.groupby(["month"] + keys, observed=True)
+    return g.agg(n=("score", "size"), s1=("score", "sum"), s2=("_sq", "sum")).reset_index()
+
+
+def _compare(agg: pd.DataFrame, *, keys: list[str], month, base_month, level: float = 0.95,
+             power: float = 0.8, min_n_flag: int = 30, min_n_suppress: int = 10) -> pd.DataFrame:
+    """Welch comparison of two (pooled) periods from :func:`_aggregates` sums."""
+    cur_m, base_m = _months(month), _months(base_month)
+    parts = {}
+    for p, ms in (("cur", cur_m), ("base", base_m)):
+        sums = agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
+        parts[p] = sums.add_suffix(f"_{p}")
+    out = parts["cur"].join(parts["base"], how="outer").reset_index()
     out["n_cur"] = out["n_cur"].fillna(0).astype(int)
     out["n_base"] = out["n_base"].fillna(0).astype(int)
     n1, n2 = out["n_cur"].astype(float), out["n_base"].astype(float)
-    a, b = out["_vcur"] / n1, out["_vbase"] / n2
-    out["diff"] = out["mean_cur"] - out["mean_base"]
-    se = np.sqrt(a + b)
     with np.errstate(invalid="ignore", divide="ignore"):
+        for p, n in (("cur", n1), ("base", n2)):
+            out[f"mean_{p}"] = out[f"s1_{p}"] / n.where(n > 0)
+            var = (out[f"s2_{p}"] - out[f"s1_{p}"] ** 2 / n) / (n - 1)
+            out[f"_v{p}"] = var.clip(lower=0).where(n > 1)
+        a, b = out["_vcur"] / n1, out["_vbase"] / n2
+        out["diff"] = out["mean_cur"] - out["mean_base"]
+        se = np.sqrt(a + b)
         dfw = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
         t = out["diff"] / se
-    ok = (n1 >= 2) & (n2 >= 2) & (se > 0)
-    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfw.where(ok, 1.0))
+    ok = (n1 >= 2) & (n2 >= 2) & (se > 1e-9)
+    dfw = dfw.where(ok, 1.0)
+    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfw)
     out["se"] = se.where(ok)
     out["ci_low"] = (out["diff"] - tcrit * se).where(ok)
     out["ci_high"] = (out["diff"] + tcrit * se).where(ok)
     out["t"] = t.where(ok)
-    out["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t), dfw.where(ok, 1.0)),
+    out["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t.where(ok, 0.0)), dfw),
                                index=out.index).where(ok)
-    out["mdc"] = minimum_detectable_change(se, alpha=1 - level, power=power)
-    out["mdc"] = out["mdc"].where(ok)
+    out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
+                           index=out.index).where(ok)
     nmin = np.minimum(n1, n2)
     out["n_flag"] = np.select([nmin < min_n_suppress, nmin < min_n_flag], ["不展示", "小样本"],
                               "正常")
@@ -98,7 +113,9 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
     out.loc[out["suppressed"], blank] = np.nan
     out["month"] = "+".join(cur_m)
     out["base_month"] = "+".join(base_m)
-    return out.drop(columns=["_vcur", "_vbase"])
+    cols = keys + ["n_cur", "mean_cur", "n_base", "mean_base", "diff", "se", "ci_low", "ci_high",
+                   "t", "p_value", "mdc", "n_flag", "suppressed", "month", "base_month"]
+    return out[cols]
 
 
 def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 0.05,
@@ -159,12 +176,15 @@ def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag:
     """
     present = sorted(data["month"].unique())
     months = present if months is None else list(months)
+    keys = ([by] if isinstance(by, str) else list(by or [])) + ["item"]
+    agg = _aggregates(data, keys=keys, items=kwargs.pop("items", None),
+                      score_map=kwargs.pop("score_map", None))
     parts = []
     for m in months:
         base = shift_month(m, -lag)
         if base not in present or m not in present:
             continue
-        ch = period_change(data, month=m, base_month=base, by=by, level=1 - alpha, **kwargs)
+        ch = _compare(agg, keys=keys, month=m, base_month=base, level=1 - alpha, **kwargs)
         parts.append(adjust_pvalues(ch, method=method, alpha=alpha))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

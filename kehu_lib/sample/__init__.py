@@ -4,6 +4,6 @@
 contains and ``data/planted_signals.yaml`` for the signals the reports must find.
 """
 
-from .build import SIZES, build_sample, load_signals
+from .build import SIZES, build_sample, generator_version, is_current, load_signals
 
-__all__ = ["SIZES", "build_sample", "load_signals"]
+__all__ = ["SIZES", "build_sample", "generator_version", "is_current", "load_signals"]

@@ -23,6 +23,28 @@ SIGNALS_FILE = config.DATA_DIR / "planted_signals.yaml"
 MANIFEST = "sample_manifest.json"
 
 
+def generator_version() -> str:
+    """A hash of the generator's source and the signal file: a store built by another version is stale."""
+    import hashlib
+
+    h = hashlib.sha256()
+    pkg = config.PROJ_ROOT / "kehu_lib"
+    files = sorted((pkg / "sample").glob("*.py")) + [pkg / "store.py", pkg / "schema.py",
+                                                     pkg / "calendar.py", SIGNALS_FILE]
+    for f in files:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def is_current(root: str | Path, size: str, seed: int) -> bool:
+    """Whether ``root`` holds a complete sample of this size and seed from this generator version."""
+    path = Path(root) / MANIFEST
+    if not path.exists():
+        return False
+    m = json.loads(path.read_text(encoding="utf-8"))
+    return (m.get("size"), m.get("seed"), m.get("generator")) == (size, seed, generator_version())
+
+
 def load_signals(path: str | Path = SIGNALS_FILE) -> dict:
     """The planted-signal specification (``data/planted_signals.yaml``)."""
     with open(path, encoding="utf-8") as fh:
@@ -124,7 +146,7 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
             store.write_partitions(wave, "census", root)
             counts["census"] += len(wave)
     manifest = {
-        "size": size, "seed": seed, "first_month": str(start), "last_month": str(end),
+        "size": size, "seed": seed, "generator": generator_version(), "first_month": str(start), "last_month": str(end),
         "shops": int(len(shops)), "skus": int(len(products)), "rows": counts,
         "seconds": round(time.perf_counter() - t0, 1),
         "planted": {

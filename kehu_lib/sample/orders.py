@@ -55,7 +55,7 @@ class OrderSimulator:
         pairs = self.pairs
         active = pairs["active_from"].to_numpy() <= month.ordinal
         days = pd.date_range(month.start_time, month.end_time.normalize(), freq="D")
-        days = days[days.weekday < 5]
+        days = days[days.day_of_week < 5]
         years = (month.ordinal - self.start.ordinal) / 12.0
         season = 1 + 0.04 * np.sin(2 * np.pi * (month.month - 4) / 12) + (0.03 if month.month == 10 else 0)
         shop_noise = np.exp(rng.normal(0, 0.08, len(self.shops)))
@@ -76,7 +76,7 @@ class OrderSimulator:
             mult = np.where(hit, mult * (1 + 0.35 * push), mult)
         frames = []
         for day in days:
-            sel = active & (self.pair_weekday == day.weekday())
+            sel = active & (self.pair_weekday == day.day_of_week)
             idx = np.flatnonzero(sel)
             shop = pairs["shop_idx"].to_numpy()[idx]
             is_open = (self.opened[shop] <= day.to_datetime64()) & (self.closed[shop] > day.to_datetime64())

@@ -1,0 +1,62 @@
+# kehu — two commands on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make report   build the sample city, run the monthly batch, write the HTML reports
+#   make test     run the whole test suite
+# Both are idempotent and install what they need: OS packages (CJK font, Chromium) via apt-get,
+# Python packages into the local virtual environment .venv.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SIZE   ?= default
+SEED   ?= 7
+MONTH  ?= 2026-10
+JOBS   ?=
+SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.DEFAULT_GOAL := help
+.PHONY: help report test sample os-deps install bench lab clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+report: os-deps install ## build the default sample city and run the month's batch into reports/
+	$(BIN)/kehu sample --size $(SIZE) --seed $(SEED) --if-missing
+	$(BIN)/kehu run --month $(MONTH) $(if $(JOBS),--jobs $(JOBS),)
+	@echo "reports: reports/$(MONTH)/index.html"
+
+test: os-deps install ## run the whole test suite (unit, notebooks, browser)
+	$(BIN)/python -m pytest
+
+sample: install ## (re)build the sample city: make sample SIZE=small|default|city
+	$(BIN)/kehu sample --size $(SIZE) --seed $(SEED)
+
+bench: install ## run the benchmarks (store, batch, forecasts); prints their figures
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python benchmarks/store_bench.py
+	$(BIN)/python benchmarks/batch_bench.py
+	$(BIN)/python benchmarks/forecast_bench.py
+
+lab: install ## open JupyterLab on notebooks/ with the project's kernel
+	$(BIN)/kehu lab
+
+os-deps: ## install the CJK font and headless Chromium (apt-get) if missing
+	@if ! fc-list 2>/dev/null | grep -q "Noto Sans CJK" || ! command -v chromium >/dev/null; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-cjk chromium fontconfig >/dev/null && \
+		fc-cache -f >/dev/null; \
+	fi
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name kehu --display-name "kehu (Python 3)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install kehu with its test dependencies
+
+clean: ## remove the virtual environment, caches and reports (not the store)
+	rm -rf $(VENV) .cache reports test-artifacts

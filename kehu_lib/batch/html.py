@@ -1,0 +1,114 @@
+"""Self-contained HTML for sharing on an offline intranet.
+
+One file per run, built with nbconvert and the small ``templates/kehu`` template (it extends the
+``classic`` cell markup but drops everything in its page head: no require.js, jQuery, MathJax or
+mermaid from a CDN, no web font, no 260 KB lab CSS; ~3 KB of inline CSS with a system CJK font
+stack). Code is hidden unless ``with_code``; charts are PNG ``data:`` URIs; a table of contents
+is built from the headings; parameters and data period are stated at the top.
+
+Privacy pass on the finished page (outside ``data:`` URIs): mobile numbers are always masked
+(``138****5678``) and 12-digit licence ids are masked (``1401******23``) unless the notebook's
+YAML sets ``show_license_ids: true``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as _html
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..exports import mask_license  # re-exported: notebooks may call either
+
+__all__ = ["render_html", "mask_license", "mask_page", "table_of_contents", "TEMPLATES"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+_local = threading.local()
+
+_HEADING = re.compile(r"<h([1-3]) id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_DATA_OR_ID = re.compile(r"(data:[^\"'\s)]*)|(?<![\d.])(1[3-9]\d{9}|\d{12})(?![\d.])")
+
+
+def _exporter(with_code: bool):
+    key = f"exporter_{with_code}"
+    exp = getattr(_local, key, None)
+    if exp is None:
+        from nbconvert import HTMLExporter
+
+        exp = HTMLExporter(template_name="kehu", extra_template_basedirs=[str(TEMPLATES)],
+                           exclude_input=not with_code, exclude_input_prompt=True,
+                           exclude_output_prompt=True, embed_images=True)
+        setattr(_local, key, exp)
+    return exp
+
+
+def _css(with_code: bool) -> str:
+    css = (TEMPLATES / "kehu" / "report.css").read_text(encoding="utf-8")
+    if with_code:
+        from pygments.formatters import HtmlFormatter
+
+        css += HtmlFormatter(style="default").get_style_defs(".highlight")
+    return css
+
+
+def mask_page(page: str, *, show_license_ids: bool = False) -> str:
+    """Mask mobile numbers always and 12-digit licence ids unless ``show_license_ids``."""
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(1)
+        s = m.group(2)
+        if len(s) == 11:
+            return s[:3] + "****" + s[-4:]
+        return s if show_license_ids else mask_license(s)
+
+    return _DATA_OR_ID.sub(sub, page)
+
+
+def table_of_contents(page: str) -> str:
+    """An ``<nav>`` list of the page's h2/h3 headings (nbconvert gives each an id)."""
+    items = []
+    for level, anchor, inner in _HEADING.findall(page):
+        if level == "1":
+            continue
+        text = _html.escape(_html.unescape(_TAG.sub("", inner)).replace("¶", "").strip())
+        items.append(f'<li class="l{level}"><a href="#{anchor}">{text}</a></li>')
+    if not items:
+        return ""
+    return '<nav class="kehu-toc"><b>目录</b><ol>' + "".join(items) + "</ol></nav>"
+
+
+def notebook_title(nb) -> str:
+    """The first markdown H1 of the notebook (or its file name)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = re.search(r"(?m)^#\s+(.+)$", cell.source)
+            if m:
+                return m.group(1).strip()
+    return nb.metadata.get("papermill", {}).get("input_path", "report")
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def render_html(nb, spec, *, status: str = "ok", error: str = "") -> str:
+    """The run's HTML page (a string); ``spec`` is a :class:`~.execute.RunSpec`."""
+    from .. import __version__
+
+    params = [(k, _short(v)) for k, v in spec.parameters.items()]
+    title = notebook_title(nb)
+    if spec.district and spec.district not in title:
+        title = f"{title}（{spec.district}）"
+    resources = {"kehu": {
+        "title": title, "month": spec.month, "district": spec.district,
+        "data_period": spec.data_period or spec.month, "parameters": params,
+        "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "status": status,
+        "error": error, "version": __version__, "notebook": spec.notebook,
+        "css": _css(spec.with_code)}}
+    body, _ = _exporter(spec.with_code).from_notebook_node(nb, resources=resources)
+    body = body.replace("<!--KEHU_TOC-->", table_of_contents(body), 1)
+    return mask_page(body, show_license_ids=spec.show_license_ids)

@@ -1,0 +1,243 @@
+"""Findings of the market report (本月要点): generated Chinese sentences with computed numbers.
+
+:func:`load_inputs` reads one district's (or the city's) slice for a report month;
+:func:`analyse` computes the frames the findings need; :func:`compose` turns them into sentences
+ordered by importance. Every threshold comes from ``params/market_report.yaml`` (passed in as
+``thresholds``; :data:`DEFAULTS` only fills gaps).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import config, loaders
+from .metrics import brands, customers, market, sales
+
+__all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
+           "analyse", "compose", "findings_for"]
+
+#: Fallback thresholds; the report's values live in params/market_report.yaml.
+DEFAULTS: dict[str, Any] = {
+    "price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 8,
+    "key_brand_gap_alert": -0.40, "key_brand_min_baseline": 40.0, "key_brand_min_shops": 4,
+    "key_brand_min_share": 0.07, "new_product_months": 6, "new_product_min_weeks": 8,
+    "new_product_reach_alert": 0.15, "structure_change_alert": 0.02, "volume_change_alert": 0.10,
+    "margin_target": 0.10,
+}
+PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
+
+
+def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    """Thresholds of the report: :data:`DEFAULTS` updated with the values in ``path``."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    params = data.get("parameters", data)
+    return {**DEFAULTS, **{k: v for k, v in params.items() if k in DEFAULTS}}
+
+
+def _place(district: str | None) -> tuple[str, str | None]:
+    d = config.resolve_district(district)
+    return (config.CITY, None) if d is None else (d.name, d.code)
+
+
+def load_inputs(district: str | None, month: str, *, store=None) -> dict[str, Any]:
+    """The report's data slice: orders of the 14 months up to ``month`` (同比, 环比, the 13-month
+    trend and the 1-2月 comparison), the month's price checks, customers and products of the
+    district (all districts for 全市)."""
+    place, _ = _place(district)
+    p = pd.Period(month, freq="M")
+    return {
+        "place": place, "month": month,
+        "orders": loaders.load_orders(district, (str(p - 13), month), store=store),
+        "checks": loaders.load_price_checks(district, month, store=store),
+        "customers": loaders.load_customers(district, store=store),
+        "products": loaders.load_products(store=store),
+    }
+
+
+def key_brand_loss(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFrame, *,
+                   month: str, thresholds: Mapping[str, Any] | None = None,
+                   by_district: bool = False) -> pd.DataFrame:
+    """Shops losing key-brand volume against their peers (重点品牌流失户).
+
+    The shop's key-brand change ratio (:func:`~kehu_lib.metrics.customers.key_brand_change`,
+    last two months vs months −6..−4, relative to its other brands) is compared with the median of
+    its peers (同业态/商圈/档位, within the district); ``gap_ratio`` ≤ ``key_brand_gap_alert``
+    (−0.40: 40% below peers) flags the shop.
+
+    Returns
+    -------
+    All judged shops with baseline, current, change_ratio, peer_median, gap_ratio, flagged.
+    """
+    t = {**DEFAULTS, **(thresholds or {})}
+    ch = customers.key_brand_change(orders, products, month=month,
+                                    min_baseline=t["key_brand_min_baseline"])
+    attrs = ["license_id", "district_code", "manager_id", "business_format", "trade_area", "tier"]
+    ch = ch.merge(cust[[c for c in attrs if c in cust.columns]], on="license_id", how="inner")
+    keys = (["district_code"] if by_district else []) + list(customers.DEFAULT_PEER_KEYS)
+    fallback = [keys[:i] for i in range(len(keys) - 1, 0 if by_district else -1, -1)]
+    comp = customers.peer_comparison(ch, value="change_ratio", peer_keys=keys, fallback=fallback)
+    comp["flagged"] = comp["gap_ratio"] <= t["key_brand_gap_alert"]
+    return comp.sort_values("gap_ratio", ignore_index=True)
+
+
+def new_product_status(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFrame, *,
+                       month: str, thresholds: Mapping[str, Any] | None = None,
+                       by: str | None = None) -> pd.DataFrame:
+    """Reach of each new product at the end of ``month`` (新品铺市进度).
+
+    For SKUs launched within ``new_product_months`` months: weeks since launch, 订购面 and
+    重购率 at the last week (see :func:`~kehu_lib.metrics.brands.new_product_reach`), and
+    ``stalled`` = weeks ≥ ``new_product_min_weeks`` and reach < ``new_product_reach_alert``.
+
+    Returns
+    -------
+    DataFrame: [group], sku, name, launch_date, week, active_shops, reach, repeat_rate, stalled.
+    """
+    t = {**DEFAULTS, **(thresholds or {})}
+    new = brands.new_products(products, month=month, within_months=int(t["new_product_months"]))
+    end = pd.Period(month, freq="M").end_time.normalize()
+    rows = []
+    for _, prod in new.iterrows():
+        r = brands.new_product_reach(orders, cust, sku=prod["sku"], launch_date=prod["launch_date"],
+                                     by=by, end_date=end)
+        if r.empty:
+            continue
+        last = r[r["week"] == r["week"].max()].assign(sku=prod["sku"], name=prod["name"],
+                                                      launch_date=prod["launch_date"])
+        rows.append(last)
+    cols = ["group", "sku", "name", "launch_date", "week", "active_shops", "reach", "repeat_rate",
+            "stalled"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(rows, ignore_index=True)
+    out["stalled"] = (out["week"] >= t["new_product_min_weeks"]) & (
+        out["reach"] < t["new_product_reach_alert"])
+    return out[cols]
+
+
+def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = None) -> dict:
+    """Everything :func:`compose` needs, from :func:`load_inputs` output."""
+    t = {**DEFAULTS, **(thresholds or {})}
+    month, od, prod = inputs["month"], inputs["orders"], inputs["products"]
+    cust, chk = inputs["customers"], inputs["checks"]
+    city = inputs["place"] == config.CITY
+    by = "district_code" if city else None
+    p = pd.Period(month, freq="M")
+    out: dict[str, Any] = {"place": inputs["place"], "month": month, "thresholds": t}
+    out["headline"] = sales.headline(od, prod, month=month)
+    if p.month in (1, 2) and sales.festival_moved(p.year):
+        out["jan_feb"] = sales.jan_feb_comparison(od, prod, year=p.year) if p.month == 2 else None
+    pi = market.price_index(chk, prod, by=by)
+    inv = market.social_inventory(chk, od, cust, prod, month=month, by=by)
+    out["alerts"] = market.market_alerts(pi, inv, thresholds=t, by=by)
+    out["key_brand"] = key_brand_loss(od, prod, cust, month=month, thresholds=t, by_district=city)
+    out["new_products"] = new_product_status(od, prod, cust, month=month, thresholds=t,
+                                             by="district_code")
+    shops = customers.shop_indicators(od, prod, cust, month=month)
+    out["margin"] = customers.margin_summary(shops, target=t["margin_target"])
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{abs(x) * 100:.1f}%"
+
+
+def _change(x: float, up: str = "增长", down: str = "下降") -> str:
+    if x is None or not np.isfinite(x):
+        return "无去年同期数据"
+    return f"{up if x >= 0 else down}{_pct(x)}"
+
+
+def _district_name(code: str | None) -> str:
+    d = config.DISTRICT_BY_CODE.get(str(code)) if code is not None else None
+    return d.name if d else ""
+
+
+def compose(result: Mapping[str, Any]) -> pd.DataFrame:
+    """本月要点: the month's significant moves as Chinese sentences, most important first.
+
+    Returns
+    -------
+    DataFrame: importance (higher first), kind, district, sku, text.
+    """
+    t, place = result["thresholds"], result["place"]
+    mcn = f"{int(result['month'][:4])}年{int(result['month'][5:])}月"
+    rows: list[tuple[float, str, str, str | None, str]] = []
+    h = result["headline"].set_index("indicator")
+    vol, amt, vpc = h.loc["volume_cases"], h.loc["amount_wan"], h.loc["value_per_case"]
+    strong = np.isfinite(vol["yoy"]) and abs(vol["yoy"]) >= t["volume_change_alert"]
+    rows.append((100, "headline", place, None,
+                 f"{place}{mcn}销量{vol['value']:,.1f}箱，同比{_change(vol['yoy'])}"
+                 f"{'（变动明显）' if strong else ''}，环比{_change(vol['mom'])}；销售额"
+                 f"{amt['value']:,.1f}万元，同比{_change(amt['yoy'])}；单箱值{vpc['value']:,.0f}元，"
+                 f"同比{_change(vpc['yoy'], '提高', '降低')}。"))
+    jf = result.get("jan_feb")
+    if jf is not None and not jf.empty:
+        v = jf.set_index("indicator").loc["volume_cases"]
+        y = int(result["month"][:4])
+        rows.append((65, "festival", place, None,
+                     f"春节由{y - 1}年{sales.spring_festival(y - 1).month}月移至{y}年"
+                     f"{sales.spring_festival(y).month}月，单月同比不可比：1-2月合计销量"
+                     f"{v['value']:,.1f}箱，同比{_change(v['yoy'])}。"))
+    s12 = h.loc["share_class12"] if "share_class12" in h.index else None
+    if s12 is not None and np.isfinite(s12["yoy"]) and abs(s12["yoy"]) >= t["structure_change_alert"]:
+        rows.append((60, "structure", place, None,
+                     f"一二类卷烟销量占比{s12['value'] * 100:.1f}%，同比"
+                     f"{'提高' if s12['yoy'] > 0 else '下降'}{abs(s12['yoy']) * 100:.1f}个百分点。"))
+    for _, a in result["alerts"].iterrows():
+        where = _district_name(a.get("district_code")) or place
+        pi, ss = a["price_index"], a["stock_to_sales"]
+        if a["severity"] >= 2:
+            rows.append((90, "oversupply", where, a["sku"],
+                         f"{where}{a['name']}价格指数{pi:.2f}（低于{t['price_index_alert']:.2f}），"
+                         f"存销比{ss:.2f}（高于{t['stock_to_sales_alert']:.1f}），价格走低、社会库存"
+                         "偏高，货源投放超过实际需求，建议控制投放并做好合理库存建议。"))
+        elif a["price_alert"]:
+            rows.append((70, "price", where, a["sku"],
+                         f"{where}{a['name']}价格指数{pi:.2f}，低于{t['price_index_alert']:.2f}的预警线。"))
+        else:
+            rows.append((70, "stock", where, a["sku"],
+                         f"{where}{a['name']}存销比{ss:.2f}，高于{t['stock_to_sales_alert']:.1f}的预警线。"))
+    kb = result["key_brand"]
+    groups = kb.groupby("district_code") if "district_code" in kb.columns and len(kb) else []
+    for code, g in groups:
+        n, judged = int(g["flagged"].sum()), len(g)
+        if n >= t["key_brand_min_shops"] and n / judged >= t["key_brand_min_share"]:
+            where = _district_name(code) or place
+            med = g.loc[g["flagged"], "gap_ratio"].median()
+            rows.append((85, "key_brand_loss", where, None,
+                         f"{where}有{n}户零售户近两月重点品牌销量较同类客户低"
+                         f"{abs(t['key_brand_gap_alert']) * 100:.0f}%以上（中位数低{_pct(med)}），"
+                         f"占可比客户的{n / judged * 100:.1f}%，需排查原因并开展重点品牌宣扬。"))
+    for _, r in result["new_products"].iterrows():
+        where = _district_name(r["group"]) or place
+        rr = "—" if pd.isna(r["repeat_rate"]) else f"{r['repeat_rate'] * 100:.1f}%"
+        if r["stalled"]:
+            rows.append((80, "new_product_stall", where, r["sku"],
+                         f"新品{r['name']}上市{int(r['week']) + 1}周，{where}订购面仅"
+                         f"{r['reach'] * 100:.1f}%（低于{t['new_product_reach_alert'] * 100:.0f}%），"
+                         f"重购率{rr}，铺市推进缓慢，需加强新品上市宣扬。"))
+        else:
+            rows.append((30, "new_product", where, r["sku"],
+                         f"新品{r['name']}上市{int(r['week']) + 1}周，{where}订购面"
+                         f"{r['reach'] * 100:.1f}%，重购率{rr}。"))
+    m = result["margin"].iloc[0]
+    if m["shops"] > 0:
+        rows.append((40, "margin", place, None,
+                     f"按指导价测算，毛利率达到{t['margin_target'] * 100:.0f}%的零售户占"
+                     f"{m['share_reaching'] * 100:.1f}%，未达标{int(m['shops_below'])}户。"))
+    out = pd.DataFrame(rows, columns=["importance", "kind", "district", "sku", "text"])
+    return out.sort_values("importance", ascending=False, kind="stable", ignore_index=True)
+
+
+def findings_for(district: str | None, month: str, *, thresholds=None, store=None) -> pd.DataFrame:
+    """Load, analyse and compose the findings of one district (or 全市) and month."""
+    t = thresholds if thresholds is not None else load_thresholds()
+    return compose(analyse(load_inputs(district, month, store=store), t))

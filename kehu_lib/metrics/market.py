@@ -1,0 +1,195 @@
+"""Market metrics (市场分析): price index, social inventory (社会库存), 存销比 and market alerts.
+
+Inputs: the month's price and stock checks (价存采集: observed retail 元/条, stock 条), the
+products (guided retail 元/条), order lines (条) and customers (业态 for stratification).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+
+from ..config import CARTONS_PER_CASE, PRICE_CLASSES
+from .customers import active_customers
+
+__all__ = ["price_index", "weighted_price_index", "social_inventory", "market_alerts",
+           "sales_weights"]
+
+_PRODUCT_COLS = ["sku", "brand", "name", "price_class"]
+
+
+def _keys(by) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+def price_index(checks: pd.DataFrame, products: pd.DataFrame, *, by=None) -> pd.DataFrame:
+    """价格指数 per SKU: observed retail price / guided retail price.
+
+    For each check, ratio = retail_price (observed, 元/条) / guided retail_price (元/条). Per SKU
+    (and ``by`` group):
+
+    - ``price_index`` = mean ratio over the checks (1 = at the guided price, 0.9 = 10% below)
+    - ``share_at_guided`` = share of checks with ratio ≥ 1 (at or above the guided price, 0-1)
+    - ``observed_price`` = mean observed price, ``guided_price`` (元/条), ``checks`` = count
+
+    Returns
+    -------
+    DataFrame: [by], sku, brand, name, price_class, checks, observed_price, guided_price,
+    price_index, share_at_guided; sorted by price_index ascending.
+    """
+    keys = _keys(by)
+    cols = keys + ["sku", "brand", "name", "price_class", "checks", "observed_price",
+                   "guided_price", "price_index", "share_at_guided"]
+    if checks.empty:
+        return pd.DataFrame(columns=cols)
+    df = checks.merge(products[["sku", "retail_price"]].rename(
+        columns={"retail_price": "guided_price"}), on="sku", how="inner")
+    df["ratio"] = df["retail_price"] / df["guided_price"]
+    df["at"] = (df["ratio"] >= 1 - 1e-9).astype(float)
+    out = df.groupby(keys + ["sku"], observed=True).agg(
+        checks=("ratio", "size"), observed_price=("retail_price", "mean"),
+        guided_price=("guided_price", "first"), price_index=("ratio", "mean"),
+        share_at_guided=("at", "mean")).reset_index()
+    out = out.merge(products[_PRODUCT_COLS], on="sku", how="left")
+    return out.sort_values(["price_index"] + keys, ignore_index=True)[cols]
+
+
+def weighted_price_index(sku_index: pd.DataFrame, weights: pd.Series, *,
+                         level: str | None = "price_class", by=None) -> pd.DataFrame:
+    """Sales-weighted 价格指数 of a price class (价类) or of the whole market.
+
+    ``price_index`` = Σ w_i · PI_i / Σ w_i over the SKUs i of the group that were checked, with
+    PI_i from :func:`price_index` and w_i = the SKU's sales volume (条) in ``weights`` (e.g. the
+    same month last year: a fixed, Laspeyres-style basket). ``share_at_guided`` = checks at or
+    above the guided price / all checks of the group (unweighted, 0-1).
+
+    Parameters
+    ----------
+    sku_index : output of :func:`price_index`.
+    weights : Series of volumes indexed by sku; SKUs without weight count 0.
+    level : ``"price_class"`` for one row per class (一类..五类), None for one overall row
+        (``price_class`` = '全部').
+    by : extra group columns present in ``sku_index`` (e.g. ``"district_code"``).
+
+    Returns
+    -------
+    DataFrame: [by], price_class, skus, checks, price_index, share_at_guided.
+    """
+    keys = _keys(by)
+    cols = keys + ["price_class", "skus", "checks", "price_index", "share_at_guided"]
+    if sku_index.empty:
+        return pd.DataFrame(columns=cols)
+    df = sku_index.copy()
+    df["w"] = df["sku"].map(weights).fillna(0.0).astype("float64")
+    df["wpi"] = df["w"] * df["price_index"]
+    df["n_at"] = df["share_at_guided"] * df["checks"]
+    if level is None:
+        df["price_class"] = "全部"
+    g = df.groupby(keys + ["price_class"], observed=True).agg(
+        skus=("sku", "nunique"), checks=("checks", "sum"), w=("w", "sum"), wpi=("wpi", "sum"),
+        n_at=("n_at", "sum")).reset_index()
+    g["price_index"] = g["wpi"] / g["w"].where(g["w"] > 0)
+    g["share_at_guided"] = g["n_at"] / g["checks"]
+    order = {c: i for i, c in enumerate(PRICE_CLASSES)}
+    g = g.assign(_o=g["price_class"].map(order)).sort_values(keys + ["_o"], ignore_index=True)
+    return g[cols]
+
+
+def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame,
+                     products: pd.DataFrame | None = None, *, month: str,
+                     strata: str = "business_format", by=None) -> pd.DataFrame:
+    """社会库存 (retail-level stock) per SKU, stratified estimate, and 存销比.
+
+    Each checked shop reports the stock (条) of the SKUs it carries. For SKU i and stratum h
+    (业态 by default) of the group:
+
+    - ȳ_ih = mean stock of SKU i over the checks in stratum h (条/户; a shop checked twice in
+      the month counts its last check)
+    - N_ih = shops of stratum h supplied with SKU i in ``month`` (the shops carrying it)
+    - 社会库存 ``stock`` = Σ_h ȳ_ih · N_ih (条); a stratum with carriers but no check uses the
+      SKU's mean over all checks; ``stock_cases`` = stock / 250 (箱)
+    - 月销量 ``sales`` = Σ qty_supplied of SKU i in ``month`` (条)
+    - 存销比 ``stock_to_sales`` = stock / sales (months of sales held by retailers)
+
+    Returns
+    -------
+    DataFrame: [by], sku [, brand, name, price_class], checked_shops, carrying_shops, stock,
+    stock_cases, sales, stock_to_sales.
+    """
+    keys = _keys(by)
+    chk = checks[checks["month"] == month] if "month" in checks.columns else checks
+    cols = keys + ["sku", "checked_shops", "carrying_shops", "stock", "stock_cases", "sales",
+                   "stock_to_sales"]
+    if products is not None:
+        cols = cols[:len(keys) + 1] + ["brand", "name", "price_class"] + cols[len(keys) + 1:]
+    if chk.empty:
+        return pd.DataFrame(columns=cols)
+    cust = active_customers(customers, month=month)[["license_id", strata]]
+    chk = (chk.sort_values("check_date").drop_duplicates(["license_id", "sku"], keep="last")
+           .merge(cust, on="license_id", how="left"))
+    chk[strata] = chk[strata].fillna("未知")
+    od = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
+    sales = od.groupby(keys + ["sku"], observed=True)["qty_supplied"].sum().rename("sales")
+    carry = (od.drop_duplicates(["license_id", "sku"]).merge(cust, on="license_id", how="left")
+             .fillna({strata: "未知"}).groupby(keys + ["sku", strata], observed=True)
+             .size().rename("n"))
+    per = chk.groupby(keys + ["sku", strata], observed=True).agg(
+        ybar=("stock", "mean"), checked=("license_id", "nunique"))
+    overall = chk.groupby(keys + ["sku"], observed=True)["stock"].mean().rename("ybar_all")
+    est = carry.to_frame().join(per, how="left").reset_index()
+    est = est.join(overall, on=keys + ["sku"])
+    est["ybar"] = est["ybar"].fillna(est["ybar_all"])
+    est["part"] = est["ybar"] * est["n"]
+    g = est.groupby(keys + ["sku"], observed=True).agg(
+        carrying_shops=("n", "sum"), stock=("part", lambda s: s.sum(min_count=1)))
+    g = g.join(chk.groupby(keys + ["sku"], observed=True)["license_id"].nunique()
+               .rename("checked_shops"), how="inner").join(sales, how="left").reset_index()
+    g["sales"] = g["sales"].fillna(0.0)
+    g["stock_cases"] = g["stock"] / CARTONS_PER_CASE
+    g["stock_to_sales"] = g["stock"] / g["sales"].where(g["sales"] > 0)
+    if products is not None:
+        g = g.merge(products[_PRODUCT_COLS], on="sku", how="left")
+    return g.sort_values(keys + ["stock_to_sales"], ascending=[True] * len(keys) + [False],
+                         ignore_index=True)[cols]
+
+
+def market_alerts(sku_index: pd.DataFrame, inventory: pd.DataFrame, *,
+                  thresholds: Mapping[str, float] | None = None, by=None) -> pd.DataFrame:
+    """市场预警: SKUs whose price index is under, or 存销比 over, its threshold.
+
+    Thresholds (from ``params/market_report.yaml``): ``price_index_alert`` (default 0.95: an
+    alert when PI < 0.95), ``stock_to_sales_alert`` (default 1.0: an alert when 存销比 > 1),
+    ``min_checks`` (default 5: fewer checks are not judged). ``severity`` counts the two
+    conditions met (2 = price falling while stock piles up: supply runs ahead of demand).
+
+    Returns
+    -------
+    DataFrame: [by], sku, brand, name, price_class, checks, price_index, stock_to_sales,
+    price_alert, stock_alert, severity; only rows with an alert, most severe first.
+    """
+    t = {"price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 5}
+    t.update(thresholds or {})
+    keys = _keys(by)
+    cols = keys + ["sku", "brand", "name", "price_class", "checks", "price_index",
+                   "stock_to_sales", "price_alert", "stock_alert", "severity"]
+    pi = sku_index[keys + ["sku", "brand", "name", "price_class", "checks", "price_index"]]
+    inv = inventory[keys + ["sku", "stock_to_sales"]] if not inventory.empty else pd.DataFrame(
+        columns=keys + ["sku", "stock_to_sales"])
+    df = pi.merge(inv, on=keys + ["sku"], how="outer")
+    df["checks"] = df["checks"].fillna(0)
+    judged = df["checks"] >= t["min_checks"]
+    df["price_alert"] = judged & (df["price_index"] < t["price_index_alert"])
+    df["stock_alert"] = judged & (df["stock_to_sales"].astype(float) > t["stock_to_sales_alert"])
+    df["severity"] = df["price_alert"].astype(int) + df["stock_alert"].astype(int)
+    df = df[df["severity"] > 0]
+    return df.sort_values(["severity", "price_index"], ascending=[False, True],
+                          ignore_index=True)[cols]
+
+
+def sales_weights(orders: pd.DataFrame) -> pd.Series:
+    """Volume per SKU (条), the weights of :func:`weighted_price_index`."""
+    return orders.groupby("sku")["qty_supplied"].sum().astype("float64")
+

@@ -1,0 +1,113 @@
+"""Survey charts: diverging stacked bars centred on neutral, and the IPA chart.
+
+Both take the tidy outputs of :mod:`kehu_lib.metrics.survey` and return the matplotlib Axes;
+the look comes from :func:`kehu_lib.theme.set_theme`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+__all__ = ["ANSWER_LABELS", "diverging_bars", "ipa_chart", "change_chart"]
+
+#: Chinese labels of the 5-point answers (1 = 很不满意 ... 5 = 很满意).
+ANSWER_LABELS = {1: "很不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "很满意"}
+_COLORS = {1: "#b2182b", 2: "#ef8a62", 3: "#bdbdbd", 4: "#67a9cf", 5: "#2166ac"}
+
+
+def diverging_bars(counts: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
+                   title: str = "各题目满意度分布", ax=None):
+    """Diverging stacked bars of the answer shares per item, centred on the neutral answer.
+
+    ``counts``: one row per item with ``share_1``..``share_5`` (:func:`item_counts`). The
+    neutral share (一般) is split half left, half right of 0; 不满意 answers extend left,
+    满意 answers right. x axis: share of valid answers (%).
+    """
+    need = [f"share_{a}" for a in range(1, 6)]
+    missing = [c for c in ["item"] + need if c not in counts.columns]
+    if missing:
+        raise ValueError(f"counts lacks column(s) {missing}; pass the output of item_counts()")
+    df = counts.set_index("item")[need].fillna(0.0) * 100
+    names = [dict(labels or {}).get(i, i) for i in df.index]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.45 * len(df) + 1.5))
+    y = np.arange(len(df))
+    left = -(df["share_1"] + df["share_2"] + df["share_3"] / 2)
+    for a in range(1, 6):
+        width = df[f"share_{a}"]
+        ax.barh(y, width, left=left, color=_COLORS[a], label=ANSWER_LABELS[a], height=0.7)
+        left = left + width
+    ax.axvline(0, color="#333333", lw=1)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    lim = max(50.0, float(np.nanmax(np.abs(np.r_[left, -(df["share_1"] + df["share_2"]
+                                                           + df["share_3"] / 2)]))) + 5)
+    ax.set_xlim(-lim, lim)
+    ax.set_xlabel("占有效回答比例（%）：左为不满意，右为满意")
+    ax.set_title(title)
+    ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    return ax
+
+
+def ipa_chart(ipa: pd.DataFrame, *, title: str = "重要性-表现分析（IPA）", ax=None):
+    """Importance-performance chart: items as points, cut lines at the means, and the
+    "优先改进" (fix first: important but below-average) quadrant shaded.
+
+    ``ipa``: output of :func:`kehu_lib.metrics.survey.ipa_table`.
+    """
+    if ipa.empty:
+        raise ValueError("ipa table is empty: no item has both a score and an importance")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6))
+    p_cut = ipa.attrs.get("performance_cut", ipa["performance"].mean())
+    i_cut = ipa.attrs.get("importance_cut", ipa["importance"].mean())
+    pad_x = max(2.0, (ipa["performance"].max() - ipa["performance"].min()) * 0.15)
+    pad_y = max(0.02, (ipa["importance"].max() - ipa["importance"].min()) * 0.15)
+    x0, x1 = ipa["performance"].min() - pad_x, ipa["performance"].max() + pad_x
+    y0, y1 = ipa["importance"].min() - pad_y, ipa["importance"].max() + pad_y
+    ax.axvspan(x0, p_cut, ymin=(i_cut - y0) / (y1 - y0), ymax=1, color="#d1495b", alpha=0.12)
+    ax.axvline(p_cut, color="#666666", ls="--", lw=1)
+    ax.axhline(i_cut, color="#666666", ls="--", lw=1)
+    colors = np.where(ipa["fix_first"], "#d1495b", "#1f5fa8")
+    ax.scatter(ipa["performance"], ipa["importance"], c=colors, s=60, zorder=3)
+    for _, r in ipa.iterrows():
+        ax.annotate(str(r["label"]), (r["performance"], r["importance"]), fontsize=9,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.text(x0, y1, " 优先改进", va="top", ha="left", color="#d1495b", fontweight="bold")
+    ax.text(x1, y1, "继续保持 ", va="top", ha="right", color="#333333")
+    ax.text(x0, y0, " 次要改进", va="bottom", ha="left", color="#333333")
+    ax.text(x1, y0, "过度投入 ", va="bottom", ha="right", color="#333333")
+    ax.set_xlabel("表现：题目得分（分，百分制）")
+    ax.set_ylabel("重要性：与总体满意度的相关")
+    ax.set_title(title)
+    return ax
+
+
+def change_chart(changes: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
+                 title: str = "得分变化及95%置信区间", ax=None):
+    """Item score changes (points) with their confidence intervals; significant ones in red.
+
+    ``changes``: rows of :func:`kehu_lib.metrics.survey_change.period_change` for one unit
+    (``item``, ``diff``, ``ci_low``, ``ci_high``, ``significant``).
+    """
+    df = changes.dropna(subset=["diff"]).reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.4 * max(len(df), 1) + 1.5))
+    y = np.arange(len(df))
+    sig = df["significant"] if "significant" in df else pd.Series(False, index=df.index)
+    colors = np.where(sig, "#d1495b", "#1f5fa8")
+    ax.errorbar(df["diff"], y, xerr=[df["diff"] - df["ci_low"], df["ci_high"] - df["diff"]],
+                fmt="none", ecolor="#999999", capsize=3)
+    ax.scatter(df["diff"], y, c=colors, zorder=3)
+    ax.axvline(0, color="#333333", lw=1)
+    ax.set_yticks(y, [dict(labels or {}).get(i, i) for i in df["item"]])
+    ax.invert_yaxis()
+    ax.set_xlabel("得分变化（分）；红色 = 校正后显著")
+    ax.set_title(title)
+    return ax

@@ -1,0 +1,127 @@
+"""The sample city: realism checks and the planted signals, measured from the store itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib import config, loaders
+from kehu_lib.calendar import pre_festival_share, spring_festival
+
+
+def test_sizes_and_shape(small_store, sample_manifest):
+    assert sample_manifest["size"] == "small"
+    assert sample_manifest["first_month"] == "2024-05" and sample_manifest["last_month"] == "2026-10"
+    c = loaders.load_customers(store=small_store)
+    assert 380 <= len(c) <= 420
+    assert set(c["district_code"]) == {d.code for d in config.DISTRICTS}
+    assert c["license_id"].is_unique
+    assert c["tier"].between(1, 30).all()
+    assert (c["status"] == "歇业").sum() > 0 and c["closed_date"].notna().sum() > 0
+    assert (c["opened_date"] > "2024-05-01").sum() > 0  # shops opening during the period
+
+
+def test_each_shop_orders_on_one_fixed_weekday(small_store):
+    o = loaders.load_orders(months=("2026-09", "2026-10"), store=small_store,
+                            columns=["order_date", "license_id"])
+    days = o.drop_duplicates().assign(wd=lambda d: d["order_date"].dt.day_of_week)
+    assert (days.groupby("license_id")["wd"].nunique() == 1).all()
+    assert days["wd"].max() <= 4
+
+
+def test_spring_festival_peak_on_lunar_dates(small_store):
+    o = loaders.load_orders(months=("2024-11", "2026-04"), store=small_store,
+                            columns=["month", "qty_supplied"])
+    vol = o.groupby("month")["qty_supplied"].sum()
+    assert str(spring_festival(2025)) == "2025-01-29" and str(spring_festival(2026)) == "2026-02-17"
+    # 2025: festival on 29 Jan, so January is the peak and February is the trough
+    assert vol["2025-01"] > 1.25 * vol["2024-12"] and vol["2025-02"] < vol["2024-12"]
+    # 2026: festival on 17 Feb, the pre-festival weeks straddle January and February
+    assert pre_festival_share("2026-01") > 0.3 and pre_festival_share("2026-02") > 0.5
+    assert vol["2026-01"] > vol["2025-12"]
+
+
+def test_city_grows_value_rural_grows_volume(small_store):
+    o = loaders.load_orders(months=["2024-10", "2026-10"], store=small_store,
+                            columns=["month", "district_code", "qty_supplied", "amount"])
+    kinds = {d.code: d.kind for d in config.DISTRICTS}
+    o["kind"] = o["district_code"].map(kinds)
+    g = o.groupby(["kind", "month"])[["qty_supplied", "amount"]].sum()
+    g["per_case"] = g["amount"] / (g["qty_supplied"] / 250)
+    urban, rural = g.loc["urban"], g.loc["rural"]
+    assert urban.loc["2026-10", "per_case"] > 1.03 * urban.loc["2024-10", "per_case"]
+    assert rural.loc["2026-10", "qty_supplied"] > 1.03 * rural.loc["2024-10", "qty_supplied"]
+
+
+def test_hot_skus_are_rationed_others_not(small_store):
+    o = loaders.load_orders(months="2026-10", store=small_store)
+    p = loaders.load_products(store=small_store)
+    rate = o.groupby("sku")[["qty_supplied", "qty_ordered"]].sum()
+    rate = (rate["qty_supplied"] / rate["qty_ordered"]).rename("fill")
+    hot = set(p.loc[p["name"].isin(["中华(硬)", "中华(软)", "利群(新版)", "黄鹤楼(1916)"]), "sku"])
+    assert rate[rate.index.isin(hot)].max() < 0.8
+    assert rate[~rate.index.isin(hot)].min() > 0.95
+
+
+def test_oversupplied_sku_signal(small_store, signals):
+    s = signals["oversupplied_sku"]
+    p = loaders.load_products(store=small_store).set_index("sku")
+    checks = loaders.load_price_checks(months=[s["month"], "2026-05"], store=small_store)
+    checks = checks[checks["sku"] == s["sku"]]
+    checks["index"] = checks["retail_price"] / p.loc[s["sku"], "retail_price"]
+    code = config.resolve_district(s["district"]).code
+    idx = checks.groupby(["month", checks["district_code"] == code])["index"].mean()
+    assert idx[(s["month"], True)] < 0.93
+    assert idx[("2026-05", True)] > 0.97 and idx[(s["month"], False)] > 0.97
+
+
+def test_retail_prices_mostly_at_or_below_guided(small_store):
+    checks = loaders.load_price_checks(months="2026-06", store=small_store)
+    p = loaders.load_products(store=small_store).set_index("sku")
+    level = checks["retail_price"] / checks["sku"].map(p["retail_price"])
+    assert 0.95 < level.median() < 1.0
+
+
+def test_surveys_panel_and_dont_know(small_store):
+    r = loaders.load_retailer_survey(months="2026-10", store=small_store)
+    assert set(r["item"]) == {f"R{i:02d}" for i in range(1, 11)}
+    assert r["dont_know"].sum() > 0 and (r["answer"].isna() & ~r["dont_know"]).sum() > 0
+    assert r.loc[r["dont_know"], "answer"].isna().all()
+    per_district = r.groupby("district_code")["license_id"].nunique()
+    d = loaders.load_districts(store=small_store).set_index("district_code")["panel_size"]
+    assert (per_district <= d.loc[per_district.index]).all() and per_district.sum() > 250
+    cons = loaders.load_consumer_survey(months="2026-10", store=small_store)
+    assert set(cons["consumer_class"]) == {"A", "B", "C", "D"}
+
+
+def test_no_personal_data_in_the_sample(small_store):
+    for table in ("customers", "orders", "visits"):
+        cols = loaders.load_customers(store=small_store).columns if table == "customers" else []
+        assert not any(w in " ".join(map(str, cols)) for w in ("name", "phone", "姓名", "电话"))
+
+
+def test_sample_is_deterministic(tmp_path):
+    from kehu_lib.sample.build import build_sample
+    from kehu_lib.sample import build as b
+
+    sizes = dict(b.SIZES)
+    try:
+        b.SIZES["tiny"] = (60, 3, 0.1)
+        m1 = build_sample("tiny", 3, tmp_path / "a", progress=False)
+        m2 = build_sample("tiny", 3, tmp_path / "b", progress=False)
+        m3 = build_sample("tiny", 4, tmp_path / "c", progress=False)
+    finally:
+        b.SIZES.clear()
+        b.SIZES.update(sizes)
+    a = loaders.load_orders(store=tmp_path / "a").sort_values(["order_date", "license_id", "sku"])
+    bb = loaders.load_orders(store=tmp_path / "b").sort_values(["order_date", "license_id", "sku"])
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), bb.reset_index(drop=True))
+    assert m1["rows"] == m2["rows"] and m1["rows"] != m3["rows"]
+
+
+def test_unknown_size_is_an_error(tmp_path):
+    from kehu_lib.sample import build_sample
+
+    with pytest.raises(ValueError, match="unknown sample size 'huge'; expected one of small, default, city"):
+        build_sample("huge", 1, tmp_path / "x")
