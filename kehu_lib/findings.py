@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "margin_target": 0.10,
 }
 PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
+#: Order columns the report reads (the dates only for the new products' weekly reach).
+ORDER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
+                 "amount"]
 
 
 def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
@@ -46,18 +49,32 @@ def _place(district: str | None) -> tuple[str, str | None]:
     return (config.CITY, None) if d is None else (d.name, d.code)
 
 
-def load_inputs(district: str | None, month: str, *, store=None) -> dict[str, Any]:
-    """The report's data slice: orders of the 14 months up to ``month`` (同比, 环比, the 13-month
-    trend and the 1-2月 comparison), the month's price checks, customers and products of the
-    district (all districts for 全市)."""
+def load_inputs(district: str | None, month: str, *, store=None,
+                new_product_months: int = DEFAULTS["new_product_months"]) -> dict[str, Any]:
+    """The report's data slice for one district (or 全市) and month.
+
+    - ``orders``: order lines without their dates (month, district_code, license_id, sku,
+      qty_ordered, qty_supplied, amount) of the 14 months up to ``month`` (同比, 环比, the
+      13-month trend and the 1-2月 comparison)
+    - ``new_lines``: order lines (with dates) of the new products since their launch
+    - ``checks``: the month's price checks; ``customers``; ``products``
+    """
     place, _ = _place(district)
     p = pd.Period(month, freq="M")
+    products = loaders.load_products(store=store)
+    new = brands.new_products(products, month=month, within_months=new_product_months)
+    lines = None
+    if len(new):
+        first = pd.Timestamp(new["launch_date"].min()).to_period("M")
+        lines = loaders.load_orders(district, (str(first), month), skus=list(new["sku"]),
+                                    columns=["order_date", "month", "license_id", "sku",
+                                             "qty_ordered", "qty_supplied"], store=store)
     return {
-        "place": place, "month": month,
-        "orders": loaders.load_orders(district, (str(p - 13), month), store=store),
+        "place": place, "month": month, "products": products, "new_lines": lines,
+        "orders": loaders.load_orders(district, (str(p - 13), month), columns=ORDER_COLUMNS,
+                                      store=store),
         "checks": loaders.load_price_checks(district, month, store=store),
         "customers": loaders.load_customers(district, store=store),
-        "products": loaders.load_products(store=store),
     }
 
 
@@ -87,13 +104,16 @@ def key_brand_loss(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFr
     return comp.sort_values("gap_ratio", ignore_index=True)
 
 
-def new_product_status(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFrame, *,
-                       month: str, thresholds: Mapping[str, Any] | None = None,
+def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, products: pd.DataFrame,
+                       cust: pd.DataFrame, *, month: str,
+                       thresholds: Mapping[str, Any] | None = None,
                        by: str | None = None) -> pd.DataFrame:
     """Reach of each new product at the end of ``month`` (新品铺市进度).
 
     For SKUs launched within ``new_product_months`` months: weeks since launch, 订购面 and
-    重购率 at the last week (see :func:`~kehu_lib.metrics.brands.new_product_reach`), and
+    重购率 at the last week (see :func:`~kehu_lib.metrics.brands.new_product_reach`; ``lines``
+    are the new products' order lines with dates, ``orders`` the monthly totals that define the
+    active shops: those supplied in a month since the launch month), and
     ``stalled`` = weeks ≥ ``new_product_min_weeks`` and reach < ``new_product_reach_alert``.
 
     Returns
@@ -105,8 +125,12 @@ def new_product_status(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.Da
     end = pd.Period(month, freq="M").end_time.normalize()
     rows = []
     for _, prod in new.iterrows():
-        r = brands.new_product_reach(orders, cust, sku=prod["sku"], launch_date=prod["launch_date"],
-                                     by=by, end_date=end)
+        launch = pd.Timestamp(prod["launch_date"])
+        since = orders[(orders["month"] >= str(launch.to_period("M"))) & (orders["month"] <= month)
+                       & (orders["qty_supplied"] > 0)]
+        sku_lines = lines if lines is not None else orders.iloc[0:0]
+        r = brands.new_product_reach(sku_lines, cust, sku=prod["sku"], launch_date=launch, by=by,
+                                     end_date=end, active=since["license_id"].unique())
         if r.empty:
             continue
         last = r[r["week"] == r["week"].max()].assign(sku=prod["sku"], name=prod["name"],
@@ -138,8 +162,8 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
     inv = market.social_inventory(chk, od, cust, prod, month=month, by=by)
     out["alerts"] = market.market_alerts(pi, inv, thresholds=t, by=by)
     out["key_brand"] = key_brand_loss(od, prod, cust, month=month, thresholds=t, by_district=city)
-    out["new_products"] = new_product_status(od, prod, cust, month=month, thresholds=t,
-                                             by="district_code")
+    out["new_products"] = new_product_status(inputs.get("new_lines"), od, prod, cust, month=month,
+                                             thresholds=t, by="district_code")
     shops = customers.shop_indicators(od, prod, cust, month=month)
     out["margin"] = customers.margin_summary(shops, target=t["margin_target"])
     return out

@@ -157,17 +157,19 @@ def connect() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection limited to this machine's cores."""
     con = duckdb.connect()
     con.execute(f"SET threads TO {max(1, os.cpu_count() or 1)}")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
-def _to_pandas(rel: duckdb.DuckDBPyRelation, table: str) -> pd.DataFrame:
-    df = rel.df()
+def _to_pandas(table_arrow: pa.Table, table: str) -> pd.DataFrame:
+    """Arrow -> pandas with the schema's dtypes (strings stay Arrow-backed: no copy)."""
+    df = table_arrow.to_pandas()
     t = TABLES[table]
     for f in t.fields:
         if f.name not in df.columns:
             continue
         if f.dtype == "date":
-            df[f.name] = pd.to_datetime(df[f.name]).astype("datetime64[ns]")
+            df[f.name] = df[f.name].astype("datetime64[ns]")
         elif f.dtype == "Int64":
             df[f.name] = df[f.name].astype("Int64")
         elif f.dtype == "boolean":
@@ -177,13 +179,33 @@ def _to_pandas(rel: duckdb.DuckDBPyRelation, table: str) -> pd.DataFrame:
     return df
 
 
+def _partition_files(folder: Path, t, month_list: list[str] | None, code: str | None) -> list[str]:
+    """Parquet files of the partitions that can hold matching rows (pruned by path, no globbing
+    of unrelated months)."""
+    first = folder.glob(f"{t.partition[0]}=*") if month_list is None else (
+        folder / f"{t.partition[0]}={m}" for m in month_list)
+    files: list[str] = []
+    for part in first:
+        if not part.is_dir():
+            continue
+        if len(t.partition) > 1:
+            subs = [part / f"{t.partition[1]}={code}"] if code is not None else sorted(
+                part.glob(f"{t.partition[1]}=*"))
+        else:
+            subs = [part]
+        for sub in subs:
+            files += [f.as_posix() for f in sorted(sub.glob("*.parquet"))]
+    return files
+
+
 def query(table: str, *, columns: Sequence[str] | None = None, months=None, district=None,
           where: dict[str, Iterable] | None = None, store: str | Path | None = None) -> pd.DataFrame:
     """Read rows of a table with filter pushdown; returns a tidy frame with the schema's dtypes.
 
     ``months``: 'YYYY-MM', a list, or an inclusive ``(start, end)`` tuple; ``district``: name or
-    code, ``None``/全市 for all; ``where``: column -> allowed values. Only the requested columns
-    and the matching partitions are read.
+    code, ``None``/全市 for all; ``where``: column -> allowed values. Only the partitions that can
+    match are opened (month and, for orders, district are folder names) and only the requested
+    columns are decoded; DuckDB evaluates the remaining filters inside the scan.
     """
     t = TABLES[table]
     root = _root(store)
@@ -191,6 +213,10 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
     unknown = [c for c in cols if c not in t.columns]
     if unknown:
         raise KeyError(f"{table} has no column(s) {unknown}; columns are {t.columns}")
+    month_list = _months_filter(months)
+    code = _district_code(district)
+    conds: list[str] = []
+    params: list = []
     if table in DIMENSIONS:
         path = root / f"{table}.parquet"
         if not path.exists():
@@ -202,19 +228,14 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         if not folder.exists():
             raise FileNotFoundError(f"store has no {table} data under {folder}; run `kehu sample` "
                                     "or `kehu ingest` first")
-        depth = "".join(f"/{p}=*" for p in t.partition)
+        files = _partition_files(folder, t, month_list, code if "district_code" in t.partition else None)
+        if not files:
+            empty = pa.schema([(c, _arrow_type(t.field(c).dtype)) for c in cols]).empty_table()
+            return _to_pandas(empty, table)
         types = ", ".join(f"'{p}': VARCHAR" for p in t.partition)
-        source = (f"read_parquet('{folder.as_posix()}{depth}/*.parquet', hive_partitioning=true, "
-                  f"hive_types={{{types}}})")
-    conds: list[str] = []
-    params: list = []
-    month_list = _months_filter(months)
-    if month_list is not None:
-        mcol = "wave" if table == "census" else "month"
-        conds.append(f"{mcol} IN ({', '.join('?' * len(month_list))})")
-        params += month_list
-    code = _district_code(district)
-    if code is not None and "district_code" in t.columns:
+        listing = ", ".join(f"'{f}'" for f in files)
+        source = f"read_parquet([{listing}], hive_partitioning=true, hive_types={{{types}}})"
+    if code is not None and "district_code" in t.columns and "district_code" not in t.partition:
         conds.append("district_code = ?")
         params.append(code)
     for col, values in (where or {}).items():
@@ -229,7 +250,8 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         sql += " WHERE " + " AND ".join(conds)
     con = connect()
     try:
-        return _to_pandas(con.sql(sql, params=params) if params else con.sql(sql), table)
+        rel = con.sql(sql, params=params) if params else con.sql(sql)
+        return _to_pandas(rel.to_arrow_table(), table)
     finally:
         con.close()
 

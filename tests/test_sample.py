@@ -125,3 +125,32 @@ def test_unknown_size_is_an_error(tmp_path):
 
     with pytest.raises(ValueError, match="unknown sample size 'huge'; expected one of small, default, city"):
         build_sample("huge", 1, tmp_path / "x")
+
+
+def test_new_product_spreads_in_city_and_stalls_in_rural(small_store, signals):
+    s = signals["new_product"]
+    o = loaders.load_orders(months="2026-10", store=small_store, columns=["district_code", "license_id", "sku"])
+    active = o.groupby("district_code")["license_id"].nunique()
+    buyers = o[o["sku"] == s["sku"]].groupby("district_code")["license_id"].nunique()
+    reach = (buyers.reindex(active.index, fill_value=0) / active).rename(
+        lambda c: config.DISTRICT_BY_CODE[c].name)
+    assert all(reach[d] < 0.12 for d in s["stalled_districts"])
+    assert all(reach[d] > 0.2 for d in s["fast_districts"])
+    assert min(reach[d] for d in s["fast_districts"]) > 3 * max(reach[d] for d in s["stalled_districts"])
+
+
+def test_key_brand_loss_group(small_store, sample_manifest, signals):
+    group = set(sample_manifest["planted"]["key_brand_loss_shops"])
+    code = config.resolve_district(signals["key_brand_loss"]["district"]).code
+    o = loaders.load_orders(code, ["2026-04", "2026-05", "2026-10"], store=small_store)
+    p = loaders.load_products(store=small_store).set_index("sku")
+    o["key"] = o["sku"].map(p["key_brand"]).astype(bool)
+    o["grp"] = o["license_id"].isin(group)
+    o["period"] = np.where(o["month"] == "2026-10", "after", "before")
+    v = o.groupby(["grp", "key", "period"])["qty_supplied"].sum().unstack()
+    v["before"] /= 2  # two months before
+    change = v["after"] / v["before"]
+    assert len(group) >= 5
+    assert 0.85 < change[(False, True)] < 1.3   # peers' key brands: season and growth only
+    assert change[(True, True)] / change[(False, True)] < 0.65  # the group's: about -50% vs peers
+    assert 0.8 < change[(True, False)] / change[(False, False)] < 1.25  # their other brands as peers'

@@ -112,3 +112,29 @@ def test_rolling_window_pools_months():
     assert out["diff"] == pytest.approx(-20.0)
     assert np.isnan(out["p_value"])  # zero variance: no test, never a fake "significant"
     assert not out["significant"]
+
+
+@pytest.mark.parametrize("method", ["holm", "fdr_bh", "bonferroni", "sidak"])
+def test_adjustment_matches_statsmodels_multipletests(method):
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.random.default_rng(9).uniform(0, 0.2, 50)
+    p[[3, 17]] = p[[3, 17]] / 1000  # ties and tiny values
+    p[5] = p[6]
+    out = sc.adjust_pvalues(pd.DataFrame({"p_value": p, "diff": -1.0}), method=method)
+    assert out["p_adj"].to_numpy() == pytest.approx(multipletests(p, method=method)[1])
+
+
+def test_change_scan_equals_month_by_month():
+    rng = np.random.default_rng(4)
+    spec = {(m, d, it): rng.integers(1, 6, 15).tolist()
+            for m in ("2026-08", "2026-09", "2026-10") for d in ("140107", "140109")
+            for it in ("R01", "R02")}
+    df = frame(spec)
+    scan = sc.change_scan(df, lag=1)
+    assert sorted(scan["month"].unique()) == ["2026-09", "2026-10"]
+    for m in ("2026-09", "2026-10"):
+        one = sc.adjust_pvalues(sc.period_change(df, month=m, base_month=sc.shift_month(m, -1)))
+        got = scan[scan["month"] == m].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[one.columns], one, check_dtype=False)
+    assert sc.change_scan(df, lag=12).empty

@@ -83,22 +83,54 @@ def _is_dead_kernel(exc: BaseException) -> bool:
     return isinstance(exc, DeadKernelError) or "DeadKernel" in type(exc).__name__
 
 
+_ENGINE = "kehu-warm"
+
+
+def _register_engine() -> None:
+    """A papermill engine that runs on a given warm kernel and closes its client afterwards."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    if _ENGINE in papermill_engines._engines:
+        return
+
+    class WarmKernelEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None,
+                                     **kwargs):
+            kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
+            client = PapermillNotebookClient(nb_man, **merge_kwargs(
+                kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
+                kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
+                stderr_file=stderr_file))
+            try:
+                return client.execute()
+            finally:  # the kernel is not ours to stop (owns_km is False): close the channels
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(_ENGINE, WarmKernelEngine)
+
+
 def _papermill(spec: RunSpec, kernel: WarmKernel):
-    """Parameterize and execute with papermill's engine on the warm kernel."""
+    """Parameterize and execute with papermill's nbclient engine on the warm kernel."""
     from papermill.engines import papermill_engines
-    from papermill.iorw import load_notebook_node
     from papermill.execute import prepare_notebook_metadata, remove_error_markers
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
+    _register_engine()
     nb = load_notebook_node(spec.notebook_path)
     nb = parameterize_notebook(nb, spec.parameters, report_mode=False, kernel_name="python3",
                                language="python")
     nb = prepare_notebook_metadata(nb, spec.notebook_path, "", False)
     nb = remove_error_markers(nb)
     return papermill_engines.execute_notebook_with_engine(
-        None, nb, kernel_name="python3", input_path=spec.notebook_path, output_path=None,
+        _ENGINE, nb, kernel_name="python3", input_path=spec.notebook_path, output_path=None,
         progress_bar=spec.progress, log_output=False, start_timeout=60,
-        execution_timeout=spec.timeout, km=kernel.km, kc=kernel.kc)
+        execution_timeout=spec.timeout, km=kernel.km)
 
 
 def first_error(nb) -> str:

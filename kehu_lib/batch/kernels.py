@@ -152,7 +152,6 @@ class WarmKernel:
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
         self.km = None
-        self.kc = None
         self.runs = 0
         self._ipc_dir: str | None = None
 
@@ -165,13 +164,12 @@ class WarmKernel:
         km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc",
                                 ip=os.path.join(self._ipc_dir, "k"))
         self.cwd.mkdir(parents=True, exist_ok=True)
-        run_sync(km.start_kernel)(env=kernel_env(self.store), cwd=str(self.cwd))
+        # No history database: runs reset the execution counter and need no history.
+        run_sync(km.start_kernel)(env=kernel_env(self.store), cwd=str(self.cwd),
+                                  extra_arguments=["--HistoryManager.enabled=False"])
         self.km = km
-        self.kc = km.client()
-        self.kc.start_channels()
-        run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
         self.execute(WARMUP_CODE.format(modules=self.imports, reset_source=RESET_SOURCE),
-                     timeout=300)
+                     timeout=self.startup_timeout + 300)
         self.runs = 0
         return self
 
@@ -183,17 +181,12 @@ class WarmKernel:
     def shutdown(self) -> None:
         from jupyter_core.utils import run_sync
 
-        if self.kc is not None:
-            try:
-                self.kc.stop_channels()
-            except Exception:  # pragma: no cover - best effort
-                pass
         if self.km is not None:
             try:
                 run_sync(self.km.shutdown_kernel)(now=True)
             except Exception:  # pragma: no cover - best effort
                 pass
-        self.km = self.kc = None
+        self.km = None
         if self._ipc_dir:
             import shutil
 
@@ -209,15 +202,23 @@ class WarmKernel:
         """Run ``code`` silently (not stored in history); return the user expressions' values."""
         from jupyter_core.utils import run_sync
 
+        # A fresh shell-only client per call: a client that was open while papermill's client
+        # ran no longer receives replies, and a shell-only one never buffers the iopub stream.
+        kc = self.km.client()
+        kc.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+
         async def _go():
-            msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False,
+            msg_id = kc.execute(code, silent=False, store_history=False, allow_stdin=False,
                                      user_expressions=expressions or {})
             while True:
-                reply = await self.kc.get_shell_msg(timeout=timeout)
+                reply = await kc.get_shell_msg(timeout=timeout)
                 if reply["parent_header"].get("msg_id") == msg_id:
                     return reply["content"]
 
-        content = run_sync(_go)()
+        try:
+            content = run_sync(_go)()
+        finally:
+            kc.stop_channels()
         if content["status"] != "ok":
             tb = "\n".join(content.get("traceback", []))
             raise KernelSetupError(f"{content.get('ename')}: {content.get('evalue')}\n{tb}")

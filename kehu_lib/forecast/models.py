@@ -139,7 +139,8 @@ def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, bool]:
     return y, False
 
 
-def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
+        init: str = "heuristic") -> Forecast:
     """ETS (state-space exponential smoothing), form chosen by AICc.
 
     statsmodels ``ETSModel`` with additive errors on log(y) (multiplicative behaviour on the
@@ -164,7 +165,7 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Foreca
             try:
                 mod = ETSModel(s, error="add", trend=trend, damped_trend=damped, seasonal=seas,
                                seasonal_periods=m if seas else None,
-                               initialization_method="heuristic" if seas else "estimated")
+                               initialization_method=init if seas else "estimated")
                 res = mod.fit(disp=False, maxiter=200)
             except Exception:  # noqa: BLE001 - a form that cannot be fitted is skipped
                 continue
@@ -212,7 +213,7 @@ def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Fore
     """Theta method (Assimakopoulos & Nikolopoulos 2000) via statsmodels ``ThetaModel``.
 
     On log(y) when y > 0; deseasonalised (additive on logs = multiplicative) when at least two
-    full years are available. Intervals from ``prediction_intervals``, back-transformed.
+    full years are available. Intervals: see below, back-transformed.
     """
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
@@ -225,11 +226,14 @@ def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Fore
         res = ThetaModel(pd.Series(z, index=idx), period=m, deseasonalize=seasonal,
                          method="additive", use_test=False).fit()
         mean = np.asarray(res.forecast(h), float)
-        fc = Forecast(mean, model="theta", note="log Theta" if logged else "Theta")
-        for lv in LEVELS:
-            pi = res.prediction_intervals(h, alpha=1 - lv / 100)
-            fc.lo[lv] = np.asarray(pi["lower"], float)
-            fc.hi[lv] = np.asarray(pi["upper"], float)
+        # Intervals of the SES-with-drift form of Theta (Hyndman & Billah 2003): the h-step
+        # variance is sigma^2 (1 + (h-1) alpha^2), sigma^2 from the in-sample one-step errors of
+        # SES on the (deseasonalised) series. statsmodels' own ``prediction_intervals`` refits an
+        # ARIMA(0,1,1) by MLE for sigma^2, which costs ~10x the whole Theta fit.
+        alpha = float(res.params["alpha"])
+        sigma = _ses_sigma(_deseasonalise(z, m) if seasonal else z, alpha)
+        sd = sigma * np.sqrt(1 + np.arange(h) * alpha ** 2)
+        fc = _normal(mean, sd, "theta", note="log Theta" if logged else "Theta")
     finally:
         ctx.__exit__(None, None, None)
     if logged:
@@ -237,6 +241,24 @@ def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Fore
     if _explodes(fc.mean, y):
         return naive(y, h)
     return fc
+
+
+def _deseasonalise(z: np.ndarray, m: int) -> np.ndarray:
+    """Remove additive classical-decomposition seasonal indices (as ThetaModel does on logs)."""
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    dec = seasonal_decompose(z, model="additive", period=m)
+    return z - dec.seasonal
+
+
+def _ses_sigma(x: np.ndarray, alpha: float) -> float:
+    """Root mean square of the one-step errors of simple exponential smoothing with ``alpha``."""
+    level = x[0]
+    err = np.empty(len(x) - 1)
+    for t in range(1, len(x)):
+        err[t - 1] = x[t] - level
+        level += alpha * err[t - 1]
+    return float(np.sqrt(np.mean(err ** 2))) if len(err) else 0.0
 
 
 def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:

@@ -219,7 +219,7 @@ def new_products(products: pd.DataFrame, *, month: str, within_months: int = 6) 
 
 def new_product_reach(orders: pd.DataFrame, customers: pd.DataFrame, *, sku: str,
                       launch_date, by: str | None = "urban_rural",
-                      end_date=None) -> pd.DataFrame:
+                      end_date=None, active=None) -> pd.DataFrame:
     """New-product spread by week since launch: 订购面 (reach) and 重购率 (repeat-order rate).
 
     Week w since launch is the day count (order_date - launch_date) // 7 (week 0 = launch week).
@@ -238,6 +238,8 @@ def new_product_reach(orders: pd.DataFrame, customers: pd.DataFrame, *, sku: str
     launch_date : its launch date.
     by : customer column to split by (None: one group ``"全部"``).
     end_date : last date counted (default: the last order date).
+    active : optional license ids of the active shops; then ``orders`` need only hold the new
+        SKU's lines (cheaper: the report loads only those with their dates).
 
     Returns
     -------
@@ -254,13 +256,21 @@ def new_product_reach(orders: pd.DataFrame, customers: pd.DataFrame, *, sku: str
     else:
         df = df.merge(customers[["license_id", by]].rename(columns={by: "group"}),
                       on="license_id", how="left")
-    active = df.groupby("group", observed=True)["license_id"].nunique()
-    if df.empty:
+    if active is not None:
+        act = pd.DataFrame({"license_id": pd.Series(list(active), dtype="string").unique()})
+        act = act.assign(group="全部") if by is None else act.merge(
+            customers[["license_id", by]].rename(columns={by: "group"}), on="license_id",
+            how="left")
+        active = act.groupby("group", observed=True)["license_id"].nunique()
+    else:
+        active = df.groupby("group", observed=True)["license_id"].nunique()
+    if active.empty or (df.empty and end_date is None):
         return pd.DataFrame(columns=["group", "week", "active_shops", "ordering_shops", "reach",
                                      "repeat_shops", "repeat_rate"])
-    last_week = int((df["order_date"].max() - launch).days // 7)
+    last_day = pd.Timestamp(end_date) if end_date is not None else df["order_date"].max()
+    last_week = int((last_day - launch).days // 7)
     new = df[(df["sku"] == sku) & (df["qty_ordered"] > 0)].copy()
-    new["week"] = (new["order_date"] - launch).dt.days // 7
+    new["week"] = (pd.to_datetime(new["order_date"]) - launch).dt.days // 7
     first = new.groupby(["group", "license_id"], observed=True)["week"].min()
     second = new.drop_duplicates(["group", "license_id", "week"]).sort_values("week")
     second = second.groupby(["group", "license_id"], observed=True)["week"].apply(

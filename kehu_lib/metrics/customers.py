@@ -41,6 +41,8 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
                     price_checks: pd.DataFrame | None = None) -> pd.DataFrame:
     """Business indicators per shop (客户经营指标) for one month.
 
+    ``orders`` may be order lines or monthly shop x SKU totals (the dates are not needed).
+
     Per shop (sums over its order lines of the month):
 
     - 销量 ``volume`` = Σ qty_supplied (条); ``volume_cases`` = volume / 250 (箱)
@@ -52,7 +54,6 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     - 毛利率 ``margin`` = gross_profit / retail_value (0-1)
     - 重点品牌销量 ``key_brand_volume`` = Σ qty_supplied of key-brand SKUs (条)
     - 品牌组合宽度 ``assortment_width`` = number of distinct SKUs supplied (个)
-    - ``orders`` = number of order days
 
     With ``customers`` every customer active in ``month`` gets a row (zero volume when it did not
     order) and the attributes :data:`CUSTOMER_ATTRS` are attached.
@@ -76,15 +77,14 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     out = df.groupby("license_id").agg(
         volume=("qty_supplied", "sum"), amount=("amount", "sum"), gross_profit=("_gp", "sum"),
         retail_value=("_rv", "sum"), key_brand_volume=("_kb", "sum"),
-        assortment_width=("_sku", "nunique"), orders=("order_date", "nunique")).reset_index()
+        assortment_width=("_sku", "nunique")).reset_index()
     if customers is not None:
         base = customers if month is None else active_customers(customers, month=month)
         attrs = [c for c in CUSTOMER_ATTRS if c in base.columns]
         out = base[["license_id", *attrs]].merge(out, on="license_id", how="outer")
     num = ["volume", "amount", "gross_profit", "retail_value", "key_brand_volume"]
     out[num] = out[num].astype("float64").fillna(0.0)
-    out[["assortment_width", "orders"]] = out[["assortment_width", "orders"]].fillna(0).astype(
-        "int64")
+    out["assortment_width"] = out["assortment_width"].fillna(0).astype("int64")
     out["volume_cases"] = out["volume"] / CARTONS_PER_CASE
     out["value_per_carton"] = out["amount"] / out["volume"].where(out["volume"] > 0)
     out["margin"] = out["gross_profit"] / out["retail_value"].where(out["retail_value"] > 0)
@@ -202,14 +202,33 @@ def segment_summary(shops: pd.DataFrame, *, by="business_format") -> pd.DataFram
 
 
 def _loo_median(values: np.ndarray) -> np.ndarray:
-    """Median of the other members of the group for each member (leave-one-out)."""
+    """Median of the other members of the group for each member (leave-one-out).
+
+    Vectorised: with the m finite values sorted as a, removing a[k] leaves a[j] for j < k and
+    a[j + 1] for j ≥ k, so the median of the rest is read off a directly. A missing value's
+    "others" are all finite values.
+    """
     n = len(values)
     out = np.full(n, np.nan)
-    for i in range(n):
-        rest = np.delete(values, i)
-        rest = rest[np.isfinite(rest)]
-        if rest.size:
-            out[i] = np.median(rest)
+    finite = np.isfinite(values)
+    a = np.sort(values[finite])
+    m = a.size
+    if m == 0:
+        return out
+    out[~finite] = np.median(a)
+    if m == 1:
+        return out
+    order = np.argsort(values[finite], kind="stable")
+    k = np.empty(m, dtype=int)
+    k[order] = np.arange(m)  # sorted position of each finite member
+
+    def rest(j):
+        return np.where(j < k, a[np.minimum(j, m - 1)], a[np.minimum(j + 1, m - 1)])
+
+    r = m - 1  # size of the rest
+    med = rest(np.full(m, r // 2)) if r % 2 else (rest(np.full(m, r // 2 - 1))
+                                                  + rest(np.full(m, r // 2))) / 2
+    out[np.flatnonzero(finite)] = med
     return out
 
 
@@ -247,27 +266,28 @@ def peer_comparison(data: pd.DataFrame, *, value: str,
     levels = [keys] + ([list(f) for f in fallback] if fallback is not None
                        else [keys[:i] for i in range(len(keys) - 1, -1, -1)])
     out = data.copy()
-    out["peer_median"] = np.nan
-    out["peer_n"] = 0
-    out["peer_level"] = pd.Series(pd.NA, index=out.index, dtype="string")
-    todo = pd.Series(True, index=out.index)
     vals = out[value].astype("float64")
+    v_all = vals.to_numpy()
+    median, peer_n = np.full(len(out), np.nan), np.zeros(len(out), dtype="int64")
+    peer_level = np.full(len(out), None, dtype=object)
+    todo = np.ones(len(out), dtype=bool)
     for level in levels:
         if not todo.any():
             break
-        groups = [out.index] if not level else out.groupby(level, dropna=False,
-                                                           observed=True).groups.values()
-        for idx in groups:
-            v = vals.loc[idx].to_numpy()
+        groups = ([np.arange(len(out))] if not level else
+                  out.groupby(level, dropna=False, observed=True).indices.values())
+        for pos in groups:
+            v = v_all[pos]
             n_peers = np.isfinite(v).sum() - (0 if include_self else np.isfinite(v).astype(int))
             med = (np.full(len(v), np.nanmedian(v) if np.isfinite(v).any() else np.nan)
                    if include_self else _loo_median(v))
-            ok = (n_peers >= min_peers) & todo.loc[idx].to_numpy()
-            sel = np.asarray(idx)[ok]
-            out.loc[sel, "peer_median"] = med[ok]
-            out.loc[sel, "peer_n"] = n_peers[ok]
-            out.loc[sel, "peer_level"] = "+".join(level) if level else "全部"
-            todo.loc[sel] = False
+            ok = (n_peers >= min_peers) & todo[pos]
+            sel = pos[ok]
+            median[sel], peer_n[sel] = med[ok], n_peers[ok]
+            peer_level[sel] = "+".join(level) if level else "全部"
+            todo[sel] = False
+    out["peer_median"], out["peer_n"] = median, peer_n
+    out["peer_level"] = pd.array(peer_level, dtype="string")
     out["gap"] = vals - out["peer_median"]
     out["gap_ratio"] = vals / out["peer_median"].where(out["peer_median"] != 0) - 1
     return out

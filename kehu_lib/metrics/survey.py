@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_SCORE_MAP", "answers_float", "check_answers", "score_answers", "item_counts", "item_scores",
     "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "index_by_weights",
     "ranking_stability", "shop_index", "ipa_table", "district_names", "survey_item_codes",
+    "overall_item", "item_labels", "select",
 ]
 
 #: The industry mapping of 5-point answers (5 = 很满意) to the 0-100 scale.
@@ -366,4 +367,24 @@ def district_names(df: pd.DataFrame, *, col: str = "district_code") -> pd.DataFr
     out = df.copy()
     out.insert(out.columns.get_loc(col) + 1, "district",
                out[col].map(lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c))
+    return out
+
+
+def item_labels() -> dict[str, str]:
+    """Item code -> Chinese label (题目名称) from ``params/survey_items.yaml``."""
+    from ..schema import survey_items
+
+    return {code: v["label"] for code, v in survey_items().items()}
+
+
+def select(data: pd.DataFrame, *, month=None, district: str | None = None) -> pd.DataFrame:
+    """Rows of one month (or list of months) and one district (name/code; None/全市 = city)."""
+    from ..config import resolve_district
+
+    out = data
+    if month is not None:
+        out = out[out["month"].isin([month] if isinstance(month, str) else list(month))]
+    d = resolve_district(district)
+    if d is not None:
+        out = out[out["district_code"] == d.code]
     return out

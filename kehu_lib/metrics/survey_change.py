@@ -20,7 +20,7 @@ from statsmodels.stats.multitest import multipletests
 from .survey import score_answers
 
 __all__ = ["period_change", "adjust_pvalues", "survey_changes", "change_scan",
-           "rolling_scores", "shift_month", "minimum_detectable_change"]
+           "rolling_scores", "shift_month", "minimum_detectable_change", "change_findings"]
 
 
 def shift_month(month: str, k: int) -> str:
@@ -72,17 +72,27 @@ def _aggregates(data: pd.DataFrame, *, keys: list[str], items=None, score_map=No
     return g.agg(n=("score", "size"), s1=("score", "sum"), s2=("_sq", "sum")).reset_index()
 
 
-def _compare(agg: pd.DataFrame, *, keys: list[str], month, base_month, level: float = 0.95,
-             power: float = 0.8, min_n_flag: int = 30, min_n_suppress: int = 10) -> pd.DataFrame:
+def _compare(agg: pd.DataFrame, *, keys: list[str], month, base_month, **kwargs
+             ) -> pd.DataFrame:
     """Welch comparison of two (pooled) periods from :func:`_aggregates` sums."""
     cur_m, base_m = _months(month), _months(base_month)
     parts = {}
     for p, ms in (("cur", cur_m), ("base", base_m)):
-        sums = agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
-        parts[p] = sums.add_suffix(f"_{p}")
-    out = parts["cur"].join(parts["base"], how="outer").reset_index()
-    out["n_cur"] = out["n_cur"].fillna(0).astype(int)
-    out["n_base"] = out["n_base"].fillna(0).astype(int)
+        parts[p] = agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
+    out = _welch(parts["cur"], parts["base"], **kwargs)
+    out["month"] = "+".join(cur_m)
+    out["base_month"] = "+".join(base_m)
+    return out[keys + _COLS]
+
+
+_COLS = ["n_cur", "mean_cur", "n_base", "mean_base", "diff", "se", "ci_low", "ci_high", "t",
+         "p_value", "mdc", "n_flag", "suppressed", "month", "base_month"]
+
+
+def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power: float = 0.8,
+           min_n_flag: int = 30, min_n_suppress: int = 10) -> pd.DataFrame:
+    """Welch statistics from two frames of sums (n, s1, s2) sharing an index of group keys."""
+    out = cur.add_suffix("_cur").join(base.add_suffix("_base"), how="outer").reset_index()
     n1, n2 = out["n_cur"].astype(float), out["n_base"].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, n in (("cur", n1), ("base", n2)):
@@ -111,11 +121,26 @@ def _compare(agg: pd.DataFrame, *, keys: list[str], month, base_month, level: fl
     out["suppressed"] = nmin < min_n_suppress
     blank = ["mean_cur", "mean_base", "diff", "se", "ci_low", "ci_high", "t", "p_value", "mdc"]
     out.loc[out["suppressed"], blank] = np.nan
-    out["month"] = "+".join(cur_m)
-    out["base_month"] = "+".join(base_m)
-    cols = keys + ["n_cur", "mean_cur", "n_base", "mean_base", "diff", "se", "ci_low", "ci_high",
-                   "t", "p_value", "mdc", "n_flag", "suppressed", "month", "base_month"]
-    return out[cols]
+    return out
+
+
+def _adjust(p: np.ndarray, method: str, alpha: float) -> np.ndarray:
+    """Adjusted p-values; Holm, Bonferroni and BH in numpy (tested equal to statsmodels'
+    ``multipletests``, which is used for any other method)."""
+    m = len(p)
+    if method == "bonferroni":
+        return np.minimum(p * m, 1.0)
+    if method in ("holm", "fdr_bh"):
+        order = np.argsort(p, kind="mergesort")
+        ps = p[order]
+        if method == "holm":
+            adj = np.maximum.accumulate(ps * (m - np.arange(m)))
+        else:
+            adj = np.minimum.accumulate((ps * m / np.arange(1, m + 1))[::-1])[::-1]
+        out = np.empty(m)
+        out[order] = np.minimum(adj, 1.0)
+        return out
+    return multipletests(p, alpha=alpha, method=method)[1]
 
 
 def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 0.05,
@@ -133,8 +158,7 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
     for _, part in groups:
         ok = part[p_col].notna()
         if ok.any():
-            _, padj, _, _ = multipletests(part.loc[ok, p_col].to_numpy(), alpha=alpha,
-                                          method=method)
+            padj = _adjust(part.loc[ok, p_col].to_numpy(dtype=float), method, alpha)
             out.loc[part.index[ok.to_numpy()], "p_adj"] = padj
     out["significant"] = out["p_adj"].lt(alpha).fillna(False).astype(bool)
     diff = out["diff"] if "diff" in out else pd.Series(0.0, index=out.index)
@@ -174,19 +198,25 @@ def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag:
     One family per month (all ``by`` x items of that month). Used to check that a flagged drop is
     unique. Returns the rows of :func:`period_change` + :func:`adjust_pvalues` for all months.
     """
-    present = sorted(data["month"].unique())
-    months = present if months is None else list(months)
+    months = sorted(data["month"].unique()) if months is None else list(months)
     keys = ([by] if isinstance(by, str) else list(by or [])) + ["item"]
     agg = _aggregates(data, keys=keys, items=kwargs.pop("items", None),
                       score_map=kwargs.pop("score_map", None))
-    parts = []
-    for m in months:
-        base = shift_month(m, -lag)
-        if base not in present or m not in present:
-            continue
-        ch = _compare(agg, keys=keys, month=m, base_month=base, level=1 - alpha, **kwargs)
-        parts.append(adjust_pvalues(ch, method=method, alpha=alpha))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    cur = agg[agg["month"].isin(months)].set_index(["month"] + keys)[["n", "s1", "s2"]]
+    shifted = {m: shift_month(m, lag) for m in agg["month"].unique()}
+    base = agg.assign(month=agg["month"].map(shifted))
+    base = base[base["month"].isin(months)].set_index(["month"] + keys)[["n", "s1", "s2"]]
+    both = cur.index.get_level_values("month").unique().intersection(
+        base.index.get_level_values("month").unique())
+    if len(both) == 0:
+        return pd.DataFrame(columns=keys + _COLS)
+    cur = cur[cur.index.get_level_values("month").isin(both)]
+    base = base[base.index.get_level_values("month").isin(both)]
+    out = _welch(cur, base, level=1 - alpha, **kwargs)
+    back = {m: shift_month(m, -lag) for m in out["month"].unique()}
+    out["base_month"] = out["month"].map(back)
+    out = out[keys + _COLS]
+    return adjust_pvalues(out, method=method, alpha=alpha, family=["month"])
 
 
 def rolling_scores(data: pd.DataFrame, *, month: str, window: int = 3, by="district_code",
@@ -201,3 +231,28 @@ def rolling_scores(data: pd.DataFrame, *, month: str, window: int = 3, by="distr
     base = [shift_month(month, -k) for k in range(2 * window - 1, window - 1, -1)]
     ch = period_change(data, month=cur, base_month=base, by=by, level=1 - alpha, **kwargs)
     return adjust_pvalues(ch, method=method, alpha=alpha)
+
+
+def change_findings(changes: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
+                    district_names: Mapping[str, str] | None = None) -> list[str]:
+    """One Chinese sentence per significant change (e.g. for the report's findings).
+
+    ``changes``: rows of :func:`survey_changes` (or :func:`adjust_pvalues` output). Sorted by
+    adjusted p-value; each sentence names the comparison, district, item, the change in points
+    with its CI and the corrected p-value.
+    """
+    from ..config import DISTRICT_BY_CODE
+
+    names = dict(district_names or {c: d.name for c, d in DISTRICT_BY_CODE.items()})
+    labels = dict(labels or {})
+    out = []
+    sig = changes[changes["significant"]].sort_values("p_adj")
+    for _, r in sig.iterrows():
+        comp = r["comparison"] if "comparison" in r else "变化"
+        p = "p<0.001" if r["p_adj"] < 0.001 else f"p={r['p_adj']:.3f}"
+        verb = "下降" if r["diff"] < 0 else "上升"
+        out.append(f"{comp}：{names.get(r['district_code'], r['district_code'])} "
+                   f"{labels.get(r['item'], r['item'])}{verb}{abs(r['diff']):.1f}分"
+                   f"（95%置信区间 {r['ci_low']:+.1f}～{r['ci_high']:+.1f}分，校正后{p}），"
+                   f"显著{verb}。")
+    return out

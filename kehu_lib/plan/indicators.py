@@ -1,0 +1,247 @@
+"""The eight state indicators (状态指标) of the potential-needs library, per active shop.
+
+:func:`indicator_values` measures the raw indicators of every shop that ordered in a month;
+:func:`shop_states` compares each with the shop's peers (同业态 / 商圈 / 档位, via
+:func:`kehu_lib.metrics.customers.peer_comparison`) and raises a problem flag (存在问题) from the
+thresholds of ``params/monthly_plan.yaml``. The result is long: one row per shop and indicator.
+
+Store image (终端形象) has no data in the store (no shop-image inspection table): it is listed
+with a missing value and never flagged; :data:`NO_DATA` says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import customers as cm
+
+__all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "indicator_values",
+           "shop_states", "flag_matrix"]
+
+#: indicator -> (中文, unit); the order of the seed's potential-needs table.
+INDICATORS: dict[str, tuple[str, str]] = {
+    "volume": ("销量", "条/月"),
+    "value_per_carton": ("平均单条值", "元/条"),
+    "key_brand_volume": ("重点品牌销量", "条/月"),
+    "order_rationality": ("订单合理性", "存销比"),
+    "recommendation": ("推荐能力", "重点品牌及新品销量占比"),
+    "assortment_width": ("品牌组合宽度", "个规格/月"),
+    "brand_cooperation": ("品牌培育协作", "重点品牌变化比"),
+    "store_image": ("终端形象", "—"),
+}
+#: Indicators without data in the store, with the reason shown in the report.
+NO_DATA = {"store_image": "样本数据无终端形象检查记录，本项不作判断"}
+
+#: Fallback thresholds; the plan's values live in params/monthly_plan.yaml.
+DEFAULTS: dict[str, Any] = {
+    "volume_gap_alert": -0.30,            # 销量低于同类中位数30%及以上
+    "value_gap_alert": -0.15,             # 单条值低于同类中位数15%及以上
+    "key_brand_gap_alert": -0.35,         # 重点品牌销量低于同类中位数35%及以上
+    "stock_to_sales_alert": 1.0,          # 单规格存销比高于1
+    "order_swing_alert": 0.8,             # 本月订货量比前3个月均值波动80%以上
+    "recommendation_gap_alert": -0.30,    # 重点品牌及新品占比低于同类中位数30%及以上
+    "width_gap_alert": -0.25,             # 订购规格数低于同类中位数25%及以上
+    "key_brand_change_alert": -0.40,      # 重点品牌变化比低于同类中位数40%及以上
+    "adoption_gap_alert": -0.5,           # 新品引入率低于同类中位数50个百分点及以上
+    "key_brand_min_baseline": 40.0,       # 基期重点品牌月均销量低于此值不判断变化
+    "new_product_months": 12,             # 上市12个月内的规格算新品
+    "min_peers": 3,                       # 同类客户少于3户时放宽同类口径
+    "tier_band": 5,                       # 放宽口径时的档位段宽度
+}
+#: Peer groups, widest last: (业态, 商圈, 档位), then (业态, 档位段), then (档位段).
+PEER_LEVELS = (("business_format", "trade_area", "tier"), ("business_format", "tier_band"),
+               ("tier_band",))
+
+
+def _months_back(month: str, n: int) -> list[str]:
+    p = pd.Period(month, freq="M")
+    return [str(p - i) for i in range(1, n + 1)]
+
+
+def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame,
+                     checks: pd.DataFrame | None = None, *, month: str,
+                     thresholds: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Raw state indicators of every shop that was supplied in ``month`` (one row per shop).
+
+    ``orders`` must hold ``month`` and, for the trend indicators, the six months before it.
+
+    - 销量 ``volume`` = Σ qty_supplied in the month (条)
+    - 平均单条值 ``value_per_carton`` = amount / volume (元/条)
+    - 重点品牌销量 ``key_brand_volume`` = Σ qty_supplied of key-brand SKUs (条)
+    - 品牌组合宽度 ``assortment_width`` = distinct SKUs supplied (个)
+    - 推荐能力 ``recommendation`` = volume of key-brand and new SKUs / volume (0-1): how far the
+      shop sells what the company recommends; new = launched within ``new_product_months``
+    - 订单合理性: ``stock_to_sales`` = max over the shop's checked SKUs of stock (价存采集, 条) /
+      the month's qty_supplied of that SKU (存销比, months of sales on the shelf), with
+      ``overstock_sku`` the SKU reaching it; ``order_swing`` = volume / mean volume of the three
+      previous months − 1 (NaN when the shop did not order then)
+    - 品牌培育协作: ``key_brand_change`` = key-brand change ratio relative to other brands
+      (:func:`kehu_lib.metrics.customers.key_brand_change`; NaN below the baseline minimum) and
+      ``new_product_adoption`` = new SKUs the shop ordered since their launch / new SKUs on sale
+      (0-1; NaN when there is no new SKU)
+    - 终端形象 ``store_image``: no data, NaN
+
+    Returns
+    -------
+    DataFrame: license_id, customer attributes (district_code, manager_id, business_format,
+    trade_area, tier, tier_band, key_account ...), amount, the indicators above.
+    """
+    t = {**DEFAULTS, **(thresholds or {})}
+    base = cm.shop_indicators(orders, products, customers, month=month)
+    base = base[base["volume"] > 0].reset_index(drop=True)
+    cols = ["license_id", *[c for c in cm.CUSTOMER_ATTRS if c in base.columns], "volume",
+            "amount", "value_per_carton", "key_brand_volume", "assortment_width"]
+    out = base[cols].copy()
+    out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
+    cur = orders[orders["month"] == month]
+    new = products.loc[(pd.to_datetime(products["launch_date"]).dt.to_period("M")
+                        > pd.Period(month, freq="M") - int(t["new_product_months"]))
+                       & (pd.to_datetime(products["launch_date"]).dt.to_period("M")
+                          <= pd.Period(month, freq="M")), "sku"]
+    rec_skus = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"]) | set(new)
+    rec = cur[cur["sku"].isin(rec_skus)].groupby("license_id")["qty_supplied"].sum()
+    out["recommendation"] = out["license_id"].map(rec).fillna(0.0) / out["volume"]
+    # order rationality: stock-to-sales of the checked SKUs, and the order swing
+    out["stock_to_sales"], out["overstock_sku"] = np.nan, pd.NA
+    if checks is not None and not checks.empty:
+        chk = checks[checks["month"] == month] if "month" in checks.columns else checks
+        chk = chk.sort_values("check_date").drop_duplicates(["license_id", "sku"], keep="last")
+        sold = cur.groupby(["license_id", "sku"])["qty_supplied"].sum().rename("sold")
+        chk = chk.join(sold, on=["license_id", "sku"])
+        chk = chk[chk["sold"] > 0].assign(ratio=lambda d: d["stock"] / d["sold"])
+        worst = chk.sort_values("ratio", ascending=False).drop_duplicates("license_id")
+        worst = worst.set_index("license_id")
+        out["stock_to_sales"] = out["license_id"].map(worst["ratio"]).astype("float64")
+        out["overstock_sku"] = out["license_id"].map(worst["sku"]).astype("string")
+    prev = orders[orders["month"].isin(_months_back(month, 3))]
+    prev_mean = prev.groupby("license_id")["qty_supplied"].sum() / 3
+    pm = out["license_id"].map(prev_mean).astype("float64")
+    out["order_swing"] = out["volume"] / pm.where(pm > 0) - 1
+    # brand-cultivation cooperation: key-brand trend and new-product adoption
+    kb = cm.key_brand_change(orders, products, month=month,
+                             min_baseline=float(t["key_brand_min_baseline"]))
+    out["key_brand_change"] = out["license_id"].map(
+        kb.set_index("license_id")["change_ratio"]).astype("float64")
+    if len(new):
+        adopted = (orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
+                          & (orders["month"] <= month)]
+                   .groupby("license_id")["sku"].nunique())
+        out["new_product_adoption"] = out["license_id"].map(adopted).fillna(0) / len(new)
+    else:
+        out["new_product_adoption"] = np.nan
+    out["store_image"] = np.nan
+    out.insert(1, "month", month)
+    return out
+
+
+def _peer(values: pd.DataFrame, value: str, min_peers: int) -> pd.DataFrame:
+    return cm.peer_comparison(values, value=value, peer_keys=PEER_LEVELS[0],
+                              fallback=PEER_LEVELS[1:], min_peers=min_peers)
+
+
+def shop_states(values: pd.DataFrame, *,
+                thresholds: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """State judgement (状态判断): each shop's indicators against its peers, with problem flags.
+
+    ``values`` is the output of :func:`indicator_values` (the peers are the other shops of the
+    frame: load the city to compare a district's shops with the whole city's). Peers are the
+    shops of the same 业态, 商圈 and 档位; where fewer than ``min_peers`` exist, the same 业态 and
+    档位段, then the same 档位段 (:data:`PEER_LEVELS`). ``gap_ratio`` = value / peer median − 1.
+
+    Flags (thresholds from ``params/monthly_plan.yaml``, see :data:`DEFAULTS`):
+
+    - volume, value_per_carton, key_brand_volume, recommendation, assortment_width: gap_ratio ≤
+      the indicator's ``*_gap_alert`` (e.g. ``volume_gap_alert`` = −0.30)
+    - order_rationality: value = stock_to_sales; flagged when stock_to_sales >
+      ``stock_to_sales_alert`` or \\|order_swing\\| > ``order_swing_alert``
+    - brand_cooperation: value = key_brand_change; flagged when its gap_ratio ≤
+      ``key_brand_change_alert`` or new_product_adoption − peer median ≤ ``adoption_gap_alert``
+    - store_image: never flagged (no data, see :data:`NO_DATA`)
+
+    ``severity`` (0-1) is the size of the problem: −gap_ratio clipped to [0, 1] for gap flags,
+    stock_to_sales / alert − 1 (or the swing beyond its alert) clipped to [0, 1] for order
+    rationality; 0 when not flagged.
+
+    Returns
+    -------
+    DataFrame, one row per shop and indicator: license_id, month, district_code, manager_id,
+    indicator, indicator_zh, value, peer_median, peer_n, peer_level, gap_ratio, flagged,
+    severity, detail (Chinese reason when flagged).
+    """
+    t = {**DEFAULTS, **(thresholds or {})}
+    mp = int(t["min_peers"])
+    keep = ["license_id", "month", "district_code", "manager_id"]
+    frames = []
+    gap_alert = {"volume": "volume_gap_alert", "value_per_carton": "value_gap_alert",
+                 "key_brand_volume": "key_brand_gap_alert",
+                 "recommendation": "recommendation_gap_alert",
+                 "assortment_width": "width_gap_alert"}
+    for ind, key in gap_alert.items():
+        c = _peer(values, ind, mp)
+        flagged = c["gap_ratio"] <= float(t[key])
+        zh, unit = INDICATORS[ind]
+        detail = np.where(flagged, zh + "低于同类客户中位数" + (-c["gap_ratio"] * 100).round(0)
+                          .astype("Int64").astype(str) + "%", "")
+        frames.append(c[keep].assign(indicator=ind, value=c[ind], peer_median=c["peer_median"],
+                                     peer_n=c["peer_n"], peer_level=c["peer_level"],
+                                     gap_ratio=c["gap_ratio"], flagged=flagged.to_numpy(),
+                                     severity=np.where(flagged, (-c["gap_ratio"]).clip(0, 1), 0.0),
+                                     detail=detail))
+    # order rationality
+    c = _peer(values, "stock_to_sales", mp)
+    over = c["stock_to_sales"] > float(t["stock_to_sales_alert"])
+    swing = c["order_swing"].abs() > float(t["order_swing_alert"])
+    sev = np.fmax((c["stock_to_sales"] / float(t["stock_to_sales_alert"]) - 1).where(over),
+                  (c["order_swing"].abs() / float(t["order_swing_alert"]) - 1).where(swing))
+    detail = np.where(over, "规格" + c["overstock_sku"].fillna("").astype(str) + "存销比"
+                      + c["stock_to_sales"].round(2).astype(str), "")
+    detail = np.where(swing & ~over, "订货量较前3月均值波动" + (c["order_swing"] * 100).round(0)
+                      .astype("Int64").astype(str) + "%", detail)
+    frames.append(c[keep].assign(indicator="order_rationality", value=c["stock_to_sales"],
+                                 peer_median=c["peer_median"], peer_n=c["peer_n"],
+                                 peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
+                                 flagged=(over | swing).to_numpy(),
+                                 severity=np.nan_to_num(np.clip(sev, 0, 1)), detail=detail))
+    # brand-cultivation cooperation
+    c = _peer(values, "key_brand_change", mp)
+    a = _peer(values, "new_product_adoption", mp)
+    kb_flag = c["gap_ratio"] <= float(t["key_brand_change_alert"])
+    ad_gap = a["new_product_adoption"] - a["peer_median"]
+    ad_flag = ad_gap <= float(t["adoption_gap_alert"])
+    sev = np.fmax((-c["gap_ratio"]).clip(0, 1).where(kb_flag), (-ad_gap).clip(0, 1).where(ad_flag))
+    detail = np.where(kb_flag, "重点品牌销量变化比低于同类中位数" + (-c["gap_ratio"] * 100).round(0)
+                      .astype("Int64").astype(str) + "%", "")
+    detail = np.where(ad_flag & ~kb_flag, "同类客户多数已引入新品，本户未引入", detail)
+    frames.append(c[keep].assign(indicator="brand_cooperation", value=c["key_brand_change"],
+                                 peer_median=c["peer_median"], peer_n=c["peer_n"],
+                                 peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
+                                 flagged=(kb_flag | ad_flag).to_numpy(),
+                                 severity=np.nan_to_num(np.clip(sev, 0, 1)), detail=detail))
+    # store image: no data
+    frames.append(values[keep].assign(indicator="store_image", value=np.nan, peer_median=np.nan,
+                                      peer_n=0, peer_level=pd.NA, gap_ratio=np.nan, flagged=False,
+                                      severity=0.0, detail=NO_DATA["store_image"]))
+    out = pd.concat(frames, ignore_index=True)
+    out["indicator_zh"] = out["indicator"].map(lambda i: INDICATORS[i][0])
+    out["flagged"] = out["flagged"].astype(bool)
+    out["detail"] = out["detail"].astype("string")
+    cols = keep + ["indicator", "indicator_zh", "value", "peer_median", "peer_n", "peer_level",
+                   "gap_ratio", "flagged", "severity", "detail"]
+    order = {k: i for i, k in enumerate(INDICATORS)}
+    out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
+                                                                 ignore_index=True)
+    return out[cols]
+
+
+def flag_matrix(states: pd.DataFrame) -> pd.DataFrame:
+    """Shops x indicators of problem flags (True = 存在问题), one row per shop, plus
+    ``n_flags`` = the number of flagged indicators."""
+    m = states.pivot_table(index="license_id", columns="indicator", values="flagged",
+                           aggfunc="any", fill_value=False)
+    m = m.reindex(columns=[i for i in INDICATORS if i in m.columns]).astype(bool)
+    m["n_flags"] = m.sum(axis=1)
+    m.columns.name = None
+    return m.reset_index()

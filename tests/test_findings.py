@@ -1,0 +1,106 @@
+"""Findings: sentence composition on a hand-made result, and the planted signals of the small
+sample city (data/planted_signals.yaml) found for the right district and month only."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib import config, findings
+
+DISTRICTS = [d.name for d in config.DISTRICTS]
+
+
+def test_thresholds_come_from_params():
+    t = findings.load_thresholds()
+    assert t["price_index_alert"] == 0.95 and t["stock_to_sales_alert"] == 1.0
+    assert set(findings.DEFAULTS) <= set(t)
+
+
+def _headline(yoy):
+    rows = [("volume_cases", 65.5, yoy, 0.05), ("amount_wan", 149.6, 0.045, 0.0),
+            ("value_per_case", 22830.0, 0.067, 0.0), ("share_class12", 0.45, 0.043, 0.0)]
+    return pd.DataFrame(rows, columns=["indicator", "value", "yoy", "mom"])
+
+
+def _result(**over):
+    r = {"place": "万柏林区", "month": "2026-10", "thresholds": dict(findings.DEFAULTS),
+         "headline": _headline(-0.02), "alerts": pd.DataFrame(columns=[
+             "sku", "name", "price_index", "stock_to_sales", "price_alert", "severity"]),
+         "key_brand": pd.DataFrame(columns=["district_code", "flagged", "gap_ratio"]),
+         "new_products": pd.DataFrame(columns=["group", "sku", "name", "week", "reach",
+                                               "repeat_rate", "stalled"]),
+         "margin": pd.DataFrame({"shops": [0]})}
+    r.update(over)
+    return r
+
+
+def test_compose_headline_sentence_numbers():
+    f = findings.compose(_result())
+    assert f.iloc[0]["kind"] == "headline"
+    assert f.iloc[0]["text"].startswith("万柏林区2026年10月销量65.5箱，同比下降2.0%，环比增长5.0%")
+    assert "单箱值22,830元" in f.iloc[0]["text"]
+    assert "一二类卷烟销量占比45.0%，同比提高4.3个百分点" in f["text"].iloc[1]
+    no_ly = findings.compose(_result(headline=_headline(np.nan)))
+    assert "同比无去年同期数据" in no_ly.iloc[0]["text"]
+
+
+def test_compose_orders_alerts_by_importance():
+    alerts = pd.DataFrame({"sku": ["A", "B"], "name": ["云烟(紫)", "红河(硬99)"],
+                           "price_index": [0.90, 0.94], "stock_to_sales": [1.6, 0.5],
+                           "price_alert": [True, True], "severity": [2, 1]})
+    kb = pd.DataFrame({"district_code": ["140109"] * 10, "flagged": [True] * 5 + [False] * 5,
+                       "gap_ratio": [-0.5] * 5 + [0.0] * 5})
+    f = findings.compose(_result(alerts=alerts, key_brand=kb))
+    assert f["kind"].tolist()[:4] == ["headline", "oversupply", "key_brand_loss", "price"]
+    assert "价格指数0.90（低于0.95），存销比1.60" in f["text"].iloc[1]
+    assert "有5户零售户" in f["text"].iloc[2] and "50.0%" in f["text"].iloc[2]
+    few = kb.assign(flagged=[True] * 3 + [False] * 7)  # 3 shops < key_brand_min_shops
+    assert "key_brand_loss" not in findings.compose(_result(key_brand=few))["kind"].tolist()
+
+
+@pytest.fixture(scope="module")
+def october(small_store):
+    t = findings.load_thresholds()
+    return {d: findings.findings_for(d, "2026-10", thresholds=t, store=small_store)
+            for d in DISTRICTS}
+
+
+def _has(f, kind, sku=None):
+    sel = f["kind"] == kind
+    if sku is not None:
+        sel &= f["sku"] == sku
+    return bool(sel.any())
+
+
+def test_oversupplied_sku_only_in_its_district_and_month(october, small_store, signals):
+    spec = signals["oversupplied_sku"]
+    for d, f in october.items():
+        assert _has(f, "oversupply", spec["sku"]) == (d == spec["district"]), d
+    text = october[spec["district"]].query("kind == 'oversupply'")["text"].iloc[0]
+    assert "云烟(紫)" in text
+    earlier = findings.findings_for(spec["district"], "2026-05", store=small_store)
+    assert not earlier["kind"].isin(["oversupply", "price", "stock"]).any()
+
+
+def test_key_brand_loss_only_in_its_district(october, signals):
+    spec = signals["key_brand_loss"]
+    for d, f in october.items():
+        assert _has(f, "key_brand_loss") == (d == spec["district"]), d
+
+
+def test_new_product_stalls_only_in_rural_districts(october, signals):
+    spec = signals["new_product"]
+    for d in spec["stalled_districts"]:
+        assert _has(october[d], "new_product_stall", spec["sku"]), d
+    for d in spec["fast_districts"]:
+        assert not _has(october[d], "new_product_stall"), d
+        assert _has(october[d], "new_product", spec["sku"]), d
+
+
+def test_city_rollup_names_each_signal_with_its_district(small_store, signals):
+    f = findings.findings_for(config.CITY, "2026-10", store=small_store)
+    assert f.iloc[0]["text"].startswith("全市2026年10月销量")
+    assert f.query("kind == 'oversupply'")["district"].tolist() == [signals["oversupplied_sku"]["district"]]
+    assert f.query("kind == 'key_brand_loss'")["district"].tolist() == [signals["key_brand_loss"]["district"]]
+    assert sorted(f.query("kind == 'new_product_stall'")["district"]) == sorted(
+        signals["new_product"]["stalled_districts"])
