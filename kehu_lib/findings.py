@@ -22,9 +22,11 @@ __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_
 
 #: Fallback thresholds; the report's values live in params/market_report.yaml.
 DEFAULTS: dict[str, Any] = {
-    "price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 8,
-    "key_brand_gap_alert": -0.40, "key_brand_min_baseline": 40.0, "key_brand_min_shops": 4,
-    "key_brand_min_share": 0.07, "new_product_months": 6, "new_product_min_weeks": 8,
+    "price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 15,
+    "alert_z": 1.645,
+    "key_brand_gap_alert": -0.40, "key_brand_min_baseline": 30.0, "key_brand_min_shops": 4,
+    "key_brand_min_share": 0.045,
+    "key_brand_current_months": 2, "new_product_months": 6, "new_product_min_weeks": 8,
     "new_product_reach_alert": 0.15, "structure_change_alert": 0.02, "volume_change_alert": 0.10,
     "margin_target": 0.10,
 }
@@ -94,6 +96,7 @@ def key_brand_loss(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFr
     """
     t = {**DEFAULTS, **(thresholds or {})}
     ch = customers.key_brand_change(orders, products, month=month,
+                                    current_months=int(t["key_brand_current_months"]),
                                     min_baseline=t["key_brand_min_baseline"])
     attrs = ["license_id", "district_code", "manager_id", "business_format", "trade_area", "tier"]
     ch = ch.merge(cust[[c for c in attrs if c in cust.columns]], on="license_id", how="inner")

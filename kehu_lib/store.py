@@ -155,9 +155,11 @@ def _district_code(district) -> str | None:
 
 def connect() -> duckdb.DuckDBPyConnection:
     """A DuckDB connection limited to this machine's cores."""
-    con = duckdb.connect()
-    con.execute(f"SET threads TO {max(1, os.cpu_count() or 1)}")
-    con.execute("SET enable_progress_bar = false")
+    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    try:  # no progress bar on stdout; inside Jupyter DuckDB wants ipywidgets even to turn it off
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass
     return con
 
 

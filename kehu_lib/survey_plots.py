@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 
@@ -47,6 +48,7 @@ def diverging_bars(counts: pd.DataFrame, *, labels: Mapping[str, str] | None = N
     lim = max(50.0, float(np.nanmax(np.abs(np.r_[left, -(df["share_1"] + df["share_2"]
                                                            + df["share_3"] / 2)]))) + 5)
     ax.set_xlim(-lim, lim)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{abs(v):.0f}"))
     ax.set_xlabel("占有效回答比例（%）：左为不满意，右为满意")
     ax.set_title(title)
     ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)

@@ -55,6 +55,8 @@ def test_social_inventory_stratified():
     assert inv.at["A", "checked_shops"] == 3 and inv.at["A", "carrying_shops"] == 4
     assert inv.at["C", "stock_to_sales"] == pytest.approx(0.5)  # 5 x 1 shop / 10
     assert inv.at["A", "name"] == "云烟(紫)"
+    # SE: 食杂店 N=2, s^2 = var(30, 10) = 200, n=2 -> 4 * 200 / 2 = 400; 超市 one check -> 0
+    assert inv.at["A", "stock_to_sales_se"] == pytest.approx(400 ** 0.5 / 100)
 
 
 def test_social_inventory_unchecked_stratum_and_empty():
@@ -77,3 +79,13 @@ def test_market_alerts_thresholds():
     assert al["severity"].tolist() == [2, 1, 1]
     assert market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.5,
                                                      "stock_to_sales_alert": 5}).empty
+
+
+def test_market_alerts_stock_needs_lower_bound_above_threshold():
+    pi = pd.DataFrame({"sku": ["A", "B"], "brand": "x", "name": ["a", "b"], "price_class": "二类",
+                       "checks": [20, 20], "price_index": [0.99, 0.99]})
+    inv = pd.DataFrame({"sku": ["A", "B"], "stock_to_sales": [1.2, 1.6],
+                        "stock_to_sales_se": [0.2, 0.2]})
+    al = market.market_alerts(pi, inv)
+    # A: 1.2 - 1.645 * 0.2 = 0.87 < 1 (noise); B: 1.6 - 0.33 = 1.27 > 1
+    assert al["sku"].tolist() == ["B"] and bool(al["stock_alert"].iloc[0])

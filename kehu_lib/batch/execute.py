@@ -88,6 +88,10 @@ _ENGINE = "kehu-warm"
 
 def _register_engine() -> None:
     """A papermill engine that runs on a given warm kernel and closes its client afterwards."""
+    from queue import Empty
+
+    from jupyter_core.utils import ensure_async, run_sync
+    from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.utils import merge_kwargs, remove_args
@@ -95,13 +99,36 @@ def _register_engine() -> None:
     if _ENGINE in papermill_engines._engines:
         return
 
+    class WarmClient(PapermillNotebookClient):
+        async def async_start_new_kernel_client(self):
+            # nbclient's wait_for_ready waits 0.2 s whenever the new iopub subscription misses
+            # the kernel_info status message; poll in 20 ms steps instead.
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            for _ in range(int(self.startup_timeout / 0.02) + 1):
+                msg_id = self.kc.kernel_info()
+                while True:
+                    reply = await self.kc.get_shell_msg(timeout=self.startup_timeout)
+                    if reply["parent_header"].get("msg_id") == msg_id:
+                        break
+                try:
+                    await self.kc.get_iopub_msg(timeout=0.02)
+                    break
+                except Empty:
+                    continue
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
     class WarmKernelEngine(NBClientEngine):
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
                                      stderr_file=None, start_timeout=60, execution_timeout=None,
                                      **kwargs):
             kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
-            client = PapermillNotebookClient(nb_man, **merge_kwargs(
+            client = WarmClient(nb_man, **merge_kwargs(
                 kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
                 kernel_name=kernel_name, log_output=log_output, stdout_file=stdout_file,
                 stderr_file=stderr_file))

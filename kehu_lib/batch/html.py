@@ -40,7 +40,8 @@ def _exporter(with_code: bool):
 
         exp = HTMLExporter(template_name="kehu", extra_template_basedirs=[str(TEMPLATES)],
                            exclude_input=not with_code, exclude_input_prompt=True,
-                           exclude_output_prompt=True, embed_images=True)
+                           exclude_output_prompt=True, embed_images=True,
+                           default_preprocessors=[])  # each would re-validate the notebook
         setattr(_local, key, exp)
     return exp
 

@@ -235,6 +235,8 @@ class WarmKernel:
 
 
 _local = threading.local()
+_ALL: list[tuple[int, WarmKernel]] = []
+_ALL_LOCK = threading.Lock()
 
 
 def thread_kernel(**kwargs) -> WarmKernel:
@@ -243,6 +245,8 @@ def thread_kernel(**kwargs) -> WarmKernel:
     if kernel is None:
         kernel = WarmKernel(**kwargs).start()
         _local.kernel = kernel
+        with _ALL_LOCK:
+            _ALL.append((threading.get_ident(), kernel))
         _register_cleanup(kernel)
     elif not kernel.is_alive():
         kernel.restart()
@@ -257,11 +261,25 @@ def drop_thread_kernel() -> None:
         _local.kernel = None
 
 
+def shutdown_all(keep_current: bool = False) -> int:
+    """Shut down the thread kernels of this process (end of a batch); returns how many.
+
+    ``keep_current`` keeps the calling thread's kernel warm for the next batch in this process.
+    """
+    me = threading.get_ident()
+    with _ALL_LOCK:
+        stop = [(t, k) for t, k in _ALL if not (keep_current and t == me)]
+        _ALL[:] = [(t, k) for t, k in _ALL if keep_current and t == me]
+    for _, kernel in stop:
+        kernel.shutdown()
+    return len(stop)
+
+
 def _register_cleanup(kernel: WarmKernel) -> None:
     import atexit
     from multiprocessing import util
 
-    atexit.register(kernel.shutdown)
+    atexit.register(kernel.shutdown)  # a kernel also exits by itself when its parent dies
     util.Finalize(kernel, kernel.shutdown, exitpriority=10)
 
 

@@ -1,0 +1,20 @@
+"""Sales forecasts (销量预测): statsmodels models, backtest-based choice, reconciliation, cache.
+
+Long format everywhere: input ``unique_id, ds, y`` (``ds`` = month start), output
+``unique_id, ds, model, mean, lo_80, hi_80, lo_95, hi_95`` (point forecast and the bounds of the
+80% and 95% prediction intervals, same unit as ``y``).
+"""
+
+from .festival import estimate_effect, festival_regressor
+from .metrics import accuracy, mase_scale
+from .models import LEVELS, Forecast, combine, ets, naive, sarima, snaive, theta
+from .pipeline import (build_month_forecasts, build_series, horizon_for, load_backtest,
+                       load_month_forecasts, load_series, monthly_volume)
+from .reconcile import reconcile, summing_matrix
+from .select import CANDIDATES, OUT_COLUMNS, backtest_one, choose, forecast_frame, forecast_one
+
+__all__ = ["estimate_effect", "festival_regressor", "accuracy", "mase_scale", "LEVELS", "Forecast",
+           "combine", "ets", "naive", "sarima", "snaive", "theta", "build_month_forecasts",
+           "build_series", "horizon_for", "load_backtest", "load_month_forecasts", "load_series",
+           "monthly_volume", "reconcile", "summing_matrix", "CANDIDATES", "OUT_COLUMNS",
+           "backtest_one", "choose", "forecast_frame", "forecast_one"]

@@ -140,7 +140,7 @@ def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
-        init: str = "heuristic") -> Forecast:
+        init: str = "heuristic", trends: tuple[str, ...] = ("N", "Ad", "A")) -> Forecast:
     """ETS (state-space exponential smoothing), form chosen by AICc.
 
     statsmodels ``ETSModel`` with additive errors on log(y) (multiplicative behaviour on the
@@ -157,7 +157,8 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     idx = _index(start if start is not None else pd.Period("2000-01", "M"), len(z))
     s = pd.Series(z, index=idx)
     seasons = ["add", None] if len(z) >= 2 * m else [None]
-    forms = [(t, d, se) for se in seasons for t, d in ((None, False), ("add", True), ("add", False))]
+    spec = {"N": (None, False), "Ad": ("add", True), "A": ("add", False)}
+    forms = [spec[t] + (se,) for se in seasons for t in trends]
     best = None
     ctx = _quiet()
     try:

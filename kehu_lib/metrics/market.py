@@ -113,6 +113,8 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
       SKU's mean over all checks; ``stock_cases`` = stock / 250 (箱)
     - 月销量 ``sales`` = Σ qty_supplied of SKU i in ``month`` (条)
     - 存销比 ``stock_to_sales`` = stock / sales (months of sales held by retailers)
+    - ``stock_to_sales_se`` = its standard error, √(Σ_h N_ih² s_ih² / n_ih) / sales, with s_ih
+      the standard deviation of the checked stocks and n_ih the checks of the stratum
 
     Returns
     -------
@@ -122,7 +124,7 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
     keys = _keys(by)
     chk = checks[checks["month"] == month] if "month" in checks.columns else checks
     cols = keys + ["sku", "checked_shops", "carrying_shops", "stock", "stock_cases", "sales",
-                   "stock_to_sales"]
+                   "stock_to_sales", "stock_to_sales_se"]
     if products is not None:
         cols = cols[:len(keys) + 1] + ["brand", "name", "price_class"] + cols[len(keys) + 1:]
     if chk.empty:
@@ -137,19 +139,24 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
              .fillna({strata: "未知"}).groupby(keys + ["sku", strata], observed=True)
              .size().rename("n"))
     per = chk.groupby(keys + ["sku", strata], observed=True).agg(
-        ybar=("stock", "mean"), checked=("license_id", "nunique"))
+        ybar=("stock", "mean"), checked=("license_id", "nunique"), s2=("stock", "var"))
     overall = chk.groupby(keys + ["sku"], observed=True)["stock"].mean().rename("ybar_all")
     est = carry.to_frame().join(per, how="left").reset_index()
     est = est.join(overall, on=keys + ["sku"])
     est["ybar"] = est["ybar"].fillna(est["ybar_all"])
     est["part"] = est["ybar"] * est["n"]
+    # variance of N_h * ybar_h: N_h^2 s_h^2 / n_h (no finite-population correction; a stratum
+    # with one check or none contributes 0: its uncertainty is not estimable)
+    est["var"] = (est["n"] ** 2 * est["s2"] / est["checked"]).fillna(0.0)
     g = est.groupby(keys + ["sku"], observed=True).agg(
-        carrying_shops=("n", "sum"), stock=("part", lambda s: s.sum(min_count=1)))
+        carrying_shops=("n", "sum"), stock=("part", lambda s: s.sum(min_count=1)),
+        var=("var", "sum"))
     g = g.join(chk.groupby(keys + ["sku"], observed=True)["license_id"].nunique()
                .rename("checked_shops"), how="inner").join(sales, how="left").reset_index()
     g["sales"] = g["sales"].fillna(0.0)
     g["stock_cases"] = g["stock"] / CARTONS_PER_CASE
     g["stock_to_sales"] = g["stock"] / g["sales"].where(g["sales"] > 0)
+    g["stock_to_sales_se"] = g["var"] ** 0.5 / g["sales"].where(g["sales"] > 0)
     if products is not None:
         g = g.merge(products[_PRODUCT_COLS], on="sku", how="left")
     return g.sort_values(keys + ["stock_to_sales"], ascending=[True] * len(keys) + [False],
@@ -162,27 +169,31 @@ def market_alerts(sku_index: pd.DataFrame, inventory: pd.DataFrame, *,
 
     Thresholds (from ``params/market_report.yaml``): ``price_index_alert`` (default 0.95: an
     alert when PI < 0.95), ``stock_to_sales_alert`` (default 1.0: an alert when 存销比 > 1),
-    ``min_checks`` (default 5: fewer checks are not judged). ``severity`` counts the two
-    conditions met (2 = price falling while stock piles up: supply runs ahead of demand).
+    ``min_checks`` (default 5 here; the report uses 15: fewer checks are not judged) and
+    ``alert_z`` (default 1.645): a stock alert needs 存销比 − z · stock_to_sales_se above the
+    threshold (the one-sided 95% lower bound of the stratified estimate), so a ratio just over
+    1 from a handful of noisy checks does not fire. ``severity`` counts the two conditions met
+    (2 = price falling while stock piles up: supply runs ahead of demand).
 
     Returns
     -------
     DataFrame: [by], sku, brand, name, price_class, checks, price_index, stock_to_sales,
     price_alert, stock_alert, severity; only rows with an alert, most severe first.
     """
-    t = {"price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 5}
+    t = {"price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 5, "alert_z": 1.645}
     t.update(thresholds or {})
     keys = _keys(by)
     cols = keys + ["sku", "brand", "name", "price_class", "checks", "price_index",
                    "stock_to_sales", "price_alert", "stock_alert", "severity"]
     pi = sku_index[keys + ["sku", "brand", "name", "price_class", "checks", "price_index"]]
-    inv = inventory[keys + ["sku", "stock_to_sales"]] if not inventory.empty else pd.DataFrame(
-        columns=keys + ["sku", "stock_to_sales"])
+    inv = inventory.reindex(columns=keys + ["sku", "stock_to_sales", "stock_to_sales_se"])
     df = pi.merge(inv, on=keys + ["sku"], how="outer")
     df["checks"] = df["checks"].fillna(0)
     judged = df["checks"] >= t["min_checks"]
     df["price_alert"] = judged & (df["price_index"] < t["price_index_alert"])
-    df["stock_alert"] = judged & (df["stock_to_sales"].astype(float) > t["stock_to_sales_alert"])
+    low = (df["stock_to_sales"].astype(float)
+           - t["alert_z"] * df["stock_to_sales_se"].astype(float).fillna(0.0))
+    df["stock_alert"] = judged & (low > t["stock_to_sales_alert"])
     df["severity"] = df["price_alert"].astype(int) + df["stock_alert"].astype(int)
     df = df[df["severity"] > 0]
     return df.sort_values(["severity", "price_index"], ascending=[False, True],

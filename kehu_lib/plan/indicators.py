@@ -37,14 +37,15 @@ NO_DATA = {"store_image": "样本数据无终端形象检查记录，本项不�
 
 #: Fallback thresholds; the plan's values live in params/monthly_plan.yaml.
 DEFAULTS: dict[str, Any] = {
-    "volume_gap_alert": -0.30,            # 销量低于同类中位数30%及以上
-    "value_gap_alert": -0.15,             # 单条值低于同类中位数15%及以上
-    "key_brand_gap_alert": -0.35,         # 重点品牌销量低于同类中位数35%及以上
-    "stock_to_sales_alert": 1.0,          # 单规格存销比高于1
+    "volume_gap_alert": -0.35,            # 销量低于同类中位数35%及以上
+    "value_gap_alert": -0.30,             # 单条值低于同类中位数30%及以上
+    "key_brand_gap_alert": -0.45,         # 重点品牌销量低于同类中位数45%及以上
+    "stock_to_sales_alert": 0.8,          # 单店单规格存销比高于0.8（约3周以上销量）
+    "min_stock": 2.0,                     # 库存少于2条不判断积压
     "order_swing_alert": 0.8,             # 本月订货量比前3个月均值波动80%以上
-    "recommendation_gap_alert": -0.30,    # 重点品牌及新品占比低于同类中位数30%及以上
-    "width_gap_alert": -0.25,             # 订购规格数低于同类中位数25%及以上
-    "key_brand_change_alert": -0.40,      # 重点品牌变化比低于同类中位数40%及以上
+    "recommendation_gap_alert": -0.50,    # 重点品牌及新品占比低于同类中位数50%及以上
+    "width_gap_alert": -0.20,             # 订购规格数低于同类中位数20%及以上
+    "key_brand_change_alert": -0.35,      # 重点品牌变化比低于同类中位数35%及以上
     "adoption_gap_alert": -0.5,           # 新品引入率低于同类中位数50个百分点及以上
     "key_brand_min_baseline": 40.0,       # 基期重点品牌月均销量低于此值不判断变化
     "new_product_months": 12,             # 上市12个月内的规格算新品
@@ -75,9 +76,10 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     - 推荐能力 ``recommendation`` = volume of key-brand and new SKUs / volume (0-1): how far the
       shop sells what the company recommends; new = launched within ``new_product_months``
     - 订单合理性: ``stock_to_sales`` = max over the shop's checked SKUs of stock (价存采集, 条) /
-      the month's qty_supplied of that SKU (存销比, months of sales on the shelf), with
-      ``overstock_sku`` the SKU reaching it; ``order_swing`` = volume / mean volume of the three
-      previous months − 1 (NaN when the shop did not order then)
+      the month's qty_supplied of that SKU (存销比, months of sales on the shelf; checks with
+      a stock below ``min_stock`` 条 are not judged), with ``overstock_sku`` and
+      ``overstock_name`` the SKU reaching it; ``order_swing`` = volume / mean volume of the
+      three previous months − 1 (NaN when the shop did not order then)
     - 品牌培育协作: ``key_brand_change`` = key-brand change ratio relative to other brands
       (:func:`kehu_lib.metrics.customers.key_brand_change`; NaN below the baseline minimum) and
       ``new_product_adoption`` = new SKUs the shop ordered since their launch / new SKUs on sale
@@ -111,11 +113,14 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         chk = chk.sort_values("check_date").drop_duplicates(["license_id", "sku"], keep="last")
         sold = cur.groupby(["license_id", "sku"])["qty_supplied"].sum().rename("sold")
         chk = chk.join(sold, on=["license_id", "sku"])
-        chk = chk[chk["sold"] > 0].assign(ratio=lambda d: d["stock"] / d["sold"])
+        chk = chk[(chk["sold"] > 0) & (chk["stock"] >= float(t["min_stock"]))]
+        chk = chk.assign(ratio=chk["stock"] / chk["sold"])
         worst = chk.sort_values("ratio", ascending=False).drop_duplicates("license_id")
         worst = worst.set_index("license_id")
         out["stock_to_sales"] = out["license_id"].map(worst["ratio"]).astype("float64")
         out["overstock_sku"] = out["license_id"].map(worst["sku"]).astype("string")
+    names = products.set_index("sku")["name"]
+    out["overstock_name"] = out["overstock_sku"].map(names).astype("string")
     prev = orders[orders["month"].isin(_months_back(month, 3))]
     prev_mean = prev.groupby("license_id")["qty_supplied"].sum() / 3
     pm = out["license_id"].map(prev_mean).astype("float64")
@@ -196,7 +201,7 @@ def shop_states(values: pd.DataFrame, *,
     swing = c["order_swing"].abs() > float(t["order_swing_alert"])
     sev = np.fmax((c["stock_to_sales"] / float(t["stock_to_sales_alert"]) - 1).where(over),
                   (c["order_swing"].abs() / float(t["order_swing_alert"]) - 1).where(swing))
-    detail = np.where(over, "规格" + c["overstock_sku"].fillna("").astype(str) + "存销比"
+    detail = np.where(over, c["overstock_name"].fillna("").astype(str) + "存销比"
                       + c["stock_to_sales"].round(2).astype(str), "")
     detail = np.where(swing & ~over, "订货量较前3月均值波动" + (c["order_swing"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", detail)

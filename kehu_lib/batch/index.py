@@ -1,0 +1,165 @@
+"""Index pages and per-district XLSX.
+
+``reports/YYYY-MM/index.html``: a district x report table with each run's status, a few headline
+figures (from the manifest, i.e. recorded by the notebooks, never scraped from HTML), its time
+and links. ``reports/index.html``: the months. ``reports/YYYY-MM/<slug>/<slug>_YYYY-MM.xlsx``:
+the key tables every report of the district exported (:func:`kehu_lib.exports.export_table`),
+one sheet each, plus a 关键指标 sheet. Pages are static, offline, with inline CSS only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from .. import config
+from .manifest import MANIFEST, atomic_write
+
+TABLES_DIR = "_tables"
+LOGS_DIR = "_logs"
+STATUS_ZH = {"ok": "成功", "failed": "失败", "skipped": "未变"}
+
+CSS = """body{margin:0;background:#f6f7f9;color:#222;font:14px/1.6 -apple-system,"PingFang SC",
+"Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",
+sans-serif}main{max-width:1280px;margin:0 auto;padding:16px 24px;background:#fff}
+h1{color:#1f5fa8;font-size:1.6em;margin:.2em 0}table{border-collapse:collapse;width:100%}
+th,td{border:1px solid #d8dee8;padding:6px 8px;vertical-align:top}th{background:#eef3fa}
+td.ok{border-left:4px solid #2e9e5b}td.failed{background:#fdecee;border-left:4px solid #d1495b}
+.badge{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:.85em}
+.badge.ok{background:#2e9e5b}.badge.failed{background:#d1495b}.fig{font-size:.85em;color:#444}
+.sec{color:#888;font-size:.8em}a{color:#1f5fa8}.sum{margin:.4em 0 1em}"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+            f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+            f"<body><main>{body}</main></body></html>\n")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def district_order(slugs: Iterable[str]) -> list[str]:
+    """City first, then the districts in the configured order, then anything else."""
+    order = ["city"] + [d.slug for d in config.DISTRICTS]
+    slugs = set(slugs)
+    return [s for s in order if s in slugs] + sorted(slugs - set(order))
+
+
+def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
+                titles: dict[str, str] | None = None, max_figures: int = 3) -> Path:
+    """Write ``reports/YYYY-MM/index.html`` from the manifest's runs."""
+    titles = titles or {}
+    month = month_dir.name
+    notebooks = sorted({r["notebook"] for r in runs.values()})
+    names = {r["slug"]: r["district"] for r in runs.values()}
+    n_ok = sum(r["status"] == "ok" for r in runs.values())
+    n_fail = sum(r["status"] != "ok" for r in runs.values())
+    head = "".join(f"<th>{html.escape(titles.get(nb, nb))}</th>" for nb in notebooks)
+    rows = []
+    for slug in district_order(names):
+        cells = []
+        for nb in notebooks:
+            r = runs.get(f"{slug}/{nb}")
+            if r is None:
+                cells.append("<td>—</td>")
+                continue
+            st = r["status"]
+            figs = list(r.get("headlines", {}).items())[:max_figures]
+            fig_html = "<br>".join(f"{html.escape(str(k))}：{html.escape(_fmt(v))}"
+                                   for k, v in figs)
+            links = f'<a href="{slug}/{nb}.html">报告</a>'
+            if st != "ok":
+                links += (f' · <a href="{LOGS_DIR}/{slug}/{nb}.log">日志</a>'
+                          f' · <a href="{slug}/{nb}.ipynb">笔记本</a>')
+                fig_html = html.escape(r.get("error", ""))
+            cells.append(f'<td class="{st}"><span class="badge {st}">{STATUS_ZH.get(st, st)}'
+                         f'</span> {links}<div class="fig">{fig_html}</div>'
+                         f'<div class="sec">{r.get("seconds", 0):.1f} 秒</div></td>')
+        xlsx = f"{slug}/{slug}_{month}.xlsx"
+        xlink = f' <a class="sec" href="{xlsx}">XLSX</a>' if (month_dir / xlsx).exists() else ""
+        rows.append(f"<tr><th>{html.escape(names[slug])}{xlink}</th>{''.join(cells)}</tr>")
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    body = (f'<p><a href="../index.html">全部月份</a></p><h1>{month} 月度报告</h1>'
+            f'<p class="sum">共 {len(runs)} 份报告：成功 {n_ok}，失败 {n_fail}。更新于 {now}。</p>'
+            f"<table><tr><th>区域</th>{head}</tr>{''.join(rows)}</table>")
+    return atomic_write(month_dir / "index.html", _page(f"{month} 月度报告", body))
+
+
+def top_index(reports: Path) -> Path:
+    """Write ``reports/index.html`` listing every month with a manifest."""
+    items = []
+    for mdir in sorted((p for p in reports.iterdir() if (p / MANIFEST).exists()), reverse=True):
+        runs = json.loads((mdir / MANIFEST).read_text(encoding="utf-8")).get("runs", {})
+        ok = sum(r["status"] == "ok" for r in runs.values())
+        bad = len(runs) - ok
+        flag = f'<span class="badge failed">失败 {bad}</span>' if bad else \
+            '<span class="badge ok">全部成功</span>'
+        items.append(f'<tr><td><a href="{mdir.name}/index.html">{mdir.name}</a></td>'
+                     f"<td>{len(runs)}</td><td>{flag}</td></tr>")
+    body = ("<h1>月度分析报告</h1><table><tr><th>月份</th><th>报告数</th><th>状态</th></tr>"
+             + "".join(items) + "</table>")
+    return atomic_write(reports / "index.html", _page("月度分析报告", body))
+
+
+def district_xlsx(month_dir: Path, slug: str, runs: dict[str, dict[str, Any]],
+                  titles: dict[str, str] | None = None) -> Path | None:
+    """Gather the district's exported key tables into one XLSX (None if nothing to write)."""
+    import pandas as pd
+
+    titles = titles or {}
+    sheets: list[tuple[str, pd.DataFrame]] = []
+    heads = [{"报告": titles.get(r["notebook"], r["notebook"]), "指标": k, "数值": v}
+             for r in runs.values() if r["slug"] == slug and r["status"] == "ok"
+             for k, v in r.get("headlines", {}).items()]
+    if heads:
+        sheets.append(("关键指标", pd.DataFrame(heads)))
+    tdir = month_dir / slug / TABLES_DIR
+    for nbdir in sorted(p for p in tdir.glob("*") if p.is_dir()) if tdir.exists() else []:
+        for meta in sorted(nbdir.glob("*.json")):
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            sheets.append((info.get("sheet") or info.get("name", meta.stem),
+                           pd.read_parquet(nbdir / f"{meta.stem}.parquet")))
+    if not sheets:
+        return None
+    used: set[str] = set()
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in sheets:
+            base, n = name[:31], 2
+            while base in used:
+                base, n = f"{name[:28]}_{n}", n + 1
+            used.add(base)
+            df.to_excel(xw, sheet_name=base, index=False)
+    return atomic_write(month_dir / slug / f"{slug}_{month_dir.name}.xlsx", buf.getvalue())
+
+
+def write_tables(month_dir: Path, slug: str, notebook: str,
+                 tables: list[tuple[dict, bytes]]) -> None:
+    """Replace the run's key-table sidecar ``<slug>/_tables/<notebook>/`` atomically."""
+    import shutil
+    import uuid
+
+    target = month_dir / slug / TABLES_DIR / notebook
+    tmp = target.parent / f".tmp-{notebook}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    for i, (meta, data) in enumerate(tables):
+        (tmp / f"{i:02d}.parquet").write_bytes(data)
+        (tmp / f"{i:02d}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    old = None
+    if target.exists():
+        old = target.parent / f".old-{notebook}-{uuid.uuid4().hex[:8]}"
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,246 @@
+"""The monthly batch: plan (validate everything), skip what is current, run the rest, index.
+
+:func:`plan` resolves and validates every run before any kernel starts; :func:`run_batch` runs
+the shared precompute once (only when something has to run), executes the pending runs on warm
+kernels (``jobs`` threads, each with its own kernel; or a Dask cluster), writes each run's files
+atomically as it finishes, and rebuilds the month index, the top index and the per-district XLSX.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .. import config
+from . import params as P
+from .execute import RunResult, RunSpec, execute_run
+from .index import LOGS_DIR, district_xlsx, month_index, top_index, write_tables
+from .kernels import notebook_imports, shutdown_all
+from .manifest import Manifest, atomic_write, data_digest, fingerprint
+
+
+@dataclass
+class BatchOptions:
+    """What ``kehu run`` was asked to do."""
+
+    month: str | None = None
+    districts: Sequence[str] | None = None
+    notebooks: Sequence[str] | None = None
+    jobs: int | None = None
+    force: bool = False
+    with_code: bool = False
+    executor: str = "local"
+    scheduler: str | None = None
+    cli_params: dict[str, str] = field(default_factory=dict)
+    verbose: bool = False
+    progress: bool = True
+    params_dir: Path | None = None
+    notebooks_dir: Path | None = None
+    store: Path | None = None
+    reports: Path | None = None
+    timeout: float = 600
+
+
+@dataclass
+class Plan:
+    month: str
+    store: Path
+    reports: Path
+    specs: list[RunSpec]
+    titles: dict[str, str]
+    precompute: list[str]
+
+
+@dataclass
+class BatchReport:
+    month: str
+    results: list[RunResult]
+    wall_seconds: float
+    reports: Path
+
+    @property
+    def failed(self) -> list[RunResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def table(self) -> str:
+        """The summary table: run, status, seconds."""
+        width = max([len(r.key) for r in self.results] + [3])
+        lines = [f"{'run':<{width}}  {'status':<7}  seconds", "-" * (width + 20)]
+        for r in sorted(self.results, key=lambda r: r.key):
+            lines.append(f"{r.key:<{width}}  {r.status:<7}  {r.seconds:7.2f}"
+                         + (f"  {r.error}" if r.error else ""))
+        n = {s: sum(r.status == s for r in self.results) for s in ("ok", "skipped", "failed")}
+        lines.append(f"{len(self.results)} runs: {n['ok']} ok, {n['skipped']} skipped (current), "
+                     f"{n['failed']} failed; {self.wall_seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def _dirs(opts: BatchOptions) -> tuple[Path, Path, Path, Path]:
+    return (Path(opts.params_dir or config.PARAMS_DIR), Path(opts.notebooks_dir or config.NOTEBOOKS_DIR),
+            Path(opts.store or config.store_dir()).resolve(),
+            Path(opts.reports or config.reports_dir()).resolve())
+
+
+def plan(opts: BatchOptions) -> Plan:
+    """Resolve and validate every run (raises :class:`~.params.ParamError`); starts nothing."""
+    params_dir, nb_dir, store, reports = _dirs(opts)
+    month = P.check_month(opts.month, store)
+    found = P.discover(params_dir, nb_dir)
+    if not found:
+        raise P.ParamError(f"no notebook in {params_dir}: a notebook joins the batch with "
+                           f"params/<name>.yaml next to notebooks/<name>.ipynb")
+    chosen = list(opts.notebooks or found)
+    unknown = [n for n in chosen if n not in found]
+    if unknown:
+        raise P.ParamError(f"unknown notebook(s) {unknown}; the batch has: {sorted(found)}")
+    districts = [P.district_name(d) for d in (opts.districts or
+                                              [config.CITY] + [d.name for d in config.DISTRICTS])]
+    declared = {n: P.declared_parameters(found[n].path) for n in chosen}
+    for key in opts.cli_params:
+        if not any(key in declared[n] for n in chosen):
+            raise P.ParamError(f"command line: unknown parameter {key!r}; no selected notebook "
+                               "declares it")
+    defaults = P.load_defaults(params_dir)
+    imports = notebook_imports(found[n].path for n in chosen) + list(defaults.get("warm_imports") or [])
+    months = P.store_months(store)
+    period = f"{months[0]} 至 {month}"
+    data = data_digest(store, month)
+    specs: list[RunSpec] = []
+    for name in chosen:
+        nb = found[name]
+        cli = {k: v for k, v in opts.cli_params.items() if k in declared[name]}
+        for district in districts:
+            city = district == config.CITY
+            if (nb.scope == "city_only" and not city) or (nb.scope == "districts_only" and city):
+                continue
+            values = P.resolve(nb, month=month, district=district, params_dir=params_dir,
+                               cli=cli, declared=declared[name])
+            slug = P.district_slug(district)
+            P.safe_output(reports, month, slug, name)
+            fp = fingerprint(nb.path, values, data=data,
+                             options={"with_code": opts.with_code, "ids": nb.show_license_ids})
+            specs.append(RunSpec(name, str(nb.path), month, district, slug, values, str(store),
+                                 opts.with_code, nb.show_license_ids, imports, period,
+                                 opts.timeout, opts.verbose, fp))
+    titles = {n: found[n].description or n for n in found}
+    return Plan(month, store, reports, specs, titles, list(defaults.get("precompute") or []))
+
+
+def run_precompute(funcs: Sequence[str], month: str, store: Path) -> None:
+    """Call each dotted-path ``f(month, store)`` once; a missing module is a clear error."""
+    for dotted in funcs:
+        module, _, attr = dotted.rpartition(".")
+        try:
+            func = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
+                               f"({exc})") from None
+        start = time.perf_counter()
+        func(month=month, store=store)
+        print(f"precompute {dotted}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
+def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
+    month_dir = pl.reports / pl.month
+    out = month_dir / result.slug
+    if result.html:
+        atomic_write(out / f"{result.notebook}.html", result.html)
+    if result.ipynb:
+        atomic_write(out / f"{result.notebook}.ipynb", result.ipynb)
+    atomic_write(month_dir / LOGS_DIR / result.slug / f"{result.notebook}.log", result.log)
+    write_tables(month_dir, result.slug, result.notebook, result.tables)
+    manifest.record(result.summary())
+    manifest.save()
+
+
+def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResult], None],
+                   progress: bool) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress, file=sys.stderr)
+    try:
+        if jobs <= 1:
+            for spec in specs:
+                on_result(execute_run(spec))
+                bar.update()
+        else:
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kehu-run") as pool:
+                futures = [pool.submit(execute_run, spec) for spec in specs]
+                for fut in as_completed(futures):
+                    on_result(fut.result())
+                    bar.update()
+    finally:
+        bar.close()
+        shutdown_all(keep_current=True)  # pool threads' kernels stop; this thread's stays warm
+
+
+def run_batch(opts: BatchOptions) -> BatchReport:
+    """Run the batch (see the module docstring); never raises for a failing notebook."""
+    start = time.perf_counter()
+    pl = plan(opts)
+    month_dir = pl.reports / pl.month
+    manifest = Manifest(month_dir)
+    results: list[RunResult] = []
+    pending: list[RunSpec] = []
+    for spec in pl.specs:
+        html = month_dir / spec.slug / f"{spec.notebook}.html"
+        if not opts.force and manifest.is_current(spec.key, spec.fingerprint, html):
+            rec = manifest.runs[spec.key]
+            results.append(RunResult(spec.key, spec.notebook, spec.district, spec.slug, "skipped",
+                                     headlines=rec.get("headlines", {}), fingerprint=spec.fingerprint))
+        else:
+            pending.append(spec)
+    if pending:
+        run_precompute(pl.precompute, pl.month, pl.store)
+        jobs = opts.jobs or os.cpu_count() or 1
+
+        def on_result(result: RunResult) -> None:
+            _write(pl, result, manifest)
+            result.html = result.ipynb = result.log = ""
+            result.tables = []
+            results.append(result)
+
+        if opts.executor == "dask":
+            from .dask_exec import execute_dask
+
+            execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
+        elif opts.executor == "local":
+            _execute_local(pending, jobs, on_result, opts.progress)
+        else:
+            raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
+        changed = {r.slug for r in results if r.status != "skipped"}
+    else:
+        changed = set()
+    for spec in pl.specs:
+        xlsx = month_dir / spec.slug / f"{spec.slug}_{pl.month}.xlsx"
+        if spec.slug in changed or not xlsx.exists():
+            changed.add(spec.slug)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for slug in sorted(changed):
+            district_xlsx(month_dir, slug, manifest.runs, pl.titles)
+    month_index(month_dir, manifest.runs, pl.titles)
+    top_index(pl.reports)
+    return BatchReport(pl.month, results, time.perf_counter() - start, pl.reports)
+
+
+def resolved(opts: BatchOptions) -> list[dict[str, Any]]:
+    """The resolved parameter sets of the planned runs (``kehu params``)."""
+    return [{"run": s.key, "notebook": s.notebook, "parameters": s.parameters}
+            for s in plan(opts).specs]
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)

@@ -1,0 +1,104 @@
+"""The Spring Festival (春节) as a moving-holiday regressor.
+
+The festival moves between 21 January and 20 February, and the pre-festival buying weeks (the
+year's peak) fall in January in some years and mostly in February in others. A fixed monthly
+seasonal pattern cannot follow that; a regressor can: for each month, the share of the
+pre-festival window that falls in the month (:func:`kehu_lib.calendar.pre_festival_share`, from
+the real lunar dates of the ``lunardate`` package) and the share of the quiet post-festival
+fortnight.
+
+Models without regressors (ETS, Theta) use it through a two-step adjustment: the effect ``beta``
+is estimated on the log scale by OLS of the seasonal differences, ``Δ12 log y = c + Δ12 x beta``
+(seasonal differencing removes the fixed seasonality and the level, so only the moving part of
+the festival is left to explain), the series is divided by ``exp(x beta)``, modelled, and the
+forecast multiplied by ``exp(x_future beta)``. The effect is kept only when it is clearly there
+(|t| >= :data:`MIN_T`), so a series without the effect is left untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..calendar import pre_festival_share, spring_festival
+
+__all__ = ["festival_regressor", "estimate_effect", "POST_DAYS", "MIN_T"]
+
+#: Length of the quiet post-festival period in days (shops are stocked up).
+POST_DAYS = 14
+#: Minimum |t| of the festival coefficient for the adjustment to be applied.
+MIN_T = 2.0
+
+
+def post_festival_share(month, days: int = POST_DAYS) -> float:
+    """Share (0-1) of the ``days`` days from 春节 on (inclusive) that fall in ``month``."""
+    period = pd.Period(month, freq="M")
+    total = 0
+    for year in (period.year - 1, period.year):
+        fest = spring_festival(year)
+        window = pd.date_range(fest, fest + dt.timedelta(days=days - 1), freq="D")
+        total += int(((window.year == period.year) & (window.month == period.month)).sum())
+    return total / days
+
+
+def festival_regressor(ds, *, post: bool = True) -> pd.DataFrame:
+    """The festival regressor for each month of ``ds`` (month-start timestamps or periods).
+
+    Returns columns ``festival_pre`` (share of the 28 pre-festival days in the month, 0-1) and,
+    when ``post``, ``festival_post`` (share of the 14 days from 春节 on), one row per month in the
+    order given.
+    """
+    periods = [pd.Period(d, freq="M") for d in pd.Index(ds)]
+    out = pd.DataFrame({"festival_pre": [pre_festival_share(p) for p in periods]})
+    if post:
+        out["festival_post"] = [post_festival_share(p) for p in periods]
+    return out
+
+
+def _combined(x: np.ndarray) -> np.ndarray:
+    """One regressor from the pre and post shares: pre-festival days add, post-festival days
+    subtract half as much (one coefficient is all a few festival seasons can estimate)."""
+    x = np.atleast_2d(np.asarray(x, float))
+    if x.shape[0] == 1 and x.shape[1] != 1:
+        x = x.T
+    return x[:, 0] - 0.5 * x[:, 1] if x.shape[1] > 1 else x[:, 0]
+
+
+def estimate_effect(y, x, *, m: int = 12, min_t: float = MIN_T) -> dict:
+    """Estimate the festival effect on log(y) from seasonal differences.
+
+    Parameters
+    ----------
+    y : array of positive monthly values (oldest first).
+    x : the regressor rows for the same months (:func:`festival_regressor` as an array).
+
+    Returns
+    -------
+    dict with ``beta`` (log-scale effect of a month holding the whole pre-festival window; 0 when
+    not significant or not estimable), ``t`` (its t statistic, NaN if not estimable) and ``used``
+    (bool).
+    """
+    import statsmodels.api as sm
+
+    y = np.asarray(y, float)
+    xc = _combined(x)
+    out = {"beta": 0.0, "t": float("nan"), "used": False}
+    if len(y) < m + 4 or np.any(y <= 0):
+        return out
+    dy = np.log(y[m:]) - np.log(y[:-m])
+    dx = xc[m:] - xc[:-m]
+    if np.count_nonzero(np.abs(dx) > 1e-9) < 2:
+        return out
+    res = sm.OLS(dy, sm.add_constant(dx, has_constant="add")).fit()
+    beta, t = float(res.params[1]), float(res.tvalues[1])
+    out["t"] = t
+    if np.isfinite(t) and abs(t) >= min_t:
+        out.update(beta=beta, used=True)
+    return out
+
+
+def adjustment(x, beta: float) -> np.ndarray:
+    """Multiplicative festival factor ``exp(x beta)`` for each row of ``x``."""
+    return np.exp(_combined(x) * beta)

@@ -1,0 +1,250 @@
+"""Series from the store, the month's forecasts for all districts (cached), and the demand plan.
+
+What is forecast: the monthly **sales volume** = ``qty_supplied`` (供货量, 条): what the company
+delivered and the shops sold on. ``qty_ordered`` (订购量) is the demand, which exceeds supply for
+rationed items; it is kept beside the sales for the demand plan (订单满足率 = supplied / ordered).
+
+Series ids (``unique_id``) are ``"<district>|<level>|<member>"`` with level 总量 (member 合计),
+价类 (member 一类..五类), 品牌 (a key brand or 其他品牌) and 明细 (the bottom cells
+``<class>·<brand group>``, used only for reconciliation); ``<district>`` is 全市 for the city.
+Districts add up to the city; classes, and key brands plus 其他品牌, add up to the district.
+
+The cache of a month lives in ``<store>/derived/forecasts/month=YYYY-MM/`` (written atomically):
+``forecasts.parquet`` (reconciled forecasts of every series and the SKU plan), ``backtest.parquet``
+(rolling-origin backtest, every candidate model plus the chosen and reconciled forecasts) and
+``series.parquet`` (the history that was forecast).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from ..loaders import latest_month, load_orders, load_products
+from ..store import _atomic_dir_write
+from . import select as sel
+from .reconcile import reconcile, summing_matrix
+
+__all__ = ["monthly_volume", "build_series", "build_month_forecasts", "load_month_forecasts",
+           "load_backtest", "load_series", "cache_dir", "horizon_for", "OTHER_BRANDS"]
+
+OTHER_BRANDS = "其他品牌"
+TOTAL = "合计"
+#: Models the bottom cells and SKUs get (no per-series choice: too many small series).
+CHEAP_MODEL = "theta"
+
+
+def cache_dir(month: str, store=None) -> Path:
+    """Folder of the month's forecast cache."""
+    root = Path(store).resolve() if store is not None else config.store_dir()
+    return root / "derived" / "forecasts" / f"month={pd.Period(month, 'M')}"
+
+
+def horizon_for(month: str) -> int:
+    """Months to forecast after ``month``: at least 3, and through December."""
+    return max(3, 12 - pd.Period(month, "M").month)
+
+
+def monthly_volume(month: str, *, store=None) -> pd.DataFrame:
+    """Monthly ordered and supplied volume (条) per district and SKU up to ``month``.
+
+    Returns ``month`` (Period string), ``district``, ``sku``, ``qty_ordered``, ``qty_supplied``,
+    ``price_class``, ``brand``, ``key_brand``, ``brand_group`` (the brand if key, else 其他品牌).
+    """
+    months = [m for m in pd.period_range(end=pd.Period(month, "M"), periods=240, freq="M")]
+    orders = load_orders(months=(str(months[0]), str(months[-1])), store=store,
+                         columns=["month", "district_code", "sku", "qty_ordered", "qty_supplied"])
+    g = orders.groupby(["month", "district_code", "sku"], as_index=False, observed=True)[
+        ["qty_ordered", "qty_supplied"]].sum()
+    prod = load_products(store=store, columns=["sku", "brand", "name", "price_class", "key_brand"])
+    g = g.merge(prod, on="sku", how="left", validate="many_to_one")
+    g["district"] = g["district_code"].map({d.code: d.name for d in config.DISTRICTS})
+    g["brand_group"] = np.where(g["key_brand"].fillna(False).astype(bool), g["brand"], OTHER_BRANDS)
+    return g.drop(columns="district_code")
+
+
+def _dense(df: pd.DataFrame, key: str, months: pd.PeriodIndex) -> pd.DataFrame:
+    """One row per series and month from the series' first non-zero month on (zeros filled)."""
+    wide = df.pivot_table(index=key, columns="month", values="y", aggfunc="sum", fill_value=0.0)
+    wide = wide.reindex(columns=[str(m) for m in months], fill_value=0.0)
+    out = []
+    for uid, row in wide.iterrows():
+        vals = row.to_numpy(float)
+        nz = np.flatnonzero(vals > 0)
+        first = nz[0] if len(nz) else len(vals) - 1
+        out.append(pd.DataFrame({"unique_id": uid, "ds": months[first:].to_timestamp(),
+                                 "y": vals[first:]}))
+    return pd.concat(out, ignore_index=True)
+
+
+def build_series(month: str, *, store=None, volume: pd.DataFrame | None = None):
+    """Series of the month's hierarchy and its summing matrix.
+
+    Returns ``(series, meta, S)``: ``series`` long (``unique_id, ds, y``; y = qty_supplied in 条),
+    ``meta`` (``unique_id, district, level, member``), ``S`` the summing matrix.
+    """
+    v = volume if volume is not None else monthly_volume(month, store=store)
+    months = pd.period_range(v["month"].min(), pd.Period(month, "M"), freq="M")
+    v = v.assign(y=v["qty_supplied"])
+    v = pd.concat([v, v.assign(district=config.CITY)], ignore_index=True)
+    v["cell"] = v["price_class"] + "·" + v["brand_group"]
+    frames, meta, members = [], [], {}
+    bottom = sorted((v.loc[v["district"] != config.CITY, "district"] + "|明细|" +
+                     v.loc[v["district"] != config.CITY, "cell"]).unique())
+    for district, dv in v.groupby("district", sort=True):
+        for level, col in (("总量", None), ("价类", "price_class"), ("品牌", "brand_group"),
+                           ("明细", "cell")):
+            if level == "明细" and district == config.CITY:
+                continue
+            member = dv[col] if col else pd.Series(TOTAL, index=dv.index)
+            uid = district + "|" + level + "|" + member
+            frames.append(pd.DataFrame({"uid": uid, "month": dv["month"], "y": dv["y"]}))
+            for mem in sorted(pd.unique(member)):
+                u = f"{district}|{level}|{mem}"
+                meta.append((u, district, level, mem))
+                if level == "明细":
+                    continue
+                src = v[v["district"] != config.CITY] if district == config.CITY else dv
+                src = src if col is None else src[src[col] == mem]
+                members[u] = sorted((src["district"] + "|明细|" + src["cell"]).unique())
+    long = pd.concat(frames, ignore_index=True).rename(columns={"uid": "unique_id"})
+    series = _dense(long.rename(columns={"unique_id": "key"}), "key", months)
+    meta = pd.DataFrame(meta, columns=["unique_id", "district", "level", "member"])
+    S = summing_matrix(members, bottom)
+    return series, meta.drop_duplicates("unique_id", ignore_index=True), S
+
+
+def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int) -> list[dict]:
+    # backtest origins: the last 12 months in 4 blocks of 3, plus last month's 1-step forecast
+    origins_all = [n_all - 12, n_all - 9, n_all - 6, n_all - 3]
+    level = meta.set_index("unique_id")["level"]
+    tasks = []
+    for uid, g in series.groupby("unique_id", sort=True):
+        n = len(g)
+        offset = n_all - n  # series starting later than the data
+        origins = [o - offset for o in origins_all if o - offset >= 3]
+        cheap = level.get(uid) == "明细"
+        tasks.append({"unique_id": uid, "y": g["y"].to_numpy(float),
+                      "start": pd.Period(g["ds"].iloc[0], "M"), "h": h, "origins": origins,
+                      "last_origin": n - 1, "models": (CHEAP_MODEL,) if cheap else sel.CANDIDATES,
+                      "model": CHEAP_MODEL if cheap else None, "festival": True})
+    return tasks
+
+
+def _last_month_forecast(task: dict) -> pd.DataFrame:
+    """The 1-step forecast made one month ago for the last month (with the chosen model)."""
+    y = task["y"]
+    if len(y) < 4:
+        return pd.DataFrame()
+    return sel.backtest_one(y, start=task["start"], origins=[len(y) - 1], h=1,
+                            models=(task["model"],), uid=task["unique_id"])
+
+
+def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = None,
+                          write: bool = True) -> pd.DataFrame:
+    """Forecast every series of every district and the city for the months after ``month``.
+
+    Backtests the candidate models over the last 12 months (rolling origins), chooses one model
+    per series, forecasts ``horizon_for(month)`` months, reconciles (MinT, structural weights)
+    and forecasts each district's SKUs for the demand plan (scaled to the reconciled district
+    total). Writes the cache (see module docstring) and returns the forecasts frame: the columns
+    of :data:`select.OUT_COLUMNS` plus ``district, level, member, mean_base, note, sku`` (SKU
+    rows have level ``规格`` and member = SKU name).
+    """
+    t0 = time.perf_counter()
+    month = month or latest_month(store=store)
+    h = horizon_for(month)
+    vol = monthly_volume(month, store=store)
+    series, meta, S = build_series(month, store=store, volume=vol)
+    n_all = series.groupby("unique_id").size().max()
+    tasks = _tasks(series, meta, h, n_all)
+    results = sel.forecast_frame(tasks, n_jobs=n_jobs)
+    chosen = {r["forecast"]["unique_id"].iloc[0]: r["model"] for r in results}
+    for t in tasks:
+        t["model"] = chosen[t["unique_id"]]
+    fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
+    rec = reconcile(fc, S).drop(columns=[], errors="ignore")
+    rec = rec.merge(meta, on="unique_id", how="left")
+    # backtest: candidates, the chosen model, and the chosen model reconciled per origin
+    bt = pd.concat([r["backtest"] for r in results if not r["backtest"].empty], ignore_index=True)
+    ch = bt[bt["model"] == bt["unique_id"].map(chosen)].assign(model="chosen")
+    complete = ch.groupby(["origin", "ds"])["unique_id"].transform("nunique") == len(S)
+    rb = reconcile(ch[complete], S, by=("origin", "ds")).assign(model="reconciled")
+    last = [_last_month_forecast(t) for t in tasks if t["unique_id"] in chosen]
+    last = pd.concat([x for x in last if not x.empty], ignore_index=True).assign(model="last_month")
+    backtest = pd.concat([bt, ch, rb.drop(columns="mean_base"), last], ignore_index=True)
+    backtest = backtest.merge(meta, on="unique_id", how="left")
+    plan = _sku_forecasts(vol, month, rec, n_jobs=n_jobs)
+    out = pd.concat([rec, plan], ignore_index=True)
+    out["built_seconds"] = time.perf_counter() - t0
+    if write:
+        _write_cache(month, store, out, backtest, series.merge(meta, on="unique_id"))
+    return out
+
+
+def _sku_forecasts(vol: pd.DataFrame, month: str, rec: pd.DataFrame, *, n_jobs=None):
+    """Next-month forecast per district and SKU (the demand plan), scaled to the district total."""
+    v = vol.assign(y=vol["qty_supplied"])
+    v = pd.concat([v, v.assign(district=config.CITY)], ignore_index=True)
+    v["key"] = v["district"] + "|规格|" + v["sku"]
+    months = pd.period_range(v["month"].min(), pd.Period(month, "M"), freq="M")
+    s = _dense(v[["key", "month", "y"]], "key", months)
+    tasks = [{"unique_id": uid, "y": g["y"].to_numpy(float), "start": pd.Period(g["ds"].iloc[0], "M"),
+              "h": 1, "origins": [], "model": CHEAP_MODEL, "festival": True}
+             for uid, g in s.groupby("unique_id", sort=True)]
+    fc = pd.concat([r["forecast"] for r in sel.forecast_frame(tasks, n_jobs=n_jobs)],
+                   ignore_index=True)
+    parts = fc["unique_id"].str.split("|", expand=True)
+    fc["district"], fc["level"], fc["sku"] = parts[0], "规格", parts[2]
+    names = vol.drop_duplicates("sku").set_index("sku")["name"]
+    fc["member"] = fc["sku"].map(names)
+    total = rec[(rec["level"] == "总量")].set_index(["district", "ds"])["mean"]
+    sums = fc.groupby(["district", "ds"])["mean"].transform("sum")
+    target = pd.Series(list(zip(fc["district"], fc["ds"]))).map(total).to_numpy(float)
+    ratio = np.where(sums > 0, target / np.where(sums > 0, sums, 1), 1.0)
+    ratio = np.where(np.isfinite(ratio), ratio, 1.0)
+    fc["mean_base"] = fc["mean"]
+    for col in ("mean", "lo_80", "hi_80", "lo_95", "hi_95"):
+        fc[col] = fc[col] * ratio
+    return fc
+
+
+def _write_cache(month, store, out, backtest, series) -> None:
+    def _write(tmp: Path) -> None:
+        out.to_parquet(tmp / "forecasts.parquet", index=False)
+        backtest.to_parquet(tmp / "backtest.parquet", index=False)
+        series.to_parquet(tmp / "series.parquet", index=False)
+
+    _atomic_dir_write(cache_dir(month, store), _write)
+
+
+def _read(month: str, name: str, district, store) -> pd.DataFrame:
+    month = month or latest_month(store=store)
+    path = cache_dir(month, store) / f"{name}.parquet"
+    if not path.exists():
+        build_month_forecasts(month, store)
+    df = pd.read_parquet(path)
+    if district is not None:
+        d = config.resolve_district(district)
+        df = df[df["district"] == (config.CITY if d is None else d.name)]
+    return df.reset_index(drop=True)
+
+
+def load_month_forecasts(month: str = "", district=config.CITY, store=None) -> pd.DataFrame:
+    """The month's reconciled forecasts for one district (or 全市; ``None`` = all), from the
+    cache, building it first if missing. Columns as :func:`build_month_forecasts`."""
+    return _read(month, "forecasts", district, store)
+
+
+def load_backtest(month: str = "", district=config.CITY, store=None) -> pd.DataFrame:
+    """The month's backtest rows for one district (see :func:`build_month_forecasts`)."""
+    return _read(month, "backtest", district, store)
+
+
+def load_series(month: str = "", district=config.CITY, store=None) -> pd.DataFrame:
+    """The history that was forecast (``unique_id, ds, y, district, level, member``)."""
+    return _read(month, "series", district, store)

@@ -1,0 +1,193 @@
+"""Fallback rules, the rolling-origin backtest, model choice per series and the parallel runner.
+
+Output columns of every forecast frame (long format, one row per series x month x model):
+``unique_id`` (series id), ``ds`` (month start, Timestamp), ``model`` (name), ``mean`` (point
+forecast), ``lo_80, hi_80, lo_95, hi_95`` (prediction interval bounds); the backtest adds
+``origin`` (last month of training data), ``step`` (months ahead), ``y`` (actual) and ``scale``
+(MASE scale of the training data).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import festival as fest
+from . import models as M
+from .metrics import accuracy, mase_scale
+
+__all__ = ["CANDIDATES", "forecast_one", "backtest_one", "choose", "run_series",
+           "forecast_frame", "OUT_COLUMNS"]
+
+#: Models compared in the backtest; ``combo`` is the mean of ets, theta and sarima.
+CANDIDATES = ("snaive", "ets", "theta", "sarima", "combo")
+OUT_COLUMNS = ["unique_id", "ds", "model", "mean", "lo_80", "hi_80", "lo_95", "hi_95"]
+#: Below this many months only naive/mean forecasts are made.
+MIN_OBS = 6
+#: Share of zero months (in the last 12) from which a series counts as intermittent.
+INTERMITTENT = 0.3
+
+
+def fallback_reason(y) -> str | None:
+    """Why a series cannot get the model forecasts: 'zero', 'short', 'intermittent' or None."""
+    y = np.asarray(y, float)
+    if len(y) == 0 or not np.any(y):
+        return "zero"
+    if len(y) < MIN_OBS:
+        return "short"
+    if np.mean(y[-12:] == 0) > INTERMITTENT:
+        return "intermittent"
+    return None
+
+
+def forecast_one(y, h: int, *, start, model: str = "combo", festival: bool = True,
+                 m: int = 12) -> M.Forecast:
+    """Forecast one series with ``model``, the festival regressor and the fallbacks.
+
+    Fallbacks (stated in ``Forecast.note``): an all-zero series gets zeros; fewer than
+    :data:`MIN_OBS` months the mean (naive from 3 months); an intermittent series the mean of the
+    last 12 months; seasonal forms need 24 months (the models drop seasonality below that) and
+    the seasonal naive 12 (naive below).
+    """
+    y = np.asarray(y, float)
+    start = pd.Period(start, freq="M")
+    why = fallback_reason(y)
+    if why == "zero":
+        fc = M.zeros(y, h)
+        fc.note = "全零序列"
+        return fc
+    if why in ("short", "intermittent"):
+        fc = (M.naive(y, h) if why == "short" and len(y) >= 3 else M.mean_model(y, h))
+        fc.note = "序列过短" if why == "short" else "间歇性需求"
+        return fc.clip()
+    if model == "snaive":
+        return M.snaive(y, h, m=m).clip()
+    effect = {"used": False, "beta": 0.0}
+    x_all = None
+    if festival:
+        months = pd.period_range(start, periods=len(y) + h, freq="M")
+        x_all = fest.festival_regressor(months).to_numpy()
+        effect = fest.estimate_effect(y, x_all[: len(y)], m=m)
+    names = ("ets", "theta", "sarima") if model == "combo" else (model,)
+    parts = []
+    for name in names:
+        if name == "sarima" and effect["used"]:
+            xr = fest._combined(x_all)[:, None]
+            fc = M.sarima(y, h, start=start, xreg=xr[: len(y)], xreg_future=xr[len(y):], m=m)
+        elif effect["used"] and name in ("ets", "theta"):
+            adj = fest.adjustment(x_all, effect["beta"])
+            fc = M.MODELS[name](y / adj[: len(y)], h, start=start, m=m).map(
+                lambda a, f=adj[len(y):]: a * f)
+            fc.note += "+春节"
+        else:
+            fc = M.MODELS[name](y, h, start=start, m=m)
+        parts.append(fc)
+    fc = M.combine(parts) if model == "combo" else parts[0]
+    return fc.clip()
+
+
+def _frame(fc: M.Forecast, uid: str, ds: pd.DatetimeIndex, model: str) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": uid, "ds": ds, "model": model, "mean": fc.mean,
+                         "lo_80": fc.lo[80], "hi_80": fc.hi[80], "lo_95": fc.lo[95],
+                         "hi_95": fc.hi[95]})
+
+
+def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
+                 models: Iterable[str] = CANDIDATES, festival: bool = True,
+                 uid: str = "") -> pd.DataFrame:
+    """Rolling-origin backtest of one series.
+
+    ``origins`` are the numbers of months used for training (e.g. ``n-12, n-9, n-6, n-3``);
+    each origin forecasts ``min(h, n - origin)`` months. Returns the forecast columns plus
+    ``origin`` (Timestamp of the last training month), ``step``, ``y`` and ``scale``.
+    """
+    y = np.asarray(y, float)
+    start = pd.Period(start, freq="M")
+    out = []
+    for n0 in origins:
+        hh = min(h, len(y) - n0)
+        if n0 < 3 or hh < 1:
+            continue
+        ds = pd.period_range(start + n0, periods=hh, freq="M").to_timestamp()
+        for name in models:
+            fc = forecast_one(y[:n0], hh, start=start, model=name, festival=festival)
+            f = _frame(fc, uid, ds, name)
+            f["origin"] = (start + n0 - 1).to_timestamp()
+            f["step"] = np.arange(1, hh + 1)
+            f["y"] = y[n0:n0 + hh]
+            f["scale"] = mase_scale(y[:n0])
+            f["note"] = fc.note
+            out.append(f)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def choose(bt: pd.DataFrame, *, default: str = "combo", min_points: int = 6) -> pd.Series:
+    """Model per series with the lowest backtest MASE (ties: the earlier of :data:`CANDIDATES`).
+
+    Series with fewer than ``min_points`` scored forecasts, or no finite MASE, get ``default``.
+    Returns a Series indexed by ``unique_id``.
+    """
+    if bt.empty:
+        return pd.Series(dtype=object, name="model")
+    acc = accuracy(bt, by=["unique_id", "model"])
+    order = {m: i for i, m in enumerate(CANDIDATES)}
+    acc["rank"] = acc["model"].map(order).fillna(99)
+    chosen = {}
+    for uid, g in acc.groupby("unique_id", sort=True):
+        g = g[np.isfinite(g["mase"])]
+        if g.empty or g["n"].max() < min_points:
+            chosen[uid] = default
+            continue
+        chosen[uid] = g.sort_values(["mase", "rank"]).iloc[0]["model"]
+    return pd.Series(chosen, name="model")
+
+
+def run_series(task: dict) -> dict:
+    """Backtest, choose and forecast one series (the unit of work of the parallel runner).
+
+    ``task``: ``unique_id``, ``y`` (array), ``start`` (Period), ``h``, ``origins`` (training
+    lengths for the backtest, may be empty), ``models`` (candidates), ``festival`` (bool),
+    ``model`` (forced model, or None to choose by backtest). Returns ``forecast`` and
+    ``backtest`` frames and the chosen ``model``.
+    """
+    y, start, h = np.asarray(task["y"], float), pd.Period(task["start"], "M"), task["h"]
+    uid = task["unique_id"]
+    models = tuple(task.get("models", CANDIDATES))
+    bt = backtest_one(y, start=start, origins=task.get("origins", ()), h=task.get("bt_h", 3),
+                      models=models, festival=task.get("festival", True), uid=uid)
+    model = task.get("model") or (choose(bt).get(uid, "combo") if not bt.empty else "combo")
+    fc = forecast_one(y, h, start=start, model=model, festival=task.get("festival", True))
+    ds = pd.period_range(start + len(y), periods=h, freq="M").to_timestamp()
+    f = _frame(fc, uid, ds, model)
+    f["note"] = fc.note
+    return {"forecast": f, "backtest": bt, "model": model}
+
+
+def _init_worker() -> None:
+    """One BLAS/OpenMP thread per worker: many small fits on few cores run far faster so."""
+    import warnings
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    warnings.simplefilter("ignore")
+
+
+def forecast_frame(tasks: list[dict], *, n_jobs: int | None = None) -> list[dict]:
+    """Run :func:`run_series` over ``tasks`` in ``n_jobs`` processes (default: 2 or the cores).
+
+    Results come back in the order of ``tasks``. ``n_jobs=1`` runs in this process.
+    """
+    n_jobs = n_jobs or min(2, os.cpu_count() or 1)
+    if n_jobs == 1 or len(tasks) < 4:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            return [run_series(t) for t in tasks]
+    chunk = max(1, len(tasks) // (n_jobs * 4))
+    with ProcessPoolExecutor(n_jobs, initializer=_init_worker) as ex:
+        return list(ex.map(run_series, tasks, chunksize=chunk))

@@ -1,0 +1,223 @@
+"""评估: last month's strategies and plan against this month's data.
+
+- :func:`diff_in_diff`: the change of treated shops on an indicator against similar untreated
+  shops (difference-in-differences, OLS with heteroskedasticity-robust HC1 standard errors)
+- :func:`evaluate_strategies`: every strategy recorded on last month's visits, judged on its
+  indicator (``evaluate_on`` in the library), Holm-adjusted across strategies
+- :func:`plan_coverage`: planned visits and strategies of last month's plan against the visits
+  recorded
+- :func:`forecast_error`: last month's forecast of this month against what happened, per district
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["OUTCOMES", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
+           "forecast_error"]
+
+#: Indicators a strategy can be judged on: name -> (中文, unit, direction of an improvement).
+OUTCOMES: dict[str, tuple[str, str, int]] = {
+    "volume": ("销量", "条", 1),
+    "value_per_carton": ("平均单条值", "元/条", 1),
+    "key_brand_volume": ("重点品牌销量", "条", 1),
+    "assortment_width": ("品牌组合宽度", "个规格", 1),
+    "recommendation": ("重点品牌及新品销量占比", "比例", 1),
+    "stock_to_sales": ("存销比", "月", -1),
+    "new_product_adoption": ("新品引入率", "比例", 1),
+}
+
+
+def diff_in_diff(data: pd.DataFrame, *, outcome: str, pre: str = "pre", post: str = "post",
+                 treated: str = "treated", covariates: Sequence[str] = (),
+                 level: float = 0.95) -> dict:
+    """Difference-in-differences (双重差分) of one outcome, two periods, one row per shop.
+
+    With Δ_i = ``post`` − ``pre`` of shop i, the estimate is the OLS coefficient b of
+    Δ_i = a + b·treated_i (+ fixed effects of the categorical ``covariates``, e.g. the district)
+    + e_i. Without covariates b = mean Δ of treated − mean Δ of untreated shops, the 2×2 DiD; the
+    first-difference form is the same as the two-period panel regression with shop effects.
+    Standard error: HC1 (heteroskedasticity-robust, small-sample factor n/(n−k)); confidence
+    interval and p-value from the t distribution with n − k degrees of freedom.
+
+    Returns
+    -------
+    dict: n_treated, n_control, treated_change, control_change (mean Δ, unit of the outcome),
+    estimate, se, ci_low, ci_high, p_value (NaN when either group has fewer than 2 shops).
+    """
+    from scipy import stats
+    from statsmodels.regression.linear_model import OLS
+
+    for c in (pre, post, treated, *covariates):
+        if c not in data.columns:
+            raise KeyError(f"diff_in_diff: column {c!r} not in the data")
+    df = data.dropna(subset=[pre, post]).copy()
+    df["_d"] = df[post].astype("float64") - df[pre].astype("float64")
+    t = df[treated].astype(bool)
+    res = {"outcome": outcome, "n_treated": int(t.sum()), "n_control": int((~t).sum()),
+           "treated_change": float(df.loc[t, "_d"].mean()) if t.any() else np.nan,
+           "control_change": float(df.loc[~t, "_d"].mean()) if (~t).any() else np.nan,
+           "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+           "p_value": np.nan}
+    if res["n_treated"] < 2 or res["n_control"] < 2:
+        return res
+    X = pd.DataFrame({"const": 1.0, "treated": t.astype(float)}, index=df.index)
+    for c in covariates:
+        dummies = pd.get_dummies(df[c].astype(str), prefix=c, drop_first=True, dtype=float)
+        X = X.join(dummies.loc[:, dummies.std() > 0])
+    fit = OLS(df["_d"].to_numpy(), X.to_numpy()).fit(cov_type="HC1")
+    b, se = float(fit.params[1]), float(fit.bse[1])
+    dof = len(df) - X.shape[1]
+    q = stats.t.ppf(0.5 + level / 2, dof)
+    res.update(estimate=b, se=se, ci_low=b - q * se, ci_high=b + q * se,
+               p_value=float(2 * stats.t.sf(abs(b / se), dof)) if se > 0 else np.nan)
+    return res
+
+
+def outcome_panel(values_pre: pd.DataFrame, values_post: pd.DataFrame, outcome: str
+                  ) -> pd.DataFrame:
+    """Shops present in both months with their ``outcome`` before (``pre``) and after (``post``).
+
+    ``values_*`` are outputs of :func:`kehu_lib.plan.indicators.indicator_values`.
+
+    Returns
+    -------
+    DataFrame: license_id, district_code, manager_id, tier_band, pre, post.
+    """
+    keep = ["license_id", "district_code", "manager_id", "tier_band"]
+    a = values_pre[keep + [outcome]].rename(columns={outcome: "pre"})
+    b = values_post[["license_id", outcome]].rename(columns={outcome: "post"})
+    return a.merge(b, on="license_id", how="inner")
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (NaN stays NaN)."""
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if not len(ok):
+        return out
+    order = ok[np.argsort(p[ok])]
+    m = len(order)
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out[order] = adj
+    return out
+
+
+def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
+                        values_post: pd.DataFrame, library, *, alpha: float = 0.05,
+                        min_treated: int = 5, covariates: Sequence[str] = ("district_code",),
+                        exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """Effect of each strategy given last month (策略效果评估), by difference-in-differences.
+
+    ``given``: last month's visit records exploded by :func:`~kehu_lib.plan.strategies.parse_codes`
+    (license_id, code). For each strategy with an ``evaluate_on`` indicator in the library that
+    is not routine (KZB-02 价存采集 is done on every first visit) nor in ``exclude``:
+
+    - treated = shops given the strategy last month; control = the other shops of the same
+      districts (similar shops: same district, compared within district by fixed effects)
+    - outcome = the indicator before (``values_pre``: the month the plan was based on, two
+      months ago) and after (``values_post``: this month)
+    - :func:`diff_in_diff` gives the estimate, its HC1 standard error and CI
+    - ``p_holm``: Holm-adjusted p over the strategies judged (several strategies are tested at
+      once); ``effect_found`` = p_holm < ``alpha`` and the estimate goes the improving way
+    - ``verdict``: 有效 / 未见效果 / 样本不足 (fewer than ``min_treated`` treated shops)
+
+    Returns
+    -------
+    DataFrame: code, name, outcome, outcome_zh, unit, n_treated, n_control, treated_change,
+    control_change, estimate, se, ci_low, ci_high, p_value, p_holm, effect_found, verdict.
+    """
+    cols = ["code", "name", "outcome", "outcome_zh", "unit", "n_treated", "n_control",
+            "treated_change", "control_change", "estimate", "se", "ci_low", "ci_high",
+            "p_value", "p_holm", "effect_found", "verdict"]
+    lib = library.strategies
+    judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
+    rows = []
+    for _, s in judged.iterrows():
+        shops = set(given.loc[given["code"] == s["code"], "license_id"])
+        if not shops:
+            continue
+        panel = outcome_panel(values_pre, values_post, s["evaluate_on"])
+        districts = set(panel.loc[panel["license_id"].isin(shops), "district_code"])
+        panel = panel[panel["district_code"].isin(districts)]
+        panel = panel.assign(treated=panel["license_id"].isin(shops))
+        r = diff_in_diff(panel, outcome=s["evaluate_on"], covariates=covariates)
+        zh, unit, _ = OUTCOMES[s["evaluate_on"]]
+        rows.append({"code": s["code"], "name": s["name"], "outcome_zh": zh, "unit": unit, **r})
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows)
+    enough = out["n_treated"] >= min_treated
+    p = out["p_value"].where(enough).to_numpy(dtype=float)
+    out["p_holm"] = _holm(p)
+    direction = out["outcome"].map(lambda o: OUTCOMES[o][2])
+    out["effect_found"] = (out["p_holm"] < alpha) & (np.sign(out["estimate"]) == direction)
+    out["verdict"] = np.where(~enough, "样本不足", np.where(out["effect_found"], "有效", "未见效果"))
+    return out.sort_values(["effect_found", "p_value"], ascending=[False, True],
+                           ignore_index=True)[cols]
+
+
+def plan_coverage(planned: pd.DataFrame, planned_strategies: pd.DataFrame,
+                  visits: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    """计划执行情况 per account manager: last month's plan against the visits recorded.
+
+    - ``planned_shops``: key shops of the plan; ``visited_shops``: those with ≥ 1 recorded visit
+    - 拜访计划完成率 ``visit_coverage`` = Σ min(recorded, planned visits) / Σ planned visits over the
+      key shops (0-1)
+    - 策略执行率 ``strategy_coverage`` = planned (shop, strategy) pairs recorded on a visit of the
+      month / planned pairs (0-1)
+
+    ``planned``: license_id, manager_id, planned_visits; ``planned_strategies``: license_id, code;
+    ``visits``: the month's visit records; ``given``: the same exploded by code.
+
+    Returns
+    -------
+    DataFrame: manager_id, planned_shops, visited_shops, planned_visits, recorded_visits,
+    visit_coverage, planned_strategies, executed_strategies, strategy_coverage.
+    """
+    rec = visits.groupby("license_id").size().rename("recorded")
+    p = planned.join(rec, on="license_id").fillna({"recorded": 0})
+    p["done"] = np.minimum(p["recorded"], p["planned_visits"])
+    g = p.groupby("manager_id").agg(planned_shops=("license_id", "nunique"),
+                                    visited_shops=("recorded", lambda s: int((s > 0).sum())),
+                                    planned_visits=("planned_visits", "sum"),
+                                    recorded_visits=("done", "sum"))
+    ps = planned_strategies.merge(planned[["license_id", "manager_id"]], on="license_id")
+    hit = ps.merge(given[["license_id", "code"]].drop_duplicates(), on=["license_id", "code"],
+                   how="left", indicator=True)
+    hit["executed"] = hit["_merge"] == "both"
+    s = hit.groupby("manager_id").agg(planned_strategies=("code", "size"),
+                                      executed_strategies=("executed", "sum"))
+    g = g.join(s, how="left").fillna({"planned_strategies": 0, "executed_strategies": 0})
+    g["visit_coverage"] = g["recorded_visits"] / g["planned_visits"].where(g["planned_visits"] > 0)
+    g["strategy_coverage"] = (g["executed_strategies"]
+                              / g["planned_strategies"].where(g["planned_strategies"] > 0))
+    cols = ["planned_shops", "visited_shops", "planned_visits", "recorded_visits",
+            "visit_coverage", "planned_strategies", "executed_strategies", "strategy_coverage"]
+    return g.reset_index()[["manager_id"] + cols]
+
+
+def forecast_error(forecasts: pd.DataFrame | None, actual: pd.DataFrame) -> pd.DataFrame:
+    """上月预测准确性: last month's forecast of this month against the actual volume per district.
+
+    ``forecasts``: district, forecast (条) [, lo_80, hi_80]; ``actual``: district, actual (条).
+    ``error`` = forecast − actual (条); ``ape`` = |error| / actual (0-1); ``in_80`` = actual within
+    the 80% interval when given. An empty frame when there are no forecasts.
+
+    Returns
+    -------
+    DataFrame: district, forecast, actual, error, ape[, in_80].
+    """
+    cols = ["district", "forecast", "actual", "error", "ape"]
+    if forecasts is None or forecasts.empty:
+        return pd.DataFrame(columns=cols)
+    df = forecasts.merge(actual, on="district", how="inner")
+    df["error"] = df["forecast"] - df["actual"]
+    df["ape"] = df["error"].abs() / df["actual"].where(df["actual"] > 0)
+    if {"lo_80", "hi_80"} <= set(df.columns):
+        df["in_80"] = (df["actual"] >= df["lo_80"]) & (df["actual"] <= df["hi_80"])
+        cols = cols + ["in_80"]
+    return df[cols]

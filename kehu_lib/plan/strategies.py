@@ -1,0 +1,159 @@
+"""The marketing-service strategy library (营销服务策略组合库, seed 000) as editable data.
+
+The library lives in ``params/strategy_library.yaml``: the KZB strategies (code, name, category,
+the indicator their effect is judged on, whether they are routine), the potential-needs table
+(the eight state indicators → standard strategy combinations, i.e. the states each strategy
+answers) and the direct-needs table. :func:`assign_strategies` maps the flagged states of
+:func:`kehu_lib.plan.indicators.shop_states` to strategy combinations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .. import config
+from .indicators import INDICATORS
+
+__all__ = ["LIBRARY_FILE", "Library", "load_library", "assign_strategies", "parse_codes"]
+
+LIBRARY_FILE = config.PARAMS_DIR / "strategy_library.yaml"
+CODE_RE = re.compile(r"^KZB-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Library:
+    """The strategy library: three tidy frames.
+
+    - ``strategies``: code, name, category, evaluate_on, routine
+    - ``potential``: indicator, indicator_zh, rank (position in the combination, 1 = first),
+      code, name — the potential-needs table, one row per indicator and strategy
+    - ``direct``: category, need, code, name — the direct-needs table, one row per need and
+      strategy
+    """
+
+    strategies: pd.DataFrame
+    potential: pd.DataFrame
+    direct: pd.DataFrame
+
+    def name(self, code: str) -> str:
+        """Chinese name of a strategy code (the code itself when unknown)."""
+        hit = self.strategies.loc[self.strategies["code"] == code, "name"]
+        return str(hit.iloc[0]) if len(hit) else code
+
+    def answers(self, code: str) -> list[str]:
+        """The state indicators a strategy answers (from the potential-needs table)."""
+        return list(self.potential.loc[self.potential["code"] == code, "indicator"])
+
+    def label(self, codes) -> str:
+        """'KZB-13 合理库存建议；KZB-12 缺货品牌替代宣扬' for a list of codes."""
+        return "；".join(f"{c} {self.name(c)}" for c in codes)
+
+
+def _check_code(code, where: str) -> str:
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        raise ValueError(f"{where}: strategy code must look like 'KZB-13', got {code!r}")
+    return code
+
+
+def load_library(path: str | Path = LIBRARY_FILE) -> Library:
+    """Read and check the strategy library (see ``params/strategy_library.yaml``).
+
+    Raises ``ValueError`` naming the problem: a malformed code, a strategy used in a table but
+    not defined, an unknown indicator, or an ``evaluate_on`` that is not a measured indicator.
+    """
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    for key in ("strategies", "potential_needs", "direct_needs"):
+        if key not in data:
+            raise ValueError(f"{Path(path).name}: missing section {key!r}")
+    from .evaluate import OUTCOMES
+
+    rows = []
+    for code, spec in data["strategies"].items():
+        _check_code(code, f"{Path(path).name} strategies")
+        ev = spec.get("evaluate_on")
+        if ev is not None and ev not in OUTCOMES:
+            raise ValueError(f"{Path(path).name}: {code} evaluate_on {ev!r} is not one of "
+                             f"{sorted(OUTCOMES)}")
+        rows.append((code, str(spec["name"]), str(spec.get("category", "")), ev,
+                     bool(spec.get("routine", False))))
+    strategies = pd.DataFrame(rows, columns=["code", "name", "category", "evaluate_on",
+                                             "routine"])
+    known = set(strategies["code"])
+    names = dict(zip(strategies["code"], strategies["name"]))
+
+    def codes_of(entry, where):
+        out = []
+        for c in entry.get("strategies") or []:
+            _check_code(c, where)
+            if c not in known:
+                raise ValueError(f"{where}: strategy {c} is not defined under 'strategies'")
+            out.append(c)
+        return out
+
+    prow = []
+    for entry in data["potential_needs"]:
+        ind = entry.get("indicator")
+        if ind not in INDICATORS:
+            raise ValueError(f"{Path(path).name} potential_needs: unknown indicator {ind!r}; "
+                             f"expected one of {list(INDICATORS)}")
+        for rank, c in enumerate(codes_of(entry, f"potential_needs {ind}"), start=1):
+            prow.append((ind, str(entry.get("zh", INDICATORS[ind][0])), rank, c, names[c]))
+    potential = pd.DataFrame(prow, columns=["indicator", "indicator_zh", "rank", "code", "name"])
+    drow = []
+    for entry in data["direct_needs"]:
+        for c in codes_of(entry, f"direct_needs {entry.get('need')}"):
+            drow.append((str(entry["category"]), str(entry["need"]), c, names[c]))
+    direct = pd.DataFrame(drow, columns=["category", "need", "code", "name"])
+    return Library(strategies, potential, direct)
+
+
+def assign_strategies(states: pd.DataFrame, library: Library) -> pd.DataFrame:
+    """Strategy combination (策略组合) per shop from its flagged state indicators.
+
+    For every flagged indicator of a shop, the indicator's standard combination of the
+    potential-needs table. A strategy answering several flagged indicators is listed once, under
+    its most severe indicator; strategies are ordered by that indicator's severity, then by their
+    position in the combination.
+
+    Returns
+    -------
+    DataFrame, one row per shop and strategy: license_id, district_code, manager_id, code, name,
+    indicator (the state it answers first), indicator_zh, severity, order (1 = first), reasons
+    (all flagged indicators it answers, '、'-joined in Chinese).
+    """
+    cols = ["license_id", "district_code", "manager_id", "code", "name", "indicator",
+            "indicator_zh", "severity", "order", "reasons"]
+    flagged = states[states["flagged"]]
+    if flagged.empty:
+        return pd.DataFrame(columns=cols)
+    m = flagged[["license_id", "district_code", "manager_id", "indicator", "severity"]].merge(
+        library.potential[["indicator", "indicator_zh", "rank", "code", "name"]], on="indicator",
+        how="inner")
+    m = m.sort_values(["license_id", "severity", "rank"], ascending=[True, False, True])
+    reasons = m.groupby(["license_id", "code"])["indicator_zh"].agg(
+        lambda s: "、".join(dict.fromkeys(s))).rename("reasons")
+    out = m.drop_duplicates(["license_id", "code"]).join(reasons, on=["license_id", "code"])
+    out["order"] = out.groupby("license_id").cumcount() + 1
+    return out.reset_index(drop=True)[cols]
+
+
+def parse_codes(visits: pd.DataFrame) -> pd.DataFrame:
+    """Visit records exploded to one row per visit and strategy code (``kzb_codes`` split on ';').
+
+    Returns
+    -------
+    DataFrame: visit_date, month, district_code, manager_id, license_id, code (visits without
+    codes are dropped).
+    """
+    cols = ["visit_date", "month", "district_code", "manager_id", "license_id"]
+    v = visits[[c for c in cols if c in visits.columns] + ["kzb_codes"]].dropna(
+        subset=["kzb_codes"])
+    v = v.assign(code=v["kzb_codes"].astype(str).str.split(";")).explode("code")
+    v["code"] = v["code"].str.strip()
+    return v[v["code"] != ""].drop(columns="kzb_codes").reset_index(drop=True)

@@ -1,0 +1,129 @@
+"""The batch end to end on small test notebooks: statuses, files, index, XLSX, incremental runs."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from kehu_lib.batch import runner
+from kehu_lib.batch.manifest import MANIFEST, Manifest, atomic_write
+
+from batch_fixtures import DEMO_YAML, demo_batch, options  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _status(report):
+    return {r.key: r.status for r in report.results}
+
+
+def test_failing_run_does_not_stop_the_others(demo_batch):
+    opts, report = demo_batch
+    assert _status(report) == {
+        "city/demo_report": "ok", "wanbailin/demo_report": "ok", "yingze/demo_report": "ok",
+        "city/failing": "ok", "wanbailin/failing": "ok", "yingze/failing": "failed"}
+    assert report.exit_code == 1
+    bad = next(r for r in report.results if r.status == "failed")
+    assert bad.error == "RuntimeError: 故意失败: 迎泽区 (cell 3)"
+    table = report.table()
+    assert re.search(r"yingze/failing\s+failed\s+\d+\.\d\d  RuntimeError", table)
+    assert "6 runs: 5 ok, 0 skipped (current), 1 failed" in table
+
+
+def test_failed_notebook_and_every_log_are_kept(demo_batch):
+    opts, report = demo_batch
+    month = opts.reports / "2026-10"
+    nb = json.loads((month / "yingze" / "failing.ipynb").read_text(encoding="utf-8"))
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert errors and errors[0]["evalue"] == "故意失败: 迎泽区"
+    for slug in ("city", "wanbailin", "yingze"):
+        for name in ("demo_report", "failing"):
+            assert (month / "_logs" / slug / f"{name}.log").exists()
+    log = (month / "_logs" / "yingze" / "failing.log").read_text(encoding="utf-8")
+    assert "RuntimeError: 故意失败: 迎泽区" in log and "status failed" in log
+
+
+def test_parameters_reach_the_notebook(demo_batch):
+    opts, report = demo_batch
+    runs = Manifest(opts.reports / "2026-10").runs
+    # params/demo_report.yaml: code stays the string "0123" (YAML 1.1 would give 83)
+    assert runs["city/demo_report"]["headlines"] == {"总销量(箱)": 250.0, "区域": "全市",
+                                                     "月份": "2026-10", "代码": "0123"}
+    assert runs["yingze/demo_report"]["headlines"]["区域"] == "迎泽区"
+
+
+def test_month_index_shows_status_headlines_and_links(demo_batch):
+    opts, _ = demo_batch
+    page = (opts.reports / "2026-10" / "index.html").read_text(encoding="utf-8")
+    assert 'href="wanbailin/demo_report.html"' in page
+    assert "总销量(箱)：250.00" in page and "测试报告" in page
+    assert 'href="_logs/yingze/failing.log"' in page
+    assert "共 6 份报告：成功 5，失败 1" in page
+    top = (opts.reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="2026-10/index.html"' in top and "失败 1" in top
+    assert not re.search(r"(src|href)=\"(https?:)?//", page + top)
+
+
+def test_district_xlsx_gathers_key_tables(demo_batch):
+    import openpyxl
+
+    opts, _ = demo_batch
+    wb = openpyxl.load_workbook(opts.reports / "2026-10" / "wanbailin" / "wanbailin_2026-10.xlsx")
+    assert wb.sheetnames == ["关键指标", "档位销量"]
+    rows = list(wb["档位销量"].values)
+    assert rows[0] == ("档位", "销量", "license_id")
+    assert rows[1] == ("一档", 120, "1401******23")  # masked (show_license_ids is false)
+
+
+def test_no_temporary_files_left(demo_batch):
+    opts, _ = demo_batch
+    leftovers = [p for p in opts.reports.rglob("*") if p.name.startswith(".") and p.name != MANIFEST]
+    assert leftovers == []
+
+
+def test_incremental_rerun_skips_and_force_reruns(tmp_path):
+    opts = options(tmp_path, {"demo_report": DEMO_YAML})
+    first = runner.run_batch(opts)
+    assert _status(first) == {"city/demo_report": "ok", "wanbailin/demo_report": "ok"}
+    second = runner.run_batch(opts)
+    assert _status(second) == {"city/demo_report": "skipped", "wanbailin/demo_report": "skipped"}
+    assert second.exit_code == 0
+    # a changed parameter reruns only the runs it changes
+    opts.cli_params = {"top_n": "1"}
+    third = runner.run_batch(opts)
+    assert _status(third) == {"city/demo_report": "ok", "wanbailin/demo_report": "ok"}
+    # input data changed -> rerun; a deleted report -> rerun just that one
+    opts.cli_params = {"top_n": "1"}
+    (opts.reports / "2026-10" / "city" / "demo_report.html").unlink()
+    fourth = runner.run_batch(opts)
+    assert _status(fourth) == {"city/demo_report": "ok", "wanbailin/demo_report": "skipped"}
+    part = opts.store / "orders" / "month=2026-10" / "district_code=140109" / "part-0.parquet"
+    part.write_bytes(b"PAR1-changed")
+    assert set(_status(runner.run_batch(opts)).values()) == {"ok"}
+    opts.force = True
+    assert set(_status(runner.run_batch(opts)).values()) == {"ok"}
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    target = tmp_path / "a.html"
+    atomic_write(target, "old")
+
+    class Boom(bytes):
+        pass
+
+    with pytest.raises(TypeError):
+        atomic_write(target, 12345)  # not str/bytes: fails while writing the temporary file
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.html"]
+
+
+def test_killed_batch_finishes_only_what_is_missing(tmp_path):
+    opts = options(tmp_path, {"demo_report": DEMO_YAML})
+    runner.run_batch(opts)
+    manifest = Manifest(opts.reports / "2026-10")
+    del manifest.runs["wanbailin/demo_report"]  # as if killed before this run was recorded
+    manifest.save()
+    again = runner.run_batch(opts)
+    assert _status(again) == {"city/demo_report": "skipped", "wanbailin/demo_report": "ok"}

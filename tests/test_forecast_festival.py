@@ -1,0 +1,54 @@
+"""The Spring-Festival regressor against the real lunar dates, and its effect on forecasts."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib.forecast import festival as fest
+from kehu_lib.forecast.select import forecast_one
+
+
+def test_regressor_matches_real_festival_dates():
+    # 春节 2025-01-29: pre window 2025-01-01..01-28 all in January; 14 post days 01-29..02-11
+    # 春节 2026-02-17: pre window 2026-01-20..02-16 = 12 days Jan + 16 days Feb; post 02-17..03-02
+    x = fest.festival_regressor(pd.to_datetime(
+        ["2025-01-01", "2025-02-01", "2026-01-01", "2026-02-01", "2026-03-01", "2026-07-01"]))
+    np.testing.assert_allclose(x["festival_pre"], [1.0, 0.0, 12 / 28, 16 / 28, 0.0, 0.0])
+    np.testing.assert_allclose(x["festival_post"], [3 / 14, 11 / 14, 0.0, 12 / 14, 2 / 14, 0.0])
+
+
+def _planted(effect, seed=1, start="2022-01", n=48):
+    months = pd.period_range(start, periods=n, freq="M")
+    rng = np.random.default_rng(seed)
+    season = 1 + 0.1 * np.sin(2 * np.pi * months.month.to_numpy() / 12)
+    x = fest.festival_regressor(months, post=False)["festival_pre"].to_numpy()
+    return months, 1000 * season * np.exp(effect * x + rng.normal(0, 0.02, n)), x
+
+
+def test_estimate_recovers_planted_effect():
+    months, y, x = _planted(0.5)
+    est = fest.estimate_effect(y, x[:, None])
+    assert est["used"] and est["beta"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_no_effect_is_not_used():
+    months, y, x = _planted(0.0, seed=3)
+    assert not fest.estimate_effect(y, x[:, None])["used"]
+
+
+def test_regressor_cuts_jan_feb_error_when_the_festival_moves():
+    # train through 2025-12 (春节 2025 in January), forecast 2026 (春节 moves to February)
+    months, y, _ = _planted(0.5, n=60)
+    n = 48
+    start = months[0]
+    with_f = forecast_one(y[:n], 12, start=start, model="ets", festival=True)
+    without = forecast_one(y[:n], 12, start=start, model="ets", festival=False)
+    err = lambda f: np.abs(f.mean[:2] - y[n:n + 2]).sum()  # noqa: E731
+    assert err(with_f) < 0.5 * err(without)
+
+
+def test_regressor_does_no_harm_without_the_effect():
+    months, y, _ = _planted(0.0, seed=3, n=48)
+    a = forecast_one(y, 12, start=months[0], model="theta", festival=True)
+    b = forecast_one(y, 12, start=months[0], model="theta", festival=False)
+    np.testing.assert_allclose(a.mean, b.mean)

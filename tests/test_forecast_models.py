@@ -1,0 +1,89 @@
+"""Single-series models and fallbacks on series with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib.forecast import models as M
+from kehu_lib.forecast.select import fallback_reason, forecast_one
+
+PATTERN = np.array([120, 150, 90, 95, 100, 105, 110, 108, 100, 98, 102, 130], float)
+START = pd.Period("2022-01", "M")
+
+
+def _seasonal(years=3):
+    return np.tile(PATTERN, years)
+
+
+def test_snaive_pure_seasonal_repeats_last_year_with_zero_width():
+    fc = M.snaive(_seasonal(), 14)
+    # known answer: the pattern again, month 13 = January again
+    np.testing.assert_allclose(fc.mean, np.r_[PATTERN, PATTERN[:2]])
+    np.testing.assert_allclose(fc.hi[95] - fc.lo[95], 0.0)
+
+
+def test_snaive_interval_width_hand_computed():
+    y = np.r_[PATTERN, PATTERN + 10]  # seasonal differences all 10 -> sigma = 10
+    fc = M.snaive(y, 13)
+    # FPP3 §5.5: sd_h = sigma * sqrt(k), k = seasons ahead; z_0.9 = 1.2816 (scipy norm.ppf(0.9))
+    assert fc.hi[80][0] - fc.mean[0] == pytest.approx(10 * 1.2815516, rel=1e-6)
+    assert fc.hi[80][12] - fc.mean[12] == pytest.approx(10 * 1.2815516 * np.sqrt(2), rel=1e-6)
+
+
+@pytest.mark.parametrize("model", ["ets", "theta", "sarima", "combo"])
+def test_models_recover_a_pure_seasonal_series(model):
+    fc = forecast_one(_seasonal(), 12, start=START, model=model, festival=False)
+    np.testing.assert_allclose(fc.mean, PATTERN, rtol=0.03)
+    assert np.all(fc.lo[95] <= fc.lo[80]) and np.all(fc.lo[80] <= fc.mean + 1e-9)
+    assert np.all(fc.mean <= fc.hi[80] + 1e-9) and np.all(fc.hi[80] <= fc.hi[95])
+
+
+@pytest.mark.parametrize("model", ["snaive", "ets", "theta", "combo"])
+def test_constant_series_forecasts_the_constant(model):
+    fc = forecast_one(np.full(30, 250.0), 3, start=START, model=model, festival=True)
+    np.testing.assert_allclose(fc.mean, 250.0, rtol=1e-3)
+
+
+def test_series_of_zeros_gets_zero_forecast():
+    fc = forecast_one(np.zeros(30), 3, start=START)
+    assert fallback_reason(np.zeros(30)) == "zero"
+    np.testing.assert_array_equal(fc.mean, 0.0)
+    np.testing.assert_array_equal(fc.hi[95], 0.0)
+    assert fc.note == "全零序列"
+
+
+def test_six_month_old_brand_gets_non_seasonal_forecast():
+    y = np.array([40, 80, 120, 150, 170, 180], float)  # a new brand spreading
+    fc = forecast_one(y, 3, start=pd.Period("2026-05", "M"), model="combo")
+    assert fallback_reason(y) is None
+    assert np.all(np.isfinite(fc.mean)) and np.all(fc.mean > 0)
+    assert "A" in fc.note or "Theta" in fc.note  # non-seasonal members were fitted
+    assert "ETS(A" in M.ets(y, 3).note and M.ets(y, 3).note.endswith("N)")  # no seasonal form
+
+
+def test_five_month_series_falls_back_to_naive():
+    y = np.array([10, 20, 30, 40, 50], float)
+    fc = forecast_one(y, 2, start=START)
+    assert fc.note == "序列过短"
+    np.testing.assert_allclose(fc.mean, 50.0)
+
+
+def test_intermittent_series_falls_back_to_mean():
+    y = np.r_[np.full(18, 5.0), [0, 3, 0, 0, 6, 0, 0, 0, 3, 0, 0, 0]]
+    fc = forecast_one(y, 1, start=START)
+    assert fc.note == "间歇性需求"
+    assert fc.mean[0] == pytest.approx(1.0)  # mean of the last 12 months = 12/12
+
+
+def test_exploding_forecast_is_rejected():
+    assert M._explodes(np.array([1e6]), np.array([1.0, 2.0, 3.0]))
+    assert not M._explodes(np.array([3.5]), np.array([1.0, 2.0, 3.0]))
+
+
+def test_combine_averages_means_and_bounds():
+    a = M.Forecast(np.array([1.0]), {80: np.array([0.0]), 95: np.array([-1.0])},
+                   {80: np.array([2.0]), 95: np.array([3.0])}, "a")
+    b = M.Forecast(np.array([3.0]), {80: np.array([2.0]), 95: np.array([1.0])},
+                   {80: np.array([4.0]), 95: np.array([5.0])}, "b")
+    c = M.combine([a, b])
+    assert c.mean[0] == 2.0 and c.lo[80][0] == 1.0 and c.hi[95][0] == 4.0

@@ -1,0 +1,58 @@
+"""Reconciliation: coherence and the OLS projection computed by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib.forecast.reconcile import reconcile, summing_matrix
+
+
+def _base(total, a, b):
+    return pd.DataFrame({"unique_id": ["T", "a", "b"], "ds": pd.Timestamp("2026-11-01"),
+                         "mean": [total, a, b], "lo_80": [total * 0.9, a * 0.9, b * 0.9],
+                         "hi_80": [total * 1.1, a * 1.1, b * 1.1]})
+
+
+S = summing_matrix({"T": ["a", "b"]}, ["a", "b"])
+
+
+def test_summing_matrix_layout():
+    np.testing.assert_array_equal(S.to_numpy(), [[1, 1], [1, 0], [0, 1]])
+    with pytest.raises(ValueError, match="unknown bottom"):
+        summing_matrix({"T": ["a", "z"]}, ["a", "b"])
+
+
+def test_ols_hand_computed():
+    # S'S = [[2,1],[1,2]], S'y = [13, 15] -> b = [11/3, 17/3], total 28/3
+    out = reconcile(_base(10, 3, 5), S, method="ols").set_index("unique_id")
+    assert out.loc["a", "mean"] == pytest.approx(11 / 3)
+    assert out.loc["b", "mean"] == pytest.approx(17 / 3)
+    assert out.loc["T", "mean"] == pytest.approx(28 / 3)
+    assert out.loc["T", "mean_base"] == 10
+    assert out.loc["a", "hi_80"] == pytest.approx(3.3 * (11 / 3) / 3)  # bounds scaled by ratio
+
+
+@pytest.mark.parametrize("method", ["bottom_up", "ols", "wls_struct"])
+def test_reconciled_forecasts_are_coherent(method):
+    out = reconcile(_base(12, 3, 5), S, method=method).set_index("unique_id")
+    assert out.loc["T", "mean"] == pytest.approx(out.loc["a", "mean"] + out.loc["b", "mean"])
+
+
+def test_bottom_up_keeps_bottom():
+    out = reconcile(_base(12, 3, 5), S, method="bottom_up").set_index("unique_id")
+    assert out.loc["T", "mean"] == 8 and out.loc["a", "mean"] == 3
+
+
+def test_wls_struct_hand_computed():
+    # W^-1 = diag(1/2, 1, 1): S'W^-1S = [[1.5, .5], [.5, 1.5]], S'W^-1 y = [6+3, 6+5]
+    out = reconcile(_base(12, 3, 5), S).set_index("unique_id")
+    b = np.linalg.solve([[1.5, 0.5], [0.5, 1.5]], [9.0, 11.0])
+    assert out.loc["a", "mean"] == pytest.approx(b[0])
+    assert out.loc["T", "mean"] == pytest.approx(b.sum())
+
+
+def test_missing_series_and_bad_method_messages():
+    with pytest.raises(ValueError, match="no base forecast"):
+        reconcile(_base(1, 1, 1).iloc[:2], S)
+    with pytest.raises(ValueError, match="unknown reconciliation method"):
+        reconcile(_base(1, 1, 1), S, method="mint_shrink")
