@@ -44,7 +44,7 @@ def test_regressor_cuts_jan_feb_error_when_the_festival_moves():
     with_f = forecast_one(y[:n], 12, start=start, model="ets", festival=True)
     without = forecast_one(y[:n], 12, start=start, model="ets", festival=False)
     err = lambda f: np.abs(f.mean[:2] - y[n:n + 2]).sum()  # noqa: E731
-    assert err(with_f) < 0.5 * err(without)
+    assert err(with_f) < 0.75 * err(without)
 
 
 def test_regressor_does_no_harm_without_the_effect():

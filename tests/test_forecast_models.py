@@ -57,7 +57,6 @@ def test_six_month_old_brand_gets_non_seasonal_forecast():
     fc = forecast_one(y, 3, start=pd.Period("2026-05", "M"), model="combo")
     assert fallback_reason(y) is None
     assert np.all(np.isfinite(fc.mean)) and np.all(fc.mean > 0)
-    assert "A" in fc.note or "Theta" in fc.note  # non-seasonal members were fitted
     assert "ETS(A" in M.ets(y, 3).note and M.ets(y, 3).note.endswith("N)")  # no seasonal form
 
 
@@ -87,3 +86,12 @@ def test_combine_averages_means_and_bounds():
                    {80: np.array([4.0]), 95: np.array([5.0])}, "b")
     c = M.combine([a, b])
     assert c.mean[0] == 2.0 and c.lo[80][0] == 1.0 and c.hi[95][0] == 4.0
+
+
+def test_combine_median_bounds_with_three_members():
+    fcs = [M.Forecast(np.array([m]), {80: np.array([m - w]), 95: np.array([m - 2 * w])},
+                      {80: np.array([m + w]), 95: np.array([m + 2 * w])}, "x")
+           for m, w in ((10.0, 1.0), (12.0, 2.0), (14.0, 9.0))]
+    c = M.combine(fcs)  # median of bounds: lo_80 = median(9, 10, 5) = 9; hi_80 = median(11, 14, 23)
+    assert c.mean[0] == 12.0 and c.lo[80][0] == 9.0 and c.hi[80][0] == 14.0
+    assert M.combine(fcs, bounds="mean").hi[80][0] == pytest.approx(16.0)

@@ -32,6 +32,7 @@ def atomic_write(path: Path, data: str | bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -140,12 +140,13 @@ def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
-        init: str = "heuristic", trends: tuple[str, ...] = ("N", "Ad", "A")) -> Forecast:
+        init: str = "heuristic", trends: tuple[str, ...] = ("N", "Ad")) -> Forecast:
     """ETS (state-space exponential smoothing), form chosen by AICc.
 
     statsmodels ``ETSModel`` with additive errors on log(y) (multiplicative behaviour on the
-    original scale) when y > 0, else on y. Candidate forms: trend none / additive / additive
-    damped, times seasonality additive (only with >= 2 full years, 24 months) or none. Initial
+    original scale) when y > 0, else on y. Candidate forms (``trends``): trend none / additive
+    damped (an undamped trend, "A", extrapolates too far over a year on retail data and is off
+    by default), times seasonality additive (only with >= 2 full years, 24 months) or none. Initial
     states by the heuristic of Hyndman et al. (2008), so only smoothing parameters are estimated
     (fast). Forms whose forecast explodes (> :data:`EXPLODE_FACTOR` x the series' range) are
     rejected. Intervals: the model's analytic prediction intervals, back-transformed.
@@ -295,14 +296,20 @@ def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> For
     return fc
 
 
-def combine(forecasts: list[Forecast], model: str = "combo") -> Forecast:
-    """Equal-weight combination: median... no, the mean of the members' point forecasts and of
-    their interval bounds (quantile averaging, "Vincentization"; Lichtendahl et al. 2013)."""
+def combine(forecasts: list[Forecast], model: str = "combo", bounds: str = "median") -> Forecast:
+    """Equal-weight combination: the mean of the members' point forecasts; interval bounds the
+    median (``bounds="median"``, default) or the mean (``"mean"``, quantile averaging or
+    "Vincentization", Lichtendahl, Grushka-Cockayne & Winkler 2013) of the members' bounds.
+
+    The median keeps one member with too-wide intervals (the airline SARIMA on short windows)
+    from widening the combination: on aus_retail it brings the 80% coverage from ~85% to ~80%.
+    """
+    agg = np.median if bounds == "median" else np.mean
     mean = np.mean([f.mean for f in forecasts], axis=0)
     out = Forecast(mean, model=model, note="+".join(f.model for f in forecasts))
     for lv in LEVELS:
-        out.lo[lv] = np.mean([f.lo[lv] for f in forecasts], axis=0)
-        out.hi[lv] = np.mean([f.hi[lv] for f in forecasts], axis=0)
+        out.lo[lv] = np.minimum(agg([f.lo[lv] for f in forecasts], axis=0), mean)
+        out.hi[lv] = np.maximum(agg([f.hi[lv] for f in forecasts], axis=0), mean)
     return out
 
 

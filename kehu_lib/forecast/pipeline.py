@@ -118,7 +118,8 @@ def build_series(month: str, *, store=None, volume: pd.DataFrame | None = None):
     return series, meta.drop_duplicates("unique_id", ignore_index=True), S
 
 
-def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int) -> list[dict]:
+def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int,
+           candidates: tuple[str, ...] = sel.CANDIDATES) -> list[dict]:
     # backtest origins: the last 12 months in 4 blocks of 3, plus last month's 1-step forecast
     origins_all = [n_all - 12, n_all - 9, n_all - 6, n_all - 3]
     level = meta.set_index("unique_id")["level"]
@@ -130,28 +131,39 @@ def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int) -> list
         cheap = level.get(uid) == "明细"
         tasks.append({"unique_id": uid, "y": g["y"].to_numpy(float),
                       "start": pd.Period(g["ds"].iloc[0], "M"), "h": h, "origins": origins,
-                      "last_origin": n - 1, "models": (CHEAP_MODEL,) if cheap else sel.CANDIDATES,
+                      "last_month": not cheap, "models": (CHEAP_MODEL,) if cheap else candidates,
                       "model": CHEAP_MODEL if cheap else None, "festival": True})
     return tasks
 
 
-def _last_month_forecast(task: dict) -> pd.DataFrame:
-    """The 1-step forecast made one month ago for the last month (with the chosen model)."""
-    y = task["y"]
-    if len(y) < 4:
-        return pd.DataFrame()
-    return sel.backtest_one(y, start=task["start"], origins=[len(y) - 1], h=1,
-                            models=(task["model"],), uid=task["unique_id"])
+def _reconcile_backtest(ch: pd.DataFrame, S: pd.DataFrame) -> pd.DataFrame:
+    """Reconcile the chosen models' backtest forecasts origin by origin.
+
+    A series that did not exist yet at an origin (a new brand) enters with a zero forecast and
+    zero actual; only the rows that were forecast are returned.
+    """
+    keys = ch[["origin", "ds"]].drop_duplicates()
+    grid = keys.merge(pd.DataFrame({"unique_id": S.index}), how="cross")
+    full = grid.merge(ch, on=["origin", "ds", "unique_id"], how="left", indicator=True)
+    present = full["_merge"] == "both"
+    for col in ("mean", "lo_80", "hi_80", "lo_95", "hi_95", "y"):
+        full[col] = full[col].fillna(0.0)
+    full = full.drop(columns="_merge")
+    full["_present"] = present.to_numpy()
+    rec = reconcile(full, S, by=("origin", "ds"))
+    return rec[rec["_present"]].drop(columns=["_present", "mean_base"])
 
 
 def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = None,
-                          write: bool = True) -> pd.DataFrame:
+                          write: bool = True,
+                          candidates: tuple[str, ...] = sel.CANDIDATES) -> pd.DataFrame:
     """Forecast every series of every district and the city for the months after ``month``.
 
     Backtests the candidate models over the last 12 months (rolling origins), chooses one model
     per series, forecasts ``horizon_for(month)`` months, reconciles (MinT, structural weights)
     and forecasts each district's SKUs for the demand plan (scaled to the reconciled district
-    total). Writes the cache (see module docstring) and returns the forecasts frame: the columns
+    total). ``candidates`` are the models compared (fewer = faster, e.g. in tests).
+    Writes the cache (see module docstring) and returns the forecasts frame: the columns
     of :data:`select.OUT_COLUMNS` plus ``district, level, member, mean_base, note, sku`` (SKU
     rows have level ``规格`` and member = SKU name).
     """
@@ -161,22 +173,18 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
     vol = monthly_volume(month, store=store)
     series, meta, S = build_series(month, store=store, volume=vol)
     n_all = series.groupby("unique_id").size().max()
-    tasks = _tasks(series, meta, h, n_all)
+    tasks = _tasks(series, meta, h, n_all, tuple(candidates))
     results = sel.forecast_frame(tasks, n_jobs=n_jobs)
     chosen = {r["forecast"]["unique_id"].iloc[0]: r["model"] for r in results}
-    for t in tasks:
-        t["model"] = chosen[t["unique_id"]]
     fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
     rec = reconcile(fc, S).drop(columns=[], errors="ignore")
     rec = rec.merge(meta, on="unique_id", how="left")
     # backtest: candidates, the chosen model, and the chosen model reconciled per origin
     bt = pd.concat([r["backtest"] for r in results if not r["backtest"].empty], ignore_index=True)
     ch = bt[bt["model"] == bt["unique_id"].map(chosen)].assign(model="chosen")
-    complete = ch.groupby(["origin", "ds"])["unique_id"].transform("nunique") == len(S)
-    rb = reconcile(ch[complete], S, by=("origin", "ds")).assign(model="reconciled")
-    last = [_last_month_forecast(t) for t in tasks if t["unique_id"] in chosen]
-    last = pd.concat([x for x in last if not x.empty], ignore_index=True).assign(model="last_month")
-    backtest = pd.concat([bt, ch, rb.drop(columns="mean_base"), last], ignore_index=True)
+    rb = _reconcile_backtest(ch, S).assign(model="reconciled")
+    last = pd.concat([r["last_month"] for r in results], ignore_index=True).assign(model="last_month")
+    backtest = pd.concat([bt, ch, rb, last], ignore_index=True)
     backtest = backtest.merge(meta, on="unique_id", how="left")
     plan = _sku_forecasts(vol, month, rec, n_jobs=n_jobs)
     out = pd.concat([rec, plan], ignore_index=True)

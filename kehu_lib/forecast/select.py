@@ -20,11 +20,14 @@ from . import festival as fest
 from . import models as M
 from .metrics import accuracy, mase_scale
 
-__all__ = ["CANDIDATES", "forecast_one", "backtest_one", "choose", "run_series",
+__all__ = ["CANDIDATES", "COMBO", "forecast_one", "forecast_many", "backtest_one", "choose",
+           "run_series",
            "forecast_frame", "OUT_COLUMNS"]
 
 #: Models compared in the backtest; ``combo`` is the mean of ets, theta and sarima.
 CANDIDATES = ("snaive", "ets", "theta", "sarima", "combo")
+#: Members of the combination.
+COMBO = ("ets", "theta", "sarima")
 OUT_COLUMNS = ["unique_id", "ds", "model", "mean", "lo_80", "hi_80", "lo_95", "hi_95"]
 #: Below this many months only naive/mean forecasts are made.
 MIN_OBS = 6
@@ -49,45 +52,59 @@ def forecast_one(y, h: int, *, start, model: str = "combo", festival: bool = Tru
     """Forecast one series with ``model``, the festival regressor and the fallbacks.
 
     Fallbacks (stated in ``Forecast.note``): an all-zero series gets zeros; fewer than
-    :data:`MIN_OBS` months the mean (naive from 3 months); an intermittent series the mean of the
-    last 12 months; seasonal forms need 24 months (the models drop seasonality below that) and
-    the seasonal naive 12 (naive below).
+    :data:`MIN_OBS` months the naive forecast (the mean below 3 months); an intermittent series
+    the mean of the last 12 months; seasonal forms need 24 months (the models drop seasonality
+    below that) and the seasonal naive 12 (naive below).
+    """
+    return forecast_many(y, h, start=start, models=(model,), festival=festival, m=m)[model]
+
+
+def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
+                  festival: bool = True, m: int = 12) -> dict[str, M.Forecast]:
+    """Forecasts of several models for one series, each base model fitted once.
+
+    ``combo`` is the equal-weight combination (:func:`models.combine`) of ets, theta and sarima.
+    See :func:`forecast_one` for the fallbacks (then every model gets the fallback forecast).
     """
     y = np.asarray(y, float)
+    models = tuple(models)
     start = pd.Period(start, freq="M")
     why = fallback_reason(y)
-    if why == "zero":
-        fc = M.zeros(y, h)
-        fc.note = "全零序列"
-        return fc
-    if why in ("short", "intermittent"):
-        fc = (M.naive(y, h) if why == "short" and len(y) >= 3 else M.mean_model(y, h))
-        fc.note = "序列过短" if why == "short" else "间歇性需求"
-        return fc.clip()
-    if model == "snaive":
-        return M.snaive(y, h, m=m).clip()
+    if why is not None:
+        if why == "zero":
+            fc = M.zeros(y, h)
+            fc.note = "全零序列"
+        else:
+            fc = (M.naive(y, h) if why == "short" and len(y) >= 3 else M.mean_model(y, h))
+            fc.note = "序列过短" if why == "short" else "间歇性需求"
+            fc.clip()
+        return {name: fc for name in models}
     effect = {"used": False, "beta": 0.0}
     x_all = None
-    if festival:
+    if festival and any(name != "snaive" for name in models):
         months = pd.period_range(start, periods=len(y) + h, freq="M")
         x_all = fest.festival_regressor(months).to_numpy()
         effect = fest.estimate_effect(y, x_all[: len(y)], m=m)
-    names = ("ets", "theta", "sarima") if model == "combo" else (model,)
-    parts = []
-    for name in names:
-        if name == "sarima" and effect["used"]:
+    base = set(models) - {"combo"}
+    if "combo" in models:
+        base |= set(COMBO)
+    out: dict[str, M.Forecast] = {}
+    for name in [b for b in CANDIDATES + ("naive", "mean") if b in base]:
+        if name in ("snaive", "naive", "mean") or not effect["used"]:
+            fc = M.MODELS[name](y, h, start=start, m=m)
+        elif name == "sarima":
             xr = fest._combined(x_all)[:, None]
             fc = M.sarima(y, h, start=start, xreg=xr[: len(y)], xreg_future=xr[len(y):], m=m)
-        elif effect["used"] and name in ("ets", "theta"):
+        else:
             adj = fest.adjustment(x_all, effect["beta"])
             fc = M.MODELS[name](y / adj[: len(y)], h, start=start, m=m).map(
                 lambda a, f=adj[len(y):]: a * f)
             fc.note += "+春节"
-        else:
-            fc = M.MODELS[name](y, h, start=start, m=m)
-        parts.append(fc)
-    fc = M.combine(parts) if model == "combo" else parts[0]
-    return fc.clip()
+        out[name] = fc
+    if "combo" in models:
+        out["combo"] = M.combine([out[c] for c in COMBO])
+        out["combo"].note = " + ".join(out[c].note for c in COMBO)
+    return {name: out[name].clip() for name in models}
 
 
 def _frame(fc: M.Forecast, uid: str, ds: pd.DatetimeIndex, model: str) -> pd.DataFrame:
@@ -113,8 +130,8 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
         if n0 < 3 or hh < 1:
             continue
         ds = pd.period_range(start + n0, periods=hh, freq="M").to_timestamp()
-        for name in models:
-            fc = forecast_one(y[:n0], hh, start=start, model=name, festival=festival)
+        fcs = forecast_many(y[:n0], hh, start=start, models=models, festival=festival)
+        for name, fc in fcs.items():
             f = _frame(fc, uid, ds, name)
             f["origin"] = (start + n0 - 1).to_timestamp()
             f["step"] = np.arange(1, hh + 1)
@@ -151,20 +168,27 @@ def run_series(task: dict) -> dict:
 
     ``task``: ``unique_id``, ``y`` (array), ``start`` (Period), ``h``, ``origins`` (training
     lengths for the backtest, may be empty), ``models`` (candidates), ``festival`` (bool),
-    ``model`` (forced model, or None to choose by backtest). Returns ``forecast`` and
-    ``backtest`` frames and the chosen ``model``.
+    ``model`` (forced model, or None to choose by backtest), ``last_month`` (bool: also the
+    1-step forecast of the last month from the month before). Returns ``forecast``,
+    ``backtest`` and ``last_month`` frames and the chosen ``model``.
     """
     y, start, h = np.asarray(task["y"], float), pd.Period(task["start"], "M"), task["h"]
     uid = task["unique_id"]
     models = tuple(task.get("models", CANDIDATES))
     bt = backtest_one(y, start=start, origins=task.get("origins", ()), h=task.get("bt_h", 3),
                       models=models, festival=task.get("festival", True), uid=uid)
-    model = task.get("model") or (choose(bt).get(uid, "combo") if not bt.empty else "combo")
+    default = "combo" if "combo" in models else models[-1]
+    model = task.get("model") or (choose(bt, default=default).get(uid, default)
+                                  if not bt.empty else default)
     fc = forecast_one(y, h, start=start, model=model, festival=task.get("festival", True))
     ds = pd.period_range(start + len(y), periods=h, freq="M").to_timestamp()
     f = _frame(fc, uid, ds, model)
     f["note"] = fc.note
-    return {"forecast": f, "backtest": bt, "model": model}
+    last = pd.DataFrame()
+    if task.get("last_month") and len(y) >= 4:  # the forecast made a month ago for last month
+        last = backtest_one(y, start=start, origins=[len(y) - 1], h=1, models=(model,),
+                            festival=task.get("festival", True), uid=uid)
+    return {"forecast": f, "backtest": bt, "model": model, "last_month": last}
 
 
 def _init_worker() -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import config, loaders
 
 __all__ = ["ORDER_COLUMNS", "load_inputs", "plan_month", "district_volume", "fallback_forecast",
-           "load_forecasts"]
+           "load_forecasts", "last_month_forecast", "district_names"]
 
 ORDER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
                  "amount"]
@@ -89,53 +89,59 @@ def fallback_forecast(monthly: pd.DataFrame, *, target_month: str, value: str = 
     return pd.Series(out, name=value, dtype="float64")
 
 
-def _pick(frame: pd.DataFrame, names) -> str | None:
-    for n in names:
-        if n in frame.columns:
-            return n
-    return None
+def _total_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The district-total series (level 总量) of a forecast-module frame, with district, month."""
+    level = df["level"] if "level" in df.columns else df["unique_id"].str.split("|").str[1]
+    tot = df[level == "总量"]
+    month = pd.to_datetime(tot["ds"]).dt.to_period("M").astype(str)
+    return tot.assign(month=month.to_numpy())
 
 
-def load_forecasts(month: str, districts, *, store=None) -> tuple[pd.DataFrame | None, str]:
-    """Cached forecasts of the forecast module for the districts, if it provides them.
+def load_forecasts(month: str, *, store=None, build: bool = False
+                   ) -> tuple[pd.DataFrame | None, str]:
+    """District-total volume forecasts (条) made at report month ``month`` by the forecast module.
 
-    Calls ``kehu_lib.forecast.load_month_forecasts(month, district, store=store)`` for each
-    district and keeps the district-total series. Returns (frame with district, month, forecast,
-    lo_80, hi_80, or None, a Chinese note saying where the figures come from).
+    Reads the module's cache (``kehu_lib.forecast.load_month_forecasts``); when the month is not
+    cached it is built only if ``build`` (the batch shares one build across its notebooks).
+    Returns (frame: district, month, forecast, lo_80, hi_80 — or None; a Chinese note on the
+    source of the targets).
     """
     try:
-        from ..forecast import load_month_forecasts  # type: ignore[attr-defined]
-    except ImportError:
-        return None, "预测模块尚未提供缓存的月度预测（load_month_forecasts），目标按简单季节预测估算"
-    rows = []
-    for name in districts:
-        try:
-            fc = load_month_forecasts(month, name, store=store)
-        except Exception as exc:  # noqa: BLE001 - a missing cache must not stop the plan
-            return None, f"读取{name}缓存预测失败（{type(exc).__name__}），目标按简单季节预测估算"
-        if fc is None or len(fc) == 0:
-            continue
-        fc = pd.DataFrame(fc)
-        sid = _pick(fc, ("series_id", "unique_id", "series"))
-        mcol = _pick(fc, ("month", "ds"))
-        vcol = _pick(fc, ("forecast", "mean", "value", "yhat", "y_hat"))
-        if sid is None or mcol is None or vcol is None:
-            return None, "缓存预测的列名无法识别，目标按简单季节预测估算"
-        level = _pick(fc, ("level",))
-        total = fc[fc[level].astype(str).isin(["district", "total", "区县", "合计"])] if level \
-            else fc[fc[sid].astype(str).str.contains("total|合计|district", regex=True)]
-        if total.empty:
-            continue
-        lo, hi = _pick(total, ("lo_80", "lo-80", "lower_80")), _pick(total, ("hi_80", "hi-80",
-                                                                            "upper_80"))
-        rows.append(pd.DataFrame({
-            "district": name, "month": total[mcol].astype(str).str[:7].to_numpy(),
-            "forecast": total[vcol].to_numpy(dtype=float),
-            "lo_80": total[lo].to_numpy(dtype=float) if lo else np.nan,
-            "hi_80": total[hi].to_numpy(dtype=float) if hi else np.nan}))
-    if not rows:
-        return None, "预测模块暂无缓存的月度预测，目标按简单季节预测估算"
-    return pd.concat(rows, ignore_index=True), "目标取自销量预测模块的缓存预测"
+        from ..forecast import pipeline
+    except ImportError:  # pragma: no cover - the forecast module is part of the package
+        return None, "预测模块不可用，目标按简单季节预测（去年同月×近3月同比）估算"
+    if not build and not (pipeline.cache_dir(month, store) / "forecasts.parquet").exists():
+        return None, f"{month}的销量预测尚未生成（预测缓存不存在），目标按简单季节预测（去年同月×近3月同比）估算"
+    fc = _total_rows(pipeline.load_month_forecasts(month, None, store=store))
+    out = fc.rename(columns={"mean": "forecast"})[["district", "month", "forecast", "lo_80",
+                                                   "hi_80"]]
+    return out.reset_index(drop=True), "目标取自销量预测模块（协调后的区县总量预测）"
+
+
+def last_month_forecast(month: str, *, store=None) -> tuple[pd.DataFrame | None, str]:
+    """Last month's forecast of ``month`` per district (条): district, forecast, lo_80, hi_80.
+
+    Prefers the forecasts published last month (the cache of ``month`` − 1); else the one-step
+    forecast from one month ago that the forecast module keeps in this month's backtest
+    (model ``last_month``). Never builds a cache. Returns (frame or None, a Chinese note).
+    """
+    from ..forecast import pipeline
+
+    prev = str(pd.Period(month, freq="M") - 1)
+    path = pipeline.cache_dir(prev, store) / "forecasts.parquet"
+    if path.exists():
+        fc = _total_rows(pd.read_parquet(path))
+        fc = fc[fc["month"] == month].rename(columns={"mean": "forecast"})
+        return fc[["district", "forecast", "lo_80", "hi_80"]], f"上月（{prev}）发布的预测"
+    path = pipeline.cache_dir(month, store) / "backtest.parquet"
+    if path.exists():
+        bt = _total_rows(pd.read_parquet(path))
+        bt = bt[(bt["model"] == "last_month") & (bt["month"] == month)]
+        if len(bt):
+            bt = bt.rename(columns={"mean": "forecast"})
+            return (bt[["district", "forecast", "lo_80", "hi_80"]],
+                    "预测模块回测中一个月前所做的本月预测（所选模型）")
+    return None, "预测模块暂无上月的预测缓存，本月无法评估预测准确性"
 
 
 def district_names() -> dict[str, str]:

@@ -19,7 +19,7 @@ import pandas as pd
 from ..metrics import customers as cm
 
 __all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "indicator_values",
-           "shop_states", "flag_matrix"]
+           "shop_states", "flag_matrix", "indicator_summary"]
 
 #: indicator -> (中文, unit); the order of the seed's potential-needs table.
 INDICATORS: dict[str, tuple[str, str]] = {
@@ -250,3 +250,23 @@ def flag_matrix(states: pd.DataFrame) -> pd.DataFrame:
     m["n_flags"] = m.sum(axis=1)
     m.columns.name = None
     return m.reset_index()
+
+
+def indicator_summary(states: pd.DataFrame) -> pd.DataFrame:
+    """Shops judged and flagged per state indicator (状态指标问题户数).
+
+    ``judged`` = shops with a value (store image: 0, no data); ``flagged`` = shops with the
+    problem flag; ``share`` = flagged / all shops of the frame (0-1).
+
+    Returns
+    -------
+    DataFrame: indicator, indicator_zh, judged, flagged, share, note.
+    """
+    n = states["license_id"].nunique()
+    g = states.groupby("indicator").agg(judged=("value", lambda s: int(s.notna().sum())),
+                                        flagged=("flagged", "sum"))
+    g = g.reindex(list(INDICATORS)).fillna(0).astype("int64").reset_index()
+    g.insert(1, "indicator_zh", g["indicator"].map(lambda i: INDICATORS[i][0]))
+    g["share"] = g["flagged"] / n if n else np.nan
+    g["note"] = g["indicator"].map(NO_DATA).fillna("")
+    return g

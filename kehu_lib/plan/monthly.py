@@ -51,7 +51,8 @@ def _plan(values, states, library, visits, plan_month, thresholds):
 
 
 def build(inputs: Mapping[str, Any], *, district: str | None = None,
-          thresholds: Mapping[str, Any] | None = None, library=None, store=None) -> dict:
+          thresholds: Mapping[str, Any] | None = None, library=None, store=None,
+          build_forecasts: bool = False) -> dict:
     """The monthly work plan of report month ``inputs['month']``.
 
     Returns a dict of frames (district applied; codes are district codes):
@@ -63,6 +64,9 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
       visits), ``forecast_error`` and ``forecast_note``
     - ``review``, ``carry_over``; ``key_accounts`` and ``relationship_note``
     - ``month``, ``plan_month``, ``place`` (Chinese district name or 全市)
+
+    ``build_forecasts``: build the forecast module's cache of ``month`` when missing (else the
+    targets fall back to :func:`kehu_lib.plan.data.fallback_forecast`, said in ``targets_note``).
     """
     t = {**load_thresholds(), **(thresholds or {})}
     library = library or strategies.load_library()
@@ -93,26 +97,23 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
     # targets from the forecast (or the fallback) and last month's forecast error
     names = pdata.district_names()
     monthly = pdata.district_volume(inputs["orders"], inputs["products"])
-    fc, note = pdata.load_forecasts(month, list(names.values()), store=store)
     pm = pdata.plan_month(month)
+    fc, note = pdata.load_forecasts(month, store=store, build=build_forecasts)
+    vol = pdata.fallback_forecast(monthly, target_month=pm).to_dict()
+    kb_fc = pdata.fallback_forecast(monthly, target_month=pm, value="key_brand_volume").to_dict()
     if fc is not None and (fc["month"] == pm).any():
-        f = fc[fc["month"] == pm]
-        vol = {c: float(f.loc[f["district"] == n, "forecast"].sum()) for c, n in names.items()}
-        kb_fc = None
-    else:
-        vol = pdata.fallback_forecast(monthly, target_month=pm).to_dict()
-        kb_fc = pdata.fallback_forecast(monthly, target_month=pm, value="key_brand_volume")
-        kb_fc = kb_fc.to_dict()
+        f = fc[fc["month"] == pm].set_index("district")["forecast"]
+        vol = {c: float(f[n]) for c, n in names.items() if n in f.index}
+        kb_fc = None  # key-brand targets follow the forecast by the managers' key-brand share
     targets = priority.manager_targets(inputs["orders"], inputs["products"], inputs["customers"],
                                        month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=t)
-    prev_fc, fe_note = pdata.load_forecasts(prev, list(names.values()), store=store)
+    prev_fc, fe_note = pdata.last_month_forecast(month, store=store)
     actual = monthly[monthly["month"] == month].assign(
         district=lambda x: x["district_code"].map(names)).rename(columns={"volume": "actual"})
-    fe = evaluate.forecast_error(None if prev_fc is None else prev_fc[prev_fc["month"] == month],
-                                 actual[["district", "actual"]])
-    if fe.empty:
-        fe_note = "上月预测误差：预测模块暂无上月缓存的预测，本月无法评估预测准确性"
+    fe = evaluate.forecast_error(prev_fc, actual[["district", "actual"]])
+    if d is not None:
+        fe = fe[fe["district"] == d.name].reset_index(drop=True)
     rel, rel_note = key_accounts.relationship_score(vis_now)
     return {
         "month": month, "plan_month": pm, "place": config.CITY if d is None else d.name,

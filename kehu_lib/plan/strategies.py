@@ -19,7 +19,8 @@ import yaml
 from .. import config
 from .indicators import INDICATORS
 
-__all__ = ["LIBRARY_FILE", "Library", "load_library", "assign_strategies", "parse_codes"]
+__all__ = ["LIBRARY_FILE", "Library", "load_library", "assign_strategies", "parse_codes",
+           "strategy_summary"]
 
 LIBRARY_FILE = config.PARAMS_DIR / "strategy_library.yaml"
 CODE_RE = re.compile(r"^KZB-\d{2}$")
@@ -157,3 +158,27 @@ def parse_codes(visits: pd.DataFrame) -> pd.DataFrame:
     v = v.assign(code=v["kzb_codes"].astype(str).str.split(";")).explode("code")
     v["code"] = v["code"].str.strip()
     return v[v["code"] != ""].drop(columns="kzb_codes").reset_index(drop=True)
+
+
+def strategy_summary(assigned: pd.DataFrame, library: Library,
+                     key_shops: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Shops per strategy (策略组合汇总) in the plan.
+
+    ``shops`` = shops given the strategy (from :func:`assign_strategies`); ``key_shops`` = of
+    which key shops of the month (when ``key_shops`` is given); ``answers`` = the flagged states
+    it answers there ('、'-joined).
+
+    Returns
+    -------
+    DataFrame: code, name, shops, key_shops, answers; sorted by shops descending.
+    """
+    cols = ["code", "name", "shops", "key_shops", "answers"]
+    if assigned.empty:
+        return pd.DataFrame(columns=cols)
+    keys = set(key_shops["license_id"]) if key_shops is not None else set()
+    g = assigned.assign(_k=assigned["license_id"].isin(keys)).groupby("code").agg(
+        shops=("license_id", "nunique"), key_shops=("_k", "sum"),
+        answers=("reasons", lambda s: "、".join(dict.fromkeys("、".join(s).split("、")))))
+    g = g.reset_index()
+    g.insert(1, "name", g["code"].map(library.name))
+    return g.sort_values(["shops", "code"], ascending=[False, True], ignore_index=True)[cols]

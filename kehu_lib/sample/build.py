@@ -104,8 +104,10 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
     kb = signals["key_brand_loss"]
     kb_code = config.resolve_district(kb["district"]).code
     stable = _open_through(shops, pd.Period(kb["start_month"], "M") - 12, end)
-    sim.loss_shops = _pick(rng, stable & (shops["district_code"] == kb_code).to_numpy(),
-                           kb["share_of_shops"])
+    in_kb = stable & (shops["district_code"] == kb_code).to_numpy()
+    # the group is drawn among the district's larger half: shops big enough for a manager to notice
+    big = shops["size"].to_numpy() >= np.median(shops["size"].to_numpy()[in_kb])
+    sim.loss_shops = _pick(rng, in_kb & big, kb["share_of_shops"] * in_kb.sum() / max(1, (in_kb & big).sum()))
     eff = signals["strategy_effects"]
     eff_codes = [config.resolve_district(d).code for d in eff["districts"]]
     eligible = _open_through(shops, pd.Period(eff["month"], "M") - 3, end) & np.isin(

@@ -62,7 +62,7 @@ class OrderSimulator:
         # signal multipliers per pair
         mult = self.pair_growth ** years * season * shop_noise[pairs["shop_idx"].to_numpy()]
         kb = sig["key_brand_loss"]
-        loss = kb["loss"] * ramp(month, kb["start_month"], kb["month"])
+        loss = kb["loss"] * ramp(month, kb["start_month"], kb.get("full_month", kb["month"]))
         if loss > 0:
             hit = self.loss_shops[pairs["shop_idx"].to_numpy()] & self.key
             mult = np.where(hit, mult * (1 - loss), mult)

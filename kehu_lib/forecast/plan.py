@@ -1,0 +1,104 @@
+"""The demand plan (货源投放建议): next month's forecast per SKU with the order history.
+
+Quantities in 条 (cartons); the report converts to 箱 (1 箱 = 250 条).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from ..loaders import latest_month, load_orders, load_products
+from .pipeline import load_month_forecasts
+
+__all__ = ["order_history", "demand_plan", "write_plan", "FILL_THRESHOLD"]
+
+#: 订单满足率 below which an item counts as rationed (紧俏/控量).
+FILL_THRESHOLD = 0.95
+
+
+def order_history(month: str = "", district=config.CITY, *, months: int = 6,
+                  store=None) -> pd.DataFrame:
+    """Ordered vs supplied volume per SKU for the last ``months`` months up to ``month``.
+
+    Returns ``sku, month, qty_ordered, qty_supplied`` (条) and ``fill_rate`` (订单满足率 =
+    qty_supplied / qty_ordered, share; NaN when nothing was ordered).
+    """
+    month = month or latest_month(store=store)
+    end = pd.Period(month, "M")
+    o = load_orders(district, months=(str(end - months + 1), str(end)), store=store,
+                    columns=["month", "sku", "qty_ordered", "qty_supplied"])
+    g = o.groupby(["sku", "month"], as_index=False, observed=True)[
+        ["qty_ordered", "qty_supplied"]].sum()
+    g["fill_rate"] = g["qty_supplied"] / g["qty_ordered"].where(g["qty_ordered"] > 0)
+    return g
+
+
+def demand_plan(month: str = "", district=config.CITY, *, store=None, history: int = 3,
+                fill_threshold: float = FILL_THRESHOLD) -> pd.DataFrame:
+    """货源投放建议: next month's supply forecast per SKU for the district.
+
+    Parameters
+    ----------
+    history : months of order history summarised beside the forecast.
+    fill_threshold : 订单满足率 below which the SKU is marked rationed.
+
+    Returns
+    -------
+    One row per SKU (largest forecast first): ``sku, name, brand, price_class, ds`` (the
+    forecast month), ``mean, lo_80, hi_80, lo_95, hi_95`` (forecast supply, 条; the SKU
+    forecasts are scaled to add up to the district's reconciled total), ``ordered_avg,
+    supplied_avg`` (monthly averages over the last ``history`` months, 条), ``fill_rate``
+    (订单满足率 over those months = Σ supplied / Σ ordered), ``rationed`` (fill_rate <
+    ``fill_threshold``) and ``note`` (the model or fallback used).
+    """
+    if not 0 < fill_threshold <= 1:
+        raise ValueError(f"fill_threshold must be in (0, 1], got {fill_threshold}")
+    month = month or latest_month(store=store)
+    fc = load_month_forecasts(month, district, store=store)
+    fc = fc[fc["level"] == "规格"]
+    first = fc["ds"].min()
+    fc = fc[fc["ds"] == first]
+    hist = order_history(month, district, months=history, store=store)
+    h = hist.groupby("sku", as_index=False)[["qty_ordered", "qty_supplied"]].sum()
+    h["fill_rate"] = h["qty_supplied"] / h["qty_ordered"].where(h["qty_ordered"] > 0)
+    h["ordered_avg"] = h["qty_ordered"] / history
+    h["supplied_avg"] = h["qty_supplied"] / history
+    prod = load_products(store=store, columns=["sku", "name", "brand", "price_class"])
+    out = (fc[["sku", "ds", "mean", "lo_80", "hi_80", "lo_95", "hi_95", "note"]]
+           .merge(prod, on="sku", how="left")
+           .merge(h[["sku", "ordered_avg", "supplied_avg", "fill_rate"]], on="sku", how="left"))
+    out["rationed"] = (out["fill_rate"] < fill_threshold).fillna(False).astype(bool)
+    cols = ["sku", "name", "brand", "price_class", "ds", "mean", "lo_80", "hi_80", "lo_95",
+            "hi_95", "ordered_avg", "supplied_avg", "fill_rate", "rationed", "note"]
+    return out[cols].sort_values("mean", ascending=False, ignore_index=True)
+
+
+#: Chinese headers of the written plan.
+PLAN_HEADERS = {"sku": "卷烟规格代码", "name": "规格名称", "brand": "品牌", "price_class": "价类",
+                "ds": "预测月份", "mean": "预测供货量(条)", "lo_80": "80%区间下限(条)",
+                "hi_80": "80%区间上限(条)", "lo_95": "95%区间下限(条)", "hi_95": "95%区间上限(条)",
+                "ordered_avg": "近期月均订购量(条)", "supplied_avg": "近期月均供货量(条)",
+                "fill_rate": "订单满足率", "rationed": "紧俏控量", "note": "预测方法"}
+
+
+def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, district: str) -> dict:
+    """Write the plan as CSV (UTF-8 with BOM, opens in Excel) and XLSX; returns the two paths."""
+    folder = Path(output_dir or ".")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"货源投放建议_{district}_{month}"
+    view = plan.copy()
+    view["ds"] = view["ds"].dt.strftime("%Y-%m")
+    for col in ("mean", "lo_80", "hi_80", "lo_95", "hi_95", "ordered_avg", "supplied_avg"):
+        view[col] = view[col].round(0)
+    view["fill_rate"] = view["fill_rate"].round(4)
+    view["rationed"] = np.where(view["rationed"], "是", "")
+    view = view.rename(columns=PLAN_HEADERS)
+    csv = folder / f"{name}.csv"
+    xlsx = folder / f"{name}.xlsx"
+    view.to_csv(csv, index=False, encoding="utf-8-sig")
+    view.to_excel(xlsx, index=False, sheet_name="货源投放建议")
+    return {"csv": csv, "xlsx": xlsx}

@@ -1,0 +1,127 @@
+"""Report helpers for the sales-forecast notebook: tables in 箱, backtest summaries, fan chart.
+
+All functions take the cached frames (:func:`load_month_forecasts`, :func:`load_backtest`,
+:func:`load_series`) and return tidy frames (snake_case columns; ``HEADERS`` gives the Chinese
+table headers) or a matplotlib figure. Volumes are converted from 条 to 箱 (÷ 250).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from .metrics import accuracy
+
+__all__ = ["forecast_table", "backtest_table", "reconciliation_check", "last_month_check",
+           "fan_chart", "fallback_notes", "HEADERS"]
+
+VALUE_COLS = ("mean", "lo_80", "hi_80", "lo_95", "hi_95")
+MODEL_ZH = {"snaive": "季节朴素", "ets": "指数平滑ETS", "theta": "Theta", "sarima": "SARIMA",
+            "combo": "组合预测", "chosen": "选定模型", "reconciled": "选定模型(协调后)",
+            "naive": "朴素", "mean": "均值", "zero": "零"}
+HEADERS = {"member": "系列", "level": "层级", "month": "月份", "mean": "预测(箱)",
+           "lo_80": "80%下限(箱)", "hi_80": "80%上限(箱)", "lo_95": "95%下限(箱)",
+           "hi_95": "95%上限(箱)", "model": "模型", "n": "预测次数", "mase": "MASE",
+           "smape": "sMAPE", "bias": "偏差", "coverage_80": "80%区间覆盖率",
+           "coverage_95": "95%区间覆盖率", "mase_jan_feb": "1-2月MASE", "mase_base": "协调前MASE",
+           "mase_reconciled": "协调后MASE", "forecast": "上月预测(箱)", "actual": "实际(箱)",
+           "error": "误差率", "note": "方法说明"}
+
+
+def forecast_table(fc: pd.DataFrame, *, level: str = "总量", months: int | None = None) -> pd.DataFrame:
+    """Forecasts of one level (总量 / 价类 / 品牌 / 规格) in 箱.
+
+    Returns ``member, month ('YYYY-MM'), mean, lo_80, hi_80, lo_95, hi_95`` (箱), ``model``.
+    ``months`` keeps only the first n forecast months.
+    """
+    d = fc[fc["level"] == level].copy()
+    if months is not None:
+        keep = sorted(d["ds"].unique())[:months]
+        d = d[d["ds"].isin(keep)]
+    for c in VALUE_COLS:
+        d[c] = d[c] / config.CARTONS_PER_CASE
+    d["month"] = d["ds"].dt.strftime("%Y-%m")
+    d["model"] = d["model"].map(MODEL_ZH).fillna(d["model"])
+    return d[["member", "month", *VALUE_COLS, "model"]].sort_values(
+        ["member", "month"], ignore_index=True)
+
+
+def backtest_table(bt: pd.DataFrame, *, models=("chosen", "reconciled", "snaive")) -> pd.DataFrame:
+    """Backtest accuracy per level and model over the last 12 months' rolling origins.
+
+    Returns ``level, model, n, mase, smape, bias, coverage_80, coverage_95`` (see
+    :func:`metrics.accuracy`) and ``mase_jan_feb`` (MASE of the January/February targets only).
+    """
+    d = bt[bt["model"].isin(models) & (bt["level"] != "明细")]
+    acc = accuracy(d, by=["level", "model"])
+    jf = accuracy(d[d["ds"].dt.month.isin([1, 2])], by=["level", "model"])
+    acc = acc.merge(jf[["level", "model", "mase"]].rename(columns={"mase": "mase_jan_feb"}),
+                    on=["level", "model"], how="left")
+    acc["model"] = pd.Categorical(acc["model"], categories=list(models), ordered=True)
+    acc = acc.sort_values(["level", "model"], ignore_index=True)
+    acc["model"] = acc["model"].astype(str).map(MODEL_ZH)
+    return acc
+
+
+def reconciliation_check(bt: pd.DataFrame) -> pd.DataFrame:
+    """Backtest MASE per level before and after reconciliation (``level, mase_base,
+    mase_reconciled``), over the origins where every series was forecast."""
+    rec = bt[bt["model"] == "reconciled"]
+    keys = rec[["unique_id", "origin", "ds"]]
+    base = bt[bt["model"] == "chosen"].merge(keys, on=["unique_id", "origin", "ds"])
+    a = accuracy(base, by="level")[["level", "mase"]].rename(columns={"mase": "mase_base"})
+    b = accuracy(rec, by="level")[["level", "mase"]].rename(columns={"mase": "mase_reconciled"})
+    return a.merge(b, on="level")
+
+
+def last_month_check(bt: pd.DataFrame, *, levels=("总量", "价类")) -> pd.DataFrame:
+    """Last month's 1-step forecast (made a month ago) against what happened, in 箱.
+
+    Returns ``level, member, forecast, actual, error`` (error = (forecast - actual) / actual).
+    """
+    d = bt[(bt["model"] == "last_month") & bt["level"].isin(levels)].copy()
+    d["forecast"] = d["mean"] / config.CARTONS_PER_CASE
+    d["actual"] = d["y"] / config.CARTONS_PER_CASE
+    d["error"] = (d["mean"] - d["y"]) / d["y"].where(d["y"] > 0)
+    return d[["level", "member", "forecast", "actual", "error"]].reset_index(drop=True)
+
+
+def fan_chart(series: pd.DataFrame, fc: pd.DataFrame, *, unique_id: str, history: int = 24,
+              title: str | None = None):
+    """History and forecast of one series with the 80% and 95% intervals shaded (箱)."""
+    import matplotlib.pyplot as plt
+
+    s = series[series["unique_id"] == unique_id].tail(history)
+    f = fc[fc["unique_id"] == unique_id].sort_values("ds")
+    k = config.CARTONS_PER_CASE
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.plot(s["ds"], s["y"] / k, marker="o", ms=3, label="实际销量")
+    ax.fill_between(f["ds"], f["lo_95"] / k, f["hi_95"] / k, alpha=0.18, color="C1",
+                    label="95%预测区间")
+    ax.fill_between(f["ds"], f["lo_80"] / k, f["hi_80"] / k, alpha=0.35, color="C1",
+                    label="80%预测区间")
+    ax.plot(f["ds"], f["mean"] / k, marker="o", ms=3, color="C1", label="预测值")
+    ax.set_ylabel("销量(箱)")
+    ax.set_xlabel("月份")
+    ax.set_title(title or unique_id.replace("|", " "))
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def fallback_notes(fc: pd.DataFrame) -> list[str]:
+    """Chinese sentences naming the series that got a fallback forecast (short/zero/intermittent)."""
+    notes = []
+    d = fc.drop_duplicates("unique_id")
+    for note, zh in (("序列过短", "历史不足6个月，采用朴素预测(上月值)"),
+                     ("间歇性需求", "近12个月多月无销量，采用近12个月均值"),
+                     ("全零序列", "无销量，预测为0")):
+        names = d.loc[d["note"] == note, "member"].astype(str).tolist()
+        if names:
+            notes.append(f"{'、'.join(names[:8])}{'等' if len(names) > 8 else ''}{zh}。")
+    short = d.loc[d["note"].str.contains(r"ETS\(A[N|Ad]N\)", regex=True, na=False), "member"]
+    if len(short):
+        notes.append(f"{'、'.join(short.astype(str).tolist()[:8])}历史不足24个月，未用季节模型。")
+    return notes

@@ -1,0 +1,86 @@
+"""The month's forecasts on the small sample store: runs, is coherent, caches, feeds the plan."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib import config
+from kehu_lib.forecast import pipeline, plan, report
+
+
+@pytest.fixture(scope="module")
+def store(small_store, tmp_path_factory):
+    """A writable copy of the small store (the cache is written beside the data)."""
+    target = tmp_path_factory.mktemp("fc") / "store"
+    shutil.copytree(small_store, target, ignore=shutil.ignore_patterns("derived"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def built(store):
+    # two cheap candidates keep the test fast; the full set runs in the batch and the benchmark
+    return pipeline.build_month_forecasts("2026-10", store, candidates=("snaive", "theta"))
+
+
+def test_build_writes_cache_and_loads(built, store):
+    folder = pipeline.cache_dir("2026-10", store)
+    for name in ("forecasts", "backtest", "series"):
+        assert (folder / f"{name}.parquet").exists()
+    fc = pipeline.load_month_forecasts("2026-10", "万柏林区", store=store)
+    assert set(fc["district"]) == {"万柏林区"}
+    assert list(fc.columns[:8]) == ["unique_id", "ds", "model", "mean", "lo_80", "hi_80",
+                                    "lo_95", "hi_95"]
+    # horizon: November and December 2026, at least 3 months -> Nov..Jan
+    assert sorted(fc["ds"].dt.strftime("%Y-%m").unique()) == ["2026-11", "2026-12", "2027-01"]
+
+
+def test_forecasts_are_coherent(built):
+    f = built[built["level"] != "规格"].set_index(["unique_id", "ds"])["mean"]
+    for ds in built["ds"].unique():
+        sub = built[(built["ds"] == ds) & (built["level"] != "规格")]
+        total = sub[sub["level"] == "总量"].set_index("district")["mean"]
+        districts = [d.name for d in config.DISTRICTS if d.name in total.index]
+        assert total[config.CITY] == pytest.approx(total[districts].sum(), rel=1e-9)
+        for lvl in ("价类", "品牌"):
+            parts = sub[sub["level"] == lvl].groupby("district")["mean"].sum()
+            np.testing.assert_allclose(parts[total.index], total, rtol=1e-9)
+    assert (f >= 0).all()
+
+
+def test_intervals_bracket_the_mean(built):
+    b = built
+    assert (b["lo_95"] <= b["lo_80"] + 1e-9).all() and (b["lo_80"] <= b["mean"] + 1e-9).all()
+    assert (b["mean"] <= b["hi_80"] + 1e-9).all() and (b["hi_80"] <= b["hi_95"] + 1e-9).all()
+
+
+def test_sku_plan_adds_up_to_district_total(built):
+    nxt = built[built["ds"] == built["ds"].min()]
+    sku = nxt[nxt["level"] == "规格"].groupby("district")["mean"].sum()
+    tot = nxt[nxt["level"] == "总量"].set_index("district")["mean"]
+    np.testing.assert_allclose(sku[tot.index], tot, rtol=1e-6)
+
+
+def test_reconciled_no_worse_than_base_on_average(built, store):
+    bt = pipeline.load_backtest("2026-10", None, store=store)
+    check = report.reconciliation_check(bt)
+    assert not check.empty
+    # measured: reconciliation never worsens the average MASE much at any level
+    assert check["mase_reconciled"].mean() <= check["mase_base"].mean() * 1.02
+
+
+def test_demand_plan_marks_rationed_items(built, store, tmp_path):
+    d = plan.demand_plan("2026-10", "万柏林区", store=store)
+    assert d["sku"].is_unique and (d["mean"] >= 0).all()
+    # 订单满足率 = supplied / ordered over the history months
+    hist = plan.order_history("2026-10", "万柏林区", months=3, store=store)
+    one = hist.groupby("sku")[["qty_ordered", "qty_supplied"]].sum().iloc[0]
+    row = d.set_index("sku").loc[one.name]
+    assert row["fill_rate"] == pytest.approx(one["qty_supplied"] / one["qty_ordered"])
+    assert (d["rationed"] == (d["fill_rate"] < 0.95)).all()
+    paths = plan.write_plan(d, tmp_path, month="2026-10", district="万柏林区")
+    back = pd.read_excel(paths["xlsx"])
+    assert len(back) == len(d) and "订单满足率" in back.columns
+    with pytest.raises(ValueError, match="fill_threshold"):
+        plan.demand_plan("2026-10", "万柏林区", store=store, fill_threshold=1.5)
