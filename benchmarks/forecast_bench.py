@@ -110,7 +110,7 @@ def sample_city(store: str, n_jobs: int = 2) -> pd.DataFrame:
     from kehu_lib.loaders import latest_month
 
     month = latest_month(store=store)
-    series, meta, _ = build_series(month, store=store)
+    series, meta = build_series(month, store=store)
     keep = meta[(meta["level"] == "总量") | ((meta["district"] == "全市") & (meta["level"] == "价类"))]
     tasks = []
     for uid, g in series[series["unique_id"].isin(keep["unique_id"])].groupby("unique_id"):

@@ -56,3 +56,40 @@ def test_missing_series_and_bad_method_messages():
         reconcile(_base(1, 1, 1).iloc[:2], S)
     with pytest.raises(ValueError, match="unknown reconciliation method"):
         reconcile(_base(1, 1, 1), S, method="mint_shrink")
+
+
+def test_middle_out_anchors_district_totals_and_sums_the_city():
+    from kehu_lib.forecast.reconcile import middle_out
+
+    rows = [  # district, level, member, base mean
+        ("A", "总量", "合计", 100.0), ("A", "价类", "一类", 30.0), ("A", "价类", "二类", 50.0),
+        ("A", "品牌", "中华", 20.0), ("A", "品牌", "其他品牌", 70.0),
+        ("B", "总量", "合计", 50.0), ("B", "价类", "一类", 25.0), ("B", "价类", "二类", 25.0),
+        ("B", "品牌", "中华", 10.0), ("B", "品牌", "其他品牌", 40.0),
+        ("全市", "总量", "合计", 160.0), ("全市", "价类", "一类", 50.0), ("全市", "价类", "二类", 80.0),
+        ("全市", "品牌", "中华", 25.0), ("全市", "品牌", "其他品牌", 100.0)]
+    meta = pd.DataFrame([(f"{d}|{lv}|{m}", d, lv, m) for d, lv, m, _ in rows],
+                        columns=["unique_id", "district", "level", "member"])
+    fc = pd.DataFrame({"unique_id": meta["unique_id"], "ds": pd.Timestamp("2026-11-01"),
+                       "mean": [r[3] for r in rows], "lo_80": [r[3] * 0.5 for r in rows],
+                       "hi_80": [r[3] * 2 for r in rows]})
+    out = middle_out(fc, meta).set_index("unique_id")["mean"]
+    # classes scaled by 100 / 80 = 1.25; 其他品牌 absorbs 100 - 20 = 80; 中华 keeps 20
+    assert out["A|价类|一类"] == pytest.approx(37.5) and out["A|价类|二类"] == pytest.approx(62.5)
+    assert out["A|品牌|中华"] == 20 and out["A|品牌|其他品牌"] == 80
+    assert out["B|品牌|其他品牌"] == 40  # already coherent: unchanged
+    # city = A + B member by member
+    assert out["全市|总量|合计"] == 150 and out["全市|价类|一类"] == pytest.approx(62.5)
+    assert out["全市|品牌|中华"] == 30
+    hi = middle_out(fc, meta).set_index("unique_id")["hi_80"]
+    assert hi["A|价类|一类"] == pytest.approx(60.0 * 1.25)  # bounds scaled with the mean
+
+
+def test_wls_var_hand_computed_and_needs_variances():
+    # W^-1 = diag(1/4, 1, 1): S'W^-1S = [[1.25, .25], [.25, 1.25]], S'W^-1y = [3 + 3, 3 + 5]
+    var = pd.Series({"T": 4.0, "a": 1.0, "b": 1.0})
+    out = reconcile(_base(12, 3, 5), S, method="wls_var", variances=var).set_index("unique_id")
+    b = np.linalg.solve([[1.25, 0.25], [0.25, 1.25]], [6.0, 8.0])
+    assert out.loc["a", "mean"] == pytest.approx(b[0]) and out.loc["b", "mean"] == pytest.approx(b[1])
+    with pytest.raises(ValueError, match="needs the forecast error variances"):
+        reconcile(_base(12, 3, 5), S, method="wls_var")

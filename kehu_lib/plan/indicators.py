@@ -57,6 +57,10 @@ PEER_LEVELS = (("business_format", "trade_area", "tier"), ("business_format", "t
                ("tier_band",))
 
 
+#: Tolerance of the threshold comparisons (16 / 20 − 1 is −0.19999999999999996 in floats).
+_EPS = 1e-9
+
+
 def _months_back(month: str, n: int) -> list[str]:
     p = pd.Period(month, freq="M")
     return [str(p - i) for i in range(1, n + 1)]
@@ -97,6 +101,11 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     cols = ["license_id", *[c for c in cm.CUSTOMER_ATTRS if c in base.columns], "volume",
             "amount", "value_per_carton", "key_brand_volume", "assortment_width"]
     out = base[cols].copy()
+    if out.empty:
+        extra = ["tier_band", "recommendation", "stock_to_sales", "overstock_sku",
+                 "overstock_name", "order_swing", "key_brand_change", "new_product_adoption",
+                 "store_image"]
+        return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
     cur = orders[orders["month"] == month]
     new = products.loc[(pd.to_datetime(products["launch_date"]).dt.to_period("M")
@@ -186,7 +195,7 @@ def shop_states(values: pd.DataFrame, *,
                  "assortment_width": "width_gap_alert"}
     for ind, key in gap_alert.items():
         c = _peer(values, ind, mp)
-        flagged = c["gap_ratio"] <= float(t[key])
+        flagged = c["gap_ratio"] <= float(t[key]) + _EPS
         zh, unit = INDICATORS[ind]
         detail = np.where(flagged, zh + "低于同类客户中位数" + (-c["gap_ratio"] * 100).round(0)
                           .astype("Int64").astype(str) + "%", "")
@@ -213,9 +222,9 @@ def shop_states(values: pd.DataFrame, *,
     # brand-cultivation cooperation
     c = _peer(values, "key_brand_change", mp)
     a = _peer(values, "new_product_adoption", mp)
-    kb_flag = c["gap_ratio"] <= float(t["key_brand_change_alert"])
+    kb_flag = c["gap_ratio"] <= float(t["key_brand_change_alert"]) + _EPS
     ad_gap = a["new_product_adoption"] - a["peer_median"]
-    ad_flag = ad_gap <= float(t["adoption_gap_alert"])
+    ad_flag = ad_gap <= float(t["adoption_gap_alert"]) + _EPS
     sev = np.fmax((-c["gap_ratio"]).clip(0, 1).where(kb_flag), (-ad_gap).clip(0, 1).where(ad_flag))
     detail = np.where(kb_flag, "重点品牌销量变化比低于同类中位数" + (-c["gap_ratio"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", "")

@@ -93,10 +93,10 @@ def planned_visits(visits: pd.DataFrame, *, plan_month: str) -> pd.DataFrame:
     names = np.array(["周一", "周二", "周三", "周四", "周五", "周六", "周日"])
     if visits.empty:
         return pd.DataFrame(columns=["license_id", "weekdays", "routine_visits"])
-    wd = visits.assign(_w=pd.to_datetime(visits["visit_date"]).dt.dayofweek)
+    wd = visits.assign(_w=pd.to_datetime(visits["visit_date"]).dt.day_of_week)
     days = wd.groupby("license_id")["_w"].agg(lambda s: sorted(set(s)))
     p = pd.Period(plan_month, freq="M")
-    cal = pd.date_range(p.start_time, p.end_time.normalize(), freq="D").dayofweek
+    cal = pd.date_range(p.start_time, p.end_time.normalize(), freq="D").day_of_week
     counts = np.bincount(cal, minlength=7)
     out = pd.DataFrame({"license_id": days.index,
                         "weekdays": ["、".join(names[d]) for d in days],

@@ -1,0 +1,125 @@
+"""Tests of kehu_lib.plan.evaluate: DiD, plan coverage, forecast error, and the planted effects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib.plan import evaluate as ev
+
+
+def _panel():
+    # treated shops change by +4, +6, +5 (mean 5); controls by 1, -1, 0, 2 (mean 0.5)
+    return pd.DataFrame({"license_id": list("ABCDEFG"), "district_code": "140105",
+                         "pre": [10.0, 12, 11, 10, 13, 9, 11],
+                         "post": [14.0, 18, 16, 11, 12, 9, 13],
+                         "treated": [True, True, True, False, False, False, False]})
+
+
+def test_did_against_hand_computation():
+    r = ev.diff_in_diff(_panel(), outcome="x")
+    d_t, d_c = np.array([4.0, 6, 5]), np.array([1.0, -1, 0, 2])
+    # hand 2x2 DiD: (mean post - mean pre) of treated minus the same of the controls
+    assert r["estimate"] == pytest.approx(d_t.mean() - d_c.mean()) == pytest.approx(4.5)
+    # hand HC1: n/(n-k) * [Σ(e_T^2)/n_T^2 + Σ(e_C^2)/n_C^2], residuals around the group means
+    n, k = 7, 2
+    v = n / (n - k) * (((d_t - d_t.mean()) ** 2).sum() / 3 ** 2
+                       + ((d_c - d_c.mean()) ** 2).sum() / 4 ** 2)
+    assert r["se"] == pytest.approx(np.sqrt(v))
+    from scipy import stats  # CI from the t distribution with n - k degrees of freedom
+
+    q = stats.t.ppf(0.975, n - k)
+    assert r["ci_low"] == pytest.approx(4.5 - q * np.sqrt(v))
+    assert r["p_value"] == pytest.approx(2 * stats.t.sf(4.5 / np.sqrt(v), n - k))
+    assert (r["n_treated"], r["n_control"]) == (3, 4)
+
+
+def test_did_matches_panel_regression_estimate():
+    # the same estimate from the two-period panel y ~ treated * post (statsmodels formula)
+    import statsmodels.formula.api as smf
+
+    p = _panel()
+    long = pd.concat([p.assign(y=p["pre"], post_=0), p.assign(y=p["post"], post_=1)])
+    long["t"] = long["treated"].astype(int)
+    fit = smf.ols("y ~ t * post_", data=long).fit()
+    assert ev.diff_in_diff(p, outcome="x")["estimate"] == pytest.approx(fit.params["t:post_"])
+
+
+def test_did_small_groups_and_bad_input():
+    r = ev.diff_in_diff(_panel().iloc[2:], outcome="x")  # one treated shop
+    assert r["n_treated"] == 1 and np.isnan(r["estimate"])
+    with pytest.raises(KeyError, match="column 'after' not in the data"):
+        ev.diff_in_diff(_panel(), outcome="x", post="after")
+
+
+def test_holm_against_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.5])
+    ok = np.isfinite(p)
+    expected = multipletests(p[ok], method="holm")[1]
+    assert np.allclose(ev._holm(p)[ok], expected) and np.isnan(ev._holm(p)[3])
+
+
+def test_plan_coverage_by_hand():
+    planned = pd.DataFrame({"license_id": ["A", "B"], "manager_id": "KM0104",
+                            "planned_visits": [5, 4]})
+    strat = pd.DataFrame({"license_id": ["A", "A", "B"], "code": ["KZB-13", "KZB-12", "KZB-17"]})
+    visits = pd.DataFrame({"license_id": ["A"] * 6 + ["C"]})
+    given = pd.DataFrame({"license_id": ["A", "C"], "code": ["KZB-13", "KZB-17"]})
+    c = ev.plan_coverage(planned, strat, visits, given).iloc[0]
+    # A: min(6, 5) = 5 of 5; B: 0 of 4 -> 5 / 9; strategies: 1 of 3 executed
+    assert c["visit_coverage"] == pytest.approx(5 / 9) and c["visited_shops"] == 1
+    assert c["strategy_coverage"] == pytest.approx(1 / 3)
+
+
+def test_forecast_error_by_hand():
+    fc = pd.DataFrame({"district": ["甲", "乙"], "forecast": [110.0, 90.0], "lo_80": [100.0, 95.0],
+                       "hi_80": [120.0, 99.0]})
+    act = pd.DataFrame({"district": ["甲", "乙"], "actual": [100.0, 100.0]})
+    e = ev.forecast_error(fc, act).set_index("district")
+    assert e.loc["甲", "ape"] == pytest.approx(0.10) and e.loc["乙", "error"] == -10
+    assert e.loc["甲", "in_80"] and not e.loc["乙", "in_80"]
+    assert ev.forecast_error(None, act).empty
+
+
+# ------------------------------------------------------------------ the planted strategy effects
+
+@pytest.fixture(scope="module")
+def evaluation(small_store):
+    from kehu_lib.plan import data, monthly
+
+    plan = monthly.build(data.load_inputs("2026-10", store=small_store), store=small_store)
+    return plan["evaluation"].set_index("code"), plan
+
+
+def test_kzb14_effect_found(evaluation, signals):
+    e, _ = evaluation
+    eff = signals["strategy_effects"]["effective"]
+    r = e.loc[eff["kzb"]]
+    assert r["outcome"] == eff["indicator"] and r["effect_found"] and r["verdict"] == "有效"
+    assert r["ci_low"] <= eff["effect"] <= r["ci_high"]
+    assert abs(r["estimate"] - eff["effect"]) < 1.0
+
+
+def test_no_effect_invented(evaluation, signals):
+    e, _ = evaluation
+    assert signals["strategy_effects"]["no_effect"]["kzb"] in e.index
+    others = e.drop(index=signals["strategy_effects"]["effective"]["kzb"])
+    assert not others["effect_found"].any()
+    for code in ("KZB-09", "KZB-06", "KZB-10", "KZB-11", "KZB-17", "KZB-12", "KZB-08"):
+        assert code in e.index and e.loc[code, "verdict"] in ("未见效果", "样本不足")
+    assert "KZB-02" not in e.index  # routine price collection is not evaluated
+
+
+def test_district_plan_evaluates_its_own_shops(small_store):
+    from kehu_lib.plan import data, monthly
+
+    plan = monthly.build(data.load_inputs("2026-10", store=small_store), district="迎泽区",
+                         store=small_store)
+    e = plan["evaluation"].set_index("code")
+    assert e.loc["KZB-14", "effect_found"] and not e.drop(index="KZB-14")["effect_found"].any()
+    assert (plan["states"]["district_code"] == "140106").all()
+    cov = plan["coverage"].iloc[0]
+    assert 0 < cov["visit_coverage"] <= 1 and cov["planned_shops"] > 0

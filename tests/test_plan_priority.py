@@ -1,0 +1,114 @@
+"""Tests of kehu_lib.plan.priority and kehu_lib.plan.output: priority, key shops, targets, files."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kehu_lib.plan import priority as pr
+
+
+def _values():
+    return pd.DataFrame({"license_id": ["A", "B", "C", "D"], "district_code": "140105",
+                         "manager_id": ["KM1", "KM1", "KM1", "KM2"],
+                         "key_account": [False, False, True, False],
+                         "amount": [100.0, 200.0, 400.0, 10.0], "volume": [10.0, 20, 40, 1]})
+
+
+def _states():
+    return pd.DataFrame({"license_id": ["A", "A", "B", "C", "D"],
+                         "indicator": ["volume", "assortment_width", "volume", "volume", "volume"],
+                         "indicator_zh": ["销量", "品牌组合宽度", "销量", "销量", "销量"],
+                         "flagged": [True, True, True, False, True],
+                         "severity": [0.4, 0.6, 0.6, 0.0, 0.9]})
+
+
+def test_shop_weight_by_hand():
+    w = pr.shop_weight(_values())
+    # district median amount = (100 + 200) / 2 = 150; C: 400/150 = 2.67 x 1.5 (大客户) = 4.0;
+    # D: 10/150 clipped to 0.25
+    assert list(w.round(4)) == [round(100 / 150, 4), round(200 / 150, 4), 4.0, 0.25]
+
+
+def test_shop_priority_by_hand():
+    p = pr.shop_priority(_states(), _values()).set_index("license_id")
+    assert p.loc["A", "gap_score"] == pytest.approx(1.0)  # 0.4 + 0.6
+    assert p.loc["A", "priority"] == pytest.approx(100 / 150)
+    assert p.loc["B", "priority"] == pytest.approx(0.6 * 200 / 150)
+    assert p.loc["C", "priority"] == 0 and p.loc["C", "problems"] == ""
+    assert p.loc["A", "problems"] == "品牌组合宽度、销量"  # most severe first
+    assert list(p.loc[["B", "A", "C"], "rank"]) == [1, 2, 3] and p.loc["D", "rank"] == 1
+
+
+def test_planned_visits_counts_weekdays():
+    v = pd.DataFrame({"license_id": ["A", "A", "B"],
+                      "visit_date": pd.to_datetime(["2026-10-02", "2026-10-09", "2026-10-05"])})
+    p = pr.planned_visits(v, plan_month="2026-11").set_index("license_id")
+    # November 2026 has 4 Fridays (6, 13, 20, 27) and 5 Mondays (2, 9, 16, 23, 30)
+    assert p.loc["A", "weekdays"] == "周五" and p.loc["A", "routine_visits"] == 4
+    assert p.loc["B", "routine_visits"] == 5
+    assert pr.planned_visits(v.iloc[0:0], plan_month="2026-11").empty
+
+
+def test_key_shops_take_top_n_with_strategies():
+    p = pr.shop_priority(_states(), _values())
+    strat = pd.DataFrame({"license_id": ["A", "A", "B"], "code": ["KZB-14", "KZB-09", "KZB-09"],
+                          "name": ["组合宽度建议", "卷烟陈列服务", "卷烟陈列服务"], "order": [1, 2, 1]})
+    v = pd.DataFrame({"license_id": ["A"], "visit_date": pd.to_datetime(["2026-10-02"])})
+    k = pr.key_shops(p, strat, v, plan_month="2026-11",
+                     thresholds={"key_shops_per_manager": 1}).set_index("license_id")
+    assert set(k.index) == {"B", "D"}  # the first of each manager; C has no problem
+    assert k.loc["B", "strategy_codes"] == "KZB-09"
+    assert k.loc["B", "planned_visits"] == 4 + 1  # no recorded weekday: 4 routine + 1 extra
+
+
+def test_manager_targets_by_hand():
+    products = pd.DataFrame({"sku": ["K", "O"], "key_brand": [True, False]})
+    cust = pd.DataFrame({"license_id": ["A", "B"], "manager_id": ["KM1", "KM2"]})
+    orders = pd.DataFrame({"month": ["2026-10"] * 3 + ["2026-05"], "district_code": "140105",
+                           "license_id": ["A", "A", "B", "B"], "sku": ["K", "O", "O", "O"],
+                           "qty_supplied": [30.0, 30, 40, 999]})
+    t = pr.manager_targets(orders, products, cust, month="2026-10",
+                           district_forecast={"140105": 1000.0}).set_index("manager_id")
+    # last 3 months: KM1 60 of 100 条 -> 60%, target 600 条; key-brand share 30/60 -> 300 条
+    assert t.loc["KM1", "share"] == pytest.approx(0.6)
+    assert t.loc["KM1", "volume_target"] == pytest.approx(600)
+    assert t.loc["KM1", "key_brand_target"] == pytest.approx(300)
+    assert t.loc["KM2", "volume_target_cases"] == pytest.approx(400 / 250)
+    t2 = pr.manager_targets(orders, products, cust, month="2026-10",
+                            district_forecast={"140105": 1000.0},
+                            key_brand_forecast={"140105": 50.0}).set_index("manager_id")
+    assert t2.loc["KM1", "key_brand_target"] == pytest.approx(50.0)  # KM1 holds all key volume
+
+
+def test_fallback_forecast_by_hand():
+    from kehu_lib.plan.data import fallback_forecast
+
+    months = [str(pd.Period("2025-08", "M") + i) for i in range(15)]
+    vol = [100.0] * 15
+    vol[months.index("2025-11")] = 120.0
+    for m in ("2026-08", "2026-09", "2026-10"):
+        vol[months.index(m)] = 110.0
+    df = pd.DataFrame({"district_code": "140105", "month": months, "volume": vol})
+    f = fallback_forecast(df, target_month="2026-11")
+    # last year's November 120 x (330 / 300)
+    assert f["140105"] == pytest.approx(120 * 330 / 300)
+
+
+def test_manager_files_show_full_ids_notebook_masks(tmp_path, small_store):
+    from kehu_lib.plan import data, monthly, output
+
+    plan = monthly.build(data.load_inputs("2026-10", store=small_store), district="小店区",
+                         store=small_store)
+    written = output.write_manager_plans(plan, tmp_path)
+    assert len(written) == plan["key_shops"]["manager_id"].nunique() >= 1
+    row = written.iloc[0]
+    page = (tmp_path / row["html"]).read_text(encoding="utf-8")
+    lic = plan["key_shops"].loc[plan["key_shops"]["manager_id"] == row["manager_id"],
+                                "license_id"].iloc[0]
+    assert lic in page and "月度工作方案" in page and "KZB-" in page
+    book = pd.read_excel(next(tmp_path.glob("*.xlsx")), sheet_name=row["sheet"], header=2,
+                         dtype=str)
+    assert lic in set(book["许可证号"]) and len(book) == row["key_shops"]
+    m = output.masked(plan["key_shops"])
+    assert m["license_id"].str.fullmatch(r"\d{4}\*{6}\d{2}").all()
