@@ -37,7 +37,7 @@ def _root(store: str | Path | None) -> Path:
 def _arrow_type(dtype: str) -> pa.DataType:
     return {
         "string": pa.string(),
-        "date": pa.timestamp("ms"),
+        "date": pa.timestamp("ns"),
         "Int64": pa.int64(),
         "float64": pa.float64(),
         "boolean": pa.bool_(),

@@ -29,7 +29,8 @@ HEADERS = {"member": "系列", "level": "层级", "month": "月份", "mean": "�
            "error": "误差率", "note": "方法说明"}
 
 
-def forecast_table(fc: pd.DataFrame, *, level: str = "总量", months: int | None = None) -> pd.DataFrame:
+def forecast_table(fc: pd.DataFrame, *, level: str = "总量",
+                   months: int | None = None) -> pd.DataFrame:
     """Forecasts of one level (总量 / 价类 / 品牌 / 规格) in 箱.
 
     Returns ``member, month ('YYYY-MM'), mean, lo_80, hi_80, lo_95, hi_95`` (箱), ``model``.
@@ -112,7 +113,7 @@ def fan_chart(series: pd.DataFrame, fc: pd.DataFrame, *, unique_id: str, history
 
 
 def fallback_notes(fc: pd.DataFrame) -> list[str]:
-    """Chinese sentences naming the series that got a fallback forecast (short/zero/intermittent)."""
+    """Chinese sentences naming the series with a fallback forecast (short/zero/intermittent)."""
     notes = []
     d = fc.drop_duplicates("unique_id")
     for note, zh in (("序列过短", "历史不足6个月，采用朴素预测(上月值)"),
@@ -121,7 +122,7 @@ def fallback_notes(fc: pd.DataFrame) -> list[str]:
         names = d.loc[d["note"] == note, "member"].astype(str).tolist()
         if names:
             notes.append(f"{'、'.join(names[:8])}{'等' if len(names) > 8 else ''}{zh}。")
-    short = d.loc[d["note"].str.contains(r"ETS\(A[N|Ad]N\)", regex=True, na=False), "member"]
+    short = d.loc[d["note"].str.contains(r"ETS\(A(?:N|Ad)N\)", na=False), "member"]
     if len(short):
         notes.append(f"{'、'.join(short.astype(str).tolist()[:8])}历史不足24个月，未用季节模型。")
     return notes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -89,7 +90,10 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
     signals = load_signals()
     end = pd.Period(signals["end_month"], "M")
     start = end - (n_months - 1)
-    root = Path(out).resolve() if out is not None else config.store_dir()
+    final = Path(out).resolve() if out is not None else config.store_dir()
+    # build beside the target and swap at the end: a killed build leaves the old store intact
+    final.parent.mkdir(parents=True, exist_ok=True)
+    root = final.parent / f".{final.name}.building-{os.getpid()}"
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
@@ -157,4 +161,11 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
         },
     }
     (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        os.replace(final, old)
+        os.replace(root, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(root, final)
     return manifest
