@@ -40,6 +40,8 @@ def kehu_run(reports: Path, extra: list[str]) -> float:
     proc = subprocess.run([sys.executable, "-m", "kehu_lib.cli", "run", *extra], env=env,
                           cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    summary = [ln for ln in proc.stdout.splitlines() if " runs: " in ln]
+    print(f"  kehu run {' '.join(extra)}: {summary[-1] if summary else '?'}", flush=True)
     if proc.returncode != 0:  # a failing notebook is timed like the others, but reported
         print(f"kehu run {' '.join(extra)}: exit {proc.returncode}\n{proc.stdout[-2000:]}",
               file=sys.stderr)

@@ -83,7 +83,8 @@ def aus_retail(methods, n_jobs: int = 2) -> pd.DataFrame:
         train_start = train_end - pd.DateOffset(months=59)
         tasks = {m: [] for m in methods}
         for uid, g in d.groupby("Series ID", sort=True):
-            tr = g.loc[(g["ds"] >= train_start) & (g["ds"] <= train_end), "Turnover"].to_numpy(float)
+            in_train = (g["ds"] >= train_start) & (g["ds"] <= train_end)
+            tr = g.loc[in_train, "Turnover"].to_numpy(float)
             te = g.loc[(g["ds"] > train_end) & (g["ds"] <= end), "Turnover"].to_numpy(float)
             if len(tr) == 60 and len(te) == H:
                 for m in methods:
@@ -137,10 +138,12 @@ def main(argv=None) -> None:
     ap.add_argument("--skip-sample", action="store_true")
     ap.add_argument("--skip-aus", action="store_true")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--methods", default="snaive,kehu_combo,kehu_combo_festival,"
+                    "statsforecast_autoets", help="comma-separated aus_retail methods")
     args = ap.parse_args(argv)
     pd.set_option("display.width", 160)
     if not args.skip_aus:
-        methods = ["snaive", "kehu_combo", "kehu_combo_festival", "statsforecast_autoets"]
+        methods = args.methods.split(",")
         res = aus_retail(methods, args.jobs)
         cols = ["method", "origin", "series", "mase", "rel_mase", "smape", "coverage_80",
                 "coverage_95", "sec_per_100_wall", "sec_per_100_cpu"]

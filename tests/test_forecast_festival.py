@@ -52,3 +52,14 @@ def test_regressor_does_no_harm_without_the_effect():
     a = forecast_one(y, 12, start=months[0], model="theta", festival=True)
     b = forecast_one(y, 12, start=months[0], model="theta", festival=False)
     np.testing.assert_allclose(a.mean, b.mean)
+
+
+def test_forecast_correction_hand_computed():
+    # 24 training months from 2024-01 plus 12 ahead; combined regressor = pre - 0.5 post
+    months = pd.period_range("2024-01", periods=36, freq="M")
+    x = fest.festival_regressor(months).to_numpy()
+    xc = x[:, 0] - 0.5 * x[:, 1]
+    corr = fest.forecast_correction(x, 24, 0.4)
+    jan = np.exp(0.4 * (xc[24] - (xc[0] + xc[12]) / 2))  # Jan 2026 vs mean of Jan 2024, 2025
+    assert corr[0] == pytest.approx(jan)
+    np.testing.assert_allclose(corr[3:12], 1.0)  # April..December: never touched

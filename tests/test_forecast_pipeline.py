@@ -20,8 +20,9 @@ def store(small_store, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def built(store):
-    # two cheap candidates keep the test fast; the full set runs in the batch and the benchmark
-    return pipeline.build_month_forecasts("2026-10", store, candidates=("snaive", "theta"))
+    # the cheapest model keeps the test fast; the full set runs in the batch and the benchmark
+    return pipeline.build_month_forecasts("2026-10", store, candidates=("snaive",),
+                                          sku_model="snaive")
 
 
 def test_build_writes_cache_and_loads(built, store):
@@ -84,3 +85,16 @@ def test_demand_plan_marks_rationed_items(built, store, tmp_path):
     assert len(back) == len(d) and "订单满足率" in back.columns
     with pytest.raises(ValueError, match="fill_threshold"):
         plan.demand_plan("2026-10", "万柏林区", store=store, fill_threshold=1.5)
+
+
+def test_interval_scale_hand_computed():
+    # errors of 1, 2, 3, 4 against half-widths of 2 (80%) and 4 (95%): r80 = .5, 1, 1.5, 2
+    bt = pd.DataFrame({"level": "总量", "y": [11.0, 8.0, 13.0, 6.0], "mean": 10.0,
+                       "lo_80": 8.0, "hi_80": 12.0, "lo_95": 6.0, "hi_95": 14.0})
+    sc = pipeline.interval_scale(bt).iloc[0]
+    assert sc["scale_80"] == pytest.approx(np.quantile([0.5, 1, 1.5, 2], 0.8))  # numpy: 1.7
+    assert sc["scale_95"] == 1.0  # r95 = .25 .. 1: quantile < 1 -> never narrowed
+    fc = pd.DataFrame({"level": ["总量"], "mean": [10.0], "lo_80": [8.0], "hi_80": [12.0],
+                       "lo_95": [6.0], "hi_95": [14.0]})
+    out = pipeline.calibrate_intervals(fc, bt).iloc[0]
+    assert out["hi_80"] == pytest.approx(10 + 2 * 1.7) and out["lo_95"] == pytest.approx(6.0 - 0.0)

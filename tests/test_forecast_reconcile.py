@@ -73,7 +73,7 @@ def test_middle_out_anchors_district_totals_and_sums_the_city():
     fc = pd.DataFrame({"unique_id": meta["unique_id"], "ds": pd.Timestamp("2026-11-01"),
                        "mean": [r[3] for r in rows], "lo_80": [r[3] * 0.5 for r in rows],
                        "hi_80": [r[3] * 2 for r in rows]})
-    out = middle_out(fc, meta).set_index("unique_id")["mean"]
+    out = middle_out(fc, meta, anchor="total").set_index("unique_id")["mean"]
     # classes scaled by 100 / 80 = 1.25; 其他品牌 absorbs 100 - 20 = 80; 中华 keeps 20
     assert out["A|价类|一类"] == pytest.approx(37.5) and out["A|价类|二类"] == pytest.approx(62.5)
     assert out["A|品牌|中华"] == 20 and out["A|品牌|其他品牌"] == 80
@@ -81,7 +81,7 @@ def test_middle_out_anchors_district_totals_and_sums_the_city():
     # city = A + B member by member
     assert out["全市|总量|合计"] == 150 and out["全市|价类|一类"] == pytest.approx(62.5)
     assert out["全市|品牌|中华"] == 30
-    hi = middle_out(fc, meta).set_index("unique_id")["hi_80"]
+    hi = middle_out(fc, meta, anchor="total").set_index("unique_id")["hi_80"]
     assert hi["A|价类|一类"] == pytest.approx(60.0 * 1.25)  # bounds scaled with the mean
 
 
@@ -90,6 +90,26 @@ def test_wls_var_hand_computed_and_needs_variances():
     var = pd.Series({"T": 4.0, "a": 1.0, "b": 1.0})
     out = reconcile(_base(12, 3, 5), S, method="wls_var", variances=var).set_index("unique_id")
     b = np.linalg.solve([[1.25, 0.25], [0.25, 1.25]], [6.0, 8.0])
-    assert out.loc["a", "mean"] == pytest.approx(b[0]) and out.loc["b", "mean"] == pytest.approx(b[1])
+    assert out.loc["a", "mean"] == pytest.approx(b[0])
+    assert out.loc["b", "mean"] == pytest.approx(b[1])
     with pytest.raises(ValueError, match="needs the forecast error variances"):
         reconcile(_base(12, 3, 5), S, method="wls_var")
+
+
+def test_middle_out_mean_anchor():
+    from kehu_lib.forecast.reconcile import middle_out
+
+    rows = [("A", "总量", "合计", 100.0), ("A", "价类", "一类", 40.0), ("A", "价类", "二类", 50.0),
+            ("A", "品牌", "中华", 20.0), ("A", "品牌", "其他品牌", 60.0),
+            ("全市", "总量", "合计", 100.0), ("全市", "价类", "一类", 40.0), ("全市", "价类", "二类", 50.0),
+            ("全市", "品牌", "中华", 20.0), ("全市", "品牌", "其他品牌", 60.0)]
+    meta = pd.DataFrame([(f"{d}|{lv}|{m}", d, lv, m) for d, lv, m, _ in rows],
+                        columns=["unique_id", "district", "level", "member"])
+    fc = pd.DataFrame({"unique_id": meta["unique_id"], "ds": pd.Timestamp("2026-11-01"),
+                       "mean": [r[3] for r in rows]})
+    out = middle_out(fc, meta).set_index("unique_id")["mean"]
+    assert out["A|总量|合计"] == pytest.approx((100 + 90 + 80) / 3)  # = 90
+    assert out["A|价类|一类"] == pytest.approx(40.0)  # classes already sum to 90
+    assert out["A|品牌|其他品牌"] == pytest.approx(70.0)  # 90 - 20
+    with pytest.raises(ValueError, match="anchor must be"):
+        middle_out(fc, meta, anchor="city")

@@ -7,7 +7,8 @@ from kehu_lib.forecast import report
 
 
 def _fc():
-    return pd.DataFrame({"unique_id": ["A|总量|合计"] * 2, "ds": pd.to_datetime(["2026-11-01", "2026-12-01"]),
+    return pd.DataFrame({"unique_id": ["A|总量|合计"] * 2,
+                         "ds": pd.to_datetime(["2026-11-01", "2026-12-01"]),
                          "model": "combo", "mean": [500.0, 750.0], "lo_80": [250.0, 500.0],
                          "hi_80": [750.0, 1000.0], "lo_95": [0.0, 250.0], "hi_95": [1000.0, 1250.0],
                          "district": "A", "level": "总量", "member": "合计", "note": "序列过短"})

@@ -7,7 +7,8 @@ Two layers (charts are never compared by pixels: the figures behind them are rec
    ``tests/baselines/<notebook>.json`` (floats to a relative 1e-6). A missing baseline FAILS;
    ``KEHU_UPDATE_BASELINES=1`` writes it (review the diff before committing).
 2. ``test_nbval`` (slow): nbval runs a generated copy of each notebook whose headline cell carries
-   the baseline as its stored output and ``# NBVAL_CHECK_OUTPUT`` (run with ``--nbval-lax``, so
+   the reference outputs (``tests/baselines/<notebook>.outputs.json``: text and headline data
+   only) as its stored output and ``# NBVAL_CHECK_OUTPUT`` (run with ``--nbval-lax``, so
    only that cell is compared). nbval silently passes a cell without stored output, so
    :func:`check_outputs` refuses a checked cell with none — tested below.
 """
@@ -63,27 +64,53 @@ def test_headlines_match_baseline(name, city_batch):
     assert got, f"{name} recorded no headline figures (call kehu_lib.headlines.record)"
     path = BASELINES / f"{name}.json"
     if os.environ.get("KEHU_UPDATE_BASELINES") == "1":
-        path.write_text(json.dumps(got, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        path.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n",
                         encoding="utf-8")
+        executed = nbformat.read(str(city_batch[1] / "city" / f"{name}.ipynb"), as_version=4)
+        outs = next(c.outputs for c in executed.cells
+                    if c.cell_type == "code" and "headlines.record" in c.source)
+        (BASELINES / f"{name}.outputs.json").write_text(
+            json.dumps(sanitize(outs), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     assert path.exists(), (f"no baseline {path.name}: run the tests with KEHU_UPDATE_BASELINES=1 "
                            "and commit it")
     want = json.loads(path.read_text(encoding="utf-8"))
-    assert sorted(got) == sorted(want), "headline keys changed"
+    assert list(got) == list(want), "headline keys (or their order) changed"
     diffs = {k: (got[k], want[k]) for k in want if not _close(got[k], want[k])}
     assert not diffs, f"headline figures differ from the baseline (got, want): {diffs}"
 
 
-def reference_notebook(source: Path, figures: dict | None) -> nbformat.NotebookNode:
-    """A copy of the notebook whose headline cell stores ``figures`` as its output."""
+KEEP = ("text/plain", headlines.MIME)
+
+
+def sanitize(outputs) -> list[dict]:
+    """Text and headline data of the outputs only (no images, HTML or execution counts)."""
+    clean = []
+    for out in outputs:
+        out = dict(out)
+        if "data" in out:
+            out["data"] = {k: v for k, v in out["data"].items() if k in KEEP}
+            out["metadata"] = {}
+            if not out["data"]:
+                continue
+        if "execution_count" in out:
+            out["execution_count"] = 1
+        clean.append(out)
+    return clean
+
+
+def reference_notebook(source: Path, outputs: list | None) -> nbformat.NotebookNode:
+    """A copy of the notebook whose headline cell stores ``outputs`` as its reference."""
     nb = nbformat.read(str(source), as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and "headlines.record" in cell.source:
-            cell.source = f"{CHECK}\n{cell.source}"
+            # `pass` last: IPython's ';' suppression of the returned dict differs between kernels
+            cell.source = f"{CHECK}\n{cell.source}\npass"
             cell.outputs = []
-            if figures is not None:
-                text = "\n".join(f"{k}: {v}" for k, v in figures.items())
-                cell.outputs = [nbformat.v4.new_output(
-                    "display_data", data={headlines.MIME: figures, "text/plain": text})]
+            cell.execution_count = None
+            if outputs:
+                cell.execution_count = 1  # nbval refuses an "unrun" cell with outputs
+                cell.outputs = [nbformat.from_dict(o) for o in outputs
+                                if o["output_type"] != "execute_result"]  # see `pass`
     return nb
 
 
@@ -103,17 +130,18 @@ def test_guard_fails_when_reference_output_is_missing():
         pytest.skip("no notebook in params/")
     with pytest.raises(AssertionError, match=r"checked but have no reference output"):
         check_outputs(reference_notebook(source, None))
-    check_outputs(reference_notebook(source, {"x": 1}))
+    check_outputs(reference_notebook(source, [{"output_type": "stream", "name": "stdout",
+                                               "text": "x: 1\n"}]))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_nbval(name, small_store, tmp_path):
-    path = BASELINES / f"{name}.json"
-    assert path.exists(), f"no baseline {path.name}"
-    figures = json.loads(path.read_text(encoding="utf-8"))
+    path = BASELINES / f"{name}.outputs.json"
+    assert path.exists(), f"no reference outputs {path.name} (KEHU_UPDATE_BASELINES=1)"
+    outputs = json.loads(path.read_text(encoding="utf-8"))
     src = config.NOTEBOOKS_DIR / f"{name}.ipynb"
-    nb = reference_notebook(src, figures)
+    nb = reference_notebook(src, outputs)
     check_outputs(nb)
     target = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, str(target))

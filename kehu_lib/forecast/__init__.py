@@ -16,5 +16,6 @@ from .select import CANDIDATES, OUT_COLUMNS, backtest_one, choose, forecast_fram
 __all__ = ["estimate_effect", "festival_regressor", "accuracy", "mase_scale", "LEVELS", "Forecast",
            "combine", "ets", "naive", "sarima", "snaive", "theta", "build_month_forecasts",
            "build_series", "horizon_for", "load_backtest", "load_month_forecasts", "load_series",
-           "monthly_volume", "middle_out", "reconcile", "summing_matrix", "CANDIDATES", "OUT_COLUMNS",
+           "monthly_volume", "middle_out", "reconcile", "summing_matrix", "CANDIDATES",
+           "OUT_COLUMNS",
            "backtest_one", "choose", "forecast_frame", "forecast_one"]

@@ -7,12 +7,19 @@ pre-festival window that falls in the month (:func:`kehu_lib.calendar.pre_festiv
 the real lunar dates of the ``lunardate`` package) and the share of the quiet post-festival
 fortnight.
 
-Models without regressors (ETS, Theta) use it through a two-step adjustment: the effect ``beta``
-is estimated on the log scale by OLS of the seasonal differences, ``Δ12 log y = c + Δ12 x beta``
-(seasonal differencing removes the fixed seasonality and the level, so only the moving part of
-the festival is left to explain), the series is divided by ``exp(x beta)``, modelled, and the
-forecast multiplied by ``exp(x_future beta)``. The effect is kept only when it is clearly there
-(|t| >= :data:`MIN_T`), so a series without the effect is left untouched.
+SARIMA takes it as a regressor (SARIMAX). Models without regressors (ETS, Theta) use it in two
+steps: the effect ``beta`` is estimated on the log scale by OLS of the seasonal differences,
+``Δ12 log y = c + Δ12 x beta`` (seasonal differencing removes the fixed seasonality and the
+level, so only the moving part of the festival is left to explain); the model is fitted to the
+series as it is (its seasonal pattern then holds the festival at its average position in the
+training years) and its forecast of each month multiplied by ``exp(beta (x_future - mean x of
+that calendar month in training))`` (:func:`forecast_correction`). Months the festival never
+touches get a factor of exactly 1, so the regressor cannot change them. (Dividing the training
+data by ``exp(x beta)`` instead cut the January/February error as much but made the other
+months' forecasts worse in the sample city.) The effect is kept only when it is clearly there
+(|t| >= :data:`MIN_T`), so a series without the effect is left untouched. The forecasts use
+the pre-festival share only (``select.FESTIVAL_POST``): adding the post-festival fortnight made
+March worse on the sample city.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import pandas as pd
 
 from ..calendar import pre_festival_share, spring_festival
 
-__all__ = ["festival_regressor", "estimate_effect", "POST_DAYS", "MIN_T"]
+__all__ = ["festival_regressor", "estimate_effect", "forecast_correction", "POST_DAYS", "MIN_T"]
 
 #: Length of the quiet post-festival period in days (shops are stocked up).
 POST_DAYS = 14
@@ -97,6 +104,16 @@ def estimate_effect(y, x, *, m: int = 12, min_t: float = MIN_T) -> dict:
     if np.isfinite(t) and abs(t) >= min_t:
         out.update(beta=beta, used=True)
     return out
+
+
+def forecast_correction(x, n: int, beta: float, *, m: int = 12) -> np.ndarray:
+    """Factor for each forecast month ``n..len(x)-1``: ``exp(beta (x_t - mean_x(month of t)))``
+    where the mean is over the training rows ``0..n-1`` of the same calendar month."""
+    xc = _combined(x)
+    pos = np.arange(len(xc)) % m
+    means = np.array([xc[:n][pos[:n] == k].mean() if np.any(pos[:n] == k) else 0.0
+                      for k in range(m)])
+    return np.exp(beta * (xc[n:] - means[pos[n:]]))
 
 
 def adjustment(x, beta: float) -> np.ndarray:

@@ -67,7 +67,8 @@ def accuracy(data: pd.DataFrame, *, by: str | Sequence[str] | None = None,
     d["_sape"] = np.where(den > 0, 2 * np.abs(err) / den.where(den > 0, 1), 0.0)
     for lv in (80, 95):
         if f"lo_{lv}" in d.columns:
-            d[f"_cov{lv}"] = ((d[actual] >= d[f"lo_{lv}"]) & (d[actual] <= d[f"hi_{lv}"])).astype(float)
+            inside = (d[actual] >= d[f"lo_{lv}"]) & (d[actual] <= d[f"hi_{lv}"])
+            d[f"_cov{lv}"] = inside.astype(float)
         else:
             d[f"_cov{lv}"] = np.nan
     keys = [by] if isinstance(by, str) else list(by or [])

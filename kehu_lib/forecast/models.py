@@ -119,8 +119,8 @@ def mean_model(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     y = np.asarray(y, float)[-window:]
     n = len(y)
     sd = y.std(ddof=1) if n > 1 else (abs(y[0]) * 0.5 if n else 0.0)
-    return _normal(np.repeat(y.mean() if n else 0.0, h), np.repeat(sd * np.sqrt(1 + 1 / max(n, 1)), h),
-                   "mean")
+    sd_h = np.repeat(sd * np.sqrt(1 + 1 / max(n, 1)), h)
+    return _normal(np.repeat(y.mean() if n else 0.0, h), sd_h, "mean")
 
 
 def zeros(y, h, **_) -> Forecast:

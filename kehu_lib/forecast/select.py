@@ -29,6 +29,11 @@ CANDIDATES = ("snaive", "ets", "theta", "sarima", "combo")
 #: Members of the combination.
 COMBO = ("ets", "theta", "sarima")
 OUT_COLUMNS = ["unique_id", "ds", "model", "mean", "lo_80", "hi_80", "lo_95", "hi_95"]
+#: SARIMA takes the festival as a regressor (SARIMAX); False = the forecast correction as ETS.
+SARIMA_EXOG = True
+#: Whether the festival regressor includes the quiet post-festival fortnight. Off: on the
+#: default sample it made March forecasts worse (see benchmarks/forecast_bench.py).
+FESTIVAL_POST = False
 #: Below this many months only naive/mean forecasts are made.
 MIN_OBS = 6
 #: Share of zero months (in the last 12) from which a series counts as intermittent.
@@ -83,7 +88,7 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     x_all = None
     if festival and any(name != "snaive" for name in models):
         months = pd.period_range(start, periods=len(y) + h, freq="M")
-        x_all = fest.festival_regressor(months).to_numpy()
+        x_all = fest.festival_regressor(months, post=FESTIVAL_POST).to_numpy()
         effect = fest.estimate_effect(y, x_all[: len(y)], m=m)
     base = set(models) - {"combo"}
     if "combo" in models:
@@ -92,13 +97,12 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     for name in [b for b in CANDIDATES + ("naive", "mean") if b in base]:
         if name in ("snaive", "naive", "mean") or not effect["used"]:
             fc = M.MODELS[name](y, h, start=start, m=m)
-        elif name == "sarima":
+        elif name == "sarima" and SARIMA_EXOG:
             xr = fest._combined(x_all)[:, None]
             fc = M.sarima(y, h, start=start, xreg=xr[: len(y)], xreg_future=xr[len(y):], m=m)
         else:
-            adj = fest.adjustment(x_all, effect["beta"])
-            fc = M.MODELS[name](y / adj[: len(y)], h, start=start, m=m).map(
-                lambda a, f=adj[len(y):]: a * f)
+            corr = fest.forecast_correction(x_all, len(y), effect["beta"], m=m)
+            fc = M.MODELS[name](y, h, start=start, m=m).map(lambda a, f=corr: a * f)
             fc.note += "+春节"
         out[name] = fc
     if "combo" in models:
@@ -182,7 +186,8 @@ def run_series(task: dict) -> dict:
                                   if not bt.empty else default)
     fc = forecast_one(y, h, start=start, model=model, festival=task.get("festival", True))
     ds = pd.period_range(start + len(y), periods=h, freq="M").to_timestamp()
-    f = _frame(fc, uid, ds, model)
+    # a fallback forecast is labelled with the fallback's name (naive, mean, zero)
+    f = _frame(fc, uid, ds, fc.model if fallback_reason(y) else model)
     f["note"] = fc.note
     last = pd.DataFrame()
     if task.get("last_month") and len(y) >= 4:  # the forecast made a month ago for last month
@@ -202,11 +207,16 @@ def _init_worker() -> None:
 
 
 def forecast_frame(tasks: list[dict], *, n_jobs: int | None = None) -> list[dict]:
-    """Run :func:`run_series` over ``tasks`` in ``n_jobs`` processes (default: 2 or the cores).
+    """Run :func:`run_series` over ``tasks`` in ``n_jobs`` processes.
 
-    Results come back in the order of ``tasks``. ``n_jobs=1`` runs in this process.
+    Default: ``$KEHU_FORECAST_JOBS`` or min(2, cores); one thread of BLAS per process. Results
+    come back in the order of ``tasks``. ``n_jobs=1`` (or a daemon caller) runs in this process.
     """
-    n_jobs = n_jobs or min(2, os.cpu_count() or 1)
+    import multiprocessing
+
+    n_jobs = n_jobs or int(os.environ.get("KEHU_FORECAST_JOBS", 0)) or min(2, os.cpu_count() or 1)
+    if multiprocessing.current_process().daemon:  # a daemon (e.g. a pool worker) cannot fork
+        n_jobs = 1
     if n_jobs == 1 or len(tasks) < 4:
         from threadpoolctl import threadpool_limits
 
