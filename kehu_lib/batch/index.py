@@ -56,10 +56,36 @@ def district_order(slugs: Iterable[str]) -> list[str]:
     return [s for s in order if s in slugs] + sorted(slugs - set(order))
 
 
+#: Headline keys that only restate the run's context.
+CONTEXT_KEYS = {"district", "month", "place", "wave", "prev_wave", "plan_month", "next_month", "区县",
+                "月份"}
+
+
+def _figures(heads: dict[str, Any], wanted: dict[str, str] | None, n: int) -> list[tuple[str, str]]:
+    if wanted:
+        out = []
+        for key, label in wanted.items():
+            if key in heads:
+                v = heads[key]
+                if label.endswith("%") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                    out.append((label[:-1], f"{v * 100:.1f}%"))
+                else:
+                    out.append((label, _fmt(v)))
+        return out
+    return [(str(k), _fmt(v)) for k, v in heads.items() if k not in CONTEXT_KEYS][:n]
+
+
 def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
-                titles: dict[str, str] | None = None, max_figures: int = 3) -> Path:
-    """Write ``reports/YYYY-MM/index.html`` from the manifest's runs."""
+                titles: dict[str, str] | None = None, max_figures: int = 3,
+                figures: dict[str, dict[str, str]] | None = None) -> Path:
+    """Write ``reports/YYYY-MM/index.html`` from the manifest's runs.
+
+    ``figures``: per notebook, the headline keys to show and their labels (the YAML's
+    ``index_figures``; a label ending in '%' shows a share as a percentage). Without it the
+    first ``max_figures`` headline figures that are not context (district, month ...) are shown.
+    """
     titles = titles or {}
+    figures = figures or {}
     month = month_dir.name
     notebooks = sorted({r["notebook"] for r in runs.values()})
     names = {r["slug"]: r["district"] for r in runs.values()}
@@ -75,9 +101,9 @@ def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
                 cells.append("<td>—</td>")
                 continue
             st = r["status"]
-            figs = list(r.get("headlines", {}).items())[:max_figures]
-            fig_html = "<br>".join(f"{html.escape(str(k))}：{html.escape(_fmt(v))}"
-                                   for k, v in figs)
+            fig_html = "<br>".join(f"{html.escape(k)}：{html.escape(v)}"
+                                   for k, v in _figures(r.get("headlines", {}), figures.get(nb),
+                                                        max_figures))
             links = f'<a href="{slug}/{nb}.html">报告</a>'
             if st != "ok":
                 links += (f' · <a href="{LOGS_DIR}/{slug}/{nb}.log">日志</a>'

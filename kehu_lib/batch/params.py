@@ -34,7 +34,7 @@ STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 RUN_KEYS = ("month", "district")
 #: Top-level keys of a notebook's YAML that are not parameters.
 RESERVED = ("description", "scope", "city_only", "districts_only", "districts", "parameters",
-            "show_license_ids")
+            "show_license_ids", "index_figures")
 SCOPES = ("all", "city_only", "districts_only")
 #: YAML files of params/ that are not notebooks.
 NOT_NOTEBOOKS = ("defaults", "batch", "survey_items")
@@ -226,6 +226,7 @@ class NotebookSpec:
     districts: dict[str, dict[str, Any]] = field(default_factory=dict)
     show_license_ids: bool = False
     description: str = ""
+    index_figures: dict[str, str] = field(default_factory=dict)  # headline key -> label
 
 
 def _notebook_yaml(stem: str, path: Path, data: dict[str, Any]) -> NotebookSpec:
@@ -252,8 +253,12 @@ def _notebook_yaml(stem: str, path: Path, data: dict[str, Any]) -> NotebookSpec:
     canon = {}
     for name, over in districts.items():
         canon[district_name(str(name), f"params/{stem}.yaml")] = over
+    figures = data.get("index_figures") or {}
+    if not isinstance(figures, dict):
+        raise ParamError(f"params/{stem}.yaml: 'index_figures' must map a headline key to a label")
     return NotebookSpec(stem, path, scope, dict(params), canon,
-                        bool(data.get("show_license_ids", False)), str(data.get("description", "")))
+                        bool(data.get("show_license_ids", False)), str(data.get("description", "")),
+                        {str(k): str(v) for k, v in figures.items()})
 
 
 def discover(params_dir: Path, notebooks_dir: Path) -> dict[str, NotebookSpec]:

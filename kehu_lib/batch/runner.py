@@ -57,6 +57,7 @@ class Plan:
     specs: list[RunSpec]
     titles: dict[str, str]
     precompute: list[str]
+    figures: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,7 +136,8 @@ def plan(opts: BatchOptions) -> Plan:
                                  opts.with_code, nb.show_license_ids, imports, period,
                                  opts.timeout, opts.verbose, fp))
     titles = {n: found[n].description or n for n in found}
-    return Plan(month, store, reports, specs, titles, list(defaults.get("precompute") or []))
+    figures = {n: found[n].index_figures for n in found}
+    return Plan(month, store, reports, specs, titles, list(defaults.get("precompute") or []), figures)
 
 
 def run_precompute(funcs: Sequence[str], month: str, store: Path) -> None:
@@ -231,7 +233,7 @@ def run_batch(opts: BatchOptions) -> BatchReport:
         warnings.simplefilter("ignore")
         for slug in sorted(changed):
             district_xlsx(month_dir, slug, manifest.runs, pl.titles)
-    month_index(month_dir, manifest.runs, pl.titles)
+    month_index(month_dir, manifest.runs, pl.titles, figures=pl.figures)
     top_index(pl.reports)
     return BatchReport(pl.month, results, time.perf_counter() - start, pl.reports)
 

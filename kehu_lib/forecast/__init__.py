@@ -8,14 +8,14 @@ Long format everywhere: input ``unique_id, ds, y`` (``ds`` = month start), outpu
 from .festival import estimate_effect, festival_regressor
 from .metrics import accuracy, mase_scale
 from .models import LEVELS, Forecast, combine, ets, naive, sarima, snaive, theta
-from .pipeline import (build_month_forecasts, build_series, horizon_for, load_backtest,
+from .pipeline import (build_month_forecasts, build_series, ensure_month_forecasts, horizon_for, load_backtest,
                        load_month_forecasts, load_series, monthly_volume)
 from .reconcile import middle_out, reconcile, summing_matrix
 from .select import CANDIDATES, OUT_COLUMNS, backtest_one, choose, forecast_frame, forecast_one
 
 __all__ = ["estimate_effect", "festival_regressor", "accuracy", "mase_scale", "LEVELS", "Forecast",
            "combine", "ets", "naive", "sarima", "snaive", "theta", "build_month_forecasts",
-           "build_series", "horizon_for", "load_backtest", "load_month_forecasts", "load_series",
+           "build_series", "ensure_month_forecasts", "horizon_for", "load_backtest", "load_month_forecasts", "load_series",
            "monthly_volume", "middle_out", "reconcile", "summing_matrix", "CANDIDATES",
            "OUT_COLUMNS",
            "backtest_one", "choose", "forecast_frame", "forecast_one"]

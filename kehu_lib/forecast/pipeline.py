@@ -242,11 +242,48 @@ def _sku_forecasts(vol: pd.DataFrame, month: str, rec: pd.DataFrame, *, n_jobs=N
     return fc
 
 
+def inputs_fingerprint(month: str, store=None) -> str:
+    """A hash of what the month's forecasts depend on: the forecasting code and the order and
+    product files of the store up to ``month`` (paths, sizes, modification times)."""
+    import hashlib
+
+    root = Path(store).resolve() if store is not None else config.store_dir()
+    h = hashlib.sha256()
+    for src in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(src.read_bytes())
+    last = str(pd.Period(month, "M"))
+    files = [root / "products.parquet"] + sorted(
+        f for f in (root / "orders").glob("month=*/district_code=*/*.parquet")
+        if f.parent.parent.name.split("=", 1)[1] <= last)
+    for f in files:
+        if f.exists():
+            st = f.stat()
+            h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def ensure_month_forecasts(month: str = "", store=None) -> bool:
+    """Build the month's forecast cache unless it is current (same code and input data).
+
+    The batch's shared precompute step: run once before the notebooks, which then only read.
+    Returns True when it built, False when the cache was already current.
+    """
+    month = month or latest_month(store=store)
+    stamp = cache_dir(month, store) / "fingerprint.txt"
+    if stamp.exists() and stamp.read_text(encoding="utf-8").strip() == inputs_fingerprint(month, store):
+        return False
+    build_month_forecasts(month, store)
+    return True
+
+
 def _write_cache(month, store, out, backtest, series) -> None:
+    fingerprint = inputs_fingerprint(month, store)
+
     def _write(tmp: Path) -> None:
         out.to_parquet(tmp / "forecasts.parquet", index=False)
         backtest.to_parquet(tmp / "backtest.parquet", index=False)
         series.to_parquet(tmp / "series.parquet", index=False)
+        (tmp / "fingerprint.txt").write_text(fingerprint, encoding="utf-8")
 
     _atomic_dir_write(cache_dir(month, store), _write)
 
@@ -255,7 +292,7 @@ def _read(month: str, name: str, district, store) -> pd.DataFrame:
     month = month or latest_month(store=store)
     path = cache_dir(month, store) / f"{name}.parquet"
     if not path.exists():
-        build_month_forecasts(month, store)
+        ensure_month_forecasts(month, store)
     df = pd.read_parquet(path)
     if district is not None:
         d = config.resolve_district(district)

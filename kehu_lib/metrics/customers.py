@@ -386,6 +386,7 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
     key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
     df = orders[orders["month"].isin(base_months + cur_months)]
     df = df.assign(_kb=df["sku"].isin(key), _cur=df["month"].isin(cur_months))
+    df = df.assign(qty_supplied=df["qty_supplied"].astype("float64"))
     g = df.groupby(["license_id", "_kb", "_cur"])["qty_supplied"].sum().unstack(
         ["_kb", "_cur"], fill_value=0.0)
 
