@@ -22,6 +22,6 @@ def test_dask_executor_runs_the_same_batch(tmp_path):
     month = opts.reports / "2026-10"
     # the workers returned the files; the batch process wrote them
     assert (month / "wanbailin" / "demo_report.html").exists()
-    assert (month / "wanbailin" / "failing.ipynb").exists()
+    assert (month / "_logs" / "wanbailin" / "failing.ipynb").exists()
     assert "总销量(箱)" in (month / "index.html").read_text(encoding="utf-8")
     assert report.exit_code == 1

@@ -35,7 +35,7 @@ def test_failing_run_does_not_stop_the_others(demo_batch):
 def test_failed_notebook_and_every_log_are_kept(demo_batch):
     opts, report = demo_batch
     month = opts.reports / "2026-10"
-    nb = json.loads((month / "yingze" / "failing.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads((month / "_logs" / "yingze" / "failing.ipynb").read_text(encoding="utf-8"))
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert errors and errors[0]["evalue"] == "故意失败: 迎泽区"
     for slug in ("city", "wanbailin", "yingze"):

@@ -107,7 +107,7 @@ def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
             links = f'<a href="{slug}/{nb}.html">报告</a>'
             if st != "ok":
                 links += (f' · <a href="{LOGS_DIR}/{slug}/{nb}.log">日志</a>'
-                          f' · <a href="{slug}/{nb}.ipynb">笔记本</a>')
+                          f' · <a href="{LOGS_DIR}/{slug}/{nb}.ipynb">笔记本</a>')
                 fig_html = html.escape(r.get("error", ""))
             cells.append(f'<td class="{st}"><span class="badge {st}">{STATUS_ZH.get(st, st)}'
                          f'</span> {links}<div class="fig">{fig_html}</div>'

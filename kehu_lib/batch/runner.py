@@ -159,8 +159,8 @@ def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
     out = month_dir / result.slug
     if result.html:
         atomic_write(out / f"{result.notebook}.html", result.html)
-    if result.ipynb:
-        atomic_write(out / f"{result.notebook}.ipynb", result.ipynb)
+    if result.ipynb:  # unmasked data and code: kept with the logs, not beside the shared HTML
+        atomic_write(month_dir / LOGS_DIR / result.slug / f"{result.notebook}.ipynb", result.ipynb)
     atomic_write(month_dir / LOGS_DIR / result.slug / f"{result.notebook}.log", result.log)
     write_tables(month_dir, result.slug, result.notebook, result.tables)
     manifest.record(result.summary())

@@ -181,19 +181,22 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
                 continue
             if best is not None and aicc >= best[0]:
                 continue
-            fc = _ets_intervals(res, h, idx)
-            if logged:
-                fc = fc.map(np.exp)
-            if _explodes(fc.mean, y):
+            # the point forecast is enough to reject an exploding form; the intervals (a
+            # prediction object, ~1/4 of a fit's cost) are computed for the chosen form only
+            mean = np.asarray(res.forecast(h), float)
+            if _explodes(np.exp(mean) if logged else mean, y):
                 continue
             name = "A" + ("Ad" if damped else ("A" if trend else "N")) + ("A" if seas else "N")
-            fc.note = ("log " if logged else "") + f"ETS({name})"
-            best = (aicc, fc)
+            best = (aicc, res, name)
+        if best is not None:
+            out = _ets_intervals(best[1], h, idx)
     finally:
         ctx.__exit__(None, None, None)
     if best is None:
         return naive(y, h)
-    out = best[1]
+    if logged:
+        out = out.map(np.exp)
+    out.note = ("log " if logged else "") + f"ETS({best[2]})"
     out.model = "ets"
     return out
 
