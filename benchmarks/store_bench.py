@@ -83,7 +83,7 @@ def main() -> None:
     results = {}
     print(f"{'measurement':48} {'seconds':>9} {'peak MB':>9} {'rows':>12}")
     for name, snippet in SNIPPETS.items():
-        results[name] = measure(snippet, store, args.repeat if "full" not in name else 1)
+        results[name] = measure(snippet, store, 1 if name.startswith("pandas") else args.repeat)
         dt, mb, n = results[name]
         print(f"{name:48} {dt:9.3f} {mb:9.0f} {n:12,}")
     one, one_floor = results["load one district-month (kehu.load_orders)"], results["decode floor, one district-month (pyarrow)"]

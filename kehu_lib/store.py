@@ -165,7 +165,8 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 def _to_pandas(table_arrow: pa.Table, table: str) -> pd.DataFrame:
     """Arrow -> pandas with the schema's dtypes (strings stay Arrow-backed: no copy)."""
-    df = table_arrow.to_pandas()
+    strings = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
+    df = table_arrow.to_pandas(types_mapper=strings.get)
     t = TABLES[table]
     for f in t.fields:
         if f.name not in df.columns:
