@@ -56,6 +56,18 @@ def to_arrow(df: pd.DataFrame, table: str, drop: Sequence[str] = ()) -> pa.Table
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 
 
+def swap_in(src: Path, dst: Path) -> None:
+    """Put the folder or file ``src`` in place of ``dst`` with renames (the old one is removed)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir() and dst.exists():
+        old = dst.parent / f".old-{dst.name}-{uuid.uuid4().hex[:8]}"
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
 def _atomic_dir_write(target: Path, write) -> None:
     """Write a folder via ``write(tmpdir)`` and swap it in place of ``target`` atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -63,13 +75,7 @@ def _atomic_dir_write(target: Path, write) -> None:
     tmp.mkdir()
     try:
         write(tmp)
-        old = None
-        if target.exists():
-            old = target.parent / f".old-{target.name}-{uuid.uuid4().hex[:8]}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -346,19 +352,8 @@ def _finish_commit(root: Path, stage: Path) -> None:
     items = (stage / "COMMITTING").read_text(encoding="utf-8").split("\n")
     for rel in filter(None, items):
         src, dst = stage / rel, root / rel
-        if not src.exists():  # already moved by an interrupted commit
-            continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            if dst.exists():
-                old = dst.parent / f".old-{dst.name}-{uuid.uuid4().hex[:8]}"
-                os.replace(dst, old)
-                os.replace(src, dst)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(src, dst)
-        else:
-            os.replace(src, dst)
+        if src.exists():  # else already moved by an interrupted commit
+            swap_in(src, dst)
     shutil.rmtree(stage, ignore_errors=True)
 
 

@@ -145,7 +145,8 @@ def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
-        init: str = "heuristic", trends: tuple[str, ...] = ("N", "Ad")) -> Forecast:
+        init: str = "heuristic", trends: tuple[str, ...] = ("N", "Ad"),
+        warm: dict | None = None) -> Forecast:
     """ETS (state-space exponential smoothing), form chosen by AICc.
 
     statsmodels ``ETSModel`` with additive errors on log(y) (multiplicative behaviour on the
@@ -155,6 +156,9 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     states by the heuristic of Hyndman et al. (2008), so only smoothing parameters are estimated
     (fast). Forms whose forecast explodes (> :data:`EXPLODE_FACTOR` x the series' range) are
     rejected. Intervals: the model's analytic prediction intervals, back-transformed.
+    ``warm``: a dict shared by the fits of one series (e.g. the rolling origins of a backtest):
+    each form starts its optimisation from the parameters it had in the previous fit, and the
+    dict is updated (the fits then need about half the likelihood evaluations).
     """
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
@@ -173,7 +177,13 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
                 mod = ETSModel(s, error="add", trend=trend, damped_trend=damped, seasonal=seas,
                                seasonal_periods=m if seas else None,
                                initialization_method=init if seas else "estimated")
-                res = mod.fit(disp=False, maxiter=200, **ETS_FIT)
+                key = ("ets", trend, damped, seas, logged)
+                sp = warm.get(key) if warm is not None else None
+                if sp is not None and len(sp) != len(mod.param_names):
+                    sp = None
+                res = mod.fit(start_params=sp, disp=False, maxiter=200, **ETS_FIT)
+                if warm is not None:
+                    warm[key] = np.asarray(res.params, float)
             except Exception:  # noqa: BLE001 - a form that cannot be fitted is skipped
                 continue
             aicc = res.aicc
@@ -271,13 +281,15 @@ def _ses_sigma(x: np.ndarray, alpha: float) -> float:
     return float(np.sqrt(np.mean(err ** 2))) if len(err) else 0.0
 
 
-def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Forecast:
+def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
+           warm: dict | None = None) -> Forecast:
     """Seasonal ARIMA with optional regressors (SARIMAX), statsmodels state space.
 
     The airline model ARIMA(0,1,1)(0,1,1)_12 on log(y) (Box & Jenkins), which suits trending
     multiplicative-seasonal retail data; ARIMA(0,1,1) with drift-free differencing when there are
     fewer than 26 months. ``xreg`` (e.g. the Spring-Festival share) enters as regressors.
-    Intervals from ``get_forecast``, back-transformed.
+    Intervals from ``get_forecast``, back-transformed. ``warm``: start from the parameters of
+    the previous fit of the same form (see :func:`ets`).
     """
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
@@ -291,7 +303,13 @@ def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> For
         # approximate diffuse start for the differencing states: the same estimates (to ~0.01)
         # as the exact diffuse filter at ~1/10 of the cost per likelihood evaluation
         mod.ssm.initialize_approximate_diffuse(1e6)
-        res = mod.fit(disp=False, maxiter=50)
+        key = ("sarima", seasonal, xreg is not None, logged)
+        sp = warm.get(key) if warm is not None else None
+        if sp is not None and len(sp) != len(mod.param_names):
+            sp = None
+        res = mod.fit(start_params=sp, disp=False, maxiter=50)
+        if warm is not None:
+            warm[key] = np.asarray(res.params, float)
         pred = res.get_forecast(h, exog=xreg_future)
         mean = np.asarray(pred.predicted_mean, float)
         sd = np.sqrt(np.maximum(np.asarray(pred.var_pred_mean, float), 0))

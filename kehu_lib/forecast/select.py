@@ -53,7 +53,7 @@ def fallback_reason(y) -> str | None:
 
 
 def forecast_one(y, h: int, *, start, model: str = "combo", festival: bool = True,
-                 m: int = 12) -> M.Forecast:
+                 m: int = 12, warm: dict | None = None) -> M.Forecast:
     """Forecast one series with ``model``, the festival regressor and the fallbacks.
 
     Fallbacks (stated in ``Forecast.note``): an all-zero series gets zeros; fewer than
@@ -61,15 +61,18 @@ def forecast_one(y, h: int, *, start, model: str = "combo", festival: bool = Tru
     the mean of the last 12 months; seasonal forms need 24 months (the models drop seasonality
     below that) and the seasonal naive 12 (naive below).
     """
-    return forecast_many(y, h, start=start, models=(model,), festival=festival, m=m)[model]
+    return forecast_many(y, h, start=start, models=(model,), festival=festival, m=m,
+                         warm=warm)[model]
 
 
 def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
-                  festival: bool = True, m: int = 12) -> dict[str, M.Forecast]:
+                  festival: bool = True, m: int = 12,
+                  warm: dict | None = None) -> dict[str, M.Forecast]:
     """Forecasts of several models for one series, each base model fitted once.
 
     ``combo`` is the equal-weight combination (:func:`models.combine`) of ets, theta and sarima.
     See :func:`forecast_one` for the fallbacks (then every model gets the fallback forecast).
+    ``warm``: a dict shared by the fits of one series (warm starts, see :func:`models.ets`).
     """
     y = np.asarray(y, float)
     models = tuple(models)
@@ -95,14 +98,16 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
         base |= set(COMBO)
     out: dict[str, M.Forecast] = {}
     for name in [b for b in CANDIDATES + ("naive", "mean") if b in base]:
+        kw = {"warm": warm} if warm is not None and name in ("ets", "sarima") else {}
         if name in ("snaive", "naive", "mean") or not effect["used"]:
-            fc = M.MODELS[name](y, h, start=start, m=m)
+            fc = M.MODELS[name](y, h, start=start, m=m, **kw)
         elif name == "sarima" and SARIMA_EXOG:
             xr = fest._combined(x_all)[:, None]
-            fc = M.sarima(y, h, start=start, xreg=xr[: len(y)], xreg_future=xr[len(y):], m=m)
+            fc = M.sarima(y, h, start=start, xreg=xr[: len(y)], xreg_future=xr[len(y):], m=m,
+                          **kw)
         else:
             corr = fest.forecast_correction(x_all, len(y), effect["beta"], m=m)
-            fc = M.MODELS[name](y, h, start=start, m=m).map(lambda a, f=corr: a * f)
+            fc = M.MODELS[name](y, h, start=start, m=m, **kw).map(lambda a, f=corr: a * f)
             fc.note += "+春节"
         out[name] = fc
     if "combo" in models:
@@ -119,7 +124,7 @@ def _frame(fc: M.Forecast, uid: str, ds: pd.DatetimeIndex, model: str) -> pd.Dat
 
 def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
                  models: Iterable[str] = CANDIDATES, festival: bool = True,
-                 uid: str = "") -> pd.DataFrame:
+                 uid: str = "", warm: dict | None = None) -> pd.DataFrame:
     """Rolling-origin backtest of one series.
 
     ``origins`` are the numbers of months used for training (e.g. ``n-12, n-9, n-6, n-3``);
@@ -134,7 +139,8 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
         if n0 < 3 or hh < 1:
             continue
         ds = pd.period_range(start + n0, periods=hh, freq="M").to_timestamp()
-        fcs = forecast_many(y[:n0], hh, start=start, models=models, festival=festival)
+        fcs = forecast_many(y[:n0], hh, start=start, models=models, festival=festival,
+                            warm=warm)
         for name, fc in fcs.items():
             f = _frame(fc, uid, ds, name)
             f["origin"] = (start + n0 - 1).to_timestamp()
@@ -179,20 +185,26 @@ def run_series(task: dict) -> dict:
     y, start, h = np.asarray(task["y"], float), pd.Period(task["start"], "M"), task["h"]
     uid = task["unique_id"]
     models = tuple(task.get("models", CANDIDATES))
+    fest_on = task.get("festival", True)
+    # one warm-start store per series: each fit starts from the parameters of the previous,
+    # shorter-window fit; the fits run in the order of their training windows (origins, then
+    # last month's forecast from the month before, then the final fit), so no fit starts from
+    # parameters that saw its own hold-out
+    warm = {} if task.get("warm", True) else None
     bt = backtest_one(y, start=start, origins=task.get("origins", ()), h=task.get("bt_h", 3),
-                      models=models, festival=task.get("festival", True), uid=uid)
+                      models=models, festival=fest_on, uid=uid, warm=warm)
     default = "combo" if "combo" in models else models[-1]
     model = task.get("model") or (choose(bt, default=default).get(uid, default)
                                   if not bt.empty else default)
-    fc = forecast_one(y, h, start=start, model=model, festival=task.get("festival", True))
+    last = pd.DataFrame()
+    if task.get("last_month") and len(y) >= 4:  # the forecast made a month ago for last month
+        last = backtest_one(y, start=start, origins=[len(y) - 1], h=1, models=(model,),
+                            festival=fest_on, uid=uid, warm=warm)
+    fc = forecast_one(y, h, start=start, model=model, festival=fest_on, warm=warm)
     ds = pd.period_range(start + len(y), periods=h, freq="M").to_timestamp()
     # a fallback forecast is labelled with the fallback's name (naive, mean, zero)
     f = _frame(fc, uid, ds, fc.model if fallback_reason(y) else model)
     f["note"] = fc.note
-    last = pd.DataFrame()
-    if task.get("last_month") and len(y) >= 4:  # the forecast made a month ago for last month
-        last = backtest_one(y, start=start, origins=[len(y) - 1], h=1, models=(model,),
-                            festival=task.get("festival", True), uid=uid)
     return {"forecast": f, "backtest": bt, "model": model, "last_month": last}
 
 

@@ -161,11 +161,5 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
         },
     }
     (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        os.replace(final, old)
-        os.replace(root, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(root, final)
+    store.swap_in(root, final)
     return manifest
