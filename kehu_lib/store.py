@@ -207,6 +207,15 @@ def _partition_files(folder: Path, t, month_list: list[str] | None, code: str | 
     return files
 
 
+def _read_files(files: list[str], folder: Path, t, cols: list[str]) -> pa.Table:
+    """Decode the given hive-partitioned Parquet files (only ``cols``) into one Arrow table."""
+    import pyarrow.dataset as ds
+
+    part = ds.partitioning(pa.schema([(p, pa.string()) for p in t.partition]), flavor="hive")
+    data = ds.dataset(files, format="parquet", partitioning=part, partition_base_dir=folder.as_posix())
+    return data.to_table(columns=cols)
+
+
 def query(table: str, *, columns: Sequence[str] | None = None, months=None, district=None,
           where: dict[str, Iterable] | None = None, store: str | Path | None = None) -> pd.DataFrame:
     """Read rows of a table with filter pushdown; returns a tidy frame with the schema's dtypes.
@@ -241,6 +250,9 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         if not files:
             empty = pa.schema([(c, _arrow_type(t.field(c).dtype)) for c in cols]).empty_table()
             return _to_pandas(empty, table)
+        if not where and (code is None or "district_code" in t.partition):
+            # only partition filters: decode the pruned files straight into Arrow (no SQL layer)
+            return _to_pandas(_read_files(files, folder, t, cols), table)
         types = ", ".join(f"'{p}': VARCHAR" for p in t.partition)
         listing = ", ".join(f"'{f}'" for f in files)
         source = f"read_parquet([{listing}], hive_partitioning=true, hive_types={{{types}}})"
