@@ -63,3 +63,23 @@ def test_forecast_correction_hand_computed():
     jan = np.exp(0.4 * (xc[24] - (xc[0] + xc[12]) / 2))  # Jan 2026 vs mean of Jan 2024, 2025
     assert corr[0] == pytest.approx(jan)
     np.testing.assert_allclose(corr[3:12], 1.0)  # April..December: never touched
+
+
+def test_estimate_matches_statsmodels_ols():
+    # the closed-form OLS of the seasonal log differences against statsmodels' OLS
+    import statsmodels.api as sm
+
+    months, y, x = _planted(0.3, seed=4)
+    est = fest.estimate_effect(y, x[:, None], min_t=0.0)
+    dy = np.log(y[12:]) - np.log(y[:-12])
+    dx = x[12:] - x[:-12]
+    res = sm.OLS(dy, sm.add_constant(dx)).fit()
+    assert est["beta"] == pytest.approx(res.params[1], rel=1e-9)
+    assert est["t"] == pytest.approx(res.tvalues[1], rel=1e-9)
+
+
+def test_regressor_of_periods_strings_and_empty_input():
+    x = fest.festival_regressor(["2025-01", pd.Period("2026-02", "M")], post=False)
+    np.testing.assert_allclose(x["festival_pre"], [1.0, 16 / 28])
+    assert list(fest.festival_regressor([]).columns) == ["festival_pre", "festival_post"]
+    assert len(fest.festival_regressor([])) == 0

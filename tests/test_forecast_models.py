@@ -95,3 +95,43 @@ def test_combine_median_bounds_with_three_members():
     c = M.combine(fcs)  # median of bounds: lo_80 = median(9, 10, 5) = 9; hi_80 = median(11, 14, 23)
     assert c.mean[0] == 12.0 and c.lo[80][0] == 9.0 and c.hi[80][0] == 14.0
     assert M.combine(fcs, bounds="mean").hi[80][0] == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize("model", ["ets", "sarima"])
+def test_warm_start_gives_the_cold_fit_and_fills_the_store(model):
+    rng = np.random.default_rng(3)
+    y = _seasonal(3) * np.exp(rng.normal(0, 0.03, 36)) * np.linspace(1, 1.2, 36)
+    warm = {}
+    getattr(M, model)(y[:30], 3, start=START, warm=warm)  # the previous, shorter window
+    assert warm and all(np.all(np.isfinite(p)) for p in warm.values())
+    hot = getattr(M, model)(y, 3, start=START, warm=warm)
+    cold = getattr(M, model)(y, 3, start=START)
+    # the same optimum from a different starting point (to optimiser tolerance)
+    np.testing.assert_allclose(hot.mean, cold.mean, rtol=0.02)
+
+
+def test_warm_start_of_the_wrong_size_is_ignored():
+    y = _seasonal(3)
+    warm = {key: np.array([0.5]) for key in
+            [("sarima", (0, 1, 1, 12), False, True), ("ets", None, False, "add", True)]}
+    np.testing.assert_allclose(M.sarima(y, 12, start=START, warm=warm).mean, PATTERN, rtol=0.02)
+    np.testing.assert_allclose(M.ets(y, 12, start=START, warm=warm).mean, PATTERN, rtol=0.02)
+
+
+@pytest.mark.parametrize("deseasonalize", [False, True])
+def test_theta_fit_matches_statsmodels_theta(deseasonalize):
+    # the light Theta fit against statsmodels' own ThetaModel.fit() (SES by state-space MLE)
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    rng = np.random.default_rng(5)
+    z = np.log(_seasonal(3) * np.exp(rng.normal(0, 0.05, 36)) * np.linspace(1, 1.3, 36))
+    idx = pd.date_range("2022-01-01", periods=36, freq="MS")
+
+    def mod():
+        return ThetaModel(pd.Series(z, index=idx), period=12, deseasonalize=deseasonalize,
+                          method="additive", use_test=False)
+
+    ref, ours = mod().fit(), M._theta_fit(mod())
+    assert ours.params["alpha"] == pytest.approx(ref.params["alpha"], abs=1e-3)
+    np.testing.assert_allclose(np.asarray(ours.forecast(6)), np.asarray(ref.forecast(6)),
+                               rtol=1e-4)

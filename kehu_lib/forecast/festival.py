@@ -119,7 +119,10 @@ def estimate_effect(y, x, *, m: int = 12, min_t: float = MIN_T) -> dict:
     beta = float(dxc @ (dy - dy.mean())) / sxx
     resid = dy - dy.mean() - beta * dxc
     s2 = float(resid @ resid) / (n - 2)
-    t = beta / np.sqrt(s2 / sxx) if s2 > 0 else float("inf") * np.sign(beta)
+    if s2 > 0:
+        t = beta / np.sqrt(s2 / sxx)
+    else:  # a perfect fit: t is infinite (or undefined without an effect), as in statsmodels
+        t = float(np.copysign(np.inf, beta)) if beta != 0 else float("nan")
     out["t"] = t
     if np.isfinite(t) and abs(t) >= min_t:
         out.update(beta=beta, used=True)

@@ -243,8 +243,8 @@ def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Fore
     ctx = _quiet()
     try:
         seasonal = len(z) >= 2 * m
-        res = ThetaModel(pd.Series(z, index=idx), period=m, deseasonalize=seasonal,
-                         method="additive", use_test=False).fit()
+        res = _theta_fit(ThetaModel(pd.Series(z, index=idx), period=m, deseasonalize=seasonal,
+                                    method="additive", use_test=False))
         mean = np.asarray(res.forecast(h), float)
         # Intervals of the SES-with-drift form of Theta (Hyndman & Billah 2003): the h-step
         # variance is sigma^2 (1 + (h-1) alpha^2), sigma^2 from the in-sample one-step errors of
@@ -261,6 +261,39 @@ def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Fore
     if _explodes(fc.mean, y):
         return naive(y, h)
     return fc
+
+
+def _theta_fit(mod):
+    """``ThetaModel.fit()`` (its default, ``use_mle=False``) without the state-space machinery.
+
+    statsmodels fits the SES of the Theta method as a state-space ``ExponentialSmoothing`` with
+    the initial level known (= y_0) and the scale concentrated out, i.e. alpha minimises the sum
+    of squared one-step errors on (0, 1); the drift b0 is the OLS slope on a trend. The same
+    here with a bounded scalar search and ``lfilter`` for the smoothing recursion (~10x faster;
+    alpha agrees to ~1e-5). Returns statsmodels' ``ThetaModelResults``.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.signal import lfilter
+    from statsmodels.tsa.forecasting.theta import ThetaModelResults
+    from statsmodels.tsa.tsatools import add_trend
+
+    y, seasonal = mod._deseasonalize_data()
+    y = np.asarray(y, float)
+    ct = add_trend(y, "ct", prepend=True)[:, :2]
+    ct[:, 1] -= 1
+    _, b0 = np.linalg.lstsq(ct, y, rcond=None)[0]
+
+    def levels(alpha):  # l_t = alpha y_t + (1 - alpha) l_{t-1}, l_{-1} = y_0
+        return lfilter([alpha], [1.0, alpha - 1.0], y, zi=[(1 - alpha) * y[0]])[0]
+
+    def sse(alpha):
+        pred = np.concatenate(([y[0]], levels(alpha)[:-1]))
+        return float(np.sum((y - pred) ** 2))
+
+    opt = minimize_scalar(sse, bounds=(1e-8, 1 - 1e-8), method="bounded",
+                          options={"xatol": 1e-7})
+    alpha = float(opt.x)
+    return ThetaModelResults(b0, alpha, None, float(levels(alpha)[-1]), seasonal, False, mod)
 
 
 def _deseasonalise(z: np.ndarray, m: int) -> np.ndarray:

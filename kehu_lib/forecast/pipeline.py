@@ -17,6 +17,14 @@ The cache of a month lives in ``<store>/derived/forecasts/month=YYYY-MM/`` (writ
 ``forecasts.parquet`` (reconciled forecasts of every series and the SKU plan), ``backtest.parquet``
 (rolling-origin backtest, every candidate model plus the chosen and reconciled forecasts) and
 ``series.parquet`` (the history that was forecast).
+
+Cost: per series 4 backtest origins x (ETS forms, Theta, SARIMA) + last month + final fit, plus
+one Theta per SKU, all in one process pool (one BLAS thread per worker). Kept cheap without
+changing the models: the festival regressor's month shares are cached and its effect is an OLS
+in closed form; each series' ETS/SARIMA fits warm-start from the previous window's parameters;
+Theta's SES is fitted without the state-space machinery; ETS intervals are computed for the
+chosen form only. On the small sample (127 series + 335 SKUs, 2 busy cores) this cut the CPU
+time of a month from ~144 s to ~87 s with the same backtest MASE (to ~0.007).
 """
 
 from __future__ import annotations
@@ -155,7 +163,10 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
     series, meta = build_series(month, store=store, volume=vol)
     n_all = series.groupby("unique_id").size().max()
     tasks = _tasks(series, meta, h, n_all, tuple(candidates))
-    results = sel.forecast_frame(tasks, n_jobs=n_jobs)
+    sku_tasks = _sku_tasks(vol, month, model=sku_model)
+    # one pool for both: the many small SKU fits fill the workers' idle tail of the series fits
+    everything = sel.forecast_frame(tasks + sku_tasks, n_jobs=n_jobs)
+    results, sku_results = everything[:len(tasks)], everything[len(tasks):]
     chosen = {r["forecast"]["unique_id"].iloc[0]: r["model"] for r in results}
     fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
     rec = middle_out(fc, meta)
@@ -170,7 +181,7 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
     backtest = pd.concat([bt, ch, rb, last], ignore_index=True)
     backtest = backtest.merge(meta, on="unique_id", how="left")
     rec = calibrate_intervals(rec, rb.merge(meta, on="unique_id", how="left"))
-    plan = _sku_forecasts(vol, month, rec, n_jobs=n_jobs, model=sku_model)
+    plan = _sku_frame(sku_results, vol, rec)
     out = pd.concat([rec, plan], ignore_index=True)
     out["built_seconds"] = time.perf_counter() - t0
     if write:
@@ -214,19 +225,29 @@ def calibrate_intervals(fc: pd.DataFrame, bt: pd.DataFrame, *, by: str = "level"
     return out
 
 
-def _sku_forecasts(vol: pd.DataFrame, month: str, rec: pd.DataFrame, *, n_jobs=None,
-                   model: str = CHEAP_MODEL):
-    """Next-month forecast per district and SKU (the demand plan), scaled to the district total."""
+def _sku_tasks(vol: pd.DataFrame, month: str, *, model: str = CHEAP_MODEL) -> list[dict]:
+    """Tasks of the next-month forecast per district (and city) and SKU (the demand plan)."""
     v = vol.assign(y=vol["qty_supplied"])
     v = pd.concat([v, v.assign(district=config.CITY)], ignore_index=True)
     v["key"] = v["district"] + "|规格|" + v["sku"]
     months = pd.period_range(v["month"].min(), pd.Period(month, "M"), freq="M")
     s = _dense(v[["key", "month", "y"]], "key", months)
-    tasks = [{"unique_id": uid, "y": g["y"].to_numpy(float),
-              "start": pd.Period(g["ds"].iloc[0], "M"), "h": 1, "origins": [], "model": model, "festival": True}
-             for uid, g in s.groupby("unique_id", sort=True)]
-    fc = pd.concat([r["forecast"] for r in sel.forecast_frame(tasks, n_jobs=n_jobs)],
-                   ignore_index=True)
+    return [{"unique_id": uid, "y": g["y"].to_numpy(float),
+             "start": pd.Period(g["ds"].iloc[0], "M"), "h": 1, "origins": [], "model": model,
+             "festival": True}
+            for uid, g in s.groupby("unique_id", sort=True)]
+
+
+def _sku_forecasts(vol: pd.DataFrame, month: str, rec: pd.DataFrame, *, n_jobs=None,
+                   model: str = CHEAP_MODEL):
+    """Next-month forecast per district and SKU (the demand plan), scaled to the district total."""
+    results = sel.forecast_frame(_sku_tasks(vol, month, model=model), n_jobs=n_jobs)
+    return _sku_frame(results, vol, rec)
+
+
+def _sku_frame(results: list[dict], vol: pd.DataFrame, rec: pd.DataFrame) -> pd.DataFrame:
+    """The SKU forecasts of :func:`_sku_tasks` labelled and scaled to the reconciled totals."""
+    fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
     parts = fc["unique_id"].str.split("|", expand=True)
     fc["district"], fc["level"], fc["sku"] = parts[0], "规格", parts[2]
     names = vol.drop_duplicates("sku").set_index("sku")["name"]

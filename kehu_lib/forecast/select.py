@@ -179,7 +179,8 @@ def run_series(task: dict) -> dict:
     ``task``: ``unique_id``, ``y`` (array), ``start`` (Period), ``h``, ``origins`` (training
     lengths for the backtest, may be empty), ``models`` (candidates), ``festival`` (bool),
     ``model`` (forced model, or None to choose by backtest), ``last_month`` (bool: also the
-    1-step forecast of the last month from the month before). Returns ``forecast``,
+    1-step forecast of the last month from the month before), ``warm`` (bool, default True:
+    warm-start each ETS/SARIMA fit from the previous window's parameters). Returns ``forecast``,
     ``backtest`` and ``last_month`` frames and the chosen ``model``.
     """
     y, start, h = np.asarray(task["y"], float), pd.Period(task["start"], "M"), task["h"]
@@ -234,6 +235,8 @@ def forecast_frame(tasks: list[dict], *, n_jobs: int | None = None) -> list[dict
 
         with threadpool_limits(1):
             return [run_series(t) for t in tasks]
-    chunk = max(1, len(tasks) // (n_jobs * 4))
+    # small chunks: the series differ in cost (candidates x origins vs one cheap SKU fit), and
+    # with few large chunks one worker idles while the other finishes the last one
+    chunk = max(1, len(tasks) // (n_jobs * 16))
     with ProcessPoolExecutor(n_jobs, initializer=_init_worker) as ex:
         return list(ex.map(run_series, tasks, chunksize=chunk))
