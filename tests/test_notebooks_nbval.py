@@ -66,7 +66,7 @@ def test_headlines_match_baseline(name, city_batch):
     if os.environ.get("KEHU_UPDATE_BASELINES") == "1":
         path.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n",
                         encoding="utf-8")
-        executed = nbformat.read(str(city_batch[1] / "city" / f"{name}.ipynb"), as_version=4)
+        executed = nbformat.read(str(city_batch[1] / "_logs" / "city" / f"{name}.ipynb"), as_version=4)
         outs = next(c.outputs for c in executed.cells
                     if c.cell_type == "code" and "headlines.record" in c.source)
         (BASELINES / f"{name}.outputs.json").write_text(
