@@ -165,3 +165,14 @@ def test_parse_cli():
     assert P.parse_cli(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
     with pytest.raises(P.ParamError, match="-p expects NAME=VALUE, got 'a'"):
         P.parse_cli(["a"])
+
+
+def test_output_dir_stays_inside_reports(tmp_path):
+    reports = tmp_path / "reports"
+    run_dir = reports / "2026-10" / "wanbailin"
+    assert P.safe_files_dir("", run_dir, reports) == str(run_dir / "files")
+    assert P.safe_files_dir("extra", run_dir, reports) == str((run_dir / "extra").resolve())
+    with pytest.raises(P.ParamError, match=r"output_dir '/etc' is outside the reports folder"):
+        P.safe_files_dir("/etc", run_dir, reports)
+    with pytest.raises(P.ParamError, match="outside the reports folder"):
+        P.safe_files_dir("../../../x", run_dir, reports)

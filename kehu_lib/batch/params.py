@@ -329,6 +329,19 @@ def safe_output(reports: Path, month: str, slug: str, stem: str) -> Path:
     return out
 
 
+def safe_files_dir(given: Any, run_dir: Path, reports: Path) -> str:
+    """The ``output_dir`` of a run: ``<run folder>/files`` unless a folder inside ``reports`` is
+    given; a folder outside the reports folder is refused."""
+    if not given:
+        return str(run_dir / "files")
+    out = Path(str(given))
+    out = (run_dir / out).resolve() if not out.is_absolute() else out.resolve()
+    if not out.is_relative_to(reports.resolve()):
+        raise ParamError(f"output_dir {given!r} is outside the reports folder {reports}; "
+                         "the batch writes only under it")
+    return str(out)
+
+
 # ------------------------------------------------------------------------------------ merging
 
 def load_defaults(params_dir: Path) -> dict[str, Any]:

@@ -129,7 +129,10 @@ def plan(opts: BatchOptions) -> Plan:
             values = P.resolve(nb, month=month, district=district, params_dir=params_dir,
                                cli=cli, declared=declared[name])
             slug = P.district_slug(district)
-            P.safe_output(reports, month, slug, name)
+            run_dir = P.safe_output(reports, month, slug, name)
+            if "output_dir" in declared[name]:
+                # files a notebook writes (demand plan, managers' pages) go beside its HTML
+                values["output_dir"] = P.safe_files_dir(values.get("output_dir"), run_dir, reports)
             fp = fingerprint(nb.path, values, data=data,
                              options={"with_code": opts.with_code, "ids": nb.show_license_ids})
             specs.append(RunSpec(name, str(nb.path), month, district, slug, values, str(store),
