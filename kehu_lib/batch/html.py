@@ -100,7 +100,8 @@ def render_html(nb, spec, *, status: str = "ok", error: str = "") -> str:
     """The run's HTML page (a string); ``spec`` is a :class:`~.execute.RunSpec`."""
     from .. import __version__
 
-    params = [(k, _short(v)) for k, v in spec.parameters.items()]
+    # where the run writes its files is the runner's business, not the reader's (and a local path)
+    params = [(k, _short(v)) for k, v in spec.parameters.items() if k != "output_dir"]
     title = notebook_title(nb)
     if spec.district and spec.district not in title:
         title = f"{title}（{spec.district}）"
