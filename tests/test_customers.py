@@ -140,3 +140,19 @@ def test_key_brand_change_relative_to_other_brands():
     raw = cm.key_brand_change(od, PRODUCTS, month="2026-10", relative=False)
     assert raw["change_ratio"].iloc[0] == pytest.approx(0.25)
     assert cm.key_brand_change(od.head(0), PRODUCTS, month="2026-10").empty
+
+
+def test_abc_overview_four_views():
+    shops = pd.DataFrame({"license_id": [f"s{i}" for i in range(5)],
+                          "amount": [500.0, 200.0, 150.0, 100.0, 50.0],
+                          "gross_profit": [10.0, 60.0, 20.0, 5.0, 5.0]})
+    out = cm.abc_overview(shops)
+    assert list(out["view"].unique()) == ["销售额·累计占比70%/90%", "销售额·户数1:2:2",
+                                          "毛利额·累计占比70%/90%", "毛利额·户数1:2:2"]
+    count = out[out["view"] == "销售额·户数1:2:2"].set_index("abc_class")
+    assert list(count["shops"]) == [1, 2, 2]  # 20% / 40% / 40% of 5 shops
+    assert count.at["A", "share_value"] == pytest.approx(0.5)  # 500 of 1,000 元
+    gp = out[out["view"] == "毛利额·户数1:2:2"].set_index("abc_class")
+    assert gp.at["A", "share_value"] == pytest.approx(0.6)  # s1: 60 of 100
+    for _, g in out.groupby("view"):
+        assert g["shops"].sum() == 5 and g["share_value"].sum() == pytest.approx(1.0)

@@ -96,13 +96,18 @@ def test_unknown_file_name_is_an_error(tmp_path):
         ingest_folder(tmp_path / "exports", store_dir=tmp_path / "store")
 
 
-def test_reingest_replaces_the_month_never_duplicates(exports, tmp_path):
-    folder, cust, orders, products = exports
+def _ingest_clean(folder, cust, orders, products, out):
+    """Write clean exports and ingest them into ``out``."""
     _write_csv(products, folder / "products.csv")
     _write_csv(cust, folder / "customers.csv")
     _write_csv(orders, folder / "orders.csv")
-    out = tmp_path / "store"
     ingest_folder(folder, store_dir=out)
+    return out
+
+
+def test_reingest_replaces_the_month_never_duplicates(exports, tmp_path):
+    folder, cust, orders, products = exports
+    out = _ingest_clean(folder, cust, orders, products, tmp_path / "store")
     ingest_folder(folder, store_dir=out)
     assert len(loaders.load_orders(store=out)) == len(orders)
     assert len(loaders.load_customers(store=out)) == len(cust)
@@ -114,11 +119,7 @@ def test_reingest_replaces_the_month_never_duplicates(exports, tmp_path):
 
 def test_killed_ingest_leaves_store_as_it_was(exports, tmp_path, monkeypatch):
     folder, cust, orders, products = exports
-    _write_csv(products, folder / "products.csv")
-    _write_csv(cust, folder / "customers.csv")
-    _write_csv(orders, folder / "orders.csv")
-    out = tmp_path / "store"
-    ingest_folder(folder, store_dir=out)
+    out = _ingest_clean(folder, cust, orders, products, tmp_path / "store")
     before = loaders.load_orders(store=out)
 
     def boom(*args, **kwargs):

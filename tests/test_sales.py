@@ -96,3 +96,17 @@ def test_jan_feb_comparison():
     assert j.at["volume_cases", "value"] == 3.0 and j.at["volume_cases", "yoy"] == pytest.approx(0)
     assert j.at["volume_cases", "period"] == "2026-01~02"
     assert np.isnan(j.at["volume_cases", "mom"])
+
+
+def test_district_comparison_wide_with_names_in_district_order():
+    od = orders([("2026-10", "s1", "A", 250.0, 100_000.0), ("2025-10", "s1", "A", 125.0, 50_000.0),
+                 ("2026-10", "s2", "B", 500.0, 30_000.0)])
+    od["district_code"] = ["140106", "140106", "140109"]  # 迎泽区, 万柏林区
+    d = sales.district_comparison(od, PRODUCTS, month="2026-10")
+    assert list(d["district"]) == ["万柏林区", "迎泽区"]  # config.DISTRICTS order
+    d = d.set_index("district")
+    assert d.at["迎泽区", "value_volume_cases"] == 1.0  # 250 条
+    assert d.at["迎泽区", "yoy_volume_cases"] == pytest.approx(1.0)  # 250 / 125 - 1
+    assert d.at["万柏林区", "value_volume_cases"] == 2.0  # 500 条
+    assert np.isnan(d.at["万柏林区", "yoy_volume_cases"])  # no month last year: never vs zero
+    assert d.at["万柏林区", "value_share_class12"] == 0.0  # B is 三类

@@ -17,7 +17,7 @@ from ..config import CARTONS_PER_CASE
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
            "retailer_margin", "margin_summary", "shop_changes", "key_brand_change", "abc_summary",
-           "CUSTOMER_ATTRS", "DEFAULT_PEER_KEYS"]
+           "abc_overview", "CUSTOMER_ATTRS", "DEFAULT_PEER_KEYS"]
 
 #: Customer columns carried into the shop frame.
 CUSTOMER_ATTRS = ("district_code", "manager_id", "route_id", "business_format", "trade_area",
@@ -422,3 +422,25 @@ def abc_summary(classes: pd.DataFrame) -> pd.DataFrame:
     g["share_shops"] = g["shops"] / n if n else float("nan")
     g["share_value"] = g["value"] / total if total > 0 else float("nan")
     return g.reset_index()[["abc_class", "shops", "share_shops", "share_value"]]
+
+
+#: Indicators (客户规模 by amount, 客户贡献 by gross profit) and cuts of :func:`abc_overview`.
+ABC_VIEWS = ((("amount", "销售额"), ("gross_profit", "毛利额")),
+             (("cumulative", "累计占比70%/90%"), ("count", "户数1:2:2")))
+
+
+def abc_overview(shops: pd.DataFrame) -> pd.DataFrame:
+    """ABC客户分析 four ways side by side: by amount and by gross profit, each with the
+    cumulative-share cut and the 1:2:2 count cut (see :func:`abc_classes`).
+
+    Returns
+    -------
+    DataFrame: view (e.g. '销售额·累计占比70%/90%'), abc_class, shops, share_shops, share_value.
+    """
+    frames = []
+    for value, vz in ABC_VIEWS[0]:
+        for method, mz in ABC_VIEWS[1]:
+            summary = abc_summary(abc_classes(shops, value=value, method=method))
+            frames.append(summary.assign(view=f"{vz}·{mz}"))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["view", "abc_class", "shops", "share_shops", "share_value"]]

@@ -16,8 +16,8 @@ import pandas as pd
 from ..calendar import spring_festival
 from ..config import CARTONS_PER_CASE
 
-__all__ = ["growth", "sales_summary", "headline", "festival_moved", "jan_feb_comparison",
-           "HEADLINE_LABELS"]
+__all__ = ["growth", "sales_summary", "headline", "district_comparison", "festival_moved",
+           "jan_feb_comparison", "HEADLINE_LABELS"]
 
 #: Chinese label and unit of each headline indicator, in report order.
 HEADLINE_LABELS: dict[str, tuple[str, str]] = {
@@ -195,6 +195,31 @@ def headline(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mont
     prev = _summary_or_empty(orders, products, [_shift(month, -1)], keys)
     last = _summary_or_empty(orders, products, [_shift(month, -12)], keys)
     return _compare(cur, prev, last, keys)
+
+
+def district_comparison(orders: pd.DataFrame, products: pd.DataFrame | None = None, *,
+                        month: str) -> pd.DataFrame:
+    """区县对比 for the city report: one row per district with the month's headline values.
+
+    Wide form of :func:`headline` by ``district_code``: ``value_<indicator>`` and
+    ``yoy_<indicator>`` (同比, see :func:`headline`) for every indicator, with ``district`` the
+    district's Chinese name, in the order of :data:`kehu_lib.config.DISTRICTS`.
+
+    Returns
+    -------
+    DataFrame: district, value_volume_cases, yoy_volume_cases, value_amount_wan, ... .
+    """
+    from ..config import DISTRICT_BY_CODE, DISTRICTS
+
+    long = headline(orders, products, month=month, by="district_code")
+    wide = long.pivot(index="district_code", columns="indicator", values=["value", "yoy"])
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    order = {d.code: i for i, d in enumerate(DISTRICTS)}
+    wide = wide.reset_index()
+    wide = wide.assign(_o=wide["district_code"].map(order)).sort_values("_o")
+    wide.insert(0, "district", wide["district_code"].map(
+        lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c))
+    return wide.drop(columns=["_o", "district_code"]).reset_index(drop=True)
 
 
 def festival_moved(year: int) -> bool:
