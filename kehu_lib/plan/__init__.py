@@ -9,4 +9,5 @@
 - :mod:`.improve`: strategies to review and the carry-over list
 - :mod:`.key_accounts`: the 大客户 list with trend, and the relationship score where data exists
 - :mod:`.data`: the data slice the plan reads
+- :mod:`.shared`: the city-wide part of the plan, cached per month (computed once per batch)
 """

@@ -242,6 +242,7 @@ def shop_states(values: pd.DataFrame, *,
     out["indicator_zh"] = out["indicator"].map(lambda i: INDICATORS[i][0])
     out["flagged"] = out["flagged"].astype(bool)
     out["detail"] = out["detail"].astype("string")
+    out["peer_level"] = out["peer_level"].astype("str")  # NaN when no peers (stable in Parquet)
     cols = keep + ["indicator", "indicator_zh", "value", "peer_median", "peer_n", "peer_level",
                    "gap_ratio", "flagged", "severity", "detail"]
     order = {k: i for i, k in enumerate(INDICATORS)}

@@ -58,7 +58,7 @@ def key_account_list(orders: pd.DataFrame, customers: pd.DataFrame, *, month: st
     od = orders[orders["license_id"].isin(set(ka["license_id"])) & orders["month"].isin(months)]
     w = od.pivot_table(index="license_id", columns="month", values="qty_supplied",
                        aggfunc="sum").reindex(index=ka["license_id"], columns=months)
-    have = pd.Index(months).isin(sorted(set(orders["month"])))
+    have = pd.Index(months).isin(orders["month"].unique())
     w.loc[:, have] = w.loc[:, have].fillna(0.0)
     recent = [str(p - i) for i in range(recent_months)]
     last_year = [str(p - 12 - i) for i in range(recent_months)]

@@ -3,7 +3,8 @@
 :func:`build` runs the loop of the 135 method on the data of :func:`kehu_lib.plan.data.load_inputs`:
 analyse (states of this month), plan (next month's key shops, strategies, targets), evaluate (last
 month's strategies and plan against this month), improve (review list, carry-over), and the key
-accounts. The notebook shows its parts; :mod:`kehu_lib.plan.output` writes the managers' pages.
+accounts. The city-wide part (:mod:`.shared`) does not depend on the district; :func:`build_month`
+reads it from the month's cache, so the batch computes it once for all districts. The notebook shows its parts; :mod:`kehu_lib.plan.output` writes the managers' pages.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from .. import config
+from .. import config, loaders
 from . import data as pdata
-from . import evaluate, improve, indicators, key_accounts, priority, strategies
+from . import evaluate, improve, indicators, key_accounts, priority, shared, strategies
+from .shared import states_for
 
-__all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "summary"]
+__all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "build_month", "summary"]
 
 PARAMS_FILE = config.PARAMS_DIR / "monthly_plan.yaml"
 
@@ -33,27 +35,10 @@ def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     return {**known, **{k: v for k, v in params.items() if k in known}}
 
 
-def states_for(inputs: Mapping[str, Any], month: str, thresholds: Mapping[str, Any]):
-    """(values, states) of every shop of the city in ``month``."""
-    checks = inputs["checks"]
-    values = indicators.indicator_values(inputs["orders"], inputs["products"],
-                                         inputs["customers"],
-                                         checks[checks["month"] == month], month=month,
-                                         thresholds=thresholds)
-    return values, indicators.shop_states(values, thresholds=thresholds)
-
-
-def _plan(values, states, library, visits, plan_month, thresholds):
-    strat = strategies.assign_strategies(states, library)
-    prio = priority.shop_priority(states, values, thresholds=thresholds)
-    keys = priority.key_shops(prio, strat, visits, plan_month=plan_month, thresholds=thresholds)
-    return strat, prio, keys
-
-
 def build(inputs: Mapping[str, Any], *, district: str | None = None,
           thresholds: Mapping[str, Any] | None = None, library=None, store=None,
           build_forecasts: bool = False) -> dict:
-    """The monthly work plan of report month ``inputs['month']``.
+    """The monthly work plan of report month ``inputs['month']`` from in-memory inputs.
 
     Returns a dict of frames (district applied; codes are district codes):
 
@@ -70,9 +55,33 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
     """
     t = {**load_thresholds(), **(thresholds or {})}
     library = library or strategies.load_library()
-    month = inputs["month"]
+    city = shared.city_part(inputs, t, library, store=store, build_forecasts=build_forecasts)
+    return _district_plan(city, inputs["visits"], month=inputs["month"], district=district,
+                          thresholds=t, library=library, store=store)
+
+
+def build_month(month: str, district: str | None = None, *,
+                thresholds: Mapping[str, Any] | None = None, store=None,
+                build_forecasts: bool = False) -> dict:
+    """:func:`build` for a report month of the store, sharing the city-wide part.
+
+    The city-wide part comes from :func:`kehu_lib.plan.shared.city_plan` (computed once per month
+    and thresholds, then read by every district's run); only the month's and last month's visits
+    are read here. Same result as ``build(load_inputs(month), ...)``.
+    """
+    t = {**load_thresholds(), **(thresholds or {})}
+    city = shared.city_plan(month, t, store=store, build_forecasts=build_forecasts)
     p = pd.Period(month, freq="M")
-    prev, before = str(p - 1), str(p - 2)
+    visits = loaders.load_visits(None, [str(p - 1), month], store=store)
+    return _district_plan(city, visits, month=month, district=district, thresholds=t,
+                          library=strategies.load_library(), store=store)
+
+
+def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
+                   district: str | None, thresholds: Mapping[str, Any], library, store) -> dict:
+    """The plan of one district (or 全市) from the city-wide part."""
+    t = thresholds
+    prev = str(pd.Period(month, freq="M") - 1)
     d = config.resolve_district(district)
     code = None if d is None else d.code
 
@@ -80,34 +89,19 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
         return df if code is None or df is None or "district_code" not in df.columns else \
             df[df["district_code"] == code].reset_index(drop=True)
 
-    visits = inputs["visits"]
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
-    values, states = states_for(inputs, month, t)
-    strat, prio, keys = _plan(values, states, library, vis_now, pdata.plan_month(month), t)
-    # last month's plan (made from the data of two months ago) and its evaluation
-    values_b, states_b = states_for(inputs, before, t)
-    strat_b, _, keys_b = _plan(values_b, states_b, library, vis_prev, prev, t)
     given = strategies.parse_codes(vis_prev)
     # a district's strategies are judged on its own shops; the city's within districts
-    ev = evaluate.evaluate_strategies(cut(given), cut(values_b), cut(values), library,
-                                      alpha=float(t["alpha"]), min_treated=int(t["min_treated"]),
+    ev = evaluate.evaluate_strategies(cut(given), cut(city["values_b"]), cut(city["values"]),
+                                      library, alpha=float(t["alpha"]),
+                                      min_treated=int(t["min_treated"]),
                                       covariates=("district_code",) if code is None else ())
+    keys_b, strat_b = city["key_shops_b"], city["strategies_b"]
     cov = evaluate.plan_coverage(cut(keys_b)[["license_id", "manager_id", "planned_visits"]],
                                  cut(strat_b)[["license_id", "code"]], cut(vis_prev), cut(given))
-    # targets from the forecast (or the fallback) and last month's forecast error
+    # last month's forecast error
     names = pdata.district_names()
-    monthly = pdata.district_volume(inputs["orders"], inputs["products"])
-    pm = pdata.plan_month(month)
-    fc, note = pdata.load_forecasts(month, store=store, build=build_forecasts)
-    vol = pdata.fallback_forecast(monthly, target_month=pm).to_dict()
-    kb_fc = pdata.fallback_forecast(monthly, target_month=pm, value="key_brand_volume").to_dict()
-    if fc is not None and (fc["month"] == pm).any():
-        f = fc[fc["month"] == pm].set_index("district")["forecast"]
-        vol = {c: float(f[n]) for c, n in names.items() if n in f.index}
-        kb_fc = None  # key-brand targets follow the forecast by the managers' key-brand share
-    targets = priority.manager_targets(inputs["orders"], inputs["products"], inputs["customers"],
-                                       month=month, district_forecast=vol,
-                                       key_brand_forecast=kb_fc, thresholds=t)
+    monthly = city["district_volume"]
     prev_fc, fe_note = pdata.last_month_forecast(month, store=store)
     actual = monthly[monthly["month"] == month].assign(
         district=lambda x: x["district_code"].map(names)).rename(columns={"volume": "actual"})
@@ -116,14 +110,14 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
         fe = fe[fe["district"] == d.name].reset_index(drop=True)
     rel, rel_note = key_accounts.relationship_score(vis_now)
     return {
-        "month": month, "plan_month": pm, "place": config.CITY if d is None else d.name,
-        "values": cut(values), "states": cut(states), "strategies": cut(strat),
-        "priority": cut(prio), "key_shops": cut(keys), "targets": cut(targets),
-        "targets_note": note, "evaluation": ev, "coverage": cov, "forecast_error": fe,
-        "forecast_note": fe_note, "review": improve.review_list(ev),
-        "carry_over": cut(improve.carry_over(states_b, states, strat_b)),
-        "key_accounts": cut(key_accounts.key_account_list(inputs["orders"], inputs["customers"],
-                                                          month=month)),
+        "month": month, "plan_month": pdata.plan_month(month),
+        "place": config.CITY if d is None else d.name,
+        "values": cut(city["values"]), "states": cut(city["states"]),
+        "strategies": cut(city["strategies"]), "priority": cut(city["priority"]),
+        "key_shops": cut(city["key_shops"]), "targets": cut(city["targets"]),
+        "targets_note": city["targets_note"], "evaluation": ev, "coverage": cov,
+        "forecast_error": fe, "forecast_note": fe_note, "review": improve.review_list(ev),
+        "carry_over": cut(city["carry_over"]), "key_accounts": cut(city["key_accounts"]),
         "relationship": rel, "relationship_note": rel_note, "library": library,
     }
 

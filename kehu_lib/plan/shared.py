@@ -1,0 +1,183 @@
+"""The city-wide part of the monthly plan, computed once per month and shared by every district.
+
+Every shop is judged against its peers across the whole city, so a district's plan and the
+city's agree shop by shop, and most of the work (indicators and states of this month and of two
+months ago, strategies, priorities, key shops, manager targets, key accounts, carry-over) does not
+depend on the district. :func:`city_part` computes it from the inputs of
+:func:`kehu_lib.plan.data.load_inputs`; :func:`city_plan` reads it from a cache in the store
+(``derived/plan/month=YYYY-MM/<key>/``) or computes and writes it there. The key hashes what the
+result depends on — the plan code, the thresholds, the strategy library, the store's input files
+up to the month and the forecast cache the targets read — so a changed threshold, library or
+export never reads a stale plan. :func:`ensure_month_plan` is the batch's precompute step (the
+defaults of ``params/monthly_plan.yaml``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from .. import config, loaders
+from ..store import _atomic_dir_write
+from . import data as pdata
+from . import improve, indicators, key_accounts, priority, strategies
+
+__all__ = ["FRAMES", "city_part", "cache_root", "cache_key", "city_plan", "ensure_month_plan",
+           "states_for"]
+
+#: The frames of the city-wide part (all keyed by license_id or district_code, city-wide).
+FRAMES = ("values", "states", "strategies", "priority", "key_shops", "values_b", "states_b",
+          "strategies_b", "key_shops_b", "targets", "district_volume", "key_accounts",
+          "carry_over")
+#: Cached thresholds sets kept per month (the oldest are removed).
+KEEP = 6
+
+
+def states_for(inputs: Mapping[str, Any], month: str, thresholds: Mapping[str, Any]):
+    """(values, states) of every shop of the city in ``month``."""
+    checks = inputs["checks"]
+    values = indicators.indicator_values(inputs["orders"], inputs["products"],
+                                         inputs["customers"],
+                                         checks[checks["month"] == month], month=month,
+                                         thresholds=thresholds)
+    return values, indicators.shop_states(values, thresholds=thresholds)
+
+
+def _plan(values, states, library, visits, plan_month, thresholds):
+    strat = strategies.assign_strategies(states, library)
+    prio = priority.shop_priority(states, values, thresholds=thresholds)
+    keys = priority.key_shops(prio, strat, visits, plan_month=plan_month, thresholds=thresholds)
+    return strat, prio, keys
+
+
+def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library, *,
+              store=None, build_forecasts: bool = False) -> dict[str, Any]:
+    """The district-independent part of the plan of report month ``inputs['month']``.
+
+    Returns the frames of :data:`FRAMES` for the whole city (``*_b``: the plan made two months
+    ago, i.e. last month's plan) and ``targets_note`` (where the targets come from).
+    """
+    month = inputs["month"]
+    p = pd.Period(month, freq="M")
+    prev, before = str(p - 1), str(p - 2)
+    visits = inputs["visits"]
+    vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
+    values, states = states_for(inputs, month, thresholds)
+    strat, prio, keys = _plan(values, states, library, vis_now, pdata.plan_month(month),
+                              thresholds)
+    values_b, states_b = states_for(inputs, before, thresholds)
+    strat_b, _, keys_b = _plan(values_b, states_b, library, vis_prev, prev, thresholds)
+    names = pdata.district_names()
+    monthly = pdata.district_volume(inputs["orders"], inputs["products"])
+    pm = pdata.plan_month(month)
+    fc, note = pdata.load_forecasts(month, store=store, build=build_forecasts)
+    vol = pdata.fallback_forecast(monthly, target_month=pm).to_dict()
+    kb_fc = pdata.fallback_forecast(monthly, target_month=pm, value="key_brand_volume").to_dict()
+    if fc is not None and (fc["month"] == pm).any():
+        f = fc[fc["month"] == pm].set_index("district")["forecast"]
+        vol = {c: float(f[n]) for c, n in names.items() if n in f.index}
+        kb_fc = None  # key-brand targets follow the forecast by the managers' key-brand share
+    targets = priority.manager_targets(inputs["orders"], inputs["products"], inputs["customers"],
+                                       month=month, district_forecast=vol,
+                                       key_brand_forecast=kb_fc, thresholds=thresholds)
+    return {
+        "values": values, "states": states, "strategies": strat, "priority": prio,
+        "key_shops": keys, "values_b": values_b, "states_b": states_b, "strategies_b": strat_b,
+        "key_shops_b": keys_b, "targets": targets, "targets_note": note,
+        "district_volume": monthly,
+        "key_accounts": key_accounts.key_account_list(inputs["orders"], inputs["customers"],
+                                                      month=month),
+        "carry_over": improve.carry_over(states_b, states, strat_b),
+    }
+
+
+def cache_root(month: str, store=None) -> Path:
+    """Folder of the month's cached city-wide plans (one sub-folder per key)."""
+    root = Path(store).resolve() if store is not None else config.store_dir()
+    return root / "derived" / "plan" / f"month={pd.Period(month, 'M')}"
+
+
+def _stat(h, root: Path, files) -> None:
+    for f in files:
+        if f.exists():
+            st = f.stat()
+            h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+
+
+def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
+              library_file: Path = strategies.LIBRARY_FILE) -> str:
+    """Hash of what the city-wide plan of ``month`` depends on (16 hex digits)."""
+    root = Path(store).resolve() if store is not None else config.store_dir()
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for src in sorted(here.glob("*.py")) + [here.parent / "metrics" / "customers.py"]:
+        h.update(src.read_bytes())
+    h.update(json.dumps({k: thresholds[k] for k in sorted(thresholds)}, default=str).encode())
+    h.update(Path(library_file).read_bytes())
+    p = pd.Period(month, "M")
+    first = str(p - pdata.HISTORY)
+    for table in ("orders", "price_checks", "visits"):
+        _stat(h, root, sorted(f for f in (root / table).glob("month=*/**/*.parquet")
+                              if first <= f.relative_to(root / table).parts[0][6:] <= month))
+    _stat(h, root, [root / "customers.parquet", root / "products.parquet"])
+    from ..forecast import pipeline
+
+    _stat(h, root, [pipeline.cache_dir(month, store) / "fingerprint.txt"])
+    return h.hexdigest()[:16]
+
+
+def _write(folder: Path, part: Mapping[str, Any]) -> None:
+    def write(tmp: Path) -> None:
+        for name in FRAMES:
+            part[name].to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "notes.json").write_text(json.dumps({"targets_note": part["targets_note"]},
+                                                   ensure_ascii=False), encoding="utf-8")
+
+    _atomic_dir_write(folder, write)
+    others = sorted((d for d in folder.parent.iterdir() if d.is_dir() and d != folder
+                     and not d.name.startswith(".")), key=lambda d: d.stat().st_mtime)
+    for old in others[:max(0, len(others) - (KEEP - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _read(folder: Path) -> dict[str, Any] | None:
+    try:
+        part: dict[str, Any] = {n: pd.read_parquet(folder / f"{n}.parquet") for n in FRAMES}
+        part.update(json.loads((folder / "notes.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):  # missing or half-removed folder: recompute
+        return None
+    return part
+
+
+def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
+              build_forecasts: bool = False, use_cache: bool = True) -> dict[str, Any]:
+    """The city-wide part of ``month``'s plan for the default strategy library: read from the
+    cache when current, else computed from the store and cached (see the module docstring)."""
+    if use_cache:
+        part = _read(cache_root(month, store) / cache_key(month, thresholds, store=store))
+        if part is not None:
+            return part
+    inputs = pdata.load_inputs(month, store=store)
+    part = city_part(inputs, thresholds, strategies.load_library(), store=store,
+                     build_forecasts=build_forecasts)
+    if use_cache:  # the key again: building the forecasts on the way changes it
+        _write(cache_root(month, store) / cache_key(month, thresholds, store=store), part)
+    return part
+
+
+def ensure_month_plan(month: str = "", store=None) -> bool:
+    """Batch precompute: cache the city-wide plan of ``month`` for the notebook's default
+    thresholds (``params/monthly_plan.yaml``). Returns True when it computed, False when current."""
+    from .monthly import load_thresholds
+
+    month = month or loaders.latest_month(store=store)
+    t = load_thresholds()
+    if (cache_root(month, store) / cache_key(month, t, store=store) / "notes.json").exists():
+        return False
+    city_plan(month, t, store=store)
+    return True
