@@ -127,3 +127,34 @@ def test_killed_batch_finishes_only_what_is_missing(tmp_path):
     manifest.save()
     again = runner.run_batch(opts)
     assert _status(again) == {"city/demo_report": "skipped", "wanbailin/demo_report": "ok"}
+
+
+def test_runs_start_longest_first():
+    from kehu_lib.batch.execute import RunSpec
+    from kehu_lib.batch.runner import longest_first
+
+    def spec(nb, district):
+        return RunSpec(nb, f"{nb}.ipynb", "2026-10", district, district, {}, "")
+
+    specs = [spec("a", "小店区"), spec("b", "小店区"), spec("b", "全市"), spec("c", "迎泽区"),
+             spec("c", "全市"), spec("a", "全市")]
+    previous = {"小店区/a": {"notebook": "a", "status": "ok", "seconds": 2.0},
+                "全市/a": {"notebook": "a", "status": "ok", "seconds": 9.0},
+                "小店区/b": {"notebook": "b", "status": "failed", "seconds": 50.0},
+                "迎泽区/x": {"notebook": "b", "status": "ok", "seconds": 4.0}}
+    order = [s.key for s in longest_first(specs, previous)]
+    # own last time (9, 2); else the notebook's mean (b: 4, the failed run ignored); else the
+    # unknown ones, the city first, in their given order
+    assert order == ["全市/a", "小店区/b", "全市/b", "小店区/a", "全市/c", "迎泽区/c"]
+
+
+def test_a_new_month_starts_with_the_last_months_timings(tmp_path):
+    from kehu_lib.batch.runner import run_history
+
+    old, new = Manifest(tmp_path / "2026-09"), Manifest(tmp_path / "2026-10")
+    old.record({"key": "city/a", "notebook": "a", "status": "ok", "seconds": 9.0})
+    old.record({"key": "city/b", "notebook": "b", "status": "ok", "seconds": 3.0})
+    old.save()
+    new.record({"key": "city/b", "notebook": "b", "status": "ok", "seconds": 5.0})
+    hist = run_history(tmp_path, new)
+    assert hist["city/a"]["seconds"] == 9.0 and hist["city/b"]["seconds"] == 5.0

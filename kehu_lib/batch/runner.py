@@ -191,6 +191,41 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
         shutdown_all(keep_current=True)  # pool threads' kernels stop; this thread's stays warm
 
 
+def run_history(reports: Path, manifest: Manifest) -> dict[str, dict]:
+    """The last recorded result of every run key over all months of ``reports`` (this month's
+    manifest last, so it wins): a new month starts with last month's timings."""
+    runs: dict[str, dict] = {}
+    for path in sorted(Path(reports).glob(f"*/{manifest.path.name}")):
+        if path != manifest.path:
+            runs.update(Manifest(path.parent).runs)
+    runs.update(manifest.runs)
+    return runs
+
+
+def longest_first(specs: Sequence[RunSpec], previous: dict[str, dict]) -> list[RunSpec]:
+    """The runs ordered by expected seconds, longest first (so that with several jobs a long run
+    does not start last and leave the other workers idle at the end).
+
+    Expected seconds: the run's own last time in the manifest; else the mean of its notebook's
+    recorded runs; else unknown (after the known ones, the city roll-up first). Stable otherwise.
+    """
+    by_nb: dict[str, list[float]] = {}
+    for rec in previous.values():
+        if rec.get("status") == "ok":
+            by_nb.setdefault(rec.get("notebook", ""), []).append(float(rec.get("seconds", 0.0)))
+
+    def expected(spec: RunSpec) -> tuple[float, float]:
+        rec = previous.get(spec.key)
+        if rec and rec.get("status") == "ok":
+            return (float(rec["seconds"]), 0.0)
+        times = by_nb.get(spec.notebook)
+        if times:
+            return (sum(times) / len(times), 0.0)
+        return (-1.0, 1.0 if spec.district == config.CITY else 0.0)
+
+    return sorted(specs, key=expected, reverse=True)
+
+
 def run_batch(opts: BatchOptions) -> BatchReport:
     """Run the batch (see the module docstring); never raises for a failing notebook."""
     start = time.perf_counter()
@@ -208,6 +243,7 @@ def run_batch(opts: BatchOptions) -> BatchReport:
         else:
             pending.append(spec)
     if pending:
+        pending = longest_first(pending, run_history(pl.reports, manifest))
         run_precompute(pl.precompute, pl.month, pl.store)
         jobs = opts.jobs or os.cpu_count() or 1
 
