@@ -348,9 +348,9 @@ def shop_changes(orders: pd.DataFrame, *, month: str, lookback: int = 3) -> pd.D
     window = [str(p - i) for i in range(1, lookback + 1)]
     buying = orders[orders["qty_supplied"] > 0]
     last = buying.groupby("license_id")["month"].max()
-    now = set(buying.loc[buying["month"] == month, "license_id"])
-    had_prev = set(buying.loc[buying["month"] == prev, "license_id"])
-    had_window = set(buying.loc[buying["month"].isin(window), "license_id"])
+    now = set(buying.loc[buying["month"] == month, "license_id"].unique())
+    had_prev = set(buying.loc[buying["month"] == prev, "license_id"].unique())
+    had_window = set(buying.loc[buying["month"].isin(window), "license_id"].unique())
     stopped = sorted(had_prev - now)
     new = sorted(now - had_window)
     out = pd.DataFrame({"license_id": stopped + new,
