@@ -160,8 +160,10 @@ def _district_code(district) -> str | None:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection limited to this machine's cores."""
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    """A DuckDB connection limited to this machine's cores (or ``$KEHU_THREADS``, which the
+    batch sets when several kernels share the cores)."""
+    threads = int(os.environ.get("KEHU_THREADS") or 0) or os.cpu_count() or 1
+    con = duckdb.connect(config={"threads": max(1, threads)})
     try:  # no progress bar on stdout; inside Jupyter DuckDB wants ipywidgets even to turn it off
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:

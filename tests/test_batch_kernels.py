@@ -53,3 +53,15 @@ def test_kernel_uses_ipc_transport_and_resets():
 def test_notebook_imports_are_found():
     mods = notebook_imports([TEST_NOTEBOOKS / "demo_report.ipynb"])
     assert mods == ["kehu_lib", "kehu_lib.exports", "matplotlib.pyplot", "pandas"]
+
+
+def test_a_kernel_for_parallel_jobs_caps_its_thread_pools():
+    kernel = WarmKernel(imports=[], threads=1).start()
+    try:
+        out = kernel.execute("from kehu_lib import store", expressions={
+            "blas": "__import__('os').environ.get('OPENBLAS_NUM_THREADS')",
+            "duckdb": "store.connect().execute(\"select current_setting('threads')\").fetchone()[0]"})
+        assert out["blas"]["data"]["text/plain"] == "'1'"
+        assert out["duckdb"]["data"]["text/plain"] == "1"
+    finally:
+        kernel.shutdown()

@@ -158,3 +158,14 @@ def test_a_new_month_starts_with_the_last_months_timings(tmp_path):
     new.record({"key": "city/b", "notebook": "b", "status": "ok", "seconds": 5.0})
     hist = run_history(tmp_path, new)
     assert hist["city/a"]["seconds"] == 9.0 and hist["city/b"]["seconds"] == 5.0
+
+
+def test_parallel_kernels_share_the_cores():
+    from kehu_lib.batch.kernels import THREAD_VARS, kernel_env
+    from kehu_lib.batch.runner import kernel_threads
+
+    assert kernel_threads(1, cores=8) == 0  # one job: the libraries' own defaults
+    assert kernel_threads(2, cores=8) == 4 and kernel_threads(2, cores=2) == 1
+    assert kernel_threads(16, cores=8) == 1
+    env = kernel_env(threads=2)
+    assert all(env[v] == "2" for v in THREAD_VARS)

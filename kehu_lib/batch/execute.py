@@ -43,6 +43,7 @@ class RunSpec:
     timeout: float = 600
     progress: bool = False
     fingerprint: str = ""
+    threads: int = 0  # thread-pool cap of the kernel (0: the libraries' defaults)
 
     @property
     def key(self) -> str:
@@ -237,7 +238,8 @@ def execute_run(spec: RunSpec, kernel: WarmKernel | None = None, *,
             shutil.rmtree(export_dir, ignore_errors=True)
             try:
                 if kernel is None:
-                    k = thread_kernel(imports=spec.imports, store=Path(spec.store))
+                    k = thread_kernel(imports=spec.imports, store=Path(spec.store),
+                                      threads=spec.threads)
                 else:
                     k = kernel if kernel.is_alive() else kernel.restart()
                 k.reset({exports.EXPORT_DIR_ENV: str(export_dir), "KEHU_STORE": spec.store,

@@ -127,9 +127,21 @@ def notebook_imports(paths: Iterable[Path]) -> list[str]:
     return sorted(mods)
 
 
-def kernel_env(store: Path | None = None) -> dict[str, str]:
-    """Environment of a batch kernel: the project importable, the store, a headless backend."""
+#: Thread-pool sizes a kernel's libraries read at start (BLAS, OpenMP, Arrow; DuckDB via kehu).
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "KEHU_THREADS")
+
+
+def kernel_env(store: Path | None = None, threads: int = 0) -> dict[str, str]:
+    """Environment of a batch kernel: the project importable, the store, a headless backend.
+
+    ``threads`` > 0 caps the thread pools of the kernel's libraries (:data:`THREAD_VARS`), so
+    that ``jobs`` kernels running side by side share the cores instead of oversubscribing them
+    (OpenBLAS and OpenMP pools spin while they wait and slow down badly when oversubscribed).
+    """
     env = dict(os.environ)
+    if threads > 0:
+        env.update({var: str(threads) for var in THREAD_VARS})
     root = str(config.PROJ_ROOT)
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in paths if p != root])
@@ -145,9 +157,10 @@ class WarmKernel:
 
     def __init__(self, *, imports: Iterable[str] = (), store: Path | None = None,
                  cwd: Path | None = None, kernel_name: str = "python3",
-                 startup_timeout: float = 60):
+                 startup_timeout: float = 60, threads: int = 0):
         self.imports = list(dict.fromkeys([*BASE_IMPORTS, *imports]))
         self.store = store
+        self.threads = threads
         self.cwd = Path(cwd or config.NOTEBOOKS_DIR)
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
@@ -165,7 +178,7 @@ class WarmKernel:
                                 ip=os.path.join(self._ipc_dir, "k"))
         self.cwd.mkdir(parents=True, exist_ok=True)
         # No history database: runs reset the execution counter and need no history.
-        run_sync(km.start_kernel)(env=kernel_env(self.store), cwd=str(self.cwd),
+        run_sync(km.start_kernel)(env=kernel_env(self.store, self.threads), cwd=str(self.cwd),
                                   extra_arguments=["--HistoryManager.enabled=False"])
         self.km = km
         self.execute(WARMUP_CODE.format(modules=self.imports, reset_source=RESET_SOURCE),
@@ -242,6 +255,9 @@ _ALL_LOCK = threading.Lock()
 def thread_kernel(**kwargs) -> WarmKernel:
     """The warm kernel of the calling thread (started on first use, replaced when dead)."""
     kernel = getattr(_local, "kernel", None)
+    if kernel is not None and kernel.threads != kwargs.get("threads", 0):
+        drop_thread_kernel()  # started for another number of jobs
+        kernel = None
     if kernel is None:
         kernel = WarmKernel(**kwargs).start()
         _local.kernel = kernel

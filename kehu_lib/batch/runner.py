@@ -191,6 +191,13 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
         shutdown_all(keep_current=True)  # pool threads' kernels stop; this thread's stays warm
 
 
+def kernel_threads(jobs: int, cores: int | None = None) -> int:
+    """Thread-pool cap per kernel for ``jobs`` parallel runs: cores // jobs (at least 1); 0 (no
+    cap) for a single job."""
+    cores = cores or os.cpu_count() or 1
+    return 0 if jobs <= 1 else max(1, cores // jobs)
+
+
 def run_history(reports: Path, manifest: Manifest) -> dict[str, dict]:
     """The last recorded result of every run key over all months of ``reports`` (this month's
     manifest last, so it wins): a new month starts with last month's timings."""
@@ -246,6 +253,9 @@ def run_batch(opts: BatchOptions) -> BatchReport:
         pending = longest_first(pending, run_history(pl.reports, manifest))
         run_precompute(pl.precompute, pl.month, pl.store)
         jobs = opts.jobs or os.cpu_count() or 1
+        if not opts.scheduler:  # jobs kernels side by side share this machine's cores
+            for spec in pending:
+                spec.threads = kernel_threads(jobs)
 
         def on_result(result: RunResult) -> None:
             _write(pl, result, manifest)
