@@ -118,20 +118,15 @@ def test_warm_start_of_the_wrong_size_is_ignored():
     np.testing.assert_allclose(M.ets(y, 12, start=START, warm=warm).mean, PATTERN, rtol=0.02)
 
 
-@pytest.mark.parametrize("deseasonalize", [False, True])
-def test_theta_fit_matches_statsmodels_theta(deseasonalize):
-    # the light Theta fit against statsmodels' own ThetaModel.fit() (SES by state-space MLE)
+def test_theta_model_forecast_is_statsmodels_theta_back_transformed():
+    # the log-scale Theta forecast of M.theta against statsmodels' ThetaModel on log(y)
     from statsmodels.tsa.forecasting.theta import ThetaModel
 
     rng = np.random.default_rng(5)
-    z = np.log(_seasonal(3) * np.exp(rng.normal(0, 0.05, 36)) * np.linspace(1, 1.3, 36))
+    y = _seasonal(3) * np.exp(rng.normal(0, 0.05, 36)) * np.linspace(1, 1.3, 36)
     idx = pd.date_range("2022-01-01", periods=36, freq="MS")
-
-    def mod():
-        return ThetaModel(pd.Series(z, index=idx), period=12, deseasonalize=deseasonalize,
-                          method="additive", use_test=False)
-
-    ref, ours = mod().fit(), M._theta_fit(mod())
-    assert ours.params["alpha"] == pytest.approx(ref.params["alpha"], abs=1e-3)
-    np.testing.assert_allclose(np.asarray(ours.forecast(6)), np.asarray(ref.forecast(6)),
-                               rtol=1e-4)
+    ref = ThetaModel(pd.Series(np.log(y), index=idx), period=12, deseasonalize=True,
+                     method="additive", use_test=False).fit().forecast(6)
+    fc = M.theta(y, 6, start=START)
+    np.testing.assert_allclose(fc.mean, np.exp(np.asarray(ref)), rtol=1e-5)
+    assert fc.note == "log Theta"

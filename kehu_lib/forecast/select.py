@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import festival as fest
 from . import models as M
-from .metrics import accuracy, mase_scale
+from .metrics import mase_scale
 
 __all__ = ["CANDIDATES", "COMBO", "forecast_one", "forecast_many", "backtest_one", "choose",
            "run_series",
@@ -129,11 +129,13 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
 
     ``origins`` are the numbers of months used for training (e.g. ``n-12, n-9, n-6, n-3``);
     each origin forecasts ``min(h, n - origin)`` months. Returns the forecast columns plus
-    ``origin`` (Timestamp of the last training month), ``step``, ``y`` and ``scale``.
+    ``origin`` (Timestamp of the last training month), ``step``, ``y``, ``scale`` and ``note``.
     """
     y = np.asarray(y, float)
     start = pd.Period(start, freq="M")
-    out = []
+    cols: dict[str, list] = {c: [] for c in OUT_COLUMNS[1:] + ["origin", "step", "y", "scale",
+                                                             "note"]}
+    # one frame at the end: a DataFrame per origin and model cost more than the fits
     for n0 in origins:
         hh = min(h, len(y) - n0)
         if n0 < 3 or hh < 1:
@@ -141,15 +143,34 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
         ds = pd.period_range(start + n0, periods=hh, freq="M").to_timestamp()
         fcs = forecast_many(y[:n0], hh, start=start, models=models, festival=festival,
                             warm=warm)
+        scale, origin = mase_scale(y[:n0]), (start + n0 - 1).to_timestamp()
         for name, fc in fcs.items():
-            f = _frame(fc, uid, ds, name)
-            f["origin"] = (start + n0 - 1).to_timestamp()
-            f["step"] = np.arange(1, hh + 1)
-            f["y"] = y[n0:n0 + hh]
-            f["scale"] = mase_scale(y[:n0])
-            f["note"] = fc.note
-            out.append(f)
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+            for col, val in (("ds", ds), ("model", [name] * hh), ("mean", fc.mean),
+                             ("lo_80", fc.lo[80]), ("hi_80", fc.hi[80]), ("lo_95", fc.lo[95]),
+                             ("hi_95", fc.hi[95]), ("origin", [origin] * hh),
+                             ("step", np.arange(1, hh + 1)), ("y", y[n0:n0 + hh]),
+                             ("scale", np.full(hh, scale)), ("note", [fc.note] * hh)):
+                cols[col].append(val)
+    if not cols["ds"]:
+        return pd.DataFrame()
+    out = {"unique_id": uid} | {c: np.concatenate([np.asarray(v) for v in vals])
+                                for c, vals in cols.items()}
+    return pd.DataFrame(out)
+
+
+def _pick(model: np.ndarray, ase: np.ndarray, default: str, min_points: int) -> str:
+    """The model of lowest mean absolute scaled error ``ase`` (non-finite values left out, as
+    :func:`metrics.accuracy` does), ties broken by the order of :data:`CANDIDATES`."""
+    order = {m: i for i, m in enumerate(CANDIDATES)}
+    stats = []
+    for name in dict.fromkeys(model):
+        a = ase[model == name]
+        fin = a[np.isfinite(a)]
+        if len(fin):
+            stats.append((float(fin.mean()), order.get(name, 99), len(a), name))
+    if not stats or max(s[2] for s in stats) < min_points:
+        return default
+    return min(stats, key=lambda s: s[:2])[3]
 
 
 def choose(bt: pd.DataFrame, *, default: str = "combo", min_points: int = 6) -> pd.Series:
@@ -160,16 +181,10 @@ def choose(bt: pd.DataFrame, *, default: str = "combo", min_points: int = 6) -> 
     """
     if bt.empty:
         return pd.Series(dtype=object, name="model")
-    acc = accuracy(bt, by=["unique_id", "model"])
-    order = {m: i for i, m in enumerate(CANDIDATES)}
-    acc["rank"] = acc["model"].map(order).fillna(99)
-    chosen = {}
-    for uid, g in acc.groupby("unique_id", sort=True):
-        g = g[np.isfinite(g["mase"])]
-        if g.empty or g["n"].max() < min_points:
-            chosen[uid] = default
-            continue
-        chosen[uid] = g.sort_values(["mase", "rank"]).iloc[0]["model"]
+    ase = (np.abs(bt["mean"] - bt["y"]) / bt["scale"]).to_numpy(float)
+    model = bt["model"].to_numpy(object)
+    chosen = {uid: _pick(model[idx], ase[idx], default, min_points)
+              for uid, idx in bt.groupby("unique_id", sort=True).indices.items()}
     return pd.Series(chosen, name="model")
 
 

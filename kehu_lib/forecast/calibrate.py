@@ -1,0 +1,118 @@
+"""Calibration of the prediction intervals on the rolling-origin backtest, with the Spring
+Festival months calibrated on their own errors.
+
+The model intervals assume one error variance for every month. Around the moving Spring
+Festival (春节) the errors are larger (the festival regressor cuts the bias of January and
+February, not all of their variance), so one factor per level fitted on all months leaves the
+festival months under-covered and the other months too wide. Here the factor of the festival
+months (pre-festival share > 0, :func:`festival_month`) is estimated from the backtest errors of
+those months only, and the factor of the other months from theirs.
+
+Few festival points: a level's backtest over 12 months holds one January and one February per
+series, so a level with few series has few festival errors. With fewer than
+:data:`MIN_FESTIVAL_POINTS` the festival errors of all levels are pooled (the size of the
+festival error relative to the model interval is much alike across levels), and with fewer
+still the level's factor over all months is used (the calibration before the split).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import festival as fest
+
+__all__ = ["festival_month", "interval_scale", "calibrate_intervals", "MIN_FESTIVAL_POINTS"]
+
+#: Minimum number of festival-month backtest forecasts for a festival factor of its own.
+MIN_FESTIVAL_POINTS = 10
+LEVELS = (80, 95)
+
+
+def festival_month(ds) -> np.ndarray:
+    """True for the months that hold part of the pre-festival buying window (share > 0)."""
+    ds = pd.Index(ds)
+    if len(ds) == 0:
+        return np.zeros(0, bool)
+    months = pd.PeriodIndex(pd.DatetimeIndex(ds), freq="M")
+    uniq = months.unique()
+    share = fest.festival_regressor(uniq, post=False)["festival_pre"].to_numpy()
+    return np.asarray(months.map(dict(zip(uniq, share > 0))), bool)
+
+
+def _factors(g: pd.DataFrame) -> dict[str, float]:
+    """Factor of level L = the L% quantile of r = |y - mean| / (half-width on the side of y),
+    never below 1; 1 when there is no finite r."""
+    out = {}
+    for lv in LEVELS:
+        up = g["y"] >= g["mean"]
+        half = np.where(up, g[f"hi_{lv}"] - g["mean"], g["mean"] - g[f"lo_{lv}"])
+        r = np.abs(g["y"] - g["mean"]) / np.where(half > 0, half, np.nan)
+        q = np.nanquantile(r, lv / 100) if np.isfinite(r).any() else 1.0
+        out[f"scale_{lv}"] = float(max(1.0, q))
+    return out
+
+
+def interval_scale(bt: pd.DataFrame, *, by: str = "level", festival: bool = True,
+                   min_festival: int = MIN_FESTIVAL_POINTS) -> pd.DataFrame:
+    """Factors that widen the model intervals to their backtest coverage, per ``by`` group.
+
+    For each backtest forecast, r = |y - mean| / (distance from mean to the bound on the side
+    of y); the factor of level L is the L% quantile of r, never below 1 (intervals are only
+    widened). Empirical calibration over the rolling origins (split-conformal in spirit).
+
+    With ``festival`` (and a ``ds`` column in ``bt``) the festival months get their own factors
+    ``fest_scale_80, fest_scale_95`` from their own errors (``n_fest`` of them; pooled over all
+    groups below ``min_festival``, the group's overall factor below that again: column
+    ``fest_source`` = "own" / "pooled" / "all months"), and ``scale_80, scale_95`` come from the
+    other months. Without: ``scale_*`` from all rows and ``fest_scale_*`` equal to them.
+    Returns ``by, scale_80, scale_95, fest_scale_80, fest_scale_95, n_fest, fest_source``.
+    """
+    cols = [by, "scale_80", "scale_95", "fest_scale_80", "fest_scale_95", "n_fest",
+            "fest_source"]
+    if bt.empty:
+        return pd.DataFrame(columns=cols)
+    split = festival and "ds" in bt.columns
+    isf = festival_month(bt["ds"]) if split else np.zeros(len(bt), bool)
+    pooled = _factors(bt[isf]) if isf.sum() >= min_festival else None
+    rows = []
+    for key, idx in bt.groupby(by, sort=True).indices.items():
+        g, f = bt.iloc[idx], isf[idx]
+        other = g[~f] if (~f).any() else g
+        row = {by: key} | _factors(other)
+        if not split:
+            fac, src = {k: row[k] for k in ("scale_80", "scale_95")}, "all months"
+        elif f.sum() >= min_festival:
+            fac, src = _factors(g[f]), "own"
+        elif pooled is not None:
+            fac, src = pooled, "pooled"
+        else:
+            fac, src = _factors(g), "all months"
+        row |= {"fest_scale_80": fac["scale_80"], "fest_scale_95": fac["scale_95"],
+                "n_fest": int(f.sum()), "fest_source": src}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def calibrate_intervals(fc: pd.DataFrame, bt: pd.DataFrame, *, by: str = "level",
+                        festival: bool = True) -> pd.DataFrame:
+    """Widen the interval bounds of ``fc`` by :func:`interval_scale` of the backtest ``bt``
+    (bounds move away from the mean; lower bounds stay >= 0), the festival months of ``fc``
+    (when it has ``ds``) by the festival factors. Adds ``scale_80, scale_95``: the factor
+    applied to each row."""
+    sc = interval_scale(bt, by=by, festival=festival)
+    out = fc.drop(columns=["scale_80", "scale_95"], errors="ignore")
+    out = out.merge(sc[[by, "scale_80", "scale_95", "fest_scale_80", "fest_scale_95"]],
+                    on=by, how="left")
+    isf = festival_month(out["ds"]) if festival and "ds" in out.columns \
+        else np.zeros(len(out), bool)
+    for lv in LEVELS:
+        k = np.where(isf, out[f"fest_scale_{lv}"], out[f"scale_{lv}"])
+        k = np.where(np.isfinite(k), k, 1.0)
+        out[f"scale_{lv}"] = k
+        out[f"lo_{lv}"] = np.maximum(out["mean"] - k * (out["mean"] - out[f"lo_{lv}"]), 0.0)
+        out[f"hi_{lv}"] = out["mean"] + k * (out[f"hi_{lv}"] - out["mean"])
+    # keep the 95% interval around the 80% one
+    out["lo_95"] = np.minimum(out["lo_95"], out["lo_80"])
+    out["hi_95"] = np.maximum(out["hi_95"], out["hi_80"])
+    return out.drop(columns=["fest_scale_80", "fest_scale_95"])

@@ -1,0 +1,158 @@
+"""The lfilter fits of kehu_lib.forecast.fast against statsmodels and hand-computed answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kehu_lib.forecast import fast as F
+
+PATTERN = np.array([120, 150, 90, 95, 100, 105, 110, 108, 100, 98, 102, 130], float)
+IDX = pd.date_range("2020-01-01", periods=60, freq="MS")
+
+
+def _log_series(seed=1, n=60, noise=0.04):
+    rng = np.random.default_rng(seed)
+    return np.log(np.tile(PATTERN, 6)[:n] * np.exp(rng.normal(0, noise, n))
+                  * np.linspace(1, 1.4, n))
+
+
+def test_ets_polys_hand_computed():
+    # ETS(A,N,N): y = e / (1 - L) * (1 - (1 - alpha) L)  (Hyndman et al. 2008, ch. 11)
+    a, th = F.ets_polys(0.3, 0, 0, 0, trend=False, seasonal=False)
+    np.testing.assert_allclose(a, [1, -1])
+    np.testing.assert_allclose(th, [1, -0.7])
+    # ETS(A,N,A), m = 4: a = (1 - L)(1 - L^4); theta = a + alpha L (1 - L^4) + gamma L^4 (1 - L)
+    a, th = F.ets_polys(0.3, 0, 0.2, 0, trend=False, seasonal=True, m=4)
+    np.testing.assert_allclose(a, [1, -1, 0, 0, -1, 1])
+    np.testing.assert_allclose(th, [1, -0.7, 0, 0, -1 + 0.2, 1 - 0.3 - 0.2])
+
+
+@pytest.mark.parametrize("trend,seasonal", [("N", False), ("Ad", False), ("N", True),
+                                            ("Ad", True)])
+def test_ets_filter_matches_statsmodels_etsmodel(trend, seasonal):
+    # the same parameters and initial states in statsmodels' ETSModel (state-space recursion)
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = _log_series()
+    fit = F.ets_fit(y, 12, trend=trend, seasonal=seasonal)
+    al, be, ga, ph = F._unpack(fit.params, trend != "N", trend == "Ad", seasonal)
+    kw = {"initial_level": fit.init[0]}
+    if trend != "N":
+        kw["initial_trend"] = fit.init[1]
+    if seasonal:
+        kw["initial_seasonal"] = fit.season0
+    mod = ETSModel(pd.Series(y, index=IDX), error="add", trend="add" if trend != "N" else None,
+                   damped_trend=trend == "Ad", seasonal="add" if seasonal else None,
+                   seasonal_periods=12 if seasonal else None, initialization_method="known",
+                   **kw)
+    names = {"smoothing_level": al, "smoothing_trend": be, "damping_trend": ph,
+             "smoothing_seasonal": ga}
+    res = mod.smooth([names[p] for p in mod.param_names])
+    assert fit.sse == pytest.approx(res.sse, rel=1e-9)
+    np.testing.assert_allclose(fit.mean, np.asarray(res.forecast(12)), rtol=1e-9)
+    pred = res.get_prediction(start=60, end=71)
+    # statsmodels' variance uses the MLE scale SSE / n, as here
+    np.testing.assert_allclose(fit.sd, np.sqrt(np.asarray(pred.forecast_variance)), rtol=1e-6)
+
+
+def test_ets_fit_is_no_worse_than_statsmodels_fit():
+    # the likelihood optimum: ours (initial level/trend concentrated out) reaches an SSE at
+    # most that of statsmodels' own fit with the same heuristic seasonal start
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = _log_series(seed=4)
+    ref = ETSModel(pd.Series(y, index=IDX), error="add", trend="add", damped_trend=True,
+                   seasonal="add", seasonal_periods=12,
+                   initialization_method="heuristic").fit(disp=False)
+    ours = F.ets_fit(y, 12, trend="Ad", seasonal=True)
+    assert ours.sse <= ref.sse * 1.001
+
+
+def test_heuristic_and_season_indices_match_statsmodels():
+    from statsmodels.tsa.exponential_smoothing.initialization import _initialization_heuristic
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
+    rng = np.random.default_rng(2)
+    for n in (24, 30, 41, 70):
+        y = rng.normal(size=n).cumsum() + np.tile(np.arange(12.0), 6)[:n]
+        ref = _initialization_heuristic(y, seasonal="add", seasonal_periods=12)[2]
+        np.testing.assert_allclose(F.heuristic_season(y), ref, atol=1e-12)
+        dec = seasonal_decompose(y, model="additive", period=12).seasonal[:12]
+        np.testing.assert_allclose(F.season_indices(y), dec, atol=1e-12)
+    with pytest.raises(ValueError, match="needs 24 observations"):
+        F.heuristic_season(np.ones(20))
+
+
+@pytest.mark.parametrize("deseasonalize", [False, True])
+def test_theta_matches_statsmodels_theta(deseasonalize):
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    rng = np.random.default_rng(5)
+    z = np.log(np.tile(PATTERN, 3) * np.exp(rng.normal(0, 0.05, 36)) * np.linspace(1, 1.3, 36))
+    ref = ThetaModel(pd.Series(z, index=IDX[:36]), period=12, deseasonalize=deseasonalize,
+                     method="additive", use_test=False).fit()
+    mean, sd, alpha = F.theta_forecast(z, 6, seasonal=deseasonalize)
+    assert alpha == pytest.approx(ref.params["alpha"], abs=1e-3)
+    np.testing.assert_allclose(mean, np.asarray(ref.forecast(6)), rtol=1e-5)
+    assert np.all(np.diff(sd) >= 0)
+
+
+def _airline(n, t1, t2, seed=0, sigma=0.03):
+    """Simulate (1 - L)(1 - L^12) z = (1 + t1 L)(1 + t2 L^12) e."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    ma = np.convolve([1, t1], np.r_[1, np.zeros(11), t2])
+    ar = np.convolve([1, -1], np.r_[1, np.zeros(11), -1])
+    return 5 + lfilter(ma, ar, rng.normal(0, sigma, n))
+
+
+def test_airline_recovers_parameters_and_psi_weights():
+    from statsmodels.tsa.arima_process import arma2ma
+
+    z = _airline(240, -0.5, -0.6, seed=3)
+    mean, sd, p = F.airline_fit(z, 14)
+    assert p[0] == pytest.approx(-0.5, abs=0.1) and p[1] == pytest.approx(-0.6, abs=0.1)
+    # variance from the psi weights: statsmodels' arma2ma of the integrated polynomials
+    ma = np.convolve([1, p[0]], np.r_[1, np.zeros(11), p[1]])
+    ar = np.convolve([1, -1], np.r_[1, np.zeros(11), -1])
+    psi = arma2ma(ar, ma, lags=14)
+    np.testing.assert_allclose(sd / sd[0], np.sqrt(np.cumsum(psi ** 2)), rtol=1e-9)
+
+
+def test_airline_forecast_matches_statsmodels_sarimax_with_the_same_parameters():
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    z = _airline(150, -0.4, -0.5, seed=8)
+    mean, _, p = F.airline_fit(z, 12)
+    res = SARIMAX(z, order=(0, 1, 1), seasonal_order=(0, 1, 1, 12)).smooth([p[0], p[1], 1.0])
+    # conditional (ours) and exact (Kalman) start agree once the start-up has died out
+    np.testing.assert_allclose(mean, res.forecast(12), rtol=2e-3)
+
+
+def test_airline_with_regressor_recovers_planted_effect():
+    z = _airline(120, -0.4, -0.5, seed=11)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, 132) * (np.arange(132) % 12 < 2)  # a Jan/Feb-only regressor
+    zz = z + 0.3 * x[:120]
+    mean, _, p = F.airline_fit(zz, 12, xreg=x[:120, None], xreg_future=x[120:, None])
+    assert p[2] == pytest.approx(0.3, abs=0.03)
+    plain, _, _ = F.airline_fit(z, 12)
+    np.testing.assert_allclose(mean - plain, 0.3 * x[120:], atol=0.03)
+
+
+def test_least_squares_box_against_scipy():
+    from scipy.optimize import least_squares
+
+    t = np.linspace(0, 4, 40)
+    y = 2.5 * np.exp(-1.3 * t) + 0.01 * np.sin(7 * t)
+
+    def resid(p):
+        return p[0] * np.exp(-p[1] * t) - y
+
+    p, e = F.least_squares_box(resid, [1.0, 0.5], [0, 0], [10, 10], rtol=1e-12)
+    ref = least_squares(resid, [1.0, 0.5], bounds=([0, 0], [10, 10])).x
+    np.testing.assert_allclose(p, ref, rtol=1e-4)
+    # a bound that binds: the optimum sits on it
+    p, _ = F.least_squares_box(resid, [1.0, 0.5], [0, 0], [2.0, 10])
+    assert p[0] == pytest.approx(2.0)
