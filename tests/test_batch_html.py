@@ -29,6 +29,8 @@ def test_page_is_self_contained(page):
 
 def test_chart_is_embedded_and_code_hidden(page):
     assert page.count('src="data:image/png;base64,') == 1
+    assert re.findall(r"<img[^>]*>", page) and all(  # every image has a text alternative
+        " alt=" in tag for tag in re.findall(r"<img[^>]*>", page))
     assert "ax.set_ylabel" not in page and "import pandas" not in page
 
 

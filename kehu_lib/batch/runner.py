@@ -23,7 +23,7 @@ from .. import config
 from . import params as P
 from .execute import RunResult, RunSpec, execute_run
 from .index import LOGS_DIR, district_xlsx, month_index, top_index, write_tables
-from .kernels import notebook_imports, shutdown_all
+from .kernels import notebook_imports, shutdown_all, thread_kernel
 from .manifest import Manifest, atomic_write, data_digest, fingerprint
 
 
@@ -170,24 +170,45 @@ def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
     manifest.save()
 
 
+def _warm_kernel(spec: RunSpec) -> None:
+    """Start the calling pool thread's kernel ahead of its first run (best effort: a kernel
+    that fails here is started, and its failure reported, by the run itself)."""
+    try:
+        thread_kernel(imports=spec.imports, store=Path(spec.store), threads=spec.threads)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResult], None],
-                   progress: bool) -> None:
+                   progress: bool, before: Callable[[], None] = lambda: None) -> None:
+    """Run ``specs`` on ``jobs`` warm kernels; ``before()`` (the precompute) runs first, while
+    the pool's kernels start in the background."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress, file=sys.stderr)
+    bar = None
     try:
         if jobs <= 1:
+            before()
+            bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress,
+                       file=sys.stderr)
             for spec in specs:
                 on_result(execute_run(spec))
                 bar.update()
         else:
             with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kehu-run") as pool:
+                # one start per worker thread: each start takes seconds, so each thread takes one
+                for _ in range(min(jobs, len(specs))):
+                    pool.submit(_warm_kernel, specs[0])
+                before()
+                bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress,
+                           file=sys.stderr)
                 futures = [pool.submit(execute_run, spec) for spec in specs]
                 for fut in as_completed(futures):
                     on_result(fut.result())
                     bar.update()
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         shutdown_all(keep_current=True)  # pool threads' kernels stop; this thread's stays warm
 
 
@@ -251,7 +272,6 @@ def run_batch(opts: BatchOptions) -> BatchReport:
             pending.append(spec)
     if pending:
         pending = longest_first(pending, run_history(pl.reports, manifest))
-        run_precompute(pl.precompute, pl.month, pl.store)
         jobs = opts.jobs or os.cpu_count() or 1
         if not opts.scheduler:  # jobs kernels side by side share this machine's cores
             for spec in pending:
@@ -263,12 +283,16 @@ def run_batch(opts: BatchOptions) -> BatchReport:
             result.tables = []
             results.append(result)
 
+        def precompute() -> None:
+            run_precompute(pl.precompute, pl.month, pl.store)
+
         if opts.executor == "dask":
             from .dask_exec import execute_dask
 
+            precompute()
             execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
         elif opts.executor == "local":
-            _execute_local(pending, jobs, on_result, opts.progress)
+            _execute_local(pending, jobs, on_result, opts.progress, before=precompute)
         else:
             raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
         changed = {r.slug for r in results if r.status != "skipped"}
