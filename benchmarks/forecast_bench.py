@@ -20,8 +20,10 @@ series of kehu's methods and of AutoETS, their ratio (< 1 = kehu faster) and the
 for 150 series (the issue's bar: <= 15 s on 2 cores).
 
 (a) The sample city: rolling 1-step origins over the store's last 12 months for the district
-totals and the city's price classes, the kehu combination with and without the festival
-regressor, January/February errors shown separately. Interval coverage as the models give it,
+totals and the city's price classes, the kehu combination without the festival regressor, with
+it as the share of the pre-festival window in the month, and with it as the fraction of the
+month's days in the window (the default, ``select.FESTIVAL_PER_DAY``), January/February errors
+shown separately. Interval coverage as the models give it,
 and calibrated as the monthly pipeline does (:mod:`kehu_lib.forecast.calibrate`, per level on
 backtest errors) with one factor for all months or with the festival months on their own
 errors; leave-one-month-out (each month calibrated on the other 11 months' errors). The store
@@ -148,7 +150,7 @@ def speed_table(res: pd.DataFrame, ref: str = "statsforecast_autoets") -> pd.Dat
 
 
 def sample_city(store: str, n_jobs: int = 2) -> pd.DataFrame:
-    """Rolling 1-step forecasts over the last 12 months, with and without the festival."""
+    """Rolling 1-step forecasts over the last 12 months for each of :data:`FESTIVAL_VARIANTS`."""
     from kehu_lib.forecast.pipeline import build_series
     from kehu_lib.loaders import latest_month
 
@@ -159,7 +161,7 @@ def sample_city(store: str, n_jobs: int = 2) -> pd.DataFrame:
     for uid, g in series[series["unique_id"].isin(keep["unique_id"])].groupby("unique_id"):
         y = g["y"].to_numpy(float)
         for n0 in range(len(y) - 12, len(y)):
-            for fes in (True, False):
+            for fes in FESTIVAL_VARIANTS:
                 tasks.append((uid, y[:n0], y[n0], pd.Period(g["ds"].iloc[0], "M"), n0, fes))
     with ProcessPoolExecutor(n_jobs, initializer=_init) as ex:
         rows = list(ex.map(_sample_one, tasks, chunksize=4))
@@ -180,9 +182,17 @@ def calibrated(d: pd.DataFrame, *, festival: bool = True) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+#: The festival settings compared on the sample city: no regressor, the share of the window in
+#: the month, and the fraction of the month's days in the window (the default).
+FESTIVAL_VARIANTS = ("none", "share", "per_day")
+
+
 def _sample_one(task):
+    from kehu_lib.forecast import select
+
     uid, y, actual, start, n0, fes = task
-    fc = forecast_one(y, 1, start=start, model="combo", festival=fes)
+    select.FESTIVAL_PER_DAY = fes == "per_day"
+    fc = forecast_one(y, 1, start=start, model="combo", festival=fes != "none")
     return {"unique_id": uid, "ds": (start + n0).to_timestamp(), "festival": fes,
             "mean": fc.mean[0], "y": actual, "lo_80": fc.lo[80][0], "hi_80": fc.hi[80][0],
             "lo_95": fc.lo[95][0], "hi_95": fc.hi[95][0], "scale": mase_scale(y)}

@@ -17,6 +17,15 @@ def test_regressor_matches_real_festival_dates():
     np.testing.assert_allclose(x["festival_post"], [3 / 14, 11 / 14, 0.0, 12 / 14, 2 / 14, 0.0])
 
 
+def test_per_day_regressor_is_the_share_of_the_months_days():
+    # the same windows as above, as window days / days of the month (hand count): 2025-01 has
+    # 28 of its 31 days in the window; 2026-01 12 of 31, 2026-02 16 of 28; post 2026-03: 2 of 31
+    x = fest.festival_regressor(pd.to_datetime(
+        ["2025-01-01", "2025-02-01", "2026-01-01", "2026-02-01", "2026-03-01"]), per_day=True)
+    np.testing.assert_allclose(x["festival_pre"], [28 / 31, 0.0, 12 / 31, 16 / 28, 0.0])
+    np.testing.assert_allclose(x["festival_post"], [3 / 31, 11 / 28, 0.0, 12 / 28, 2 / 31])
+
+
 def _planted(effect, seed=1, start="2022-01", n=48):
     months = pd.period_range(start, periods=n, freq="M")
     rng = np.random.default_rng(seed)

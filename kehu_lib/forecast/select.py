@@ -34,6 +34,9 @@ SARIMA_EXOG = True
 #: Whether the festival regressor includes the quiet post-festival fortnight. Off: on the
 #: default sample it made March forecasts worse (see benchmarks/forecast_bench.py).
 FESTIVAL_POST = False
+#: The festival regressor as the fraction of the month's days in the window (True) rather than
+#: the share of the window in the month (see ``festival.festival_regressor``).
+FESTIVAL_PER_DAY = True
 #: Below this many months only naive/mean forecasts are made.
 MIN_OBS = 6
 #: Share of zero months (in the last 12) from which a series counts as intermittent.
@@ -91,7 +94,8 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     x_all = None
     if festival and any(name != "snaive" for name in models):
         months = pd.period_range(start, periods=len(y) + h, freq="M")
-        x_all = fest.festival_regressor(months, post=FESTIVAL_POST).to_numpy()
+        x_all = fest.festival_regressor(months, post=FESTIVAL_POST,
+                                        per_day=FESTIVAL_PER_DAY).to_numpy()
         effect = fest.estimate_effect(y, x_all[: len(y)], m=m)
     base = set(models) - {"combo"}
     if "combo" in models:
