@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,6 +89,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--districts", default="", help="comma-separated (default: all + city)")
     ap.add_argument("--skip-plain", action="store_true", help="skip the slow plain loop")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="repetitions of the jobs-1 / jobs-2 pair (medians are printed)")
     ap.add_argument("--warm", action="store_true",
                     help="keep the month's precompute caches (default: time them from cold)")
     args = ap.parse_args()
@@ -108,14 +111,22 @@ def main() -> None:
         if not args.skip_plain:
             (tmp / "plain").mkdir()
             plain = papermill_loop(pl.specs, lambda s: s.notebook_path, tmp / "plain")
-        j1 = kehu_run(tmp / "r1", ["--force", "--jobs", "1", *sel])
-        runs = json.loads((tmp / "r1" / pl.month / ".manifest.json").read_text())["runs"]
-        floor = sum(r["cell_seconds"] for r in runs.values())
-        # the month again with two jobs (its manifest orders the runs longest first)
-        j2 = kehu_run(tmp / "r1", ["--force", "--jobs", "2", *sel])
+        pairs = []  # (jobs 1, floor, jobs 2) of each repetition, the same month re-run
+        for _ in range(args.repeat):
+            j1 = kehu_run(tmp / "r1", ["--force", "--jobs", "1", *sel])
+            runs = json.loads((tmp / "r1" / pl.month / ".manifest.json").read_text())["runs"]
+            floor = sum(r["cell_seconds"] for r in runs.values())
+            # the month again with two jobs (its manifest orders the runs longest first)
+            j2 = kehu_run(tmp / "r1", ["--force", "--jobs", "2", *sel])
+            pairs.append((j1, floor, j2))
         inc = kehu_run(tmp / "r1", ["--jobs", "2", *sel])
+    j1, floor, j2 = (statistics.median(p[i] for p in pairs) for i in range(3))
+    ratio = statistics.median(p[2] / (p[1] / 2) for p in pairs)
     print(f"shared precompute of the month ({'cold' if not args.warm else 'as found'}): "
           f"{pre:.1f} s, once per month (not in the batches below: their caches are current)")
+    if len(pairs) > 1:
+        print(f"median of {len(pairs)} repetitions; jobs 2 / (floor/2) of each: "
+              + ", ".join(f"{p[2] / (p[1] / 2):.2f}" for p in pairs))
     rows = [("bare-kernel baseline (empty notebook, papermill)", base),
             ("plain sequential papermill loop", plain),
             ("kehu run --jobs 1", j1), ("kehu run --jobs 2", j2),
@@ -126,7 +137,7 @@ def main() -> None:
         if sec is None:
             continue
         print(f"{label:<50} {sec:9.1f} {sec / base:11.2f}")
-    print(f"jobs 2 / (floor/2) = {j2 / (floor / 2):.2f} (target <= 1.5)")
+    print(f"jobs 2 / (floor/2) = {ratio:.2f} (target <= 1.5)")
     if plain:
         print(f"plain loop / jobs 2 = {plain / j2:.2f} (target >= 3)")
     print(f"incremental = {inc:.1f} s (target < 5)")
