@@ -167,7 +167,7 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
     out["key_brand"] = key_brand_loss(od, prod, cust, month=month, thresholds=t, by_district=city)
     out["new_products"] = new_product_status(inputs.get("new_lines"), od, prod, cust, month=month,
                                              thresholds=t, by="district_code")
-    shops = customers.shop_indicators(od, prod, cust, month=month)
+    shops = customers.shop_indicators(od, prod, cust, month=month, price_checks=chk)
     out["margin"] = customers.margin_summary(shops, target=t["margin_target"])
     return out
 
@@ -258,7 +258,7 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
     m = result["margin"].iloc[0]
     if m["shops"] > 0:
         rows.append((40, "margin", place, None,
-                     f"按指导价测算，毛利率达到{t['margin_target'] * 100:.0f}%的零售户占"
+                     f"按实际零售价（价存采集均价，未采集的规格按指导价）测算，毛利率达到{t['margin_target'] * 100:.0f}%的零售户占"
                      f"{m['share_reaching'] * 100:.1f}%，未达标{int(m['shops_below'])}户。"))
     out = pd.DataFrame(rows, columns=["importance", "kind", "district", "sku", "text"])
     return out.sort_values("importance", ascending=False, kind="stable", ignore_index=True)

@@ -104,3 +104,17 @@ def test_city_rollup_names_each_signal_with_its_district(small_store, signals):
     assert f.query("kind == 'key_brand_loss'")["district"].tolist() == [signals["key_brand_loss"]["district"]]
     assert sorted(f.query("kind == 'new_product_stall'")["district"]) == sorted(
         signals["new_product"]["stalled_districts"])
+
+
+def test_margin_uses_the_observed_retail_prices(small_store):
+    data = findings.load_inputs("小店区", "2026-10", store=small_store)
+    guided = findings.analyse(data)["margin"].iloc[0]
+    assert guided["shops_below"] == 0  # the sample's prices keep every shop above 10%
+    # the checked SKUs sold at wholesale + 2% (margin 2/102 on them; guided prices elsewhere)
+    chk = data["checks"].merge(data["products"][["sku", "wholesale_price"]], on="sku")
+    chk["retail_price"] = chk["wholesale_price"] * 1.02
+    low = findings.analyse({**data, "checks": chk.drop(columns="wholesale_price")})["margin"]
+    assert 0 < low.iloc[0]["shops_below"] <= chk["license_id"].nunique()
+    assert low.iloc[0]["median_margin"] < guided["median_margin"]
+    text = findings.compose(findings.analyse(data)).set_index("kind").loc["margin", "text"]
+    assert "实际零售价" in text
