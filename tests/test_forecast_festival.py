@@ -92,3 +92,39 @@ def test_regressor_of_periods_strings_and_empty_input():
     np.testing.assert_allclose(x["festival_pre"], [1.0, 16 / 28])
     assert list(fest.festival_regressor([]).columns) == ["festival_pre", "festival_post"]
     assert len(fest.festival_regressor([])) == 0
+
+
+def test_effect_spread_hand_computed():
+    # as the correction above: Jan 2026 against the mean of Jan 2024 and Jan 2025
+    months = pd.period_range("2024-01", periods=36, freq="M")
+    x = fest.festival_regressor(months, post=False).to_numpy()
+    s = fest.effect_spread(x, 24, 0.2)
+    assert s[0] == pytest.approx(0.2 * abs(x[24, 0] - (x[0, 0] + x[12, 0]) / 2))
+    np.testing.assert_allclose(s[3:12], 0.0)  # the festival never touches April..December
+
+
+def test_widen_adds_log_half_widths_in_quadrature():
+    from kehu_lib.forecast.models import LEVELS, Forecast, _normal
+
+    fc = _normal(np.array([0.0, 0.0]), np.array([0.1, 0.1]), "x").map(lambda a: 100 * np.exp(a))
+    z = {lv: np.log(fc.hi[lv][0] / 100) / 0.1 for lv in LEVELS}  # the levels' normal quantiles
+    out = fest.widen(Forecast(fc.mean.copy(), dict(fc.lo), dict(fc.hi)), np.array([0.1, 0.0]))
+    for lv in LEVELS:
+        w = z[lv] * np.hypot(0.1, 0.1)  # hand: sqrt(0.1^2 + 0.1^2) standard deviations
+        assert out.hi[lv][0] == pytest.approx(100 * np.exp(w))
+        assert out.lo[lv][0] == pytest.approx(100 * np.exp(-w))
+        assert out.hi[lv][1] == pytest.approx(fc.hi[lv][1])  # no spread: unchanged
+
+
+def test_festival_months_intervals_include_the_effects_uncertainty(monkeypatch):
+    from kehu_lib.forecast import select
+
+    months, y, _ = _planted(0.5, n=60)
+    n = 48
+    wide = forecast_one(y[:n], 12, start=months[0], model="ets", festival=True)
+    monkeypatch.setattr(select, "FESTIVAL_SPREAD", False)
+    plain = forecast_one(y[:n], 12, start=months[0], model="ets", festival=True)
+    np.testing.assert_allclose(wide.mean, plain.mean)
+    assert (wide.hi[95][:2] > plain.hi[95][:2]).all() and (wide.lo[95][:2] < plain.lo[95][:2]).all()
+    # March..November: never in a pre-festival window (December is when 春节 falls early)
+    np.testing.assert_allclose(wide.hi[95][2:11], plain.hi[95][2:11])

@@ -37,6 +37,8 @@ FESTIVAL_POST = False
 #: The festival regressor as the fraction of the month's days in the window (True) rather than
 #: the share of the window in the month (see ``festival.festival_regressor``).
 FESTIVAL_PER_DAY = True
+#: Whether the intervals of the festival months include the festival effect's estimation error.
+FESTIVAL_SPREAD = True
 #: Below this many months only naive/mean forecasts are made.
 MIN_OBS = 6
 #: Share of zero months (in the last 12) from which a series counts as intermittent.
@@ -113,6 +115,10 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
             corr = fest.forecast_correction(x_all, len(y), effect["beta"], m=m)
             fc = M.MODELS[name](y, h, start=start, m=m, **kw).map(lambda a, f=corr: a * f)
             fc.note += "+春节"
+        if FESTIVAL_SPREAD and effect["used"] and name not in ("snaive", "naive", "mean"):
+            t = effect.get("t", np.nan)
+            se = abs(effect["beta"] / t) if np.isfinite(t) and t != 0 else 0.0
+            fc = fest.widen(fc, fest.effect_spread(x_all, len(y), se, m=m))
         out[name] = fc
     if "combo" in models:
         out["combo"] = M.combine([out[c] for c in COMBO])
