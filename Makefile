@@ -36,7 +36,7 @@ bench: install ## run the benchmarks (store, batch, forecasts); prints their fig
 	PANDAS=$$($(BIN)/python -c 'import pandas; print(pandas.__version__)'); \
 	$(BIN)/pip install -q -e '.[bench]' && $(BIN)/pip install -q "pandas==$$PANDAS"
 	$(BIN)/python benchmarks/store_bench.py
-	$(BIN)/python benchmarks/batch_bench.py
+	$(BIN)/python benchmarks/batch_bench.py --repeat 3
 	$(BIN)/python benchmarks/forecast_bench.py
 
 lab: install ## open JupyterLab on notebooks/ with the project's kernel
