@@ -42,6 +42,12 @@ def cached_sample(size: str = "small") -> Path:
     return target
 
 
+def writable_copy(store: Path, target: Path) -> Path:
+    """A copy of ``store`` at ``target`` without its derived caches, for tests that write."""
+    shutil.copytree(store, target, ignore=shutil.ignore_patterns("derived"))
+    return target
+
+
 @pytest.fixture(scope="session")
 def small_store() -> Path:
     """A small sample-city store (~400 shops, 30 months to 2026-10), read-only for tests."""

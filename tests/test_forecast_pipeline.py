@@ -1,6 +1,5 @@
 """The month's forecasts on the small sample store: runs, is coherent, caches, feeds the plan."""
 
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -9,13 +8,13 @@ import pytest
 from kehu_lib import config
 from kehu_lib.forecast import pipeline, plan, report
 
+from conftest import writable_copy
+
 
 @pytest.fixture(scope="module")
 def store(small_store, tmp_path_factory):
     """A writable copy of the small store (the cache is written beside the data)."""
-    target = tmp_path_factory.mktemp("fc") / "store"
-    shutil.copytree(small_store, target, ignore=shutil.ignore_patterns("derived"))
-    return target
+    return writable_copy(small_store, tmp_path_factory.mktemp("fc") / "store")
 
 
 @pytest.fixture(scope="module")

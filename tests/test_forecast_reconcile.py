@@ -58,6 +58,15 @@ def test_missing_series_and_bad_method_messages():
         reconcile(_base(1, 1, 1), S, method="mint_shrink")
 
 
+def _hierarchy(rows):
+    """(base forecasts of 2026-11, meta) from rows (district, level, member, mean)."""
+    meta = pd.DataFrame([(f"{d}|{lv}|{m}", d, lv, m) for d, lv, m, _ in rows],
+                        columns=["unique_id", "district", "level", "member"])
+    fc = pd.DataFrame({"unique_id": meta["unique_id"], "ds": pd.Timestamp("2026-11-01"),
+                       "mean": [r[3] for r in rows]})
+    return fc, meta
+
+
 def test_middle_out_anchors_district_totals_and_sums_the_city():
     from kehu_lib.forecast.reconcile import middle_out
 
@@ -68,11 +77,8 @@ def test_middle_out_anchors_district_totals_and_sums_the_city():
         ("B", "品牌", "中华", 10.0), ("B", "品牌", "其他品牌", 40.0),
         ("全市", "总量", "合计", 160.0), ("全市", "价类", "一类", 50.0), ("全市", "价类", "二类", 80.0),
         ("全市", "品牌", "中华", 25.0), ("全市", "品牌", "其他品牌", 100.0)]
-    meta = pd.DataFrame([(f"{d}|{lv}|{m}", d, lv, m) for d, lv, m, _ in rows],
-                        columns=["unique_id", "district", "level", "member"])
-    fc = pd.DataFrame({"unique_id": meta["unique_id"], "ds": pd.Timestamp("2026-11-01"),
-                       "mean": [r[3] for r in rows], "lo_80": [r[3] * 0.5 for r in rows],
-                       "hi_80": [r[3] * 2 for r in rows]})
+    fc, meta = _hierarchy(rows)
+    fc = fc.assign(lo_80=fc["mean"] * 0.5, hi_80=fc["mean"] * 2)
     out = middle_out(fc, meta, anchor="total").set_index("unique_id")["mean"]
     # classes scaled by 100 / 80 = 1.25; 其他品牌 absorbs 100 - 20 = 80; 中华 keeps 20
     assert out["A|价类|一类"] == pytest.approx(37.5) and out["A|价类|二类"] == pytest.approx(62.5)
@@ -103,10 +109,7 @@ def test_middle_out_mean_anchor():
             ("A", "品牌", "中华", 20.0), ("A", "品牌", "其他品牌", 60.0),
             ("全市", "总量", "合计", 100.0), ("全市", "价类", "一类", 40.0), ("全市", "价类", "二类", 50.0),
             ("全市", "品牌", "中华", 20.0), ("全市", "品牌", "其他品牌", 60.0)]
-    meta = pd.DataFrame([(f"{d}|{lv}|{m}", d, lv, m) for d, lv, m, _ in rows],
-                        columns=["unique_id", "district", "level", "member"])
-    fc = pd.DataFrame({"unique_id": meta["unique_id"], "ds": pd.Timestamp("2026-11-01"),
-                       "mean": [r[3] for r in rows]})
+    fc, meta = _hierarchy(rows)
     out = middle_out(fc, meta).set_index("unique_id")["mean"]
     assert out["A|总量|合计"] == pytest.approx((100 + 90 + 80) / 3)  # = 90
     assert out["A|价类|一类"] == pytest.approx(40.0)  # classes already sum to 90

@@ -14,15 +14,15 @@ import pytest
 
 from kehu_lib.plan import data, monthly, shared
 
+from conftest import writable_copy
+
 MONTH = "2026-10"
 
 
 @pytest.fixture(scope="module")
 def store(small_store, tmp_path_factory):
     """A private copy of the small sample (these tests write caches and touch input files)."""
-    target = tmp_path_factory.mktemp("plan-shared") / "store"
-    shutil.copytree(small_store, target, ignore=shutil.ignore_patterns("derived"))
-    return target
+    return writable_copy(small_store, tmp_path_factory.mktemp("plan-shared") / "store")
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
+from ..digest import update_with_files
 
 MANIFEST = ".manifest.json"
 
@@ -71,9 +72,7 @@ def data_digest(store: Path, month: str) -> str:
                 if part.name.startswith(("month=", "wave=")) and key > month:
                     continue
                 files += sorted(p for p in part.rglob("*.parquet") if p.is_file())
-        for path in files:
-            st = path.stat()
-            h.update(f"{path.relative_to(store)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        update_with_files(h, store, files)
     return h.hexdigest()[:16]
 
 

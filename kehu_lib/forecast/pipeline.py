@@ -39,6 +39,7 @@ import pandas as pd
 
 from .. import config
 from ..loaders import available_months, latest_month, load_orders, load_products
+from ..digest import update_with_files
 from ..store import _atomic_dir_write
 from . import select as sel
 from .calibrate import calibrate_intervals, interval_scale  # noqa: F401 (re-exported)
@@ -244,10 +245,7 @@ def inputs_fingerprint(month: str, store=None) -> str:
     files = [root / "products.parquet"] + sorted(
         f for f in (root / "orders").glob("month=*/district_code=*/*.parquet")
         if f.parent.parent.name.split("=", 1)[1] <= last)
-    for f in files:
-        if f.exists():
-            st = f.stat()
-            h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    update_with_files(h, root, files)
     return h.hexdigest()[:16]
 
 

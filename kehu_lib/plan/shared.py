@@ -23,6 +23,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import config, loaders
+from ..digest import update_with_files
 from ..store import _atomic_dir_write
 from . import data as pdata
 from . import improve, indicators, key_accounts, priority, strategies
@@ -102,13 +103,6 @@ def cache_root(month: str, store=None) -> Path:
     return root / "derived" / "plan" / f"month={pd.Period(month, 'M')}"
 
 
-def _stat(h, root: Path, files) -> None:
-    for f in files:
-        if f.exists():
-            st = f.stat()
-            h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-
-
 def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
               library_file: Path = strategies.LIBRARY_FILE) -> str:
     """Hash of what the city-wide plan of ``month`` depends on (16 hex digits)."""
@@ -122,12 +116,13 @@ def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
     p = pd.Period(month, "M")
     first = str(p - pdata.HISTORY)
     for table in ("orders", "price_checks", "visits"):
-        _stat(h, root, sorted(f for f in (root / table).glob("month=*/**/*.parquet")
-                              if first <= f.relative_to(root / table).parts[0][6:] <= month))
-    _stat(h, root, [root / "customers.parquet", root / "products.parquet"])
+        parts = (root / table).glob("month=*/**/*.parquet")
+        update_with_files(h, root, sorted(
+            f for f in parts if first <= f.relative_to(root / table).parts[0][6:] <= month))
+    update_with_files(h, root, [root / "customers.parquet", root / "products.parquet"])
     from ..forecast import pipeline
 
-    _stat(h, root, [pipeline.cache_dir(month, store) / "fingerprint.txt"])
+    update_with_files(h, root, [pipeline.cache_dir(month, store) / "fingerprint.txt"])
     return h.hexdigest()[:16]
 
 
