@@ -3,8 +3,10 @@
 Starting Python, importing papermill and starting a kernel costs about 1.1 s before any cell
 runs, plus ~0.6 s to import pandas and matplotlib. A :class:`WarmKernel` pays that once per
 worker: the kernel is started over the IPC transport (Unix sockets, so many kernels starting at
-once cannot collide on ZMQ TCP ports), the modules the notebooks import are imported ahead, and
-before every run :data:`RESET_CODE` restores a clean state:
+once cannot collide on ZMQ TCP ports), the modules the notebooks import are imported ahead,
+matplotlib's inline integration is switched on (as ``%matplotlib inline`` does: interactive mode
+on, figures shown when their cell ends) before the state is snapshotted, and before every run
+:data:`RESET_CODE` restores a clean state:
 
 - every user variable deleted (like ``%reset -f`` but without its 0.2 s history/gc work),
   ``In``/``Out`` history and the execution counter cleared;
@@ -23,7 +25,6 @@ import ast
 import json
 import os
 import re
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -37,6 +38,7 @@ BASE_IMPORTS = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "kehu_lib"
                 "kehu_lib.loaders")
 
 WARMUP_CODE = """
+_MPL_INLINE = __import__('os').environ.get('MPLBACKEND', '').endswith('backend_inline')
 import importlib as _il
 for _m in {modules!r}:
     try:
@@ -48,12 +50,22 @@ try:
     _kt.cjk_font()
 except Exception:
     pass
+# What `%matplotlib inline` does, now rather than at the first figure: matplotlib loads its
+# backend lazily, and loading matplotlib_inline is what turns interactive mode on (new figures
+# are queued for display after the cell) and registers its post-execute hook. Done lazily, the
+# snapshot below would record interactive mode off, every reset would restore it, and only the
+# first run on each kernel would show its charts.
+if _MPL_INLINE:
+    get_ipython().enable_matplotlib('inline')
+    import matplotlib as _mpl
+    assert _mpl.is_interactive(), 'matplotlib inline integration not active'
+    del _mpl
 import sys as _sys, types as _types
 _snap = _types.ModuleType('__kehu_warm__')
 exec(compile({reset_source!r}, '<kehu-reset>', 'exec'), _snap.__dict__)
 _snap.snapshot(get_ipython())
 _sys.modules['__kehu_warm__'] = _snap
-del _il, _m, _kt, _sys, _types, _snap
+del _il, _m, _kt, _sys, _types, _snap, _MPL_INLINE
 """
 
 #: Defines ``snapshot(ip)`` and ``reset(ip, env)`` in a hidden module of the kernel.
@@ -297,8 +309,3 @@ def _register_cleanup(kernel: WarmKernel) -> None:
 
     atexit.register(kernel.shutdown)  # a kernel also exits by itself when its parent dies
     util.Finalize(kernel, kernel.shutdown, exitpriority=10)
-
-
-def python_info() -> str:
-    """The interpreter the kernels run (for logs)."""
-    return sys.executable
