@@ -8,6 +8,7 @@ reports folder with ``KEHU_REPORTS``, so tests and benchmarks can work on their 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,31 @@ def store_dir() -> Path:
 def reports_dir() -> Path:
     """Where the batch writes HTML reports (``reports/`` unless ``KEHU_REPORTS`` is set)."""
     return Path(os.environ.get("KEHU_REPORTS", PROJ_ROOT / "reports")).resolve()
+
+
+#: Folder under the reports folder for the files of notebooks run outside the batch.
+INTERACTIVE_DIR = "interactive"
+
+
+def files_dir(output_dir: str | Path = "", *, month: str = "", place: str = "") -> Path:
+    """The folder a notebook writes its files into (plans, workbooks, CSV); not created here.
+
+    The batch always passes its run's ``files/`` folder as ``output_dir``. Left empty (a run in
+    JupyterLab, ``pytest --nbval-lax notebooks/``) the files go to
+    ``<reports>/interactive/<month>/<district slug>/``, never into the folder the kernel runs in
+    (``notebooks/``: the files hold full licence ids and do not belong beside the notebooks). A
+    relative ``output_dir`` is taken relative to that folder; an absolute one is used as given.
+    """
+    given = Path(str(output_dir)) if output_dir not in (None, "") else None
+    if given is not None and given.is_absolute():
+        return given
+    try:
+        district = resolve_district(place)
+        slug = district.slug if district is not None else "city"
+    except ValueError:
+        slug = re.sub(r"[^\w.-]+", "_", str(place)).strip("._") or "other"
+    base = reports_dir() / INTERACTIVE_DIR / (month or "latest") / slug
+    return (base / given).resolve() if given is not None else base
 
 
 #: The roll-up pseudo-district: the whole city.

@@ -151,10 +151,13 @@ def test_nbval(name, small_store, tmp_path):
     check_outputs(nb)
     target = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, str(target))
-    env = dict(os.environ, KEHU_STORE=str(small_store),
+    env = dict(os.environ, KEHU_STORE=str(small_store), KEHU_REPORTS=str(tmp_path / "reports"),
                PYTHONPATH=os.pathsep.join([str(config.PROJ_ROOT), os.environ.get("PYTHONPATH", "")]))
+    before = sorted(config.NOTEBOOKS_DIR.rglob("*"))
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600",
                            str(target)], cwd=config.NOTEBOOKS_DIR, env=env, capture_output=True,
                           text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    # a run outside the batch writes its files (plans, workbooks) under the reports folder
+    assert sorted(config.NOTEBOOKS_DIR.rglob("*")) == before, "the notebook wrote into notebooks/"

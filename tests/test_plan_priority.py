@@ -107,8 +107,24 @@ def test_manager_files_show_full_ids_notebook_masks(tmp_path, small_store):
     lic = plan["key_shops"].loc[plan["key_shops"]["manager_id"] == row["manager_id"],
                                 "license_id"].iloc[0]
     assert lic in page and "月度工作方案" in page and "KZB-" in page
-    book = pd.read_excel(next(tmp_path.glob("*.xlsx")), sheet_name=row["sheet"], header=2,
-                         dtype=str)
-    assert lic in set(book["许可证号"]) and len(book) == row["key_shops"]
+    import openpyxl
+
+    wb = openpyxl.load_workbook(next(tmp_path.glob("*.xlsx")))
+    assert wb.sheetnames == ["目标"] + list(written["sheet"])
+    ws = wb[row["sheet"]]
+    header = [c.value for c in ws[1]]
+    assert header == list(output.SHEET_COLUMNS.values())  # headers in row 1, no title above
+    assert ws.freeze_panes == "A2" and ws.max_row == row["key_shops"] + 1
+    col = header.index("许可证号") + 1
+    ids = [ws.cell(r, col) for r in range(2, ws.max_row + 1)]
+    assert lic in {c.value for c in ids}
+    assert all(c.data_type == "s" and c.number_format == "@" for c in ids)  # ids as text
+    letter = openpyxl.utils.get_column_letter(col)
+    assert ws.column_dimensions[letter].width >= 12  # 12 digits fit
+    targets = wb["目标"]
+    assert [c.value for c in targets[1]][:2] == ["客户经理", "重点客户（户）"]
+    assert targets.freeze_panes == "A2" and targets.max_row == len(written) + 1
+    shops = {targets.cell(r, 1).value: targets.cell(r, 2).value for r in range(2, targets.max_row + 1)}
+    assert shops == dict(zip(written["manager_id"], written["key_shops"]))
     m = output.masked(plan["key_shops"])
     assert m["license_id"].str.fullmatch(r"\d{4}\*{6}\d{2}").all()

@@ -86,8 +86,13 @@ PLAN_HEADERS = {"sku": "卷烟规格代码", "name": "规格名称", "brand": "�
 
 
 def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, district: str) -> dict:
-    """Write the plan as CSV (UTF-8 with BOM, opens in Excel) and XLSX; returns the two paths."""
-    folder = Path(output_dir or ".")
+    """Write the plan as CSV (UTF-8 with BOM, opens in Excel) and XLSX (headers in row 1,
+    frozen, SKU codes as text); returns the two paths. ``output_dir``: see
+    :func:`kehu_lib.config.files_dir` (empty: the interactive folder under ``reports/``)."""
+    from .. import config
+    from ..workbook import write_workbook
+
+    folder = config.files_dir(output_dir, month=month, place=district)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"货源投放建议_{district}_{month}"
     view = plan.copy()
@@ -100,5 +105,5 @@ def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, distri
     csv = folder / f"{name}.csv"
     xlsx = folder / f"{name}.xlsx"
     view.to_csv(csv, index=False, encoding="utf-8-sig")
-    view.to_excel(xlsx, index=False, sheet_name="货源投放建议")
+    write_workbook(xlsx, {"货源投放建议": view}, text_columns=[PLAN_HEADERS["sku"]])
     return {"csv": csv, "xlsx": xlsx}

@@ -86,30 +86,57 @@ def _page(plan, manager_id: str, sheet: pd.DataFrame) -> str:
             f"</body></html>")
 
 
+#: Headers of the workbook's 目标 sheet (one row per manager).
+TARGET_COLUMNS = {"manager_id": "客户经理", "key_shops": "重点客户（户）",
+                  "volume_target_cases": "销量目标（箱）", "share_pct": "占本区近3月销量（%）",
+                  "key_brand_target_cases": "重点品牌目标（箱）"}
+
+
+def targets_sheet(plan: Mapping[str, Any], managers: list[str]) -> pd.DataFrame:
+    """The managers' targets, one row each, with Chinese headers (the workbook's first sheet)."""
+    t = plan["targets"].drop_duplicates("manager_id").set_index("manager_id")
+    counts = plan["key_shops"]["manager_id"].value_counts()
+    rows = []
+    for m in managers:
+        r = t.loc[m] if m in t.index else None
+        rows.append({"manager_id": m, "key_shops": int(counts.get(m, 0)),
+                     "volume_target_cases": None if r is None else round(float(r["volume_target_cases"]), 1),
+                     "share_pct": None if r is None else round(float(r["share"]) * 100, 1),
+                     "key_brand_target_cases": None if r is None else round(float(r["key_brand_target_cases"]), 1)})
+    out = pd.DataFrame(rows, columns=list(TARGET_COLUMNS)).rename(columns=TARGET_COLUMNS)
+    note = plan.get("targets_note", "")
+    if note:
+        out["说明"] = note
+    return out
+
+
 def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "") -> pd.DataFrame:
     """Write each manager's plan: ``月度工作方案_<plan month>_<manager>.html`` and one workbook
-    ``月度工作方案_<place>_<plan month>.xlsx`` with a sheet per manager, in ``output_dir``
-    (empty: the current folder).
+    ``月度工作方案_<place>_<plan month>.xlsx`` (a 目标 sheet, then a sheet per manager with the
+    shop list: headers in row 1, frozen, licence ids as text), in ``output_dir``
+    (:func:`kehu_lib.config.files_dir`: empty is the interactive folder under ``reports/``).
 
     Returns
     -------
     DataFrame: manager_id, key_shops, html (file name), sheet — what was written.
     """
-    out = Path(output_dir) if output_dir else Path.cwd()
+    from .. import config
+    from ..workbook import write_workbook
+
+    out = config.files_dir(output_dir, month=plan.get("month", ""), place=plan["place"])
     out.mkdir(parents=True, exist_ok=True)
     managers = sorted(set(plan["key_shops"]["manager_id"]) | set(plan["targets"]["manager_id"]))
-    book = out / f"月度工作方案_{plan['place']}_{plan['plan_month']}.xlsx"
+    sheets = [("目标", targets_sheet(plan, managers))]
     rows = []
-    with pd.ExcelWriter(book, engine="openpyxl") as xw:
-        for m in managers:
-            sheet = manager_sheet(plan, m)
-            name = f"{plan['plan_month']}_{m}"[:31]
-            head = pd.DataFrame({"序号": [_targets_line(plan, m)]})
-            head.to_excel(xw, sheet_name=name, index=False, header=False)
-            sheet.to_excel(xw, sheet_name=name, index=False, startrow=2)
-            page = out / f"月度工作方案_{plan['plan_month']}_{m}.html"
-            page.write_text(_page(plan, m, sheet), encoding="utf-8")
-            rows.append((m, len(sheet), page.name, name))
+    for m in managers:
+        sheet = manager_sheet(plan, m)
+        name = f"{plan['plan_month']}_{m}"[:31]
+        sheets.append((name, sheet))
+        page = out / f"月度工作方案_{plan['plan_month']}_{m}.html"
+        page.write_text(_page(plan, m, sheet), encoding="utf-8")
+        rows.append((m, len(sheet), page.name, name))
+    write_workbook(out / f"月度工作方案_{plan['place']}_{plan['plan_month']}.xlsx", sheets,
+                   text_columns=[SHEET_COLUMNS["license_id"], TARGET_COLUMNS["manager_id"]])
     return pd.DataFrame(rows, columns=["manager_id", "key_shops", "html", "sheet"])
 
 
