@@ -58,3 +58,70 @@ def test_kernelspec_points_at_this_interpreter(tmp_path):
     spec = json.loads(path.read_text(encoding="utf-8"))
     assert spec["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"]
     assert path.parent.name == "kehu"
+
+
+def test_lab_allows_root_only_for_root():
+    assert "--allow-root" in cli.lab_command(as_root=True)
+    assert "--allow-root" not in cli.lab_command(as_root=False)
+    import os
+
+    assert ("--allow-root" in cli.lab_command()) == (os.geteuid() == 0)
+
+
+def test_lab_starts_for_this_user_with_the_kehu_kernel(tmp_path):
+    """JupyterLab really starts (as root on these machines: it refused without --allow-root)."""
+    import os
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    if "kehu" not in _kernelspecs():
+        pytest.skip("no kehu kernelspec installed (make install)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = cli.lab_command(port=port) + ["--no-browser", "--ServerApp.ip=127.0.0.1",
+                                        "--IdentityProvider.token=t"]
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        specs = None
+        for _ in range(240):
+            if proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/kernelspecs?token=t",
+                                            timeout=2) as r:
+                    specs = json.load(r)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert proc.poll() is None, f"JupyterLab exited {proc.returncode}: {proc.stdout.read()[-2000:]}"
+        assert specs is not None, "JupyterLab did not answer"
+        assert specs["default"] == "kehu" and "kehu" in specs["kernelspecs"]
+        assert specs["kernelspecs"]["kehu"]["spec"]["display_name"] == cli.KERNEL_DISPLAY_NAME
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _kernelspecs() -> set[str]:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return set(KernelSpecManager().find_kernel_specs())
+
+
+def test_notebooks_carry_the_kehu_kernelspec():
+    from kehu_lib import config
+
+    paths = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
+    assert paths
+    for path in paths:
+        meta = json.loads(path.read_text(encoding="utf-8"))["metadata"]
+        assert meta["kernelspec"] == {"name": "kehu", "display_name": cli.KERNEL_DISPLAY_NAME,
+                                      "language": "python"}, path.name

@@ -15,6 +15,8 @@ import typer
 from .. import config
 
 KERNEL_NAME = "kehu"
+#: The kernel's name in JupyterLab (the notebooks' ``metadata.kernelspec`` and the Makefile say the same).
+KERNEL_DISPLAY_NAME = "kehu (Python 3)"
 
 
 def _split(values: Optional[List[str]]) -> list[str] | None:
@@ -97,10 +99,18 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(subprocess.call(cmd, env=env))
 
 
-def lab_command(port: int | None = None) -> list[str]:
-    """The JupyterLab command ``kehu lab`` runs (project interpreter, notebooks/, kehu kernel)."""
+def lab_command(port: int | None = None, *, as_root: bool | None = None) -> list[str]:
+    """The JupyterLab command ``kehu lab`` runs (project interpreter, notebooks/, kehu kernel).
+
+    ``as_root`` (default: the effective user is root, as in containers and on many of the
+    company's analysis machines) adds ``--allow-root``, without which Jupyter refuses to start.
+    """
+    if as_root is None:
+        as_root = hasattr(os, "geteuid") and os.geteuid() == 0
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={config.NOTEBOOKS_DIR}",
            f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
+    if as_root:
+        cmd.append("--allow-root")
     if port:
         cmd.append(f"--port={port}")
     return cmd
@@ -113,7 +123,7 @@ def ensure_kernelspec(prefix: str | None = None) -> Path:
     prefix = prefix or sys.prefix
     folder = Path(prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME
     spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "kehu (项目环境)", "language": "python",
+            "display_name": KERNEL_DISPLAY_NAME, "language": "python",
             "env": {"PYTHONPATH": str(config.PROJ_ROOT)}, "metadata": {"debugger": True}}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "kernel.json"
