@@ -169,3 +169,31 @@ def test_parallel_kernels_share_the_cores():
     assert kernel_threads(16, cores=8) == 1
     env = kernel_env(threads=2)
     assert all(env[v] == "2" for v in THREAD_VARS)
+
+
+def test_index_links_each_districts_files(tmp_path):
+    from kehu_lib.batch.index import district_files, month_index
+
+    month = tmp_path / "2026-10"
+    files = month / "wanbailin" / "files"
+    files.mkdir(parents=True)
+    for name in ("月度工作方案_2026-11_KM0101.html", "月度工作方案_2026-11_KM0102.html",
+                 "月度工作方案_万柏林区_2026-11.xlsx", "货源投放建议_万柏林区_2026-10.csv", ".tmp.html"):
+        (files / name).write_text("x", encoding="utf-8")
+    (month / "wanbailin" / "wanbailin_2026-10.xlsx").write_bytes(b"x")
+    pages, downloads = district_files(month, "wanbailin")
+    assert pages == {"月度工作方案 2026-11": [
+        ("KM0101", "wanbailin/files/月度工作方案_2026-11_KM0101.html"),
+        ("KM0102", "wanbailin/files/月度工作方案_2026-11_KM0102.html")]}
+    assert [n for n, _ in downloads] == ["月度工作方案_万柏林区_2026-11.xlsx", "货源投放建议_万柏林区_2026-10.csv"]
+    assert district_files(month, "yingze") == ({}, [])
+    runs = {f"{s}/a": {"notebook": "a", "slug": s, "district": d, "status": "ok", "seconds": 1.0}
+            for s, d in (("city", "全市"), ("wanbailin", "万柏林区"), ("yingze", "迎泽区"))}
+    page = month_index(month, runs).read_text(encoding="utf-8")
+    from urllib.parse import unquote
+
+    hrefs = [unquote(h) for h in re.findall(r'href="([^"]+)"', page)]
+    assert "wanbailin/files/月度工作方案_2026-11_KM0102.html" in hrefs
+    assert "wanbailin/files/货源投放建议_万柏林区_2026-10.csv" in hrefs
+    assert ">KM0101</a>" in page and "下载与客户经理工作方案" in page
+    assert not any("yingze/files" in h or ".tmp" in h for h in hrefs)

@@ -2,7 +2,8 @@
 
 ``reports/YYYY-MM/index.html``: a district x report table with each run's status, a few headline
 figures (from the manifest, i.e. recorded by the notebooks, never scraped from HTML), its time
-and links. ``reports/index.html``: the months. ``reports/YYYY-MM/<slug>/<slug>_YYYY-MM.xlsx``:
+and links; below it, per district, the key-table XLSX, the account managers' plan pages and the
+other files the runs wrote into ``<slug>/files/``. ``reports/index.html``: the months. ``reports/YYYY-MM/<slug>/<slug>_YYYY-MM.xlsx``:
 the key tables every report of the district exported (:func:`kehu_lib.exports.export_table`),
 one sheet each, plus a 关键指标 sheet. Pages are static, offline, with inline CSS only.
 """
@@ -13,7 +14,9 @@ import datetime as dt
 import html
 import io
 import json
+import os
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, Iterable
 
 from .. import config
@@ -21,6 +24,7 @@ from .manifest import MANIFEST, atomic_write
 
 TABLES_DIR = "_tables"
 LOGS_DIR = "_logs"
+FILES_DIR = "files"  # what the runs write through their output_dir (params.safe_files_dir)
 STATUS_ZH = {"ok": "成功", "failed": "失败", "skipped": "未变"}
 
 CSS = """body{margin:0;background:#f6f7f9;color:#222;font:14px/1.6 -apple-system,"PingFang SC",
@@ -31,7 +35,8 @@ th,td{border:1px solid #d8dee8;padding:6px 8px;vertical-align:top}th{background:
 td.ok{border-left:4px solid #2e9e5b}td.failed{background:#fdecee;border-left:4px solid #d1495b}
 .badge{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:.85em}
 .badge.ok{background:#2e9e5b}.badge.failed{background:#d1495b}.fig{font-size:.85em;color:#444}
-.sec{color:#888;font-size:.8em}a{color:#1f5fa8}.sum{margin:.4em 0 1em}"""
+.sec{color:#888;font-size:.8em}a{color:#1f5fa8}.sum{margin:.4em 0 1em}
+h2{color:#1f5fa8;font-size:1.2em;margin:1.4em 0 .4em}.files a{margin-right:.8em;white-space:nowrap}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -75,6 +80,60 @@ def _figures(heads: dict[str, Any], wanted: dict[str, str] | None, n: int) -> li
     return [(str(k), _fmt(v)) for k, v in heads.items() if k not in CONTEXT_KEYS][:n]
 
 
+def _href(path: str) -> str:
+    return html.escape(quote(path), quote=True)
+
+
+def _link(path: str, label: str) -> str:
+    return f'<a href="{_href(path)}">{html.escape(label)}</a>'
+
+
+def district_files(month_dir: Path, slug: str) -> tuple[dict[str, list[tuple[str, str]]],
+                                                       list[tuple[str, str]]]:
+    """The files the district's runs wrote into ``<slug>/files/``, for the index.
+
+    Returns ``(pages, downloads)``. ``pages``: the HTML pages (the account managers' own plans,
+    ``月度工作方案_2026-11_KM0101.html``) grouped by the name before its last ``_`` part
+    (``月度工作方案 2026-11``), each as ``(last part, href)`` (``KM0101``). ``downloads``: the
+    workbooks and CSV files as ``(file name, href)``. Hrefs are relative to the month folder.
+    """
+    folder = month_dir / slug / FILES_DIR
+    if not folder.is_dir():
+        return {}, []
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    pages: dict[str, list[tuple[str, str]]] = {}
+    for p in files:
+        if p.suffix.lower() == ".html":
+            title, _, label = p.stem.rpartition("_")
+            pages.setdefault(title.replace("_", " "), []).append(
+                (label or p.stem, f"{slug}/{FILES_DIR}/{p.name}"))
+    downloads = [(p.name, f"{slug}/{FILES_DIR}/{p.name}") for p in files
+                 if p.suffix.lower() in (".xlsx", ".csv")]
+    return pages, downloads
+
+
+def _files_section(month_dir: Path, slugs: list[str], names: dict[str, str]) -> str:
+    rows = []
+    for slug in slugs:
+        xlsx = f"{slug}/{slug}_{month_dir.name}.xlsx"
+        summary = _link(xlsx, "汇总表 XLSX") if (month_dir / xlsx).exists() else "—"
+        pages, downloads = district_files(month_dir, slug)
+        if not (pages or downloads) and summary == "—":
+            continue
+        page_html = "".join(
+            (f'<div class="sec">{html.escape(title)}</div>' if title else "")
+            + "".join(_link(href, label) for label, href in links)
+            for title, links in pages.items()) or "—"
+        down_html = "".join(_link(href, label) for label, href in downloads) or "—"
+        rows.append(f"<tr><th>{html.escape(names[slug])}</th><td class=\"files\">{summary}</td>"
+                    f"<td class=\"files\">{page_html}</td><td class=\"files\">{down_html}</td></tr>")
+    if not rows:
+        return ""
+    return ("<h2>下载与客户经理工作方案</h2><p class=\"sec\">客户经理工作方案含完整许可证号，"
+            "仅供客户经理本人使用，请勿转发。</p><table><tr><th>区域</th><th>关键表格</th>"
+            "<th>客户经理工作方案</th><th>其他文件</th></tr>" + "".join(rows) + "</table>")
+
+
 def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
                 titles: dict[str, str] | None = None, max_figures: int = 3,
                 figures: dict[str, dict[str, str]] | None = None) -> Path:
@@ -113,12 +172,13 @@ def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
                          f'</span> {links}<div class="fig">{fig_html}</div>'
                          f'<div class="sec">{r.get("seconds", 0):.1f} 秒</div></td>')
         xlsx = f"{slug}/{slug}_{month}.xlsx"
-        xlink = f' <a class="sec" href="{xlsx}">XLSX</a>' if (month_dir / xlsx).exists() else ""
+        xlink = f' <a class="sec" href="{_href(xlsx)}">XLSX</a>' if (month_dir / xlsx).exists() else ""
         rows.append(f"<tr><th>{html.escape(names[slug])}{xlink}</th>{''.join(cells)}</tr>")
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     body = (f'<p><a href="../index.html">全部月份</a></p><h1>{month} 月度报告</h1>'
             f'<p class="sum">共 {len(runs)} 份报告：成功 {n_ok}，失败 {n_fail}。更新于 {now}。</p>'
-            f"<table><tr><th>区域</th>{head}</tr>{''.join(rows)}</table>")
+            f"<table><tr><th>区域</th>{head}</tr>{''.join(rows)}</table>"
+            + _files_section(month_dir, district_order(names), names))
     return atomic_write(month_dir / "index.html", _page(f"{month} 月度报告", body))
 
 
