@@ -38,6 +38,18 @@ def test_charts_drawn_without_show_appear_on_every_warm_run(tmp_path, executor, 
     counts = {p.parent.name: _charts(p.read_text(encoding="utf-8"))
               for p in month.glob("*/charts.html")}
     assert counts == {"city": 2, "wanbailin": 2, "yingze": 2, "xiaodian": 2}
+    # the charts are palette PNGs (kehu_lib.batch.charts), not matplotlib's RGBA ones
+    page = (month / "yingze" / "charts.html").read_text(encoding="utf-8")
+    assert {_png(b).mode for b in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)} == {"P"}
+
+
+def _png(b64: str):
+    import base64
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(b64)))
 
 
 def test_warm_kernel_keeps_matplotlib_inline_across_resets():
@@ -50,3 +62,47 @@ def test_warm_kernel_keeps_matplotlib_inline_across_resets():
         assert kernel.execute("", expressions=expr)["interactive"]["data"]["text/plain"] == "True"
     finally:
         kernel.shutdown()
+
+
+def test_palette_png_is_the_same_picture_in_fewer_bytes():
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from IPython.core.pylabtools import print_figure
+
+    from kehu_lib import theme
+    from kehu_lib.batch.charts import figure_png
+
+    theme.set_theme()
+    rng = np.random.default_rng(1)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for i in range(6):
+        ax.plot(np.arange(13), rng.random(13) + i, marker="o", label=f"品牌{i}")
+    ax.legend()
+    ax.set_title("重点品牌近13个月走势")
+    try:
+        rgba, pal = print_figure(fig, "png"), figure_png(fig, base64=False)
+    finally:
+        plt.close(fig)
+    a = np.asarray(_png_bytes(rgba).convert("RGBA"), dtype=int)
+    b = np.asarray(_png_bytes(pal).convert("RGBA"), dtype=int)
+    assert a.shape == b.shape  # same tight bounding box and dpi
+    diff = np.abs(a - b).max(axis=2)
+    assert diff.mean() < 0.5 and (diff <= 2).mean() > 0.95  # anti-aliased edges move a little
+    assert len(pal) < len(rgba) / 2
+    assert figure_png(plt.figure()) is None  # an empty figure shows nothing, as in IPython
+    clear = plt.figure(facecolor="none")
+    clear.add_subplot().plot([1, 2])
+    img = _png_bytes(figure_png(clear, base64=False))
+    plt.close("all")
+    assert img.mode == "P" and "transparency" in img.info  # a transparent figure stays so
+
+
+def _png_bytes(data: bytes):
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(data))
