@@ -22,7 +22,7 @@ from kehu_lib.batch.html import render_html
 
 from batch_fixtures import options
 
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow,
               pytest.mark.xdist_group("small_sample_batch")]
 
 COLD_DISTRICT = config.DISTRICTS[0].name
