@@ -4,7 +4,9 @@ Modules: :mod:`.params` (load, merge and validate parameters before any kernel s
 :mod:`.kernels` (a warm pool of pre-imported kernels, reset between runs),
 :mod:`.execute` (one papermill run: retries, logs, HTML), :mod:`.manifest` (incremental skip and
 atomic writes), :mod:`.html` (self-contained offline HTML), :mod:`.index` (month and top index,
-per-district XLSX), :mod:`.runner` (the batch), :mod:`.dask_exec` and :mod:`.cli`.
+per-district XLSX, links to each district's files), :mod:`.charts` (charts as palette PNGs),
+:mod:`.audit` (what a finished page must not show; its chart count), :mod:`.runner` (the batch),
+:mod:`.dask_exec` and :mod:`.cli`.
 
 The public entry point is :func:`kehu_lib.batch.runner.run_batch`; notebooks only ever import the
 light :mod:`kehu_lib.exports` and :mod:`kehu_lib.headlines`.
