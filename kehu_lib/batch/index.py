@@ -36,7 +36,8 @@ td.ok{border-left:4px solid #2e9e5b}td.failed{background:#fdecee;border-left:4px
 .badge{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-size:.85em}
 .badge.ok{background:#2e9e5b}.badge.failed{background:#d1495b}.fig{font-size:.85em;color:#444}
 .sec{color:#888;font-size:.8em}a{color:#1f5fa8}.sum{margin:.4em 0 1em}
-h2{color:#1f5fa8;font-size:1.2em;margin:1.4em 0 .4em}.files a{margin-right:.8em;white-space:nowrap}"""
+h2{color:#1f5fa8;font-size:1.2em;margin:1.4em 0 .4em}.files a{margin-right:.8em;white-space:nowrap}
+table.files-table th{white-space:nowrap}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -130,7 +131,7 @@ def _files_section(month_dir: Path, slugs: list[str], names: dict[str, str]) -> 
     if not rows:
         return ""
     return ("<h2>下载与客户经理工作方案</h2><p class=\"sec\">客户经理工作方案含完整许可证号，"
-            "仅供客户经理本人使用，请勿转发。</p><table><tr><th>区域</th><th>关键表格</th>"
+            "仅供客户经理本人使用，请勿转发。</p><table class=\"files-table\"><tr><th>区域</th><th>关键表格</th>"
             "<th>客户经理工作方案</th><th>其他文件</th></tr>" + "".join(rows) + "</table>")
 
 
