@@ -68,7 +68,7 @@ def test_lab_allows_root_only_for_root():
     assert ("--allow-root" in cli.lab_command()) == (os.geteuid() == 0)
 
 
-def test_lab_starts_for_this_user_with_the_kehu_kernel(tmp_path):
+def test_lab_starts_for_this_user_with_the_kehu_kernel(tmp_path, monkeypatch):
     """JupyterLab really starts (as root on these machines: it refused without --allow-root)."""
     import os
     import socket
@@ -78,6 +78,8 @@ def test_lab_starts_for_this_user_with_the_kehu_kernel(tmp_path):
 
     if "kehu" not in _kernelspecs():
         pytest.skip("no kehu kernelspec installed (make install)")
+    monkeypatch.setenv("KEHU_REPORTS", str(tmp_path / "reports"))
+    cli.checkpoints_dir().mkdir(parents=True)  # as `kehu lab` does
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -102,6 +104,14 @@ def test_lab_starts_for_this_user_with_the_kehu_kernel(tmp_path):
         assert specs is not None, "JupyterLab did not answer"
         assert specs["default"] == "kehu" and "kehu" in specs["kernelspecs"]
         assert specs["kernelspecs"]["kehu"]["spec"]["display_name"] == cli.KERNEL_DISPLAY_NAME
+        # opening a notebook makes a checkpoint: it goes under the reports folder
+        before = sorted(cli.config.NOTEBOOKS_DIR.rglob("*"))
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/contents/census.ipynb/checkpoints?token=t", method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 201
+        assert sorted(cli.config.NOTEBOOKS_DIR.rglob("*")) == before
+        assert list((tmp_path / "reports" / "interactive" / "checkpoints").glob("census-*.ipynb"))
     finally:
         proc.terminate()
         try:

@@ -94,9 +94,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(shlex.join(cmd))
             return
         ensure_kernelspec()
+        checkpoints_dir().mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([str(config.PROJ_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
         raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+def checkpoints_dir() -> Path:
+    """Where JupyterLab keeps the notebooks' checkpoints: ``<reports>/interactive/checkpoints``
+    (Jupyter falls back to a temporary folder when its parent does not exist yet)."""
+    return config.reports_dir() / config.INTERACTIVE_DIR / "checkpoints"
 
 
 def lab_command(port: int | None = None, *, as_root: bool | None = None) -> list[str]:
@@ -104,11 +111,14 @@ def lab_command(port: int | None = None, *, as_root: bool | None = None) -> list
 
     ``as_root`` (default: the effective user is root, as in containers and on many of the
     company's analysis machines) adds ``--allow-root``, without which Jupyter refuses to start.
+    The notebooks' checkpoints go under ``<reports>/interactive/checkpoints`` (opening a notebook
+    makes one), so that nothing but the user's own edits is written into ``notebooks/``.
     """
     if as_root is None:
         as_root = hasattr(os, "geteuid") and os.geteuid() == 0
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={config.NOTEBOOKS_DIR}",
-           f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}"]
+           f"--MappingKernelManager.default_kernel_name={KERNEL_NAME}",
+           f"--FileCheckpoints.checkpoint_dir={checkpoints_dir()}"]
     if as_root:
         cmd.append("--allow-root")
     if port:
