@@ -6,8 +6,7 @@ worker: the kernel is started over the IPC transport (Unix sockets, so many kern
 once cannot collide on ZMQ TCP ports), the modules the notebooks import are imported ahead,
 matplotlib's inline integration is switched on (as ``%matplotlib inline`` does: interactive mode
 on, figures shown when their cell ends, as palette PNGs: :mod:`.charts`) before the state is
-snapshotted, and before every run
-:data:`RESET_CODE` restores a clean state:
+snapshotted, and before every run :data:`RESET_CODE` restores a clean state:
 
 - every user variable deleted (like ``%reset -f`` but without its 0.2 s history/gc work),
   ``In``/``Out`` history and the execution counter cleared;
