@@ -89,3 +89,13 @@ def test_mask_frame_drops_personal_columns():
 
 def test_table_of_contents_empty_without_headings():
     assert table_of_contents("<p>x</p>") == ""
+
+
+def test_whitespace_between_tags_collapses_outside_pre():
+    from kehu_lib.batch.html import collapse_whitespace
+
+    page = ("<div>\n    <p><b>本月</b>   <i>销量</i></p>\n\n  </div>"
+            "<pre>a:\n    1\n  <b>x</b>   <i>y</i></pre>\n   <PRE>  z  </PRE>  <textarea>\n  t</textarea>")
+    assert collapse_whitespace(page) == (
+        "<div>\n<p><b>本月</b>\n<i>销量</i></p>\n</div>"
+        "<pre>a:\n    1\n  <b>x</b>   <i>y</i></pre>\n<PRE>  z  </PRE>\n<textarea>\n  t</textarea>")

@@ -142,4 +142,13 @@ def render_html(nb, spec, *, status: str = "ok", error: str = "") -> str:
         "css": _css(spec.with_code)}}
     body, _ = _exporter(spec.with_code).from_notebook_node(nb, resources=resources)
     body = body.replace("<!--KEHU_TOC-->", table_of_contents(body), 1)
-    return mask_page(body, show_license_ids=spec.show_license_ids)
+    return mask_page(collapse_whitespace(body), show_license_ids=spec.show_license_ids)
+
+
+_PRE_OR_GAP = re.compile(r"(<(pre|textarea)\b.*?</\2\s*>)|(?<=>)\s+(?=<)", re.S | re.I)
+
+
+def collapse_whitespace(page: str) -> str:
+    """The indentation between tags collapsed to one newline (a run of white space renders as
+    one space anyway), except inside ``<pre>``/``<textarea>``, where it is the content."""
+    return _PRE_OR_GAP.sub(lambda m: m.group(1) or "\n", page)
