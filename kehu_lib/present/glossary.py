@@ -67,6 +67,7 @@ def _load() -> dict[str, Any]:
     from .. import config
 
     codes["district"] = {d.code: d.name for d in config.DISTRICTS}
+    codes["column"] = {k: e.header for k, e in entries.items()}
     orders = {}
     for name, spec in data["orders"].items():
         if "from" in spec:

@@ -39,6 +39,8 @@ class Table:
     ``sheet`` (default: the title) and a note says so. ``noun``: what a row is (户, 个规格 ...).
     ``sheet``: also export the (full) table to the district XLSX under this name.
     ``city``: a city-wide list; must carry ``district_code`` or ``district`` (区县).
+    ``row_keys``: a column holding a glossary key per row (an indicator); the ``by_row``
+    columns are then written by that row's kind (销量 in 箱, 销售额 in 万元, 户数 ...).
     """
 
     data: pd.DataFrame
@@ -49,6 +51,8 @@ class Table:
     sheet: str | None = None
     city: bool = False
     columns: Sequence[str] | None = None
+    row_keys: str | None = None
+    by_row: Sequence[str] = ("value", "prev_month", "last_year")
 
     def __post_init__(self):
         if self.columns is not None:
@@ -76,9 +80,13 @@ class Table:
     def formatted(self) -> pd.DataFrame:
         """The shown rows as strings, with Chinese headers."""
         view = self.data.head(self.cap) if self.capped else self.data
-        out = pd.DataFrame({glossary.header(c): fmt.series(view[c], c).to_numpy()
-                            for c in view.columns})
-        return out
+        return pd.DataFrame({glossary.header(c): self.strings(view, c) for c in view.columns})
+
+    def strings(self, view: pd.DataFrame, col: str):
+        """Column ``col`` of ``view`` written as text (by kind, or by row for ``by_row``)."""
+        if self.row_keys and col in self.by_row:
+            return [fmt.value(v, k) for v, k in zip(view[col], view[self.row_keys])]
+        return fmt.series(view[col], col).to_numpy()
 
     def _repr_html_(self) -> str:
         return html_table(self)
@@ -102,7 +110,7 @@ def html_table(t: Table) -> str:
         return f'<p class="kehu-empty">{_html.escape(t.empty_text())}</p>'
     view = t.data.head(t.cap) if t.capped else t.data
     kinds = [glossary.entry(c).kind for c in view.columns]
-    cols = [fmt.series(view[c], c).to_numpy() for c in view.columns]
+    cols = [t.strings(view, c) for c in view.columns]
     head = "".join(f"<th>{_html.escape(glossary.header(c))}</th>" for c in view.columns)
     rows = []
     for i in range(len(view)):
@@ -151,6 +159,9 @@ def _display_chart(chart: Chart) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
+    from .theme import set_theme
+
+    set_theme()
     out = chart.draw(chart.data, **chart.options)
     fig = getattr(out, "figure", out) if not hasattr(out, "savefig") else out
     if fig is None:

@@ -1,5 +1,5 @@
 """Charts of the market report. Every chart has Chinese labels and units on its axes; the look
-comes from :func:`kehu_lib.theme.set_theme` (call it first). Each function returns the figure."""
+comes from :func:`kehu_lib.present.theme.set_theme` (call it first). Each function returns the figure."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .config import DISTRICT_BY_CODE
+from ..config import DISTRICT_BY_CODE
 
 __all__ = ["brand_trend_chart", "price_class_chart", "price_index_chart", "new_product_chart",
            "district_small_multiples"]

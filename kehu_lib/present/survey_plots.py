@@ -1,7 +1,7 @@
 """Survey charts: diverging stacked bars centred on neutral, and the IPA chart.
 
 Both take the tidy outputs of :mod:`kehu_lib.metrics.survey` and return the matplotlib Axes;
-the look comes from :func:`kehu_lib.theme.set_theme`.
+the look comes from :func:`kehu_lib.present.theme.set_theme`.
 """
 
 from __future__ import annotations
