@@ -10,6 +10,7 @@ import seaborn as sns
 from ..config import DISTRICT_BY_CODE
 
 __all__ = ["brand_trend_chart", "price_class_chart", "price_index_chart", "new_product_chart",
+           "stacked_share_chart",
            "district_small_multiples"]
 
 
@@ -97,3 +98,14 @@ def district_small_multiples(monthly: pd.DataFrame, *, value: str = "volume_case
         ax.set_xticklabels(ticks[::3], rotation=45)
     g.figure.suptitle(title, y=1.02)
     return g.figure
+
+
+def stacked_share_chart(shares: pd.DataFrame, *, title: str, xlabel: str, ylabel: str,
+                        legend: str):
+    """Horizontal stacked bars of shares (%): one bar per row, one colour per column."""
+    ax = shares.plot.barh(stacked=True, figsize=(9, 0.5 * len(shares) + 1.5), title=title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(title=legend, bbox_to_anchor=(1, 1))
+    ax.figure.tight_layout()
+    return ax.figure
