@@ -43,7 +43,7 @@ def test_welch_difference_matches_scipy():
     assert res["diff"] == pytest.approx(xa.mean() - xb.mean())
     assert res["t"] == pytest.approx(t.statistic) and res["p_value"] == pytest.approx(t.pvalue)
     assert (res["ci_low"], res["ci_high"]) == pytest.approx((ci.low, ci.high))
-    assert (res["n_cur"], res["n_base"], res["n_flag"]) == (40, 35, "正常")
+    assert (res["n_cur"], res["n_base"], res["n_flag"]) == (40, 35, "ok")
 
 
 def test_minimum_detectable_change_matches_statsmodels_power():
@@ -61,7 +61,7 @@ def test_holm_and_bh_by_hand():
     # Holm by hand: sorted 0.01*3=0.03, 0.03*2=0.06, max(0.04*1, 0.06)=0.06
     assert holm["p_adj"].tolist()[:3] == pytest.approx([0.03, 0.06, 0.06])
     assert np.isnan(holm["p_adj"].iloc[3])
-    assert holm["signal"].tolist() == ["显著下降", "", "", ""]
+    assert holm["signal"].tolist() == ["down", "", "", ""]
     bh = sc.adjust_pvalues(t, method="fdr_bh")
     # BH by hand: 0.01*3/1=0.03, 0.03*3/2=0.045, 0.04*3/3=0.04 -> monotone: 0.03, 0.04, 0.04
     assert bh["p_adj"].tolist()[:3] == pytest.approx([0.03, 0.04, 0.04])
