@@ -23,7 +23,7 @@ from kehu_lib.present import Table, glossary
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MAX_CODE_CELLS = 12
-THIN = ("census", "market_report")
+THIN = ("census", "market_report", "survey_consumer", "survey_retailer")
 
 
 def _code_cells(name: str) -> list[str]:

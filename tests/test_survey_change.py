@@ -81,9 +81,9 @@ def test_small_n_flag_and_suppression():
             ("2026-09", "140199", "R01"): [4, 5, 3, 4, 4, 2, 5, 4, 3, 3, 4, 5]}
     out = sc.period_change(frame(spec), month="2026-10", base_month="2026-09",
                            min_n_flag=30, min_n_suppress=10).set_index("district_code")
-    assert out.loc["140110", "n_flag"] == "小样本" and not out.loc["140110", "suppressed"]
+    assert out.loc["140110", "n_flag"] == "small" and not out.loc["140110", "suppressed"]
     assert out.loc["140110", "diff"] == pytest.approx((20 * 80 + 5 * 60) / 25 - (20 * 100 + 15 * 80) / 35)
-    assert out.loc["140199", "n_flag"] == "不展示" and out.loc["140199", "suppressed"]
+    assert out.loc["140199", "n_flag"] == "suppressed" and out.loc["140199", "suppressed"]
     assert out.loc["140199", ["mean_cur", "diff", "p_value"]].isna().all()
     assert out.loc["140199", "n_cur"] == 8  # the count is still shown
 
