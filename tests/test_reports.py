@@ -23,7 +23,7 @@ from kehu_lib.present import Table, glossary
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MAX_CODE_CELLS = 12
-THIN = ("census", "market_report", "survey_consumer", "survey_retailer")
+THIN = ("census", "market_report", "sales_forecast", "survey_consumer", "survey_retailer")
 
 
 def _code_cells(name: str) -> list[str]:
@@ -96,8 +96,9 @@ def sample_env(small_store):
 
 @pytest.mark.parametrize("district", [config.CITY, "万柏林区"])
 @pytest.mark.parametrize("name", THIN)
-def test_report_builds_and_every_column_is_in_the_glossary(name, district, sample_env):
-    report = getattr(reports, name).build("2026-10", district)
+def test_report_builds_and_every_column_is_in_the_glossary(name, district, sample_env, tmp_path):
+    files = {"output_dir": str(tmp_path)} if "output_dir" in reports.load_params(name) else {}
+    report = getattr(reports, name).build("2026-10", district, **files)
     tables = [i for s in report.sections.values() for i in s.items if isinstance(i, Table)]
     assert tables, f"{name} shows no table"
     for t in tables:

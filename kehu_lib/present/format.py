@@ -17,7 +17,7 @@ from typing import Any
 from . import glossary
 
 __all__ = ["MISSING", "is_missing", "number", "count", "money", "money_wan", "cartons", "cases",
-           "share", "growth", "share_change", "pp", "score", "pvalue", "boolean", "value",
+           "share", "growth", "share_change", "pp", "score", "score_change", "pvalue", "boolean", "value",
            "series"]
 
 MISSING = "—"
@@ -114,6 +114,11 @@ def score(v: Any) -> str:
     return number(v, 1)
 
 
+def score_change(v: Any) -> str:
+    """A change of survey score (分), signed, one decimal: ``2.34`` -> ``+2.3``."""
+    return number(v, 1, sign=True)
+
+
 def pvalue(v: Any) -> str:
     """A p-value to four decimals, ``<0.0001`` below that."""
     if is_missing(v):
@@ -155,6 +160,7 @@ def _month(v: Any) -> str:
 _BY_KIND = {
     "count": count, "money": money, "money_wan": money_wan, "cartons": cartons, "cases": cases,
     "share": share, "growth": growth, "share_change": share_change, "score": score,
+    "score_change": score_change,
     "pvalue": pvalue, "bool": boolean, "text": _text, "id": _text, "month": _month,
     "category": _text,
 }
