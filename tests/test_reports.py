@@ -23,7 +23,7 @@ from kehu_lib.present import Table, glossary
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 MAX_CODE_CELLS = 12
-THIN = ("census", "market_report", "sales_forecast", "survey_consumer", "survey_retailer")
+THIN = tuple(reports.NOTEBOOKS)
 
 
 def _code_cells(name: str) -> list[str]:

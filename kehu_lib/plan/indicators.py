@@ -21,17 +21,22 @@ from ..metrics import customers as cm
 __all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "indicator_values",
            "shop_states", "flag_matrix", "indicator_summary"]
 
-#: indicator -> (中文, unit); the order of the seed's potential-needs table.
-INDICATORS: dict[str, tuple[str, str]] = {
-    "volume": ("销量", "条/月"),
-    "value_per_carton": ("平均单条值", "元/条"),
-    "key_brand_volume": ("重点品牌销量", "条/月"),
-    "order_rationality": ("订单合理性", "存销比"),
-    "recommendation": ("推荐能力", "重点品牌及新品销量占比"),
-    "assortment_width": ("品牌组合宽度", "个规格/月"),
-    "brand_cooperation": ("品牌培育协作", "重点品牌变化比"),
-    "store_image": ("终端形象", "—"),
+#: indicator -> unit, in the order of the seed's potential-needs table.
+UNITS: dict[str, str] = {
+    "volume": "条/月", "value_per_carton": "元/条", "key_brand_volume": "条/月",
+    "order_rationality": "存销比", "recommendation": "重点品牌及新品销量占比",
+    "assortment_width": "个规格/月", "brand_cooperation": "重点品牌变化比", "store_image": "—",
 }
+
+
+def _indicators() -> dict[str, tuple[str, str]]:
+    from ..present import glossary
+
+    return {k: (glossary.code_name("state_indicator", k), u) for k, u in UNITS.items()}
+
+
+#: indicator -> (中文, unit); the Chinese names are the glossary's ``state_indicator`` codes.
+INDICATORS: dict[str, tuple[str, str]] = _indicators()
 #: Indicators without data in the store, with the reason shown in the report.
 NO_DATA = {"store_image": "样本数据无终端形象检查记录，本项不作判断"}
 

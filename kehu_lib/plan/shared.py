@@ -168,7 +168,7 @@ def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
 def ensure_month_plan(month: str = "", store=None) -> bool:
     """Batch precompute: cache the city-wide plan of ``month`` for the notebook's default
     thresholds (``params/monthly_plan.yaml``). Returns True when it computed, False when current."""
-    from .monthly import load_thresholds
+    from .thresholds import load_thresholds
 
     month = month or loaders.latest_month(store=store)
     t = load_thresholds()

@@ -57,6 +57,9 @@ class Table:
     def __post_init__(self):
         if self.columns is not None:
             self.data = self.data.loc[:, list(self.columns)]
+        dup = sorted({c for c in self.data.columns if list(self.data.columns).count(c) > 1})
+        if dup:
+            raise ValueError(f"table {self.title!r}: duplicate columns {dup}")
         missing = glossary.check_mapping(self.data.columns)
         if missing:
             raise KeyError(f"table {self.title!r}: columns {missing} have no glossary entry "
