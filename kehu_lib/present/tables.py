@@ -117,15 +117,23 @@ def html_table(t: Table) -> str:
     head = "".join(f"<th>{_html.escape(glossary.header(c))}</th>" for c in view.columns)
     rows = []
     for i in range(len(view)):
-        cells = "".join(
-            f'<td class="t">{_html.escape(str(col[i]))}</td>' if kind in _LEFT
-            else f"<td>{_html.escape(str(col[i]))}</td>"
-            for col, kind in zip(cols, kinds))
+        cells = "".join(_cell(str(col[i]), kind) for col, kind in zip(cols, kinds))
         rows.append(f"<tr>{cells}</tr>")
     caption = f"<caption>{_html.escape(t.title)}</caption>" if t.title else ""
     note = f'<p class="kehu-note">{_html.escape(t.note())}</p>' if t.capped else ""
     return (f'<table class="kehu-table">{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>{note}")
+
+
+#: Text cells longer than this may wrap (shorter ones never break, not even in a narrow column).
+WRAP_AT = 16
+
+
+def _cell(text: str, kind: str) -> str:
+    if kind not in _LEFT:
+        return f"<td>{_html.escape(text)}</td>"
+    cls = "t w" if len(text) > WRAP_AT else "t"
+    return f'<td class="{cls}">{_html.escape(text)}</td>'
 
 
 @dataclass

@@ -56,7 +56,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     dist = _structure(census, wave, prev_wave)
     r.section("structure").add(Table(
         dist[["census_variable", "category", "shops", "share", "shops_prev", "share_prev",
-              "change_pp"]], title=f"普查结构（{wave} 对比 {prev_wave or '—'}）"))
+              "change_pp"]], title=f"普查结构（{wave} 对比 {prev_wave or '—'}）", sheet="普查结构"))
 
     if r.city:
         by_district = survey.district_names(census_metrics.census_distribution(

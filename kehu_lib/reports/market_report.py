@@ -61,7 +61,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         columns={"value": "share", "prev_month": "share_prev_month", "last_year": "share_ly",
                  "mom": "mom_pp", "yoy": "yoy_pp"})
     ov = r.section("overview")
-    ov.add(Table(growth, title="经营概况（同比、环比为增长率）", row_keys="indicator"),
+    ov.add(Table(growth, title="经营概况（同比、环比为增长率）", row_keys="indicator",
+                 sheet="经营概况"),
            Table(shares, title="结构指标（变动为百分点）"))
     jf = result.get("jan_feb")
     if jf is not None:
@@ -81,11 +82,11 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     br = r.section("brands")
     br.add(Table(top[["brand", "sku_name", "volume_cases", "amount", "share_volume",
                       "share_amount", "volume_ly_cases", "yoy_volume"]],
-                 title=f"畅销规格（前{top_n}）", empty="本月没有销量。"),
+                 title=f"畅销规格（前{top_n}）", empty="本月没有销量。", sheet="畅销规格"),
            Chart(plots.brand_trend_chart, trend),
            Table(structure.rename(columns={"share_prev": "share_ly"})[
                ["price_class", "volume_cases", "amount", "share", "value_per_case", "share_ly",
-                "change_pp"]], title="价类结构（占比变动为与去年同期比）"),
+                "change_pp"]], title="价类结构（占比变动为与去年同期比）", sheet="价类结构"),
            Chart(plots.price_class_chart, structure),
            Table(conc[["cr5", "hhi", "n_brands"]], title="品牌集中度"),
            Table(fill[["brand", "sku_name", "qty_ordered", "qty_supplied", "shortfall",
@@ -98,7 +99,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     if city and "group" in nview.columns:
         nview = nview.rename(columns={"group": "district_code"})
         ncols = ["district_code"] + ncols
-    br.add(Table(nview[ncols], title="新品铺市进度",
+    br.add(Table(nview[ncols], title="新品铺市进度", sheet="新品铺市",
                  empty=f"近{p['new_product_months']}个月没有上市的新品。"))
     if len(new):
         launch = new["launch_date"].iloc[0]
@@ -183,13 +184,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     mk = r.section("market")
     mk.add(Table(wpi.assign(price_class=wpi["price_class"].fillna("合计"))[
         ["price_class", "skus", "checks", "price_index", "share_at_guided"]],
-        title="价格指数（按去年同期销量加权）", empty="本月没有价存采集。"),
+        title="价格指数（按去年同期销量加权）", empty="本月没有价存采集。", sheet="价格指数"),
         Chart(plots.price_index_chart, pi, {"threshold": p["price_index_alert"]}),
         Table(inv[["brand", "sku_name", "price_class", "checked_shops", "carrying_shops",
                    "stock_cases", "sales", "stock_to_sales", "stock_to_sales_se"]],
               title="社会库存与存销比（存销比最高的规格）", cap=top_n, noun="个规格",
               sheet="社会库存", empty="本月没有价存采集，无法估计社会库存。"),
-        Table(alerts[acols], title="市场预警",
+        Table(alerts[acols], title="市场预警", sheet="市场预警",
               empty=(f"本月没有触发预警的规格（价格指数均不低于{t['price_index_alert']:.2f}，"
                      f"存销比在置信下限上均未超过{t['stock_to_sales_alert']:.1f}；"
                      f"采集少于{t['min_checks']}户次的规格不判断）。")))
@@ -209,7 +210,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         sec.heading = "五、区县对比"
         sec.add(Table(by_d[["district", "volume_cases", "yoy", "amount_wan", "value_per_case",
                             "yoy_value_per_case", "share_class12", "active_shops"]],
-                      title="各区县销量、单箱值与同比"),
+                      title="各区县销量、单箱值与同比", sheet="区县对比"),
                 Chart(plots.district_small_multiples,
                       sales.sales_summary(od[od["month"].isin(window)],
                                           by=["district_code", "month"])))

@@ -37,7 +37,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     summary = indicators.indicator_summary(plan["states"]).rename(
         columns={"indicator": "state_indicator"})
     r.section("states").add(Table(summary[["state_indicator", "judged", "flagged", "share",
-                                           "note"]], title="客户状态指标与问题户"))
+                                           "note"]], title="客户状态指标与问题户",
+                                           sheet="客户状态"))
 
     strat = strategies.strategy_summary(plan["strategies"], plan["library"], plan["key_shops"])
     targets = plan["targets"].rename(columns={"share": "share_volume"})
@@ -49,7 +50,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Text(plan["targets_note"]),
         Table(targets[where + ["manager_id", "shops", "recent_volume_cases", "share_volume",
                                "volume_target_cases", "key_brand_share",
-                               "key_brand_target_cases"]], title="客户经理销量目标"),
+                               "key_brand_target_cases"]], title="客户经理销量目标",
+              sheet="销量目标"),
         Table(keys[where + ["manager_id", "rank", "license_id", "business_format", "tier",
                             "problems", "strategy_codes", "planned_visits", "priority"]],
               title="重点客户", cap=top_n, sheet="重点客户", city=city,
@@ -59,7 +61,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     r.section("evaluation").add(
         Table(ev[["strategy_code", "strategy", "outcome", "n_treated", "n_control", "estimate",
                   "estimate_low", "estimate_high", "p_holm", "verdict"]],
-              title="上月策略效果（双重差分）", empty="上月拜访记录中没有可评估的策略。"),
+              title="上月策略效果（双重差分）", empty="上月拜访记录中没有可评估的策略。",
+              sheet="策略效果"),
         Chart(output.effect_chart, plan["evaluation"]) if len(plan["evaluation"]) else None)
     fe = plan["forecast_error"].rename(columns={"forecast": "forecast_cartons",
                                                 "actual": "actual_cartons",

@@ -39,7 +39,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     total = report.forecast_table(fc, level="总量")
     r.section("total").add(
         Table(_forecasts(fc, "总量", horizon, member=False),
-              title=f"{name}近{horizon}个月销量预测"),
+              title=f"{name}近{horizon}个月销量预测", sheet="销量预测"),
         Chart(report.fan_chart, hist, {"fc": fc, "unique_id": f"{name}|总量|合计",
                                        "title": f"{name}月度销量与预测（箱）"}))
     if len(total) > horizon:
@@ -48,7 +48,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         sec.add(Text("预测期越长，区间越宽。"),
                 Table(_forecasts(fc, "总量", member=False), title="至年底销量预测"))
     r.section("classes").add(
-        Table(_forecasts(fc, "价类", horizon), title="分价类销量预测"),
+        Table(_forecasts(fc, "价类", horizon), title="分价类销量预测", sheet="分价类预测"),
         Table(_forecasts(fc, "品牌", 1), title="重点品牌下月销量预测"))
 
     bt_table = report.backtest_table(bt)
@@ -72,9 +72,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     files = plan.write_plan(demand, p["output_dir"] or ".", month=month, district=name)
     view = demand.rename(columns=plan.PLAN_COLUMNS)
     r.section("supply").add(Table(
-        view[["sku_name", "brand", "price_class", "plan_mean", "plan_lo_80", "plan_hi_80",
-              "plan_lo_95", "plan_hi_95", "ordered_avg", "supplied_avg", "fill_rate",
-              "rationed", "method_note"]],
+        view[["sku_name", "price_class", "plan_mean", "plan_lo_80", "plan_hi_80",
+              "ordered_avg", "supplied_avg", "fill_rate", "rationed"]],
         title="货源投放建议（下月，按预测供货量排序）", cap=top_n, noun="个规格",
         sheet="货源投放建议"),
         Text(f"全表另存为 {files['xlsx'].name} 和同名 CSV 文件。"))

@@ -55,7 +55,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     grid = grid.reindex(columns=list(config.CONSUMER_CLASSES)).add_prefix("score_").reset_index()
     r.section("items").add(
         Table(grid.assign(item=grid["item"].map(labels)),
-              title=f"各价类题目得分（样本不足{p['min_n_suppress']}人的格子不展示）"),
+              title=f"各价类题目得分（样本不足{p['min_n_suppress']}人的格子不展示）",
+              sheet="消费者题目得分"),
         Chart(survey_plots.diverging_bars, survey.item_counts(cur),
               {"labels": labels, "title": f"{name} {month} 消费者回答分布"}))
 

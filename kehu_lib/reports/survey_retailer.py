@@ -58,7 +58,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     r.section("scores").add(Table(table[["item_code", "item", "n_valid", "n_dont_know",
                                          "n_missing", "score", "ci_low", "ci_high", "top2_share",
                                          "top2_low", "top2_high"]],
-                                  title="题目得分与满意率（95%置信区间）",
+                                  title="题目得分与满意率（95%置信区间）", sheet="零售户题目得分",
                                   empty=f"{name} {month} 没有有效答卷。"))
     r.section("distribution").add(Chart(survey_plots.diverging_bars, survey.item_counts(cur),
                                          {"labels": labels,
@@ -71,7 +71,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     r.section("ranking").add(
         Table(by_district.rename(columns={"n": "sample_shops"})[
             ["district", "sample_shops", "index_equal", "index_management", "index_derived",
-             "rank_equal", "rank_management", "rank_derived"]], title="各区县满意度指数与名次"),
+             "rank_equal", "rank_management", "rank_derived"]], title="各区县满意度指数与名次",
+            sheet="区县满意度"),
         Table(stability[["weights_a", "weights_b", "spearman_rho", "kendall_tau",
                          "max_rank_shift", "same_top"]], title="排名稳定性"))
 
