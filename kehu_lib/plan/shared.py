@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import config, loaders
 from ..digest import update_with_files
-from ..store import _atomic_dir_write
+from ..store import atomic_dir_write
 from . import data as pdata
 from . import improve, indicators, key_accounts, priority, strategies
 
@@ -133,7 +133,7 @@ def _write(folder: Path, part: Mapping[str, Any]) -> None:
         (tmp / "notes.json").write_text(json.dumps({"targets_note": part["targets_note"]},
                                                    ensure_ascii=False), encoding="utf-8")
 
-    _atomic_dir_write(folder, write)
+    atomic_dir_write(folder, write)
     others = sorted((d for d in folder.parent.iterdir() if d.is_dir() and d != folder
                      and not d.name.startswith(".")), key=lambda d: d.stat().st_mtime)
     for old in others[:max(0, len(others) - (KEEP - 1))]:
