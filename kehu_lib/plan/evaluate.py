@@ -26,7 +26,7 @@ OUTCOMES: dict[str, tuple[str, str, int]] = {
     "key_brand_volume": ("重点品牌销量", "条", 1),
     "assortment_width": ("品牌组合宽度", "个规格", 1),
     "recommendation": ("重点品牌及新品销量占比", "比例", 1),
-    "stock_to_sales": ("存销比", "月", -1),
+    "shop_stock_ratio": ("单店存销比", "月", -1),
     "new_product_adoption": ("新品引入率", "比例", 1),
 }
 

@@ -56,13 +56,6 @@ class Report:
             return
         show(f"## {sec.heading}" if sec.heading else None, sec.items)
 
-    def tables(self) -> dict[str, Any]:
-        """Every table of the report by its title (for tests and the XLSX)."""
-        from ..present import Table
-
-        return {i.title: i for s in self.sections.values() for i in s.items
-                if isinstance(i, Table)}
-
 
 def load_params(notebook: str) -> dict[str, Any]:
     """The parameters of ``params/<notebook>.yaml`` (their one home), without reserved keys."""
