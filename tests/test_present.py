@@ -139,3 +139,16 @@ def test_table_refuses_unknown_columns_and_city_list_without_district():
     with pytest.raises(ValueError, match="区县"):
         Table(pd.DataFrame({"license_id": ["1"]}), title="x", city=True)
     Table(pd.DataFrame({"license_id": ["1"], "district_code": ["140105"]}), title="x", city=True)
+
+
+def test_index_figures_use_the_glossary_kinds():
+    from kehu_lib.batch.index import _figures
+
+    heads = {"销量_箱": 415.808, "销量同比": 0.0118, "单箱值_元": 23542.96, "预警数": 1,
+             "share_grocery": 0.6542, "有效户数": 378.0, "not_in_glossary": 1234.5}
+    wanted = {"销量_箱": "销量（箱）", "销量同比": "销量同比%", "单箱值_元": "单箱值（元）",
+              "预警数": "市场预警", "share_grocery": "食杂店占比%", "有效户数": "有效户数",
+              "not_in_glossary": "其他"}
+    assert _figures(heads, wanted, 3) == [
+        ("销量（箱）", "415.8"), ("销量同比", "+1.2%"), ("单箱值（元）", "23,543"),
+        ("市场预警", "1"), ("食杂店占比", "65.4%"), ("有效户数", "378"), ("其他", "1,234")]
