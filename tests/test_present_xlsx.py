@@ -44,3 +44,16 @@ def test_sheet_names_are_unique_and_short():
 
 def test_display_width_counts_cjk_double():
     assert xlsx.display_width("区县a") == 5
+
+
+def test_indicator_table_formats_each_row_by_its_quantity():
+    df = pd.DataFrame({"indicator": ["volume_cases", "value_per_case", "active_shops"],
+                       "value": [64.86, 22194.4, 75.0], "yoy": [-0.028, 0.011, -0.026]})
+    wb = load_workbook(io.BytesIO(xlsx.workbook_bytes([("经营概况", df, "indicator")])))
+    ws = wb["经营概况"]
+    assert [c.value for c in ws[1]] == ["指标", "本期", "同比"]
+    assert [ws.cell(row=i, column=1).value for i in (2, 3, 4)] == [
+        "销量（箱）", "单箱值（元）", "有效户数"]
+    assert [ws.cell(row=i, column=2).number_format for i in (2, 3, 4)] == [
+        "#,##0.0", "#,##0", "#,##0"]
+    assert ws.cell(row=2, column=3).number_format == "+0.0%;-0.0%;0.0%"

@@ -157,7 +157,7 @@ def district_xlsx(month_dir: Path, slug: str, runs: dict[str, dict[str, Any]],
     from ..present import xlsx
 
     titles = titles or {}
-    sheets: list[tuple[str, pd.DataFrame]] = []
+    sheets: list[tuple] = []
     heads = [(titles.get(r["notebook"], r["notebook"]), k, v)
              for r in runs.values() if r["slug"] == slug and r["status"] == "ok"
              for k, v in r.get("headlines", {}).items() if k not in CONTEXT_KEYS]
@@ -168,7 +168,7 @@ def district_xlsx(month_dir: Path, slug: str, runs: dict[str, dict[str, Any]],
         for meta in sorted(nbdir.glob("*.json")):
             info = json.loads(meta.read_text(encoding="utf-8"))
             sheets.append((info.get("sheet") or info.get("name", meta.stem),
-                           pd.read_parquet(nbdir / f"{meta.stem}.parquet")))
+                           pd.read_parquet(nbdir / f"{meta.stem}.parquet"), info.get("row_keys")))
     if not sheets:
         return None
     return atomic_write(month_dir / slug / f"{slug}_{month_dir.name}.xlsx",

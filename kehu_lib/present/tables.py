@@ -26,6 +26,8 @@ from . import glossary
 __all__ = ["Table", "Chart", "Text", "show", "html_table"]
 
 _LEFT = {"text", "id", "category", "code", "month", "bool"}
+#: Columns written by each row's own quantity in a table with ``row_keys`` (an indicator table).
+BY_ROW = ("value", "prev_month", "last_year")
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Table:
     ``sheet`` (default: the title) and a note says so. ``noun``: what a row is (户, 个规格 ...).
     ``sheet``: also export the (full) table to the district XLSX under this name.
     ``city``: a city-wide list; must carry ``district_code`` or ``district`` (区县).
-    ``row_keys``: a column holding a glossary key per row (an indicator); the ``by_row``
+    ``row_keys``: a column holding a glossary key per row (an indicator); the :data:`BY_ROW`
     columns are then written by that row's kind (销量 in 箱, 销售额 in 万元, 户数 ...).
     """
 
@@ -52,7 +54,6 @@ class Table:
     city: bool = False
     columns: Sequence[str] | None = None
     row_keys: str | None = None
-    by_row: Sequence[str] = ("value", "prev_month", "last_year")
 
     def __post_init__(self):
         if self.columns is not None:
@@ -86,8 +87,8 @@ class Table:
         return pd.DataFrame({glossary.header(c): self.strings(view, c) for c in view.columns})
 
     def strings(self, view: pd.DataFrame, col: str):
-        """Column ``col`` of ``view`` written as text (by kind, or by row for ``by_row``)."""
-        if self.row_keys and col in self.by_row:
+        """Column ``col`` of ``view`` written as text (by kind, or by row for :data:`BY_ROW`)."""
+        if self.row_keys and col in BY_ROW:
             return [fmt.value(v, k) for v, k in zip(view[col], view[self.row_keys])]
         return fmt.series(view[col], col).to_numpy()
 
@@ -194,7 +195,7 @@ def show(*items: Any) -> None:
     for item in _flatten(items):
         if isinstance(item, Table):
             if item.sheet and not item.data.empty:
-                exports.export_table(item.sheet, item.data)
+                exports.export_table(item.sheet, item.data, row_keys=item.row_keys)
             display(item)
         elif isinstance(item, Chart):
             _display_chart(item)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import format as fmt
 from . import glossary
+from .tables import BY_ROW
 
 __all__ = ["NUMBER_FORMATS", "workbook_bytes", "summary_sheet", "display_width"]
 
@@ -50,33 +51,37 @@ def _cell_values(s: pd.Series, e: glossary.Entry) -> list:
     return [None if fmt.is_missing(v) else float(v) for v in s]
 
 
-def _write_sheet(wb, name: str, df: pd.DataFrame) -> None:
+def _column(df: pd.DataFrame, col: str, row_keys: str | None):
+    """(header, values, number formats per row, shown texts) of one column."""
+    if not all(glossary.has(str(c)) for c in df.columns):  # a sheet with its own headers
+        values = [None if fmt.is_missing(v) else (v.item() if hasattr(v, "item") else v)
+                  for v in df[col]]
+        return str(col), values, [None] * len(values), [str(v) for v in values]
+    if row_keys and col in BY_ROW:  # each row its own quantity (an indicator table)
+        entries = [glossary.entry(k) for k in df[row_keys]]
+        values = [_cell_values(pd.Series([v]), e)[0] for v, e in zip(df[col], entries)]
+        return (glossary.header(col), values, [_number_format(e) for e in entries],
+                [fmt.value(v, e.key) for v, e in zip(df[col], entries)])
+    e = glossary.entry(str(col))
+    return (e.header, _cell_values(df[col], e), [_number_format(e)] * len(df),
+            list(fmt.series(df[col], str(col))))
+
+
+def _write_sheet(wb, name: str, df: pd.DataFrame, row_keys: str | None = None) -> None:
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(name)
-    known = all(glossary.has(str(c)) for c in df.columns)
     widths = []
     for j, col in enumerate(df.columns, 1):
-        if known:
-            e = glossary.entry(str(col))
-            head, values, nf = e.header, _cell_values(df[col], e), _number_format(e)
-        else:  # a sheet written with its own (Chinese) headers
-            head, values, nf = str(col), [None if fmt.is_missing(v) else
-                                          (v.item() if hasattr(v, "item") else v)
-                                          for v in df[col]], None
+        head, values, formats, shown = _column(df, col, row_keys)
         ws.cell(row=1, column=j, value=head)
-        shown = [head]
-        for i, v in enumerate(values, 2):
+        for i, (v, nf) in enumerate(zip(values, formats), 2):
             c = ws.cell(row=i, column=j, value=v)
             if isinstance(v, str):
                 c.number_format = "@"
-                shown.append(v)
             elif v is not None and nf:
                 c.number_format = nf
-                shown.append(fmt.value(df[col].iloc[i - 2], str(col)) if known else v)
-            elif v is not None:
-                shown.append(v)
-        widths.append(min(60, max(display_width(x) for x in shown) + 2))
+        widths.append(min(60, max(display_width(x) for x in [head, *shown]) + 2))
     from openpyxl.styles import Alignment, Font, PatternFill
 
     for j, w in enumerate(widths, 1):
@@ -102,15 +107,16 @@ def _sheet_names(names: Iterable[str]) -> list[str]:
     return out
 
 
-def workbook_bytes(sheets: list[tuple[str, pd.DataFrame]]) -> bytes:
-    """An XLSX of ``sheets`` (name, frame): frames with glossary-key columns get Chinese headers
-    and number formats by kind; others are written as they are. Returns the file's bytes."""
+def workbook_bytes(sheets: list[tuple]) -> bytes:
+    """An XLSX of ``sheets`` ((name, frame) or (name, frame, row_keys)): frames with glossary-key
+    columns get Chinese headers and number formats by kind (by row for the ``row_keys`` table's
+    value columns); others are written as they are. Returns the file's bytes."""
     from openpyxl import Workbook
 
     wb = Workbook()
     wb.remove(wb.active)
-    for name, (_, df) in zip(_sheet_names(n for n, _ in sheets), sheets):
-        _write_sheet(wb, name, df)
+    for name, (_, df, *rest) in zip(_sheet_names(s[0] for s in sheets), sheets):
+        _write_sheet(wb, name, df, rest[0] if rest else None)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
