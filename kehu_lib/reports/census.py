@@ -68,7 +68,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         sec.heading = "各区县业态结构"
         sec.add(Text("各区县零售户的业态占比。"),
                 Chart(plots.stacked_share_chart, shares,
-                      {"title": f"{wave} 各区县业态结构", "ylabel": "区县", "legend": "业态",
+                      {"title": f"{wave} 各区县业态结构", "ylabel": glossary.label("district"),
+                       "legend": glossary.label("business_format"),
                        "xlabel": "占零售户比例（%）"}))
 
     answers = survey.score_answers(loaders.load_retailer_survey(district=code, months=month,

@@ -120,7 +120,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                  title="ABC分类（按销售额与毛利额，两种分类口径）"))
     moves = customers.class_migration(customers.abc_classes(shops),
                                       customers.abc_classes(prev_shops))
-    down = moves[moves["move"] == "下降"]
+    down = moves[moves["steps"] < 0]  # moved down at least one class (A > B > C)
     down = down.merge(shops[["license_id", "district_code"]], on="license_id", how="left")
     cu.add(Table(down[where + ["license_id", "class_prev", "class_now", "steps"]],
                  title="类别下降的客户（按销售额，与上月比）", cap=top_n, sheet="类别下降客户",
