@@ -5,7 +5,8 @@
 - each notebook's parameters cell declares exactly the parameters of ``params/<notebook>.yaml``
   (plus month and district), with the same default values: the YAML is their one home;
 - each report builds on the small sample city (the city and one district) and every column of
-  every table it shows has a glossary entry (:class:`kehu_lib.present.Table` refuses others).
+  every table it shows has a glossary entry (:class:`kehu_lib.present.Table` refuses others);
+  no shown cell is True/False/nan, no header is snake_case, no table mixes 条 and 箱.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def test_report_builds_and_every_column_is_in_the_glossary(name, district, sampl
         page = t._repr_html_()
         assert "True" not in page and "False" not in page and "nan" not in page
         assert not re.search(r"<th>[a-z_]+</th>", page), t.title
+        units = {glossary.entry(c).unit for c in t.data.columns}
+        assert not {"条", "箱"} <= units, f"{t.title}: 条 and 箱 in one table"
     if district != config.CITY:
         assert "districts" not in report.sections  # 区县对比 only on the city page
     assert report.headlines

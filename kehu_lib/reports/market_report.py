@@ -176,6 +176,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                      market.weighted_price_index(pi, weights, level=None)])
     inv = market.social_inventory(chk, od, cust, prod, month=month).rename(
         columns={"name": "sku_name"})
+    inv["sales_cases"] = inv["sales"] / CARTONS_PER_CASE  # district level: both in 箱
     alerts = result["alerts"].rename(columns={"name": "sku_name"})
     acols = (["district_code"] if "district_code" in alerts.columns else []) + [
         "brand", "sku_name", "price_class", "checks", "price_index", "stock_to_sales",
@@ -187,7 +188,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         title="价格指数（按去年同期销量加权）", empty="本月没有价存采集。", sheet="价格指数"),
         Chart(plots.price_index_chart, pi, {"threshold": p["price_index_alert"]}),
         Table(inv[["brand", "sku_name", "price_class", "checked_shops", "carrying_shops",
-                   "stock_cases", "sales", "stock_to_sales", "stock_to_sales_se"]],
+                   "stock_cases", "sales_cases", "stock_to_sales", "stock_to_sales_se"]],
               title="社会库存与存销比（存销比最高的规格）", cap=top_n, noun="个规格",
               sheet="社会库存", empty="本月没有价存采集，无法估计社会库存。"),
         Table(alerts[acols], title="市场预警", sheet="市场预警",
