@@ -10,7 +10,6 @@ sometimes carries its own heading so that nothing of it is shown when it is left
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
 from .. import config
@@ -62,7 +61,8 @@ def load_params(notebook: str) -> dict[str, Any]:
     from ..batch import params as P
 
     data = P.load_yaml(config.PARAMS_DIR / f"{notebook}.yaml")
-    return {k: v for k, v in data.items() if k not in P.RESERVED}
+    nested = data.get("parameters") or {}  # the YAML may nest them under parameters:
+    return {**{k: v for k, v in data.items() if k not in P.RESERVED}, **nested}
 
 
 def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> dict[str, Any]:

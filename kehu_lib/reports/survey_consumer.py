@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import config, loaders
 from ..metrics import reliability, survey, survey_change, survey_groups, survey_quality
