@@ -64,11 +64,12 @@ def mask_frame(df, *, show_ids: bool | None = None):
     return out
 
 
-def export_table(name: str, df, *, sheet: str | None = None):
+def export_table(name: str, df, *, sheet: str | None = None, row_keys: str | None = None):
     """Register ``df`` as a key table of the report (see the module docstring); returns ``df``.
 
     ``name``: the Chinese table title (the sheet name unless ``sheet`` is given; Excel keeps 31
-    characters).
+    characters). ``row_keys``: a column naming each row's glossary key, for tables whose value
+    columns hold a different quantity per row (:class:`kehu_lib.present.Table`).
     """
     folder = os.environ.get(EXPORT_DIR_ENV)
     if not folder:
@@ -81,6 +82,8 @@ def export_table(name: str, df, *, sheet: str | None = None):
     table.columns = [str(c) for c in table.columns]
     table.to_parquet(path / f"{stem}.parquet", index=False)
     meta = {"name": str(name), "sheet": _sheet_name(sheet or name)}
+    if row_keys:
+        meta["row_keys"] = row_keys
     (path / f"{stem}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return df
 

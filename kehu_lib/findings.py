@@ -20,30 +20,36 @@ from .metrics import brands, customers, market, sales
 __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
            "analyse", "compose", "findings_for"]
 
-#: Fallback thresholds; the report's values live in params/market_report.yaml.
-DEFAULTS: dict[str, Any] = {
-    "price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 15,
-    "alert_z": 1.645,
-    "key_brand_gap_alert": -0.40, "key_brand_min_baseline": 30.0, "key_brand_min_shops": 4,
-    "key_brand_min_share": 0.045,
-    "key_brand_current_months": 2, "new_product_months": 6, "new_product_min_weeks": 8,
-    "new_product_reach_alert": 0.15, "structure_change_alert": 0.02, "volume_change_alert": 0.10,
-    "margin_target": 0.10,
-}
 PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
+#: The thresholds of the findings; their values live in params/market_report.yaml only.
+THRESHOLD_KEYS = ("price_index_alert", "stock_to_sales_alert", "min_checks", "alert_z",
+                  "key_brand_gap_alert", "key_brand_min_baseline", "key_brand_min_shops",
+                  "key_brand_min_share", "key_brand_current_months", "new_product_months",
+                  "new_product_min_weeks", "new_product_reach_alert", "structure_change_alert",
+                  "volume_change_alert", "margin_target")
 #: Order columns the report reads (the dates only for the new products' weekly reach).
 ORDER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
                  "amount"]
 
 
 def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
-    """Thresholds of the report: :data:`DEFAULTS` updated with the values in ``path``."""
+    """The thresholds of the report, read from ``path`` (params/market_report.yaml).
+
+    A threshold missing from the file is an error naming it (the YAML is their one home).
+    """
     import yaml
 
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh) or {}
     params = data.get("parameters", data)
-    return {**DEFAULTS, **{k: v for k, v in params.items() if k in DEFAULTS}}
+    missing = [k for k in THRESHOLD_KEYS if k not in params]
+    if missing:
+        raise KeyError(f"{Path(path).name}: thresholds {missing} are missing")
+    return {k: params[k] for k in THRESHOLD_KEYS}
+
+
+#: The thresholds of params/market_report.yaml (used where a caller passes none).
+DEFAULTS: dict[str, Any] = load_thresholds()
 
 
 def _place(district: str | None) -> tuple[str, str | None]:

@@ -1,7 +1,7 @@
 """Headline figures recorded by notebooks in machine-readable form.
 
 A notebook calls :func:`record` once at its end. The figures are displayed as a JSON output with the
-MIME type :data:`MIME`, which the batch runner reads from the executed notebook (for the month
+MIME type :data:`MIME` only (no text: the page does not print them), which the batch runner reads from the executed notebook (for the month
 index and the XLSX summary) and the regression tests compare. Values must be JSON-serialisable
 numbers or strings; floats are rounded to 4 significant decimals so outputs are stable.
 """
@@ -33,8 +33,7 @@ def record(figures: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from IPython.display import display
 
-        text = "\n".join(f"{k}: {v}" for k, v in clean.items())
-        display({MIME: clean, "text/plain": text}, raw=True)
+        display({MIME: clean}, raw=True)
     except ImportError:  # pragma: no cover - IPython is a dependency
         pass
     return clean

@@ -68,7 +68,7 @@ def swap_in(src: Path, dst: Path) -> None:
         os.replace(src, dst)
 
 
-def _atomic_dir_write(target: Path, write) -> None:
+def atomic_dir_write(target: Path, write) -> None:
     """Write a folder via ``write(tmpdir)`` and swap it in place of ``target`` atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".tmp-{target.name}-{uuid.uuid4().hex[:8]}"
@@ -113,7 +113,7 @@ def write_partitions(df: pd.DataFrame, table: str, store: str | Path | None = No
             pq.write_table(arrow, tmp / "part-0.parquet", compression="zstd",
                            row_group_size=256_000)
 
-        _atomic_dir_write(folder, _write)
+        atomic_dir_write(folder, _write)
         written.append(folder)
     return written
 
@@ -135,7 +135,7 @@ def replace_month(df: pd.DataFrame, table: str, month: str, store: str | Path | 
             pq.write_table(to_arrow(part, table, drop=list(t.partition)), sub / "part-0.parquet",
                            compression="zstd", row_group_size=256_000)
 
-    _atomic_dir_write(root, _write)
+    atomic_dir_write(root, _write)
 
 
 # --------------------------------------------------------------------------------------------

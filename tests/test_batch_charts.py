@@ -72,7 +72,7 @@ def test_palette_png_is_the_same_picture_in_fewer_bytes():
     import numpy as np
     from IPython.core.pylabtools import print_figure
 
-    from kehu_lib import theme
+    from kehu_lib.present import theme
     from kehu_lib.batch.charts import figure_png
 
     theme.set_theme()

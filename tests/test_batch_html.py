@@ -38,7 +38,10 @@ def test_header_states_parameters_period_and_toc(page):
     assert "测试报告：销量概览（万柏林区）" in page
     assert "<th>报告月份</th><td>2026-10</td>" in page
     assert "<th>数据期间</th><td>2026-09 至 2026-10</td>" in page
-    assert "top_n = 2" in page and "code = 0123" in page
+    # the parameters in Chinese (the comments of the parameters cell), collapsed
+    assert "<details class=\"kehu-params-box\">" in page
+    assert "<th>显示前几名</th><td>2</td>" in page and "<th>区域代码（文本）</th><td>0123</td>" in page
+    assert "top_n" not in page
     toc = re.search(r'<nav class="kehu-toc">.*?</nav>', page).group(0)
     assert "一、销量表" in toc and "二、销量图" in toc
 

@@ -13,7 +13,8 @@ DISTRICTS = [d.name for d in config.DISTRICTS]
 def test_thresholds_come_from_params():
     t = findings.load_thresholds()
     assert t["price_index_alert"] == 0.95 and t["stock_to_sales_alert"] == 1.0
-    assert set(findings.DEFAULTS) <= set(t)
+    assert set(findings.DEFAULTS) == set(t) == set(findings.THRESHOLD_KEYS)
+    assert t["min_checks"] == 15  # one value everywhere (market.market_alerts has no default)
 
 
 def _headline(yoy):

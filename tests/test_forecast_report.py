@@ -17,7 +17,7 @@ def _fc():
 def test_forecast_table_in_cases():
     t = report.forecast_table(_fc(), months=1)
     assert len(t) == 1 and t.loc[0, "mean"] == 2.0 and t.loc[0, "hi_95"] == 4.0  # 500 条 = 2 箱
-    assert t.loc[0, "month"] == "2026-11" and t.loc[0, "model"] == "组合预测"
+    assert t.loc[0, "month"] == "2026-11" and t.loc[0, "model"] == "combo"  # name in the glossary
 
 
 def test_backtest_table_separates_jan_feb():
@@ -28,7 +28,7 @@ def test_backtest_table_separates_jan_feb():
     t = report.backtest_table(bt, models=("chosen",))
     assert t.loc[0, "mase"] == pytest.approx(2 / 3)  # (1 + 1 + 0) / 3
     assert t.loc[0, "mase_jan_feb"] == pytest.approx(1.0)
-    assert t.loc[0, "model"] == "选定模型"
+    assert t.loc[0, "model"] == "chosen"  # a code; its name 选定模型 is in the glossary
 
 
 def test_last_month_check_error():

@@ -73,12 +73,15 @@ def test_market_alerts_thresholds():
                        "price_class": "二类", "checks": [10, 10, 10, 2],
                        "price_index": [0.90, 0.99, 0.94, 0.80]})
     inv = pd.DataFrame({"sku": ["A", "B", "C", "D"], "stock_to_sales": [1.6, 1.2, 0.5, 3.0]})
-    al = market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.95,
+    al = market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.95, "alert_z": 1.645,
                                                    "stock_to_sales_alert": 1.0, "min_checks": 5})
     assert al["sku"].tolist() == ["A", "C", "B"]  # both conditions first; D has too few checks
     assert al["severity"].tolist() == [2, 1, 1]
-    assert market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.5,
-                                                     "stock_to_sales_alert": 5}).empty
+    assert market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.5, "alert_z": 1.645,
+                                                     "stock_to_sales_alert": 5,
+                                                     "min_checks": 5}).empty
+    with pytest.raises(KeyError, match="min_checks"):
+        market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.95})
 
 
 def test_market_alerts_stock_needs_lower_bound_above_threshold():
@@ -86,6 +89,7 @@ def test_market_alerts_stock_needs_lower_bound_above_threshold():
                        "checks": [20, 20], "price_index": [0.99, 0.99]})
     inv = pd.DataFrame({"sku": ["A", "B"], "stock_to_sales": [1.2, 1.6],
                         "stock_to_sales_se": [0.2, 0.2]})
-    al = market.market_alerts(pi, inv)
+    al = market.market_alerts(pi, inv, thresholds={"price_index_alert": 0.95, "alert_z": 1.645,
+                                                   "stock_to_sales_alert": 1.0, "min_checks": 5})
     # A: 1.2 - 1.645 * 0.2 = 0.87 < 1 (noise); B: 1.6 - 0.33 = 1.27 > 1
     assert al["sku"].tolist() == ["B"] and bool(al["stock_alert"].iloc[0])

@@ -98,7 +98,7 @@ def test_kzb14_effect_found(evaluation, signals):
     e, _ = evaluation
     eff = signals["strategy_effects"]["effective"]
     r = e.loc[eff["kzb"]]
-    assert r["outcome"] == eff["indicator"] and r["effect_found"] and r["verdict"] == "有效"
+    assert r["outcome"] == eff["indicator"] and r["effect_found"] and r["verdict"] == "effective"
     assert r["ci_low"] <= eff["effect"] <= r["ci_high"]
     assert abs(r["estimate"] - eff["effect"]) < 1.0
 
@@ -109,7 +109,7 @@ def test_no_effect_invented(evaluation, signals):
     others = e.drop(index=signals["strategy_effects"]["effective"]["kzb"])
     assert not others["effect_found"].any()
     for code in ("KZB-09", "KZB-06", "KZB-10", "KZB-11", "KZB-17", "KZB-12", "KZB-08"):
-        assert code in e.index and e.loc[code, "verdict"] in ("未见效果", "样本不足")
+        assert code in e.index and e.loc[code, "verdict"] in ("no_effect", "too_few")
     assert "KZB-02" not in e.index  # routine price collection is not evaluated
 
 

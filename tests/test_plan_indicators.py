@@ -55,12 +55,12 @@ def test_indicator_values_by_hand():
     # key brand K1 (20) + new SKU NEW (5) out of 40
     assert a["recommendation"] == pytest.approx(25 / 40)
     # stock/sold: K1 8/20 = 0.4, N1 12/10 = 1.2 -> max 1.2 on 乙
-    assert a["stock_to_sales"] == pytest.approx(1.2) and a["overstock_name"] == "乙"
+    assert a["shop_stock_ratio"] == pytest.approx(1.2) and a["overstock_name"] == "乙"
     # previous three months 20 条 each: 40 / 20 - 1
     assert a["order_swing"] == pytest.approx(1.0)
     assert a["new_product_adoption"] == 1.0 and np.isnan(a["store_image"])
     b = v.loc["B"]
-    assert np.isnan(b["stock_to_sales"])  # stock 1 < min_stock: not judged
+    assert np.isnan(b["shop_stock_ratio"])  # stock 1 < min_stock: not judged
     assert np.isnan(b["order_swing"]) and b["new_product_adoption"] == 0.0
 
 
@@ -70,7 +70,7 @@ def _values(n=8, **over):
         "manager_id": "KM0104", "business_format": "食杂店", "trade_area": "居民区", "tier": 10,
         "tier_band": 1, "key_account": False, "volume": 100.0, "amount": 10000.0,
         "value_per_carton": 100.0, "key_brand_volume": 40.0, "assortment_width": 20,
-        "recommendation": 0.4, "stock_to_sales": 0.4, "overstock_sku": "X",
+        "recommendation": 0.4, "shop_stock_ratio": 0.4, "overstock_sku": "X",
         "overstock_name": "某规格", "order_swing": 0.0, "key_brand_change": 1.0,
         "new_product_adoption": 0.0, "store_image": np.nan})
     for col, (i, val) in over.items():
@@ -79,7 +79,7 @@ def _values(n=8, **over):
 
 
 def test_shop_states_flags_against_thresholds():
-    v = _values(volume=(0, 64.0), stock_to_sales=(1, 1.5), key_brand_change=(2, 0.6),
+    v = _values(volume=(0, 64.0), shop_stock_ratio=(1, 1.5), key_brand_change=(2, 0.6),
                 assortment_width=(3, 16))
     st = ind.shop_states(v).set_index(["license_id", "indicator"])
     # volume 64 vs peer median 100: gap -36% <= -35%

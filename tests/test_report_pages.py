@@ -102,7 +102,6 @@ def test_every_link_of_the_index_and_the_pages_resolves(small_batch):
         assert written and len(plans) == len(written)
 
 
-@pytest.mark.xfail(strict=False, reason="until the presentation layer of issue 11 lands")
 def test_every_page_passes_audit(small_batch):
     problems = {}
     for page in sorted(small_batch.glob("*/*.html")):

@@ -43,7 +43,7 @@ def test_welch_difference_matches_scipy():
     assert res["diff"] == pytest.approx(xa.mean() - xb.mean())
     assert res["t"] == pytest.approx(t.statistic) and res["p_value"] == pytest.approx(t.pvalue)
     assert (res["ci_low"], res["ci_high"]) == pytest.approx((ci.low, ci.high))
-    assert (res["n_cur"], res["n_base"], res["n_flag"]) == (40, 35, "正常")
+    assert (res["n_cur"], res["n_base"], res["n_flag"]) == (40, 35, "ok")
 
 
 def test_minimum_detectable_change_matches_statsmodels_power():
@@ -61,7 +61,7 @@ def test_holm_and_bh_by_hand():
     # Holm by hand: sorted 0.01*3=0.03, 0.03*2=0.06, max(0.04*1, 0.06)=0.06
     assert holm["p_adj"].tolist()[:3] == pytest.approx([0.03, 0.06, 0.06])
     assert np.isnan(holm["p_adj"].iloc[3])
-    assert holm["signal"].tolist() == ["显著下降", "", "", ""]
+    assert holm["signal"].tolist() == ["down", "", "", ""]
     bh = sc.adjust_pvalues(t, method="fdr_bh")
     # BH by hand: 0.01*3/1=0.03, 0.03*3/2=0.045, 0.04*3/3=0.04 -> monotone: 0.03, 0.04, 0.04
     assert bh["p_adj"].tolist()[:3] == pytest.approx([0.03, 0.04, 0.04])
@@ -81,9 +81,9 @@ def test_small_n_flag_and_suppression():
             ("2026-09", "140199", "R01"): [4, 5, 3, 4, 4, 2, 5, 4, 3, 3, 4, 5]}
     out = sc.period_change(frame(spec), month="2026-10", base_month="2026-09",
                            min_n_flag=30, min_n_suppress=10).set_index("district_code")
-    assert out.loc["140110", "n_flag"] == "小样本" and not out.loc["140110", "suppressed"]
+    assert out.loc["140110", "n_flag"] == "small" and not out.loc["140110", "suppressed"]
     assert out.loc["140110", "diff"] == pytest.approx((20 * 80 + 5 * 60) / 25 - (20 * 100 + 15 * 80) / 35)
-    assert out.loc["140199", "n_flag"] == "不展示" and out.loc["140199", "suppressed"]
+    assert out.loc["140199", "n_flag"] == "suppressed" and out.loc["140199", "suppressed"]
     assert out.loc["140199", ["mean_cur", "diff", "p_value"]].isna().all()
     assert out.loc["140199", "n_cur"] == 8  # the count is still shown
 

@@ -1,4 +1,4 @@
-"""Tests of kehu_lib.survey_plots: bars centred on neutral, the IPA fix-first quadrant."""
+"""Tests of kehu_lib.present.survey_plots: bars centred on neutral, the IPA fix-first quadrant."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from kehu_lib import survey_plots as sp  # noqa: E402
+from kehu_lib.present import survey_plots as sp  # noqa: E402
 from kehu_lib.metrics.survey import ipa_table  # noqa: E402
 
 

@@ -25,12 +25,12 @@ def test_planted_drop_is_the_only_significant_drop(retailer, drop, lag):
     code, item, month, points = drop
     # every month, each month one family of districts x items, Holm-corrected
     scan = sc.change_scan(retailer, lag=lag, method="holm", alpha=0.05)
-    drops = scan[scan["signal"] == "显著下降"]
+    drops = scan[scan["signal"] == "down"]
     assert [tuple(r) for r in drops[["district_code", "item", "month"]].to_numpy()] == \
         [(code, item, month)]
     hit = drops.iloc[0]
     assert hit["diff"] == pytest.approx(-points, abs=8)  # ~22 points on the 0-100 scale
-    assert hit["ci_high"] < 0 and hit["n_flag"] == "正常"
+    assert hit["ci_high"] < 0 and hit["n_flag"] == "ok"
     # no other cell, drop or rise, comes near its strength
     others = scan.drop(index=hit.name)
     assert others["p_adj"].min() > 100 * hit["p_adj"]
@@ -42,4 +42,4 @@ def test_planted_drop_in_the_report_month(retailer, drop):
     flagged = rep[rep["significant"]]
     assert sorted(flagged["comparison"]) == ["同比", "环比"]
     assert set(flagged["district_code"]) == {code} and set(flagged["item"]) == {item}
-    assert (flagged["signal"] == "显著下降").all()
+    assert (flagged["signal"] == "down").all()

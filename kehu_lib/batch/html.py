@@ -121,8 +121,27 @@ def notebook_title(nb) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else value
+    if isinstance(value, bool):
+        text = "是" if value else "否"
+    elif isinstance(value, (list, tuple)):
+        text = "、".join(_short(v) for v in value) or "（空）"
+    elif isinstance(value, dict):
+        text = "、".join(f"{k} {_short(v)}" for k, v in value.items()) or "（空）"
+    elif value == "":
+        text = "（空）"
+    else:
+        text = str(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _param_labels(notebook_path: str) -> dict[str, str]:
+    """Parameter name -> its Chinese comment in the notebook's parameters cell."""
+    from .params import ParamError, declared_parameters
+
+    try:
+        return {k: d.help for k, d in declared_parameters(notebook_path).items() if d.help}
+    except (OSError, ParamError, ValueError):
+        return {}
 
 
 def render_html(nb, spec, *, status: str = "ok", error: str = "") -> str:
@@ -130,7 +149,9 @@ def render_html(nb, spec, *, status: str = "ok", error: str = "") -> str:
     from .. import __version__
 
     # where the run writes its files is the runner's business, not the reader's (and a local path)
-    params = [(k, _short(v)) for k, v in spec.parameters.items() if k != "output_dir"]
+    labels = _param_labels(spec.notebook_path)
+    params = [(labels.get(k, k), _short(v)) for k, v in spec.parameters.items()
+              if k not in ("output_dir", "month", "district")]
     title = notebook_title(nb)
     if spec.district and spec.district not in title:
         title = f"{title}（{spec.district}）"

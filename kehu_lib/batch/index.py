@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import json
 import os
 from pathlib import Path
@@ -67,18 +66,29 @@ CONTEXT_KEYS = {"district", "month", "place", "wave", "prev_wave", "plan_month",
                 "月份"}
 
 
+def _figure(key: str, value: Any) -> str:
+    """A headline figure written by the presentation layer (its glossary kind), if it knows it."""
+    from ..present import format as fmt, glossary
+
+    return fmt.value(value, key) if glossary.has(key) else _fmt(value)
+
+
 def _figures(heads: dict[str, Any], wanted: dict[str, str] | None, n: int) -> list[tuple[str, str]]:
+    from ..present import format as fmt, glossary
+
     if wanted:
         out = []
         for key, label in wanted.items():
             if key in heads:
                 v = heads[key]
-                if label.endswith("%") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                if glossary.has(key):
+                    out.append((label.removesuffix("%"), fmt.value(v, key)))
+                elif label.endswith("%") and isinstance(v, (int, float)) and not isinstance(v, bool):
                     out.append((label[:-1], f"{v * 100:.1f}%"))
                 else:
-                    out.append((label, _fmt(v)))
+                    out.append((label, _figure(key, v)))
         return out
-    return [(str(k), _fmt(v)) for k, v in heads.items() if k not in CONTEXT_KEYS][:n]
+    return [(str(k), _figure(k, v)) for k, v in heads.items() if k not in CONTEXT_KEYS][:n]
 
 
 def _href(path: str) -> str:
@@ -201,34 +211,29 @@ def top_index(reports: Path) -> Path:
 
 def district_xlsx(month_dir: Path, slug: str, runs: dict[str, dict[str, Any]],
                   titles: dict[str, str] | None = None) -> Path | None:
-    """Gather the district's exported key tables into one XLSX (None if nothing to write)."""
+    """Gather the district's exported key tables into one XLSX (None if nothing to write):
+    a 关键指标 sheet, then each report's key tables (:mod:`kehu_lib.present.xlsx`)."""
     import pandas as pd
 
+    from ..present import xlsx
+
     titles = titles or {}
-    sheets: list[tuple[str, pd.DataFrame]] = []
-    heads = [{"报告": titles.get(r["notebook"], r["notebook"]), "指标": k, "数值": v}
+    sheets: list[tuple] = []
+    heads = [(titles.get(r["notebook"], r["notebook"]), k, v)
              for r in runs.values() if r["slug"] == slug and r["status"] == "ok"
-             for k, v in r.get("headlines", {}).items()]
+             for k, v in r.get("headlines", {}).items() if k not in CONTEXT_KEYS]
     if heads:
-        sheets.append(("关键指标", pd.DataFrame(heads)))
+        sheets.append(("关键指标", xlsx.summary_sheet(heads)))
     tdir = month_dir / slug / TABLES_DIR
     for nbdir in sorted(p for p in tdir.glob("*") if p.is_dir()) if tdir.exists() else []:
         for meta in sorted(nbdir.glob("*.json")):
             info = json.loads(meta.read_text(encoding="utf-8"))
             sheets.append((info.get("sheet") or info.get("name", meta.stem),
-                           pd.read_parquet(nbdir / f"{meta.stem}.parquet")))
+                           pd.read_parquet(nbdir / f"{meta.stem}.parquet"), info.get("row_keys")))
     if not sheets:
         return None
-    used: set[str] = set()
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets:
-            base, n = name[:31], 2
-            while base in used:
-                base, n = f"{name[:28]}_{n}", n + 1
-            used.add(base)
-            df.to_excel(xw, sheet_name=base, index=False)
-    return atomic_write(month_dir / slug / f"{slug}_{month_dir.name}.xlsx", buf.getvalue())
+    return atomic_write(month_dir / slug / f"{slug}_{month_dir.name}.xlsx",
+                        xlsx.workbook_bytes(sheets))
 
 
 def write_tables(month_dir: Path, slug: str, notebook: str,

@@ -34,7 +34,7 @@ from .. import config
 
 #: Modules imported ahead in every warm kernel, besides those the notebooks import.
 BASE_IMPORTS = ("numpy", "pandas", "matplotlib", "matplotlib.pyplot", "kehu_lib",
-                "kehu_lib.headlines", "kehu_lib.exports", "kehu_lib.theme", "kehu_lib.tables",
+                "kehu_lib.headlines", "kehu_lib.exports", "kehu_lib.present", "kehu_lib.present.theme",
                 "kehu_lib.loaders")
 
 WARMUP_CODE = """
@@ -46,7 +46,7 @@ for _m in {modules!r}:
     except Exception:
         pass
 try:
-    import kehu_lib.theme as _kt
+    import kehu_lib.present.theme as _kt
     _kt.cjk_font()
 except Exception:
     pass

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -400,8 +399,3 @@ def parse_cli(pairs: Iterable[str]) -> dict[str, str]:
         key, value = pair.split("=", 1)
         out[key.strip()] = value
     return out
-
-
-def env_store() -> Path:
-    """The store folder (``$KEHU_STORE`` or ``data/store``)."""
-    return config.store_dir() if "KEHU_STORE" not in os.environ else Path(os.environ["KEHU_STORE"])

@@ -175,14 +175,14 @@ def widen(fc, spread: np.ndarray):
     """``fc`` with each interval's log half-width ``w`` replaced by ``sqrt(w^2 + (z spread)^2)``
     (independent errors add in variance; z of the interval's level). Needs positive bounds;
     others are widened in relative terms around the mean."""
-    from .models import _Z
+    from .models import Z_SCORES
 
     spread = np.asarray(spread, float)
     if not np.any(spread > 0):
         return fc
     mean = np.maximum(np.asarray(fc.mean, float), 1e-12)
     for lv in fc.lo:
-        add = (_Z[lv] * spread) ** 2
+        add = (Z_SCORES[lv] * spread) ** 2
         up = np.log(np.maximum(fc.hi[lv], 1e-12) / mean)
         down = np.log(mean / np.maximum(fc.lo[lv], 1e-12))
         fc.hi[lv] = mean * np.exp(np.sqrt(np.maximum(up, 0) ** 2 + add))

@@ -32,7 +32,7 @@ LEVELS = (80, 95)
 EXPLODE_FACTOR = 3.0
 
 #: Standard normal quantiles of the levels (scipy's ``ppf`` costs ~0.1 ms a call).
-_Z = {lv: float(norm.ppf(0.5 + lv / 200)) for lv in LEVELS}
+Z_SCORES = {lv: float(norm.ppf(0.5 + lv / 200)) for lv in LEVELS}
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _normal(mean: np.ndarray, sd: np.ndarray, model: str, note: str = "") -> For
     """Forecast with Gaussian intervals ``mean +- z * sd`` at each level of :data:`LEVELS`."""
     fc = Forecast(np.asarray(mean, float), model=model, note=note)
     for lv in LEVELS:
-        z = _Z[lv]
+        z = Z_SCORES[lv]
         fc.lo[lv] = fc.mean - z * sd
         fc.hi[lv] = fc.mean + z * sd
     return fc

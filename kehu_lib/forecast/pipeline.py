@@ -40,14 +40,14 @@ import pandas as pd
 from .. import config
 from ..loaders import available_months, latest_month, load_orders, load_products
 from ..digest import update_with_files
-from ..store import _atomic_dir_write
+from ..store import atomic_dir_write
 from . import select as sel
 from .calibrate import calibrate_intervals, interval_scale  # noqa: F401 (re-exported)
 from .reconcile import middle_out
 
 __all__ = ["monthly_volume", "build_series", "build_month_forecasts", "load_month_forecasts",
            "load_backtest", "load_series", "cache_dir", "horizon_for", "OTHER_BRANDS",
-           "interval_scale", "calibrate_intervals"]
+           "interval_scale", "calibrate_intervals", "ALL"]
 
 OTHER_BRANDS = "其他品牌"
 TOTAL = "合计"
@@ -207,13 +207,6 @@ def _sku_tasks(vol: pd.DataFrame, month: str, *, model: str = CHEAP_MODEL) -> li
             for uid, g in s.groupby("unique_id", sort=True)]
 
 
-def _sku_forecasts(vol: pd.DataFrame, month: str, rec: pd.DataFrame, *, n_jobs=None,
-                   model: str = CHEAP_MODEL):
-    """Next-month forecast per district and SKU (the demand plan), scaled to the district total."""
-    results = sel.forecast_frame(_sku_tasks(vol, month, model=model), n_jobs=n_jobs)
-    return _sku_frame(results, vol, rec)
-
-
 def _sku_frame(results: list[dict], vol: pd.DataFrame, rec: pd.DataFrame) -> pd.DataFrame:
     """The SKU forecasts of :func:`_sku_tasks` labelled and scaled to the reconciled totals."""
     fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
@@ -272,7 +265,12 @@ def _write_cache(month, store, out, backtest, series) -> None:
         series.to_parquet(tmp / "series.parquet", index=False)
         (tmp / "fingerprint.txt").write_text(fingerprint, encoding="utf-8")
 
-    _atomic_dir_write(cache_dir(month, store), _write)
+    atomic_dir_write(cache_dir(month, store), _write)
+
+
+#: ``district`` value of the loaders below meaning every district and the city (``None`` means
+#: the city, as in :mod:`kehu_lib.loaders`).
+ALL = "*"
 
 
 def _read(month: str, name: str, district, store) -> pd.DataFrame:
@@ -281,15 +279,16 @@ def _read(month: str, name: str, district, store) -> pd.DataFrame:
     if not path.exists():
         ensure_month_forecasts(month, store)
     df = pd.read_parquet(path)
-    if district is not None:
+    if district != ALL:
         d = config.resolve_district(district)
         df = df[df["district"] == (config.CITY if d is None else d.name)]
     return df.reset_index(drop=True)
 
 
 def load_month_forecasts(month: str = "", district=config.CITY, store=None) -> pd.DataFrame:
-    """The month's reconciled forecasts for one district (or 全市; ``None`` = all), from the
-    cache, building it first if missing. Columns as :func:`build_month_forecasts`."""
+    """The month's reconciled forecasts for one district (全市 or ``None``: the city; :data:`ALL`:
+    every district and the city), from the cache, building it first if missing. Columns as
+    :func:`build_month_forecasts`."""
     return _read(month, "forecasts", district, store)
 
 

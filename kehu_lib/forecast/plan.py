@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import config
 from ..loaders import latest_month, load_orders, load_products
 from .pipeline import load_month_forecasts
 
-__all__ = ["order_history", "demand_plan", "write_plan", "FILL_THRESHOLD"]
+__all__ = ["order_history", "demand_plan", "write_plan", "FILL_THRESHOLD", "PLAN_COLUMNS"]
 
 #: 订单满足率 below which an item counts as rationed (紧俏/控量).
 FILL_THRESHOLD = 0.95
@@ -77,12 +76,12 @@ def demand_plan(month: str = "", district=config.CITY, *, store=None, history: i
     return out[cols].sort_values("mean", ascending=False, ignore_index=True)
 
 
-#: Chinese headers of the written plan.
-PLAN_HEADERS = {"sku": "卷烟规格代码", "name": "规格名称", "brand": "品牌", "price_class": "价类",
-                "ds": "预测月份", "mean": "预测供货量(条)", "lo_80": "80%区间下限(条)",
-                "hi_80": "80%区间上限(条)", "lo_95": "95%区间下限(条)", "hi_95": "95%区间上限(条)",
-                "ordered_avg": "近期月均订购量(条)", "supplied_avg": "近期月均供货量(条)",
-                "fill_rate": "订单满足率", "rationed": "紧俏控量", "note": "预测方法"}
+#: Columns of the plan -> their glossary keys (Chinese headers: :mod:`kehu_lib.present`).
+PLAN_COLUMNS = {"sku": "sku", "name": "sku_name", "brand": "brand", "price_class": "price_class",
+                "ds": "forecast_month", "mean": "plan_mean", "lo_80": "plan_lo_80", "hi_80": "plan_hi_80",
+                "lo_95": "plan_lo_95", "hi_95": "plan_hi_95", "ordered_avg": "ordered_avg",
+                "supplied_avg": "supplied_avg", "fill_rate": "fill_rate", "rationed": "rationed",
+                "note": "method_note"}
 
 
 def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, district: str) -> dict:
@@ -100,10 +99,12 @@ def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, distri
     for col in ("mean", "lo_80", "hi_80", "lo_95", "hi_95", "ordered_avg", "supplied_avg"):
         view[col] = view[col].round(0)
     view["fill_rate"] = view["fill_rate"].round(4)
-    view["rationed"] = np.where(view["rationed"], "是", "")
-    view = view.rename(columns=PLAN_HEADERS)
+    from ..present import format as fmt, glossary
+
+    view["rationed"] = view["rationed"].map(fmt.boolean)
+    view = view.rename(columns={c: glossary.header(k) for c, k in PLAN_COLUMNS.items()})
     csv = folder / f"{name}.csv"
     xlsx = folder / f"{name}.xlsx"
     view.to_csv(csv, index=False, encoding="utf-8-sig")
-    write_workbook(xlsx, {"货源投放建议": view}, text_columns=[PLAN_HEADERS["sku"]])
+    write_workbook(xlsx, {"货源投放建议": view}, text_columns=[glossary.header("sku")])
     return {"csv": csv, "xlsx": xlsx}

@@ -1,8 +1,9 @@
 """Report helpers for the sales-forecast notebook: tables in 箱, backtest summaries, fan chart.
 
 All functions take the cached frames (:func:`load_month_forecasts`, :func:`load_backtest`,
-:func:`load_series`) and return tidy frames (snake_case columns; ``HEADERS`` gives the Chinese
-table headers) or a matplotlib figure. Volumes are converted from 条 to 箱 (÷ 250).
+:func:`load_series`) and return tidy frames (snake_case columns and model codes; their Chinese
+headers and model names are in the glossary, :mod:`kehu_lib.present`) or a matplotlib figure.
+Volumes are converted from 条 to 箱 (÷ 250).
 """
 
 from __future__ import annotations
@@ -14,20 +15,9 @@ from .. import config
 from .metrics import accuracy
 
 __all__ = ["forecast_table", "backtest_table", "reconciliation_check", "last_month_check",
-           "fan_chart", "fallback_notes", "HEADERS"]
+           "fan_chart", "fallback_notes"]
 
 VALUE_COLS = ("mean", "lo_80", "hi_80", "lo_95", "hi_95")
-MODEL_ZH = {"snaive": "季节朴素", "ets": "指数平滑ETS", "theta": "Theta", "sarima": "SARIMA",
-            "combo": "组合预测", "chosen": "选定模型", "reconciled": "选定模型(协调后)",
-            "naive": "朴素", "mean": "均值", "zero": "零"}
-HEADERS = {"member": "系列", "level": "层级", "month": "月份", "mean": "预测(箱)",
-           "lo_80": "80%下限(箱)", "hi_80": "80%上限(箱)", "lo_95": "95%下限(箱)",
-           "hi_95": "95%上限(箱)", "model": "模型", "n": "预测次数", "mase": "MASE",
-           "smape": "sMAPE", "bias": "偏差", "coverage_80": "80%区间覆盖率",
-           "coverage_95": "95%区间覆盖率", "mase_jan_feb": "1-2月MASE", "mase_base": "协调前MASE",
-           "mase_reconciled": "协调后MASE", "forecast": "上月预测(箱)", "actual": "实际(箱)",
-           "error": "误差率", "note": "方法说明"}
-
 
 def forecast_table(fc: pd.DataFrame, *, level: str = "总量",
                    months: int | None = None) -> pd.DataFrame:
@@ -44,7 +34,6 @@ def forecast_table(fc: pd.DataFrame, *, level: str = "总量",
     for c in VALUE_COLS:
         d[c] = d[c] / config.CARTONS_PER_CASE
     d["month"] = d["ds"].dt.strftime("%Y-%m")
-    d["model"] = d["model"].map(MODEL_ZH).fillna(d["model"])
     order = {c: i for i, c in enumerate(config.PRICE_CLASSES)} | {"其他品牌": 99}
     d["_o"] = d["member"].map(order).fillna(50)
     return d.sort_values(["_o", "member", "month"], ignore_index=True)[
@@ -64,7 +53,7 @@ def backtest_table(bt: pd.DataFrame, *, models=("chosen", "reconciled", "snaive"
                     on=["level", "model"], how="left")
     acc["model"] = pd.Categorical(acc["model"], categories=list(models), ordered=True)
     acc = acc.sort_values(["level", "model"], ignore_index=True)
-    acc["model"] = acc["model"].astype(str).map(MODEL_ZH)
+    acc["model"] = acc["model"].astype(str)
     return acc
 
 

@@ -12,10 +12,10 @@ import pandas as pd
 __all__ = ["CENSUS_VARIABLES", "census_distribution", "census_compare", "poststrat_weights",
            "weighted_scores"]
 
-#: Census variables shown as distributions (column -> Chinese name).
-CENSUS_VARIABLES = {"business_format": "业态", "trade_area": "商圈", "urban_rural": "城乡",
-                    "chain_type": "连锁类型", "opening_hours": "营业时长",
-                    "accepts_stock_guidance": "愿意接受库存指导", "licensed": "有证"}
+#: Census variables shown as distributions (their Chinese names: the glossary's
+#: ``census_variable`` codes, :mod:`kehu_lib.present`).
+CENSUS_VARIABLES = ("business_format", "trade_area", "urban_rural", "chain_type", "opening_hours",
+                    "accepts_stock_guidance", "licensed")
 
 
 def _keys(by) -> list[str]:

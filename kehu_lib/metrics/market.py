@@ -164,13 +164,13 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
 
 
 def market_alerts(sku_index: pd.DataFrame, inventory: pd.DataFrame, *,
-                  thresholds: Mapping[str, float] | None = None, by=None) -> pd.DataFrame:
+                  thresholds: Mapping[str, float], by=None) -> pd.DataFrame:
     """市场预警: SKUs whose price index is under, or 存销比 over, its threshold.
 
-    Thresholds (from ``params/market_report.yaml``): ``price_index_alert`` (default 0.95: an
-    alert when PI < 0.95), ``stock_to_sales_alert`` (default 1.0: an alert when 存销比 > 1),
-    ``min_checks`` (default 5 here; the report uses 15: fewer checks are not judged) and
-    ``alert_z`` (default 1.645): a stock alert needs 存销比 − z · stock_to_sales_se above the
+    Thresholds (all required; their values live in ``params/market_report.yaml``):
+    ``price_index_alert`` (an alert when PI is below it), ``stock_to_sales_alert`` (an alert
+    when 存销比 is above it), ``min_checks`` (SKUs with fewer checks are not judged) and
+    ``alert_z``: a stock alert needs 存销比 − z · stock_to_sales_se above the
     threshold (the one-sided 95% lower bound of the stratified estimate), so a ratio just over
     1 from a handful of noisy checks does not fire. ``severity`` counts the two conditions met
     (2 = price falling while stock piles up: supply runs ahead of demand).
@@ -180,8 +180,12 @@ def market_alerts(sku_index: pd.DataFrame, inventory: pd.DataFrame, *,
     DataFrame: [by], sku, brand, name, price_class, checks, price_index, stock_to_sales,
     price_alert, stock_alert, severity; only rows with an alert, most severe first.
     """
-    t = {"price_index_alert": 0.95, "stock_to_sales_alert": 1.0, "min_checks": 5, "alert_z": 1.645}
-    t.update(thresholds or {})
+    t = dict(thresholds)
+    missing = [k for k in ("price_index_alert", "stock_to_sales_alert", "min_checks", "alert_z")
+               if k not in t]
+    if missing:
+        raise KeyError(f"market_alerts: thresholds {missing} are missing "
+                       "(see params/market_report.yaml)")
     keys = _keys(by)
     cols = keys + ["sku", "brand", "name", "price_class", "checks", "price_index",
                    "stock_to_sales", "price_alert", "stock_alert", "severity"]

@@ -17,17 +17,11 @@ from ..calendar import spring_festival
 from ..config import CARTONS_PER_CASE
 
 __all__ = ["growth", "sales_summary", "headline", "district_comparison", "festival_moved",
-           "jan_feb_comparison", "HEADLINE_LABELS"]
+           "jan_feb_comparison", "HEADLINE_INDICATORS"]
 
-#: Chinese label and unit of each headline indicator, in report order.
-HEADLINE_LABELS: dict[str, tuple[str, str]] = {
-    "volume_cases": ("销量", "箱"),
-    "amount_wan": ("销售额", "万元"),
-    "value_per_case": ("单箱值", "元/箱"),
-    "share_class12": ("一二类占比", "%"),
-    "active_shops": ("有效户数", "户"),
-    "volume_per_shop_cases": ("户均销量", "箱/户"),
-}
+#: The headline indicators, in report order (their Chinese labels and units: the glossary).
+HEADLINE_INDICATORS = ("volume_cases", "amount_wan", "value_per_case", "share_class12",
+                       "active_shops", "volume_per_shop_cases")
 #: Indicators that are shares: their 同比/环比 are differences in percentage points, not growth.
 SHARE_INDICATORS = ("share_class12",)
 
@@ -128,7 +122,7 @@ def _shift(month: str, n: int) -> str:
 def _compare(cur: pd.DataFrame, prev: pd.DataFrame, last: pd.DataFrame,
              keys: list[str]) -> pd.DataFrame:
     """Long table of indicators with 环比 (vs prev) and 同比 (vs last) from three summaries."""
-    indicators = [c for c in HEADLINE_LABELS if c in cur.columns]
+    indicators = [c for c in HEADLINE_INDICATORS if c in cur.columns]
 
     def melt(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         return frame.melt(id_vars=keys, value_vars=indicators, var_name="indicator",
@@ -146,10 +140,8 @@ def _compare(cur: pd.DataFrame, prev: pd.DataFrame, last: pd.DataFrame,
     out["yoy"] = np.where(share, out["value"] - out["last_year"],
                           growth(out["value"], out["last_year"]))
     out["change_unit"] = np.where(share, "pp", "pct")
-    out["label"] = out["indicator"].map(lambda k: HEADLINE_LABELS[k][0])
-    out["unit"] = out["indicator"].map(lambda k: HEADLINE_LABELS[k][1])
-    return out[keys + ["indicator", "label", "unit", "value", "prev_month", "last_year", "mom",
-                       "yoy", "change_unit"]]
+    return out[keys + ["indicator", "value", "prev_month", "last_year", "mom", "yoy",
+                       "change_unit"]]
 
 
 def _summary_or_empty(orders, products, months, keys) -> pd.DataFrame:

@@ -356,7 +356,7 @@ def ipa_table(scores: pd.DataFrame, importance: pd.DataFrame, *, labels: Mapping
     hi_i, hi_p = df["importance"] >= i_cut, df["performance"] >= p_cut
     df["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
                                ["优先改进", "继续保持", "次要改进"], "过度投入")
-    df["fix_first"] = df["quadrant"] == "优先改进"
+    df["fix_first"] = (hi_i & ~hi_p).to_numpy()
     df.insert(1, "label", df["item"].map(dict(labels or {})).fillna(df["item"]))
     df.attrs.update(performance_cut=p_cut, importance_cut=i_cut)
     return df

@@ -20,7 +20,8 @@ from statsmodels.stats.multitest import multipletests
 from .survey import score_answers
 
 __all__ = ["period_change", "adjust_pvalues", "survey_changes", "change_scan",
-           "rolling_scores", "shift_month", "minimum_detectable_change", "change_findings"]
+           "rolling_scores", "shift_month", "minimum_detectable_change", "change_findings",
+           "sample_flag"]
 
 
 def shift_month(month: str, k: int) -> str:
@@ -52,7 +53,7 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
     window). diff = mean_cur - mean_base (points); se = √(s²_cur/n_cur + s²_base/n_base);
     CI = diff ∓ t(df_Welch)·se; p_value two-sided (as ``scipy.stats.ttest_ind(equal_var=False)``);
     ``mdc`` = :func:`minimum_detectable_change` at alpha = 1 - level.
-    ``n_flag``: '正常', '小样本' (min n < min_n_flag) or '不展示' (min n < min_n_suppress; then
+    ``n_flag``: :func:`sample_flag` of the smaller n ("suppressed" also blanks the values; then
     the statistics are blanked and ``suppressed`` is True).
     """
     keys = ([by] if isinstance(by, str) else list(by or [])) + ["item"]
@@ -116,8 +117,7 @@ def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power:
     out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
                            index=out.index).where(ok)
     nmin = np.minimum(n1, n2)
-    out["n_flag"] = np.select([nmin < min_n_suppress, nmin < min_n_flag], ["不展示", "小样本"],
-                              "正常")
+    out["n_flag"] = sample_flag(nmin, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
     out["suppressed"] = nmin < min_n_suppress
     blank = ["mean_cur", "mean_base", "diff", "se", "ci_low", "ci_high", "t", "p_value", "mdc"]
     out.loc[out["suppressed"], blank] = np.nan
@@ -143,6 +143,13 @@ def _adjust(p: np.ndarray, method: str, alpha: float) -> np.ndarray:
     return multipletests(p, alpha=alpha, method=method)[1]
 
 
+def sample_flag(n, *, min_n_flag: int = 30, min_n_suppress: int = 10) -> np.ndarray:
+    """Sample-size code of each ``n``: 'suppressed' (n < min_n_suppress: 不展示), 'small'
+    (n < min_n_flag: 小样本) or 'ok' (names in the glossary's ``sample_note``)."""
+    n = np.asarray(n, dtype=float)
+    return np.select([n < min_n_suppress, n < min_n_flag], ["suppressed", "small"], "ok")
+
+
 def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 0.05,
                    p_col: str = "p_value", family: Sequence[str] | None = None) -> pd.DataFrame:
     """Multiple-comparison correction (多重比较校正) of ``p_col`` within each family.
@@ -150,7 +157,7 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
     ``method``: any ``statsmodels.stats.multitest.multipletests`` method ('holm', 'fdr_bh',
     'bonferroni', ...). ``family``: columns whose values define separate families (None = the
     whole table is one family). Rows with a missing p-value are left out. Adds ``p_adj``,
-    ``significant`` (p_adj < alpha) and ``signal``: '显著下降', '显著上升' or ''.
+    ``significant`` (p_adj < alpha) and ``signal``: 'down' (显著下降), 'up' (显著上升) or ''.
     """
     out = table.copy()
     out["p_adj"] = np.nan
@@ -163,7 +170,7 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
     out["significant"] = out["p_adj"].lt(alpha).fillna(False).astype(bool)
     diff = out["diff"] if "diff" in out else pd.Series(0.0, index=out.index)
     out["signal"] = np.select([out["significant"] & (diff < 0), out["significant"] & (diff > 0)],
-                              ["显著下降", "显著上升"], "")
+                              ["down", "up"], "")
     return out
 
 

@@ -112,7 +112,7 @@ def load_forecasts(month: str, *, store=None, build: bool = False
         return None, "预测模块不可用，目标按简单季节预测（去年同月×近3月同比）估算"
     if not build and not (pipeline.cache_dir(month, store) / "forecasts.parquet").exists():
         return None, f"{month}的销量预测尚未生成（预测缓存不存在），目标按简单季节预测（去年同月×近3月同比）估算"
-    fc = _total_rows(pipeline.load_month_forecasts(month, None, store=store))
+    fc = _total_rows(pipeline.load_month_forecasts(month, pipeline.ALL, store=store))
     out = fc.rename(columns={"mean": "forecast"})[["district", "month", "forecast", "lo_80",
                                                    "hi_80"]]
     return out.reset_index(drop=True), "目标取自销量预测模块（协调后的区县总量预测）"

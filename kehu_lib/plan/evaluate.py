@@ -26,7 +26,7 @@ OUTCOMES: dict[str, tuple[str, str, int]] = {
     "key_brand_volume": ("重点品牌销量", "条", 1),
     "assortment_width": ("品牌组合宽度", "个规格", 1),
     "recommendation": ("重点品牌及新品销量占比", "比例", 1),
-    "stock_to_sales": ("存销比", "月", -1),
+    "shop_stock_ratio": ("单店存销比", "月", -1),
     "new_product_adoption": ("新品引入率", "比例", 1),
 }
 
@@ -123,7 +123,8 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     - :func:`diff_in_diff` gives the estimate, its HC1 standard error and CI
     - ``p_holm``: Holm-adjusted p over the strategies judged (several strategies are tested at
       once); ``effect_found`` = p_holm < ``alpha`` and the estimate goes the improving way
-    - ``verdict``: 有效 / 未见效果 / 样本不足 (fewer than ``min_treated`` treated shops)
+    - ``verdict``: a code, ``effective`` (有效) / ``no_effect`` (未见效果) / ``too_few``
+      (样本不足: fewer than ``min_treated`` treated shops); names in the glossary
 
     Returns
     -------
@@ -155,7 +156,8 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     out["p_holm"] = _holm(p)
     direction = out["outcome"].map(lambda o: OUTCOMES[o][2])
     out["effect_found"] = (out["p_holm"] < alpha) & (np.sign(out["estimate"]) == direction)
-    out["verdict"] = np.where(~enough, "样本不足", np.where(out["effect_found"], "有效", "未见效果"))
+    out["verdict"] = np.where(~enough, "too_few",
+                              np.where(out["effect_found"], "effective", "no_effect"))
     return out.sort_values(["effect_found", "p_value"], ascending=[False, True],
                            ignore_index=True)[cols]
 

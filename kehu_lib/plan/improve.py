@@ -10,15 +10,14 @@ import pandas as pd
 
 __all__ = ["review_list", "carry_over"]
 
-_ACTIONS = {"有效": "保留，推广到同类问题客户", "未见效果": "标记复核：检查执行方式或调整策略组合",
-            "样本不足": "继续观察，下月累计样本后再评估"}
 
 
 def review_list(evaluation: pd.DataFrame) -> pd.DataFrame:
     """Strategy review (策略复核清单) from :func:`kehu_lib.plan.evaluate.evaluate_strategies`.
 
-    ``review`` = True for strategies judged 未见效果 (enough treated shops, no significant
-    improvement after the Holm adjustment); ``action`` is the Chinese recommendation.
+    ``review`` = True for strategies judged ``no_effect`` (未见效果: enough treated shops, no
+    significant improvement after the Holm adjustment); ``action`` is the recommendation's code
+    (= the verdict; its text, e.g. 标记复核, is the glossary's ``plan_action``).
 
     Returns
     -------
@@ -30,8 +29,8 @@ def review_list(evaluation: pd.DataFrame) -> pd.DataFrame:
     if evaluation.empty:
         return pd.DataFrame(columns=cols)
     out = evaluation.copy()
-    out["review"] = out["verdict"] == "未见效果"
-    out["action"] = out["verdict"].map(_ACTIONS)
+    out["review"] = out["verdict"] == "no_effect"
+    out["action"] = out["verdict"]
     return out[cols]
 
 

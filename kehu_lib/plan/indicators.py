@@ -17,41 +17,32 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import customers as cm
+from .thresholds import INDICATOR_KEYS, defaults
 
 __all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "indicator_values",
            "shop_states", "flag_matrix", "indicator_summary"]
 
-#: indicator -> (中文, unit); the order of the seed's potential-needs table.
-INDICATORS: dict[str, tuple[str, str]] = {
-    "volume": ("销量", "条/月"),
-    "value_per_carton": ("平均单条值", "元/条"),
-    "key_brand_volume": ("重点品牌销量", "条/月"),
-    "order_rationality": ("订单合理性", "存销比"),
-    "recommendation": ("推荐能力", "重点品牌及新品销量占比"),
-    "assortment_width": ("品牌组合宽度", "个规格/月"),
-    "brand_cooperation": ("品牌培育协作", "重点品牌变化比"),
-    "store_image": ("终端形象", "—"),
+#: indicator -> unit, in the order of the seed's potential-needs table.
+UNITS: dict[str, str] = {
+    "volume": "条/月", "value_per_carton": "元/条", "key_brand_volume": "条/月",
+    "order_rationality": "存销比", "recommendation": "重点品牌及新品销量占比",
+    "assortment_width": "个规格/月", "brand_cooperation": "重点品牌变化比", "store_image": "—",
 }
+
+
+def _indicators() -> dict[str, tuple[str, str]]:
+    from ..present import glossary
+
+    return {k: (glossary.code_name("state_indicator", k), u) for k, u in UNITS.items()}
+
+
+#: indicator -> (中文, unit); the Chinese names are the glossary's ``state_indicator`` codes.
+INDICATORS: dict[str, tuple[str, str]] = _indicators()
 #: Indicators without data in the store, with the reason shown in the report.
 NO_DATA = {"store_image": "样本数据无终端形象检查记录，本项不作判断"}
 
-#: Fallback thresholds; the plan's values live in params/monthly_plan.yaml.
-DEFAULTS: dict[str, Any] = {
-    "volume_gap_alert": -0.35,            # 销量低于同类中位数35%及以上
-    "value_gap_alert": -0.30,             # 单条值低于同类中位数30%及以上
-    "key_brand_gap_alert": -0.45,         # 重点品牌销量低于同类中位数45%及以上
-    "stock_to_sales_alert": 0.8,          # 单店单规格存销比高于0.8（约3周以上销量）
-    "min_stock": 2.0,                     # 库存少于2条不判断积压
-    "order_swing_alert": 0.8,             # 本月订货量比前3个月均值波动80%以上
-    "recommendation_gap_alert": -0.50,    # 重点品牌及新品占比低于同类中位数50%及以上
-    "width_gap_alert": -0.20,             # 订购规格数低于同类中位数20%及以上
-    "key_brand_change_alert": -0.35,      # 重点品牌变化比低于同类中位数35%及以上
-    "adoption_gap_alert": -0.5,           # 新品引入率低于同类中位数50个百分点及以上
-    "key_brand_min_baseline": 40.0,       # 基期重点品牌月均销量低于此值不判断变化
-    "new_product_months": 12,             # 上市12个月内的规格算新品
-    "min_peers": 3,                       # 同类客户少于3户时放宽同类口径
-    "tier_band": 5,                       # 放宽口径时的档位段宽度
-}
+#: The indicators' thresholds: the values of params/monthly_plan.yaml.
+DEFAULTS: dict[str, Any] = defaults(INDICATOR_KEYS)
 #: Peer groups, widest last: (业态, 商圈, 档位), then (业态, 档位段), then (档位段).
 PEER_LEVELS = (("business_format", "trade_area", "tier"), ("business_format", "tier_band"),
                ("tier_band",))
@@ -79,7 +70,8 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     - 品牌组合宽度 ``assortment_width`` = distinct SKUs supplied (个)
     - 推荐能力 ``recommendation`` = volume of key-brand and new SKUs / volume (0-1): how far the
       shop sells what the company recommends; new = launched within ``new_product_months``
-    - 订单合理性: ``stock_to_sales`` = max over the shop's checked SKUs of stock (价存采集, 条) /
+    - 订单合理性: 单店存销比 ``shop_stock_ratio`` (not the market report's 社会存销比
+      ``stock_to_sales``) = max over the shop's checked SKUs of stock (价存采集, 条) /
       the month's qty_supplied of that SKU (存销比, months of sales on the shelf; checks with
       a stock below ``min_stock`` 条 are not judged), with ``overstock_sku`` and
       ``overstock_name`` the SKU reaching it; ``order_swing`` = volume / mean volume of the
@@ -102,7 +94,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
             "amount", "value_per_carton", "key_brand_volume", "assortment_width"]
     out = base[cols].copy()
     if out.empty:
-        extra = ["tier_band", "recommendation", "stock_to_sales", "overstock_sku",
+        extra = ["tier_band", "recommendation", "shop_stock_ratio", "overstock_sku",
                  "overstock_name", "order_swing", "key_brand_change", "new_product_adoption",
                  "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
@@ -116,7 +108,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     rec = cur[cur["sku"].isin(rec_skus)].groupby("license_id")["qty_supplied"].sum()
     out["recommendation"] = out["license_id"].map(rec).fillna(0.0) / out["volume"]
     # order rationality: stock-to-sales of the checked SKUs, and the order swing
-    out["stock_to_sales"], out["overstock_sku"] = np.nan, pd.NA
+    out["shop_stock_ratio"], out["overstock_sku"] = np.nan, pd.NA
     if checks is not None and not checks.empty:
         chk = checks[checks["month"] == month] if "month" in checks.columns else checks
         chk = chk.sort_values("check_date").drop_duplicates(["license_id", "sku"], keep="last")
@@ -126,7 +118,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         chk = chk.assign(ratio=chk["stock"] / chk["sold"])
         worst = chk.sort_values("ratio", ascending=False).drop_duplicates("license_id")
         worst = worst.set_index("license_id")
-        out["stock_to_sales"] = out["license_id"].map(worst["ratio"]).astype("float64")
+        out["shop_stock_ratio"] = out["license_id"].map(worst["ratio"]).astype("float64")
         out["overstock_sku"] = out["license_id"].map(worst["sku"]).astype("string")
     names = products.set_index("sku")["name"]
     out["overstock_name"] = out["overstock_sku"].map(names).astype("string")
@@ -169,14 +161,14 @@ def shop_states(values: pd.DataFrame, *,
 
     - volume, value_per_carton, key_brand_volume, recommendation, assortment_width: gap_ratio ≤
       the indicator's ``*_gap_alert`` (e.g. ``volume_gap_alert`` = −0.30)
-    - order_rationality: value = stock_to_sales; flagged when stock_to_sales >
-      ``stock_to_sales_alert`` or \\|order_swing\\| > ``order_swing_alert``
+    - order_rationality: value = shop_stock_ratio; flagged when shop_stock_ratio >
+      ``shop_stock_ratio_alert`` or \\|order_swing\\| > ``order_swing_alert``
     - brand_cooperation: value = key_brand_change; flagged when its gap_ratio ≤
       ``key_brand_change_alert`` or new_product_adoption − peer median ≤ ``adoption_gap_alert``
     - store_image: never flagged (no data, see :data:`NO_DATA`)
 
     ``severity`` (0-1) is the size of the problem: −gap_ratio clipped to [0, 1] for gap flags,
-    stock_to_sales / alert − 1 (or the swing beyond its alert) clipped to [0, 1] for order
+    shop_stock_ratio / alert − 1 (or the swing beyond its alert) clipped to [0, 1] for order
     rationality; 0 when not flagged.
 
     Returns
@@ -205,16 +197,16 @@ def shop_states(values: pd.DataFrame, *,
                                      severity=np.where(flagged, (-c["gap_ratio"]).clip(0, 1), 0.0),
                                      detail=detail))
     # order rationality
-    c = _peer(values, "stock_to_sales", mp)
-    over = c["stock_to_sales"] > float(t["stock_to_sales_alert"])
+    c = _peer(values, "shop_stock_ratio", mp)
+    over = c["shop_stock_ratio"] > float(t["shop_stock_ratio_alert"])
     swing = c["order_swing"].abs() > float(t["order_swing_alert"])
-    sev = np.fmax((c["stock_to_sales"] / float(t["stock_to_sales_alert"]) - 1).where(over),
+    sev = np.fmax((c["shop_stock_ratio"] / float(t["shop_stock_ratio_alert"]) - 1).where(over),
                   (c["order_swing"].abs() / float(t["order_swing_alert"]) - 1).where(swing))
     detail = np.where(over, c["overstock_name"].fillna("").astype(str) + "存销比"
-                      + c["stock_to_sales"].round(2).astype(str), "")
+                      + c["shop_stock_ratio"].round(2).astype(str), "")
     detail = np.where(swing & ~over, "订货量较前3月均值波动" + (c["order_swing"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", detail)
-    frames.append(c[keep].assign(indicator="order_rationality", value=c["stock_to_sales"],
+    frames.append(c[keep].assign(indicator="order_rationality", value=c["shop_stock_ratio"],
                                  peer_median=c["peer_median"], peer_n=c["peer_n"],
                                  peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
                                  flagged=(over | swing).to_numpy(),

@@ -9,7 +9,6 @@ reads it from the month's cache, so the batch computes it once for all districts
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
@@ -18,22 +17,9 @@ from .. import config, loaders
 from . import data as pdata
 from . import evaluate, improve, indicators, key_accounts, priority, shared, strategies
 from .shared import states_for
+from .thresholds import PARAMS_FILE, load_thresholds
 
 __all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "build_month", "summary"]
-
-PARAMS_FILE = config.PARAMS_DIR / "monthly_plan.yaml"
-
-
-def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
-    """Thresholds and settings of the plan: the module defaults updated with ``path``."""
-    import yaml
-
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    params = data.get("parameters", data)
-    known = {**indicators.DEFAULTS, **priority.DEFAULTS, "alpha": 0.05, "min_treated": 5}
-    return {**known, **{k: v for k, v in params.items() if k in known}}
-
 
 def build(inputs: Mapping[str, Any], *, district: str | None = None,
           thresholds: Mapping[str, Any] | None = None, library=None, store=None,

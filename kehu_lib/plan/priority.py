@@ -14,19 +14,13 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
+from .thresholds import PRIORITY_KEYS, defaults
 
 __all__ = ["DEFAULTS", "shop_weight", "shop_priority", "planned_visits", "key_shops",
            "manager_targets"]
 
-#: Fallback settings; the plan's values live in params/monthly_plan.yaml.
-DEFAULTS: dict[str, Any] = {
-    "key_shops_per_manager": 20,   # 每位客户经理每月重点客户数
-    "extra_visits_key": 1,         # 重点客户在例行拜访外每月增加的拜访次数
-    "weight_min": 0.25,            # 客户权重下限
-    "weight_max": 4.0,             # 客户权重上限
-    "key_account_weight": 1.5,     # 大客户权重倍数
-    "share_months": 3,             # 分解目标所用的近几个月销量占比
-}
+#: Settings of the key shops, visits and targets: the values of params/monthly_plan.yaml.
+DEFAULTS: dict[str, Any] = defaults(PRIORITY_KEYS)
 
 
 def shop_weight(values: pd.DataFrame, *, thresholds: Mapping[str, Any] | None = None

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .. import config, loaders
 from ..digest import update_with_files
-from ..store import _atomic_dir_write
+from ..store import atomic_dir_write
 from . import data as pdata
 from . import improve, indicators, key_accounts, priority, strategies
 
@@ -133,7 +133,7 @@ def _write(folder: Path, part: Mapping[str, Any]) -> None:
         (tmp / "notes.json").write_text(json.dumps({"targets_note": part["targets_note"]},
                                                    ensure_ascii=False), encoding="utf-8")
 
-    _atomic_dir_write(folder, write)
+    atomic_dir_write(folder, write)
     others = sorted((d for d in folder.parent.iterdir() if d.is_dir() and d != folder
                      and not d.name.startswith(".")), key=lambda d: d.stat().st_mtime)
     for old in others[:max(0, len(others) - (KEEP - 1))]:
@@ -168,7 +168,7 @@ def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
 def ensure_month_plan(month: str = "", store=None) -> bool:
     """Batch precompute: cache the city-wide plan of ``month`` for the notebook's default
     thresholds (``params/monthly_plan.yaml``). Returns True when it computed, False when current."""
-    from .monthly import load_thresholds
+    from .thresholds import load_thresholds
 
     month = month or loaders.latest_month(store=store)
     t = load_thresholds()

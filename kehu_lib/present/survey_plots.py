@@ -1,7 +1,7 @@
 """Survey charts: diverging stacked bars centred on neutral, and the IPA chart.
 
 Both take the tidy outputs of :mod:`kehu_lib.metrics.survey` and return the matplotlib Axes;
-the look comes from :func:`kehu_lib.theme.set_theme`.
+the look comes from :func:`kehu_lib.present.theme.set_theme`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from matplotlib.ticker import FuncFormatter
 import numpy as np
 import pandas as pd
 
+from . import glossary
+
 __all__ = ["ANSWER_LABELS", "diverging_bars", "ipa_chart", "change_chart"]
 
-#: Chinese labels of the 5-point answers (1 = 很不满意 ... 5 = 很满意).
-ANSWER_LABELS = {1: "很不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "很满意"}
+#: Chinese labels of the 5-point answers (1 = 很不满意 ... 5 = 很满意), from the glossary.
+ANSWER_LABELS = {int(k): v for k, v in glossary.code_names("answer").items()}
 _COLORS = {1: "#b2182b", 2: "#ef8a62", 3: "#bdbdbd", 4: "#67a9cf", 5: "#2166ac"}
 
 

@@ -1,5 +1,5 @@
 """Charts of the market report. Every chart has Chinese labels and units on its axes; the look
-comes from :func:`kehu_lib.theme.set_theme` (call it first). Each function returns the figure."""
+comes from :func:`kehu_lib.present.theme.set_theme` (call it first). Each function returns the figure."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .config import DISTRICT_BY_CODE
+from ..config import DISTRICT_BY_CODE
 
 __all__ = ["brand_trend_chart", "price_class_chart", "price_index_chart", "new_product_chart",
+           "stacked_share_chart",
            "district_small_multiples"]
 
 
@@ -97,3 +98,14 @@ def district_small_multiples(monthly: pd.DataFrame, *, value: str = "volume_case
         ax.set_xticklabels(ticks[::3], rotation=45)
     g.figure.suptitle(title, y=1.02)
     return g.figure
+
+
+def stacked_share_chart(shares: pd.DataFrame, *, title: str, xlabel: str, ylabel: str,
+                        legend: str):
+    """Horizontal stacked bars of shares (%): one bar per row, one colour per column."""
+    ax = shares.plot.barh(stacked=True, figsize=(9, 0.5 * len(shares) + 1.5), title=title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(title=legend, bbox_to_anchor=(1, 1))
+    ax.figure.tight_layout()
+    return ax.figure

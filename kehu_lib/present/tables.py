@@ -1,0 +1,217 @@
+"""Tables as the reader sees them: Chinese headers from the glossary, values formatted by kind.
+
+:class:`Table` wraps a computed frame (English column keys of the glossary) with its title and
+what to say when it is empty or longer than the page shows:
+
+- an empty table becomes one sentence saying there is none and why (``empty=``);
+- a capped table shows its first ``cap`` rows and says
+  ``共N户，显示前K户，完整名单见 XLSX 的〈表名〉``; the full list goes to the district XLSX;
+- a list of shops or items for the whole city carries the 区县 column (``city=True`` checks it).
+
+:func:`show` displays tables, charts and text in a notebook and registers the tables that
+belong in the XLSX. Nothing here computes: rows are shown in the order given.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
+
+from . import format as fmt
+from . import glossary
+
+__all__ = ["Table", "Chart", "Text", "show", "html_table"]
+
+_LEFT = {"text", "id", "category", "code", "month", "bool"}
+#: Columns written by each row's own quantity in a table with ``row_keys`` (an indicator table).
+BY_ROW = ("value", "prev_month", "last_year")
+
+
+@dataclass
+class Table:
+    """A report table.
+
+    ``data``: the computed frame; its columns are glossary keys (the index is not shown).
+    ``title``: caption. ``empty``: the sentence shown instead of an empty table (say why:
+    "本月没有触发预警的规格（价格指数均不低于0.95、存销比均未超过1.0）").
+    ``cap``: show at most this many rows; the full table then goes to the XLSX sheet
+    ``sheet`` (default: the title) and a note says so. ``noun``: what a row is (户, 个规格 ...).
+    ``sheet``: also export the (full) table to the district XLSX under this name.
+    ``city``: a city-wide list; must carry ``district_code`` or ``district`` (区县).
+    ``row_keys``: a column holding a glossary key per row (an indicator); the :data:`BY_ROW`
+    columns are then written by that row's kind (销量 in 箱, 销售额 in 万元, 户数 ...).
+    """
+
+    data: pd.DataFrame
+    title: str = ""
+    empty: str = ""
+    cap: int | None = None
+    noun: str = "户"
+    sheet: str | None = None
+    city: bool = False
+    columns: Sequence[str] | None = None
+    row_keys: str | None = None
+
+    def __post_init__(self):
+        if self.columns is not None:
+            self.data = self.data.loc[:, list(self.columns)]
+        dup = sorted({c for c in self.data.columns if list(self.data.columns).count(c) > 1})
+        if dup:
+            raise ValueError(f"table {self.title!r}: duplicate columns {dup}")
+        missing = glossary.check_mapping(self.data.columns)
+        if missing:
+            raise KeyError(f"table {self.title!r}: columns {missing} have no glossary entry "
+                           f"({glossary.GLOSSARY_FILE.name})")
+        if self.city and not {"district_code", "district"} & set(self.data.columns):
+            raise ValueError(f"table {self.title!r} lists the whole city but has no 区县 column")
+        if self.cap is not None and len(self.data) > self.cap and not self.sheet:
+            self.sheet = self.title
+
+    @property
+    def capped(self) -> bool:
+        return self.cap is not None and len(self.data) > self.cap
+
+    def note(self) -> str:
+        """The cap note, or '' when the whole table is shown."""
+        if not self.capped:
+            return ""
+        return (f"共{len(self.data):,}{self.noun}，显示前{self.cap}{self.noun}，"
+                f"完整名单见 XLSX 的〈{self.sheet}〉")
+
+    def formatted(self) -> pd.DataFrame:
+        """The shown rows as strings, with Chinese headers."""
+        view = self.data.head(self.cap) if self.capped else self.data
+        return pd.DataFrame({glossary.header(c): self.strings(view, c) for c in view.columns})
+
+    def strings(self, view: pd.DataFrame, col: str):
+        """Column ``col`` of ``view`` written as text (by kind, or by row for :data:`BY_ROW`)."""
+        if self.row_keys and col in BY_ROW:
+            return [fmt.value(v, k) for v, k in zip(view[col], view[self.row_keys])]
+        return fmt.series(view[col], col).to_numpy()
+
+    def _repr_html_(self) -> str:
+        return html_table(self)
+
+    def __repr__(self) -> str:
+        if self.data.empty:
+            return self.empty_text()
+        text = self.formatted().to_string(index=False)
+        head = f"{self.title}\n" if self.title else ""
+        note = f"\n{self.note()}" if self.capped else ""
+        return head + text + note
+
+    def empty_text(self) -> str:
+        title = f"{self.title}：" if self.title else ""
+        return title + (self.empty or "无")
+
+
+def html_table(t: Table) -> str:
+    """The HTML of a table (a sentence when empty)."""
+    if t.data.empty:
+        return f'<p class="kehu-empty">{_html.escape(t.empty_text())}</p>'
+    view = t.data.head(t.cap) if t.capped else t.data
+    kinds = [glossary.entry(c).kind for c in view.columns]
+    cols = [t.strings(view, c) for c in view.columns]
+    head = "".join(f"<th>{_html.escape(glossary.header(c))}</th>" for c in view.columns)
+    rows = []
+    for i in range(len(view)):
+        cells = "".join(_cell(str(col[i]), kind) for col, kind in zip(cols, kinds))
+        rows.append(f"<tr>{cells}</tr>")
+    caption = f"<caption>{_html.escape(t.title)}</caption>" if t.title else ""
+    note = f'<p class="kehu-note">{_html.escape(t.note())}</p>' if t.capped else ""
+    return (f'<table class="kehu-table">{caption}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>{note}")
+
+
+#: Text cells longer than this may wrap (shorter ones never break, not even in a narrow column).
+WRAP_AT = 16
+
+
+def _cell(text: str, kind: str) -> str:
+    if kind not in _LEFT:
+        return f"<td>{_html.escape(text)}</td>"
+    cls = "t w" if len(text) > WRAP_AT else "t"
+    return f'<td class="{cls}">{_html.escape(text)}</td>'
+
+
+@dataclass
+class Chart:
+    """A chart: ``draw(data, **options)`` returns a matplotlib Figure (or Axes)."""
+
+    draw: Callable[..., Any]
+    data: Any
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Text:
+    """Markdown text: a paragraph, or a numbered list when ``items`` is given."""
+
+    text: str = ""
+    items: Sequence[str] = ()
+    numbered: bool = True
+
+    def markdown(self) -> str:
+        lines = [self.text] if self.text else []
+        for i, item in enumerate(self.items, 1):
+            lines.append(f"{i}. {item}" if self.numbered else f"- {item}")
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def __repr__(self) -> str:
+        return self.markdown()
+
+
+def _display_chart(chart: Chart) -> None:
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    from .theme import set_theme
+
+    set_theme()
+    out = chart.draw(chart.data, **chart.options)
+    fig = getattr(out, "figure", out) if not hasattr(out, "savefig") else out
+    if fig is None:
+        return
+    display(fig)
+    plt.close(fig)
+
+
+def show(*items: Any) -> None:
+    """Display report items in order: Tables, Charts, Text (or a list of them; None is skipped).
+
+    A table with a ``sheet`` is also registered for the district XLSX, in full
+    (:func:`kehu_lib.exports.export_table`).
+    """
+    from IPython.display import Markdown, display
+
+    from .. import exports
+
+    for item in _flatten(items):
+        if isinstance(item, Table):
+            if item.sheet and not item.data.empty:
+                exports.export_table(item.sheet, item.data, row_keys=item.row_keys)
+            display(item)
+        elif isinstance(item, Chart):
+            _display_chart(item)
+        elif isinstance(item, Text):
+            display(Markdown(item.markdown()))
+        elif isinstance(item, str):
+            display(Markdown(item))
+        else:
+            raise TypeError(f"cannot show a {type(item).__name__}; expected Table, Chart or Text")
+
+
+def _flatten(items: Iterable[Any]):
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item

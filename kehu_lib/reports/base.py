@@ -1,0 +1,84 @@
+"""What every report module returns: :class:`Report`, a notebook's result in sections.
+
+A report module's ``build(month, district, **params)`` computes everything the notebook shows and
+returns a :class:`Report`: per section, the items to show in order (tables, charts, text of
+:mod:`kehu_lib.present`), plus the headline figures the batch records. A section that does not
+apply to the page (区县对比 on a district page) is not in ``sections``; one that applies only
+sometimes carries its own heading so that nothing of it is shown when it is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .. import config
+
+__all__ = ["Report", "Section", "notebook_params", "load_params", "place"]
+
+
+@dataclass
+class Section:
+    """One section of a report: its items in order and, if optional, its own heading."""
+
+    items: list = field(default_factory=list)
+    heading: str = ""
+
+    def add(self, *items) -> "Section":
+        self.items.extend(i for i in items if i is not None)
+        return self
+
+
+@dataclass
+class Report:
+    """A built report: where, when, its sections and its headline figures."""
+
+    notebook: str
+    month: str
+    district: str
+    sections: dict[str, Section] = field(default_factory=dict)
+    headlines: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def city(self) -> bool:
+        return self.district == config.CITY
+
+    def section(self, name: str) -> Section:
+        return self.sections.setdefault(name, Section())
+
+    def show(self, name: str) -> None:
+        """Display section ``name`` in the notebook (nothing when it does not apply)."""
+        from ..present import show
+
+        sec = self.sections.get(name)
+        if sec is None:
+            return
+        show(f"## {sec.heading}" if sec.heading else None, sec.items)
+
+
+def load_params(notebook: str) -> dict[str, Any]:
+    """The parameters of ``params/<notebook>.yaml`` (their one home), without reserved keys."""
+    from ..batch import params as P
+
+    data = P.load_yaml(config.PARAMS_DIR / f"{notebook}.yaml")
+    nested = data.get("parameters") or {}  # the YAML may nest them under parameters:
+    return {**{k: v for k, v in data.items() if k not in P.RESERVED}, **nested}
+
+
+def notebook_params(notebook: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The notebook's parameters taken from its namespace (``globals()``): month, district and
+    every key of ``params/<notebook>.yaml``."""
+    keys = ["month", "district", *load_params(notebook)]
+    missing = [k for k in keys if k not in namespace]
+    if missing:
+        raise KeyError(f"notebook {notebook}: parameters {missing} of params/{notebook}.yaml are "
+                       "not set in its parameters cell")
+    return {k: namespace[k] for k in keys}
+
+
+def place(district: str | None) -> tuple[str, str | None]:
+    """(name, code) of a district, or (全市, None) for the city (None, "" or 全市)."""
+    d = config.resolve_district(district)
+    return (config.CITY, None) if d is None else (d.name, d.code)
+
+

@@ -1,0 +1,104 @@
+"""月度工作方案 (notebooks/monthly_plan.ipynb): the 135 method's plan — states, next month's
+strategies, key shops and targets, last month's evaluation, improvements, key accounts and the
+managers' own plans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import config, loaders
+from ..plan import indicators, monthly, output, strategies
+from ..present import Chart, Table, Text
+from .base import Report, load_params, place
+
+__all__ = ["build"]
+
+NOTEBOOK = "monthly_plan"
+#: Settings of the notebook that are not thresholds of the plan.
+SETTINGS = ("output_dir", "build_forecasts", "top_n")
+EVALUATION = {"code": "strategy_code", "name": "strategy", "outcome_zh": "outcome",
+              "ci_low": "estimate_low", "ci_high": "estimate_high"}
+
+
+def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
+    """The monthly plan of ``district`` (or 全市) for report month ``month`` (``""``: latest)."""
+    p = {**load_params(NOTEBOOK), **params}
+    month = month or loaders.latest_month(store=store)
+    name, _ = place(district)
+    thresholds = {k: v for k, v in p.items() if k in monthly.load_thresholds()}
+    plan = monthly.build_month(month, name, thresholds=thresholds, store=store,
+                               build_forecasts=p["build_forecasts"])
+    top_n = p["top_n"]
+    r = Report(NOTEBOOK, month, plan["place"])
+    city = r.city
+    where = ["district_code"] if city else []
+    r.section("data").add(Text(f"{plan['place']}：{month}状态判断，{plan['plan_month']}工作方案。"))
+
+    summary = indicators.indicator_summary(plan["states"]).rename(
+        columns={"indicator": "state_indicator"})
+    r.section("states").add(Table(summary[["state_indicator", "judged", "flagged", "share",
+                                           "note"]], title="客户状态指标与问题户",
+                                           sheet="客户状态"))
+
+    strat = strategies.strategy_summary(plan["strategies"], plan["library"], plan["key_shops"])
+    targets = plan["targets"].rename(columns={"share": "share_volume"})
+    keys = output.masked(plan["key_shops"])
+    r.section("plan").add(
+        Table(strat.rename(columns={"code": "strategy_code", "name": "strategy"})[
+            ["strategy_code", "strategy", "shops", "key_shops", "answers"]],
+            title=f"{plan['plan_month']}营销服务策略组合", empty="没有存在问题的客户，无需策略。"),
+        Text(plan["targets_note"]),
+        Table(targets[where + ["manager_id", "shops", "recent_volume_cases", "share_volume",
+                               "volume_target_cases", "key_brand_share",
+                               "key_brand_target_cases"]], title="客户经理销量目标",
+              sheet="销量目标"),
+        Table(keys[where + ["manager_id", "rank", "license_id", "business_format", "tier",
+                            "problems", "strategy_codes", "planned_visits", "priority"]],
+              title="重点客户", cap=top_n, sheet="重点客户", city=city,
+              empty="没有列入重点客户的零售户。"))
+
+    ev = plan["evaluation"].drop(columns="outcome").rename(columns=EVALUATION)
+    r.section("evaluation").add(
+        Table(ev[["strategy_code", "strategy", "outcome", "n_treated", "n_control", "estimate",
+                  "estimate_low", "estimate_high", "p_holm", "verdict"]],
+              title="上月策略效果（双重差分）", empty="上月拜访记录中没有可评估的策略。",
+              sheet="策略效果"),
+        Chart(output.effect_chart, plan["evaluation"]) if len(plan["evaluation"]) else None)
+    fe = plan["forecast_error"].rename(columns={"forecast": "forecast_cartons",
+                                                "actual": "actual_cartons",
+                                                "error": "error_cartons"})
+    r.section("execution").add(
+        Table(plan["coverage"][["manager_id", "planned_shops", "visited_shops",
+                                "planned_visits", "recorded_visits", "visit_coverage",
+                                "planned_strategies", "executed_strategies",
+                                "strategy_coverage"]], title="上月方案执行情况",
+              empty="上月没有工作方案可对照。"),
+        Text(plan["forecast_note"]),
+        Table(fe[["district", "forecast_cartons", "actual_cartons", "error_cartons", "ape",
+                  "in_80"]], title="上月销量预测与实际", empty="没有上月的预测可对照。"))
+
+    review = plan["review"].rename(columns=EVALUATION)
+    carry = plan["carry_over"].groupby("indicator", as_index=False).agg(
+        carry_shops=("license_id", "nunique")).rename(columns={"indicator": "state_indicator"})
+    carry = carry.sort_values("state_indicator", key=lambda s: s.map(
+        {k: i for i, k in enumerate(indicators.INDICATORS)}))
+    r.section("improve").add(
+        Table(review[["strategy_code", "strategy", "outcome", "n_treated", "estimate",
+                      "estimate_low", "estimate_high", "p_holm", "verdict", "action"]],
+              title="策略复核清单", empty="上月没有评估的策略，无需复核。"),
+        Table(carry, title="结转到下月方案的客户（仍存在同一问题）",
+              empty="上月列出问题的客户本月均已不再存在同一问题。"))
+
+    ka = output.masked(plan["key_accounts"])
+    r.section("key_accounts").add(
+        Text(plan["relationship_note"]),
+        Table(ka[["license_id", "district_code", "manager_id", "business_format", "tier",
+                  "volume_cases", "recent_cases", "yoy", "trend", "direction"]],
+              title="大客户", cap=top_n, sheet="大客户", empty="没有大客户。"))
+
+    written = output.write_manager_plans(plan, p["output_dir"])
+    r.section("managers").add(Table(written.rename(columns={"key_shops": "plan_key_shops"}),
+                                    title="客户经理工作方案文件",
+                                    empty="没有客户经理工作方案。"))
+    r.headlines = monthly.summary(plan)
+    return r

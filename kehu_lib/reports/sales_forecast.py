@@ -1,0 +1,101 @@
+"""销量预测与货源投放建议 (notebooks/sales_forecast.ipynb): the month's reconciled forecasts,
+their backtest, last month's check and next month's supply plan per SKU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import config, loaders
+from ..forecast import load_backtest, load_month_forecasts, load_series, plan, report
+from ..present import Chart, Table, Text, glossary
+from .base import Report, load_params, place
+
+__all__ = ["build"]
+
+NOTEBOOK = "sales_forecast"
+FORECAST_COLUMNS = {"mean": "forecast_mean"}
+
+
+def _forecasts(fc, level: str, months: int | None = None, member: bool = True):
+    t = report.forecast_table(fc, level=level, months=months).rename(columns=FORECAST_COLUMNS)
+    cols = (["member"] if member else []) + ["month", "forecast_mean", "lo_80", "hi_80", "lo_95",
+                                             "hi_95", "model"]
+    return t[cols]
+
+
+def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
+    """The forecast report of ``district`` (or 全市) for ``month`` (``""``: the latest month)."""
+    p = {**load_params(NOTEBOOK), **params}
+    month = month or loaders.latest_month(store=store)
+    name, _ = place(district)
+    horizon, top_n = p["horizon"], p["top_n"]
+    fc = load_month_forecasts(month, name, store=store)
+    bt = load_backtest(month, name, store=store)
+    hist = load_series(month, name, store=store)
+    r = Report(NOTEBOOK, month, name)
+    r.section("data").add(Text(f"{name}：以 {month} 及以前的供货量（销量）为基础，预测 "
+                               f"{fc['ds'].min():%Y-%m} 至 {fc['ds'].max():%Y-%m}。"))
+
+    total = report.forecast_table(fc, level="总量")
+    r.section("total").add(
+        Table(_forecasts(fc, "总量", horizon, member=False),
+              title=f"{name}近{horizon}个月销量预测", sheet="销量预测"),
+        Chart(report.fan_chart, hist, {"fc": fc, "unique_id": f"{name}|总量|合计",
+                                       "title": f"{name}月度销量与预测（箱）"}))
+    if len(total) > horizon:
+        sec = r.section("year_end")
+        sec.heading = "至年底的预测"
+        sec.add(Text("预测期越长，区间越宽。"),
+                Table(_forecasts(fc, "总量", member=False), title="至年底销量预测"))
+    r.section("classes").add(
+        Table(_forecasts(fc, "价类", horizon), title="分价类销量预测", sheet="分价类预测"),
+        Table(_forecasts(fc, "品牌", 1), title="重点品牌下月销量预测"))
+
+    bt_table = report.backtest_table(bt)
+    r.section("backtest").add(
+        Table(bt_table.rename(columns={"n": "n_forecasts"})[
+            ["level", "model", "n_forecasts", "mase", "smape", "bias", "coverage_80",
+             "coverage_95", "mase_jan_feb"]], title="回测准确度（按层级）",
+            empty="没有可用的回测（历史不足）。"),
+        Table(report.reconciliation_check(bt)[["level", "mase_base", "mase_reconciled"]],
+              title="协调前后回测MASE"))
+    last = report.last_month_check(bt)
+    last = last.assign(_o=glossary.ordered(last["member"], "price_class")).sort_values(
+        ["level", "_o"], kind="stable").drop(columns="_o")
+    r.section("last_month").add(Table(
+        last.rename(columns={"forecast": "forecast_prev", "error": "error_rate"})[
+            ["level", "member", "forecast_prev", "actual", "error_rate"]],
+        title=f"{month} 预测与实际", empty="没有上月所作的预测可供对比。"))
+
+    demand = plan.demand_plan(month, name, history=p["history_months"],
+                              fill_threshold=p["fill_threshold"], store=store)
+    files = plan.write_plan(demand, p["output_dir"], month=month, district=name)
+    view = demand.rename(columns=plan.PLAN_COLUMNS)
+    r.section("supply").add(Table(
+        view[["sku_name", "price_class", "plan_mean", "plan_lo_80", "plan_hi_80",
+              "ordered_avg", "supplied_avg", "fill_rate", "rationed"]],
+        title="货源投放建议（下月，按预测供货量排序）", cap=top_n, noun="个规格",
+        sheet="货源投放建议"),
+        Text(f"全表另存为 {files['xlsx'].name} 和同名 CSV 文件。"))
+
+    notes = report.fallback_notes(fc[fc["level"] != "规格"])
+    r.section("notes").add(Text(items=notes, numbered=False) if notes
+                           else Text("所有系列均有足够历史，未采用简化方法。"))
+
+    row = total.iloc[0]
+    chosen = bt_table[bt_table["model"] == "reconciled"].set_index("level")
+    snaive = bt_table[bt_table["model"] == "snaive"].set_index("level")
+    top = last["level"] == "总量"
+    r.headlines = {
+        "next_month": row["month"],
+        "forecast_next_month_cases": row["mean"],
+        "forecast_next_month_lo_80": row["lo_80"],
+        "forecast_next_month_hi_80": row["hi_80"],
+        "forecast_to_year_end_cases": total["mean"].sum(),
+        "backtest_mase_total": chosen.loc["总量", "mase"] if "总量" in chosen.index else None,
+        "backtest_mase_snaive_total": (snaive.loc["总量", "mase"] if "总量" in snaive.index
+                                       else None),
+        "last_month_error_total": last.loc[top, "error"].iloc[0] if top.any() else None,
+        "rationed_skus": int(demand["rationed"].sum()),
+    }
+    return r

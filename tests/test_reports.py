@@ -1,0 +1,112 @@
+"""Notebooks are thin, reports are built by the library, and every shown column is in the glossary.
+
+- every notebook has at most 12 code cells, no dict literal mapping to Chinese text and no
+  comparison with a Chinese string (an AST scan of each code cell);
+- each notebook's parameters cell declares exactly the parameters of ``params/<notebook>.yaml``
+  (plus month and district), with the same default values: the YAML is their one home;
+- each report builds on the small sample city (the city and one district) and every column of
+  every table it shows has a glossary entry (:class:`kehu_lib.present.Table` refuses others);
+  no shown cell is True/False/nan, no header is snake_case, no table mixes 条 and 箱.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+
+import pytest
+
+from kehu_lib import config, reports
+from kehu_lib.batch import params as P
+from kehu_lib.present import Table, glossary
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+MAX_CODE_CELLS = 12
+THIN = tuple(reports.NOTEBOOKS)
+
+
+def _code_cells(name: str) -> list[str]:
+    nb = json.loads((config.NOTEBOOKS_DIR / f"{name}.ipynb").read_text(encoding="utf-8"))
+    return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def _chinese(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and bool(CJK.search(node.value)))
+
+
+def offences(source: str) -> list[str]:
+    """Label dicts, comparisons with Chinese text and function definitions in ``source``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Dict) and any(_chinese(v) for v in node.values):
+            found.append(f"label dict at line {node.lineno}")
+        if isinstance(node, ast.Compare) and any(_chinese(x)
+                                                 for x in [node.left, *node.comparators]):
+            found.append(f"comparison with Chinese text at line {node.lineno}")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("eq", "ne", "isin", "replace")
+                and any(_chinese(a) for a in ast.walk(node) if a is not node.func)):
+            found.append(f".{node.func.attr}() with Chinese text at line {node.lineno}")
+        if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ClassDef)):
+            found.append(f"definition at line {node.lineno}")
+    return found
+
+
+def test_scan_catches_what_it_should():
+    assert offences('t.rename(columns={"x": "销量"})')
+    assert offences('df[df["signal"] == "显著下降"]')
+    assert offences('df["n_flag"].ne("正常")')
+    assert offences("def f():\n    pass")
+    assert not offences('r.show("brands")\nheadlines.record(r.headlines);')
+
+
+@pytest.mark.parametrize("name", THIN)
+def test_notebook_is_thin(name):
+    cells = _code_cells(name)
+    assert len(cells) <= MAX_CODE_CELLS, f"{name}: {len(cells)} code cells"
+    for i, src in enumerate(cells):  # the parameters cell's Chinese labels are comments
+        assert not offences(src), f"{name} code cell {i}: {offences(src)}"
+
+
+@pytest.mark.parametrize("name", sorted(P.discover(config.PARAMS_DIR, config.NOTEBOOKS_DIR)))
+def test_parameters_cell_matches_yaml(name):
+    declared = P.declared_parameters(config.NOTEBOOKS_DIR / f"{name}.ipynb")
+    yaml_params = reports.load_params(name)
+    assert set(declared) - set(P.RUN_KEYS) == set(yaml_params), (
+        f"{name}: parameters cell and params/{name}.yaml declare different parameters")
+    diff = {k: (declared[k].default, v) for k, v in yaml_params.items()
+            if declared[k].default != v}
+    assert not diff, f"{name}: defaults differ from params/{name}.yaml (cell, yaml): {diff}"
+
+
+@pytest.fixture(scope="module")
+def sample_env(small_store):
+    old = os.environ.get("KEHU_STORE")
+    os.environ["KEHU_STORE"] = str(small_store)
+    yield small_store
+    if old is None:
+        os.environ.pop("KEHU_STORE", None)
+    else:
+        os.environ["KEHU_STORE"] = old
+
+
+@pytest.mark.parametrize("district", [config.CITY, "万柏林区"])
+@pytest.mark.parametrize("name", THIN)
+def test_report_builds_and_every_column_is_in_the_glossary(name, district, sample_env, tmp_path):
+    files = {"output_dir": str(tmp_path)} if "output_dir" in reports.load_params(name) else {}
+    report = getattr(reports, name).build("2026-10", district, **files)
+    tables = [i for s in report.sections.values() for i in s.items if isinstance(i, Table)]
+    assert tables, f"{name} shows no table"
+    for t in tables:
+        assert not glossary.check_mapping(t.data.columns), t.title
+        page = t._repr_html_()
+        assert "True" not in page and "False" not in page and "nan" not in page
+        assert not re.search(r"<th>[a-z_]+</th>", page), t.title
+        units = {glossary.entry(c).unit for c in t.data.columns}
+        assert not {"条", "箱"} <= units, f"{t.title}: 条 and 箱 in one table"
+    if district != config.CITY:
+        assert "districts" not in report.sections  # 区县对比 only on the city page
+    assert report.headlines
