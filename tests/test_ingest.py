@@ -111,9 +111,13 @@ def test_reingest_replaces_the_month_never_duplicates(exports, tmp_path):
     ingest_folder(folder, store_dir=out)
     assert len(loaders.load_orders(store=out)) == len(orders)
     assert len(loaders.load_customers(store=out)) == len(cust)
-    # a smaller re-export of the month replaces it entirely
+    # a much smaller re-export of the month stops (it would shrink the month by > 30%) ...
     _write_csv(orders.head(100), folder / "orders.csv")
-    ingest_folder(folder, store_dir=out)
+    with pytest.raises(IngestError, match=r"shrink stored data by more than 30%.*--replace 2026-10"):
+        ingest_folder(folder, store_dir=out)
+    assert len(loaders.load_orders(store=out)) == len(orders)
+    # ... unless the month is named: then it replaces the partitions it covers
+    ingest_folder(folder, store_dir=out, replace=[MONTH])
     assert len(loaders.load_orders(store=out)) == 100
 
 
@@ -128,7 +132,7 @@ def test_killed_ingest_leaves_store_as_it_was(exports, tmp_path, monkeypatch):
     _write_csv(orders.head(10), folder / "orders.csv")
     monkeypatch.setattr(store, "_finish_commit", boom)
     with pytest.raises(KeyboardInterrupt):
-        ingest_folder(folder, store_dir=out)
+        ingest_folder(folder, store_dir=out, replace=[MONTH])
     monkeypatch.undo()
     # nothing was swapped in: the old month is intact until recovery decides
     assert len(loaders.load_orders(store=out)) == len(before)
