@@ -435,7 +435,7 @@ def _plan(tables: dict[str, pd.DataFrame], root: Path, replace: set[str], max_sh
                     action, detail = "replaced", ""
                     if before and len(part) < (1 - max_shrink) * before and month not in replace:
                         blocked.append(f"{table} {month} district {d}: {before:,} → {len(part):,} rows "
-                                       f"({len(part) / before - 1:+.0%})")
+                                       f"({len(part) / before - 1:+.1%})")
                 changes.append(Change(table, month, d, before, len(part), action, detail))
                 if by_district:
                     staged.append((table, (month, d), part))
@@ -448,7 +448,7 @@ def _plan(tables: dict[str, pd.DataFrame], root: Path, replace: set[str], max_sh
         months = sorted({b.split()[1] for b in blocked})
         raise IngestError(
             "replacing would shrink stored data by more than "
-            f"{max_shrink:.0%}: " + "; ".join(blocked) + ". Nothing written. If the export is "
+            f"{max_shrink * 100:g}%: " + "; ".join(blocked) + ". Nothing written. If the export is "
             "complete and the store is wrong, pass " + " ".join(f"--replace {m}" for m in months)
             + "; if the export is partial, export the whole month")
     return changes, staged

@@ -284,7 +284,8 @@ def _check_required(lo: Layout, where: str) -> None:
     missing = [f.name for f in t.fields if f.name not in have and f.name not in OPTIONAL
                and not (f.name in derivable and derivable[f.name] in have)]
     # a derivable field whose source is missing too: name the source first
-    missing.sort(key=lambda m: m in derivable and derivable[m] in missing)
+    first = set(missing)
+    missing.sort(key=lambda m: m in derivable and derivable[m] in first)
     if not missing:
         return
     name = missing[0]

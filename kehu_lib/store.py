@@ -401,6 +401,10 @@ def _query(table, t, root: Path, cols: list[str], months, district, where) -> pd
             raise FileNotFoundError(f"store has no {table} table at {path}; run `kehu sample` or "
                                     "`kehu ingest` first")
         source = f"read_parquet('{path.as_posix()}')"
+        present = set(pq.read_schema(path).names)
+        # a column added to the data model later (customers.shop_name) reads as empty from an
+        # older store
+        select = [c if c in present else f"CAST(NULL AS VARCHAR) AS {c}" for c in cols]
     else:
         folder = root / table
         if not folder.exists():
@@ -426,7 +430,7 @@ def _query(table, t, root: Path, cols: list[str], months, district, where) -> pd
             continue
         conds.append(f"{col} IN ({', '.join('?' * len(values))})")
         params += [str(v) if not isinstance(v, (int, float, bool)) else v for v in values]
-    sql = f"SELECT {', '.join(cols)} FROM {source}"
+    sql = f"SELECT {', '.join(select if table in DIMENSIONS else cols)} FROM {source}"
     if conds:
         sql += " WHERE " + " AND ".join(conds)
     con = connect()

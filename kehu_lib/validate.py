@@ -138,14 +138,17 @@ def parse_dates(text: pd.Series, column: str, state: DateState | None = None,
     out = pd.Series(False, index=text.index)
     timed = pd.Series(False, index=text.index)
     todo = text.notna()
-    if state.date_format:  # an explicit format first, then the unambiguous ones
-        got = pd.to_datetime(text.where(todo), format=state.date_format, errors="coerce")
-        val = val.where(got.isna(), got.dt.normalize().astype("datetime64[ns]"))
-        todo &= got.isna()
-    if todo.any():  # fast path: ISO dates
-        got = pd.to_datetime(text.where(todo), format="%Y-%m-%d", errors="coerce")
-        val = val.where(got.isna(), got.astype("datetime64[ns]"))
-        todo &= got.isna()
+    formats = ([state.date_format] if state.date_format else []) + ["%Y-%m-%d"]
+    for fmt in formats:  # an explicit format first, then the fast path for ISO dates
+        if not todo.any():
+            break
+        got = pd.to_datetime(text.where(todo), format=fmt, errors="coerce")
+        hit = got.notna()
+        far = hit & ((got < DATE_MIN) | (got > DATE_MAX + pd.Timedelta(days=1)))
+        out |= far
+        ok = hit & ~far
+        val = val.where(~ok, got.where(ok).dt.normalize().astype("datetime64[ns]"))
+        todo &= ~hit
     if todo.any():
         rest = text[todo]
         for pattern in (_YMD, _COMPACT):
