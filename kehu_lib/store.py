@@ -108,6 +108,7 @@ def writer_lock(root: str | Path | None = None, *, wait: bool = True, command: s
     if fh is None or fcntl is None:
         yield
         return
+    acquired = False
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -126,6 +127,7 @@ def writer_lock(root: str | Path | None = None, *, wait: bool = True, command: s
                     if timeout is not None and time.monotonic() - t0 > timeout:
                         raise StoreLocked(msg + f"; gave up after {timeout:g} s") from None
                     time.sleep(0.1)
+        acquired = True
         fh.seek(0)
         fh.truncate()
         fh.write(json.dumps({"pid": os.getpid(), "command": command or " ".join(sys.argv[:2]),
@@ -134,7 +136,7 @@ def writer_lock(root: str | Path | None = None, *, wait: bool = True, command: s
         yield
     finally:
         try:
-            if fcntl is not None:
+            if acquired:
                 fh.seek(0)
                 fh.truncate()
                 fh.flush()
