@@ -505,8 +505,8 @@ def inspect_file(path: str | Path, *, profile: str | None = None, date_format: s
         else:
             for col in (f.name for f in TABLES[lo.table].fields if f.dtype == "date"):
                 if col in v.good:
-                    order = state.order.get(col) or state.given_order()
-                    found = {"dayfirst": "DD/MM/YYYY", "monthfirst": "MM/DD/YYYY"}.get(order, "YYYY-MM-DD family")
+                    seen = state.seen.get(col, {})
+                    found = ", ".join(f"{k} ({n:,})" for k, n in seen.items()) or "no dates"
                     lines.append(f"dates:     {col}: {found}"
                                  + (f"; time of day dropped from {v.notes['time_dropped'][col]:,}"
                                     if col in v.notes.get("time_dropped", {}) else ""))

@@ -246,6 +246,7 @@ def layout(path: Path, profile: Profile, table: str | None = None, check: bool =
                  skipped_above=[" ".join(c for c in r if c).strip() for r in rows[:i]])
     personal_norm = {norm(p) for p in PERSONAL_COLUMNS}
     ignore_norm = {norm(c) for c in spec.ignore}
+    conflicts: list[str] = []
     for h in headers:
         base, unit = split_unit(h)
         n = norm(base)
@@ -255,8 +256,9 @@ def layout(path: Path, profile: Profile, table: str | None = None, check: bool =
             name = lookup[n]
             if name in out.mapping.values():
                 other = next(k for k, v in out.mapping.items() if v == name)
-                raise IngestError(f"{path.name}: columns {other!r} and {h!r} both map to {name}; "
-                                  "keep one of them")
+                conflicts.append(f"{path.name}: columns {other!r} and {h!r} both map to {name}; "
+                                 "keep one of them (or name the one to use in a profile)")
+                continue
             out.mapping[h] = name
             unit = unit or spec.units.get(name)
             if unit is not None:
@@ -273,6 +275,8 @@ def layout(path: Path, profile: Profile, table: str | None = None, check: bool =
             out.unmapped.append(h)
     if check:
         _check_required(out, where)
+        if conflicts:
+            raise IngestError(conflicts[0])
     return out
 
 

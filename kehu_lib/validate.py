@@ -74,6 +74,12 @@ class DateState:
 
     date_format: str | None = None
     order: dict[str, str] = field(default_factory=dict)  # column -> "dayfirst" | "monthfirst"
+    seen: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> format -> values
+
+    def saw(self, column: str, label: str, n: int) -> None:
+        if n:
+            d = self.seen.setdefault(column, {})
+            d[label] = d.get(label, 0) + int(n)
 
     def given_order(self) -> str | None:
         f = self.date_format or ""
@@ -144,6 +150,7 @@ def parse_dates(text: pd.Series, column: str, state: DateState | None = None,
             break
         got = pd.to_datetime(text.where(todo), format=fmt, errors="coerce")
         hit = got.notna()
+        state.saw(column, fmt.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD"), hit.sum())
         far = hit & ((got < DATE_MIN) | (got > DATE_MAX + pd.Timedelta(days=1)))
         out |= far
         ok = hit & ~far
@@ -151,9 +158,10 @@ def parse_dates(text: pd.Series, column: str, state: DateState | None = None,
         todo &= ~hit
     if todo.any():
         rest = text[todo]
-        for pattern in (_YMD, _COMPACT):
+        for pattern, label in ((_YMD, "YYYY/MM/DD, YYYY.MM.DD or YYYY年M月D日"), (_COMPACT, "YYYYMMDD")):
             parts = rest.str.extract(pattern)
             hit = parts["y"].notna()
+            state.saw(column, label, hit.sum())
             if hit.any():
                 p = parts[hit]
                 v, o = _from_parts(p["y"], p["m"], p["d"])
@@ -163,6 +171,7 @@ def parse_dates(text: pd.Series, column: str, state: DateState | None = None,
                 rest = rest[~hit]
         serial = rest.str.extract(_SERIAL)
         hit = serial["n"].notna()
+        state.saw(column, "Excel serial day numbers", hit.sum())
         if hit.any():
             s = serial[hit]
             n = pd.to_numeric(s["n"])
@@ -187,6 +196,7 @@ def parse_dates(text: pd.Series, column: str, state: DateState | None = None,
                     nums = rows if rows is not None else pd.Series(text.index + 2, index=text.index)
                     raise AmbiguousDates(column, [(int(nums.loc[i]), str(text.loc[i])) for i in idx])
             d, m = (a, b) if order == "dayfirst" else (b, a)
+            state.saw(column, "DD/MM/YYYY" if order == "dayfirst" else "MM/DD/YYYY", len(p))
             v, o = _from_parts(p["y"], m, d)
             val.loc[v.index] = v
             out.loc[o.index] = o
