@@ -52,12 +52,13 @@ def export_month(month: str, out_dir: str | Path, *, store_dir: str | Path | Non
         if table not in prof.tables:
             continue
         spec = prof.tables[table]
-        if table in store.DIMENSIONS:
-            df = store.query(table, store=store_dir)
-        else:
-            df = store.query(table, months=month, store=store_dir)
-            if not len(df):
-                continue
+        try:
+            df = store.query(table, store=store_dir) if table in store.DIMENSIONS else \
+                store.query(table, months=month, store=store_dir)
+        except FileNotFoundError:  # a store without this table (e.g. no census yet)
+            continue
+        if table not in store.DIMENSIONS and not len(df):
+            continue
         factors = {f: profiles.UNITS[u][1] for f, u in spec.units.items()}
         data = _to_text(df, table, factors)
         keep = [f.name for f in TABLES[table].fields if f.name in spec.headers]

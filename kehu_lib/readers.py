@@ -337,8 +337,9 @@ def _frame(cols: dict[str, list | pa.Array], lo: Layout, names: list[str], rows:
     for raw_name, header in zip(names, lo.headers):
         if header in lo.mapping:
             data[lo.mapping[header]] = cols[raw_name]
+    arrow_str = pd.StringDtype("pyarrow")
     df = pd.DataFrame({k: pd.array(v, dtype=pd.StringDtype()) if not isinstance(v, pa.ChunkedArray)
-                       else pd.array(v.combine_chunks(), dtype=pd.StringDtype()) for k, v in data.items()})
+                       else arrow_str.__from_arrow__(v) for k, v in data.items()})
     df["_row"] = rows
     blank = np.ones(len(df), dtype=bool)
     for c in data:

@@ -236,8 +236,17 @@ def pandera_schema(table: str, columns: list[str] | None = None) -> pa.DataFrame
 
 def _numbers(text: pd.Series) -> pd.Series:
     """Numbers from normalised text: thousands separators (1,234 / 1，234 / 1 234) removed."""
-    cleaned = text.str.replace(r"(?<=\d)[, '](?=\d{3}(?:\D|$))", "", regex=True)
-    return pd.to_numeric(cleaned, errors="coerce")
+    arr = pyarrow.array(text.array, type=pyarrow.string())
+    sep = pc.fill_null(pc.match_substring_regex(arr, r"\d[, ']\d{3}"), False)
+    if pc.any(sep).as_py():
+        mask = pd.Series(sep.to_numpy(zero_copy_only=False), index=text.index)
+        text = text.copy()
+        text[mask] = text[mask].str.replace(r"(?<=\d)[, '](?=\d{3}(?:\D|$))", "", regex=True)
+        arr = pyarrow.array(text.array, type=pyarrow.string())
+    try:  # fast: every value a plain number
+        return pd.Series(pc.cast(arr, pyarrow.float64()).to_numpy(zero_copy_only=False), index=text.index)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
+        return pd.to_numeric(text, errors="coerce")
 
 
 def _coerce_column(text: pd.Series, f: Field, factor: float = 1.0) -> tuple[pd.Series, pd.Series]:
