@@ -73,4 +73,11 @@ def export_month(month: str, out_dir: str | Path, *, store_dir: str | Path | Non
         else:
             path.write_bytes(text.decode("utf-8").encode("gb18030"))
         written[name] = len(df)
+    facts = [n for n in written if not any(n == f"{prof.tables[t].files[0]}.csv" for t in store.DIMENSIONS
+                                           if t in prof.tables)]
+    if not facts:
+        from .readers import IngestError
+
+        raise IngestError(f"the store has no rows of {month} (orders, checks, visits, surveys, census); "
+                          f"months with orders: {', '.join(store.months('orders', store_dir)[-6:]) or 'none'}")
     return written

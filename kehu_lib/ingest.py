@@ -61,7 +61,8 @@ class FileResult:
 
     @property
     def all_rejected(self) -> bool:
-        return self.read > 0 and self.stored == 0
+        """Nothing of this file was stored: every row rejected, or no data rows at all."""
+        return self.stored == 0
 
 
 @dataclass
@@ -102,7 +103,9 @@ class IngestReport:
                  f"{'file':32} {'table':16} {'read':>9} {'stored':>9} {'rejected':>9}"]
         for r in self.results:
             lines.append(f"{r.file:32} {r.table:16} {r.read:>9,} {r.stored:>9,} {r.rejected:>9,}")
-            if r.all_rejected:
+            if r.read == 0:
+                lines.append("  NO DATA ROWS under the header: nothing from this file was stored")
+            elif r.all_rejected:
                 lines.append(f"  ALL {r.read:,} ROWS REJECTED: nothing from this file was stored")
             for note in r.notes:
                 lines.append(f"  {note}")
@@ -122,7 +125,7 @@ class IngestReport:
             lines.append(f"{table}: replaced month(s) {', '.join(months)} "
                          f"(only the districts listed above)")
         if self.all_rejected:
-            lines.append(f"{len(self.all_rejected)} file(s) had every row rejected: "
+            lines.append(f"{len(self.all_rejected)} file(s) had every row rejected or no rows: "
                          + ", ".join(r.file for r in self.all_rejected))
         return "\n".join(lines)
 
@@ -496,6 +499,10 @@ def inspect_file(path: str | Path, *, profile: str | None = None, date_format: s
     rows, _ = next(iter(chunks(lo, 2000)), (pd.DataFrame(), None))
     if len(rows):
         known = _known_keys(Path(store_dir).resolve() if store_dir else config.store_dir())
+        # without a store holding shops and SKUs, references are not checked (said below)
+        known = {k: v for k, v in known.items() if len(v)}
+        if "license_id" not in known:
+            lines.append("references: the store has no customers/products; shops and SKUs not checked")
         state = DateState(prof.date_format)
         try:
             v = validate_rows(rows.drop(columns="_row"), lo.table, row_numbers=rows["_row"],

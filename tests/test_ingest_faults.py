@@ -145,7 +145,7 @@ def test_duplicate_keys_across_two_files_of_one_table_name_both(exported, st, tm
     assert res["订单明细.xlsx"].rejected == 2000 and res["订单明细.xlsx"].all_rejected
     rej = pd.read_csv(res["订单明细.xlsx"].rejects_file, dtype=str, encoding="utf-8-sig")
     assert rej["reason"].str.contains(r"the same key is in orders\.csv row \d+").all()
-    assert "1 file(s) had every row rejected: 订单明细.xlsx" in report.summary()
+    assert "1 file(s) had every row rejected or no rows: 订单明细.xlsx" in report.summary()
 
 
 def test_time_of_day_is_dropped_and_counted_so_no_second_copy(exported, st, tmp_path):
@@ -227,6 +227,15 @@ def test_all_rows_rejected_exits_non_zero_with_a_summary(exported, st, tmp_path)
     res = CliRunner().invoke(app, ["ingest", str(folder), "--out", str(st)])
     assert res.exit_code == 1
     assert "ALL 50 ROWS REJECTED" in res.output and "1 file(s) had every row rejected" in res.output
+    (folder / "orders.csv").write_text("order_date,license_id,sku,qty_ordered,qty_supplied,amount\n",
+                                       encoding="utf-8")
+    res = CliRunner().invoke(app, ["ingest", str(folder), "--out", str(st)])
+    assert res.exit_code == 1 and "NO DATA ROWS under the header" in res.output
+
+
+def test_export_of_a_month_without_data_is_a_message(small_store, tmp_path):
+    res = CliRunner().invoke(app, ["export", str(tmp_path / "x"), "--month", "2019-01", "--store", str(small_store)])
+    assert res.exit_code == 2 and "the store has no rows of 2019-01" in res.output
 
 
 # --------------------------------------------------------------------------------------------
