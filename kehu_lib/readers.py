@@ -385,7 +385,6 @@ _NO_BAD = pd.DataFrame({"row": pd.Series([], dtype="int64"), "text": pd.Series([
 def _csv_chunks(lo: Layout, chunk_rows: int):
     names = _unique(lo.headers)
     bad: list[tuple[int, str, str]] = []
-    n_cols = len(names)
 
     def on_invalid(row) -> str:
         d = lo.delimiter if lo.delimiter != "\t" else "tab"
@@ -412,7 +411,6 @@ def _csv_chunks(lo: Layout, chunk_rows: int):
     except (pa.ArrowInvalid, OSError) as exc:
         raise IngestError(f"{lo.path.name}: cannot be read as delimited text ({exc})") from None
     next_line = lo.header_row + 1
-    inv_sorted: list[int] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
 
@@ -444,13 +442,11 @@ def _csv_chunks(lo: Layout, chunk_rows: int):
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise IngestError(f"{lo.path.name}: unreadable text after row {next_line - 1} ({exc}); "
                           f"read as {lo.encoding} with delimiter {lo.delimiter!r}") from None
-    if pending or bad:
-        if pending:
-            yield flush()
-        else:
-            yield _frame({n: pa.array([], pa.string()) for n in wanted}, lo, names,
-                         np.array([], dtype=np.int64)), pd.DataFrame(bad, columns=["row", "text", "reason"])
-    del n_cols, inv_sorted
+    if pending:
+        yield flush()
+    if bad:  # malformed lines after the last good row
+        yield _frame({n: pa.array([], pa.string()) for n in wanted}, lo, names,
+                     np.array([], dtype=np.int64)), pd.DataFrame(bad, columns=["row", "text", "reason"])
 
 
 def read_export(path: Path, profile: str | Profile = "canonical") -> pd.DataFrame:

@@ -383,3 +383,21 @@ def test_inspect_shows_mapping_dates_and_rows_without_writing(exported, small_st
     assert "first 5 parsed rows" in out
     assert "dates:     order_date: YYYY-MM-DD (" in out
     assert sorted((f, f.stat().st_mtime_ns) for f in small_store.rglob("*") if f.is_file()) == files
+
+
+def test_blank_lines_title_row_and_a_cut_last_line_keep_row_numbers(st, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "orders.csv").write_text(
+        "订单明细 2026年10月\n\norder_date,license_id,sku,qty_ordered,qty_supplied,amount\n"
+        "2026-10-01,140109000003,6901028000289,3,3,120\n\n"
+        "2026-10-02,140109000003,6901028000289,3,3,1,234\n"
+        "2026-10-03,140109000003,6901028000289,3,3,120\n"
+        "2026-10-04,140109000003,6901028000289,3\n", encoding="utf-8")
+    report = ingest_folder(folder, store_dir=st, replace=[MONTH])
+    (r,) = report.results
+    assert (r.read, r.stored, r.rejected) == (4, 2, 2)
+    rej = pd.read_csv(r.rejects_file, dtype=str, encoding="utf-8-sig")
+    assert rej["row"].tolist() == ["6", "8"]
+    assert "the row is cut short" in rej.loc[1, "reason"]
+    assert "header found on row 3" in report.summary()
