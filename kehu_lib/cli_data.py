@@ -72,7 +72,8 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"sample city ({size}, seed {seed}) is up to date in {target}")
                 return
             try:
-                manifest = build_sample(size, seed, out, wait=not no_wait, on_wait=_waiting)
+                manifest = build_sample(size, seed, out, wait=not no_wait, on_wait=_waiting,
+                                        if_missing=if_missing)
             except ValueError as exc:
                 raise typer.BadParameter(str(exc), param_hint="--size") from exc
         rows = ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items())

@@ -401,3 +401,15 @@ def test_blank_lines_title_row_and_a_cut_last_line_keep_row_numbers(st, tmp_path
     assert rej["row"].tolist() == ["6", "8"]
     assert "the row is cut short" in rej.loc[1, "reason"]
     assert "header found on row 3" in report.summary()
+
+
+def test_inspect_cli_never_shows_a_traceback(tmp_path):
+    p = tmp_path / "订单明细.xlsx"
+    p.write_bytes(b"garbage")
+    res = CliRunner().invoke(app, ["inspect", str(p)])
+    assert res.exit_code == 2 and "not a readable .xlsx workbook" in res.output
+    res = CliRunner().invoke(app, ["inspect", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 2 and "missing.csv: no such file" in res.output
+    (tmp_path / "销售汇总.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["inspect", str(tmp_path / "销售汇总.csv")])
+    assert res.exit_code == 2 and "cannot tell which table this file holds" in res.output

@@ -115,3 +115,21 @@ def test_reader_during_commits_sees_old_or_new_month_never_half(st):
     assert writer.returncode == 0
     assert seen["a"] + seen["b"] > 0
     assert not list(st.glob(".staging-*"))
+
+
+def test_two_ingests_at_once_both_finish_and_the_store_stays_whole(st, tmp_path):
+    folder = tmp_path / "in"
+    export_month(MONTH, folder, store_dir=st)
+    n_orders = len(loaders.load_orders(store=st, columns=["sku"]))
+    n_cust = len(loaders.load_customers(store=st))
+    procs = [subprocess.Popen([sys.executable, "-m", "kehu_lib.cli", "ingest", str(folder), "--out", str(st),
+                               "--rejects", str(tmp_path / f"rej{i}")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert any("waiting for it to finish" in err for _, err in outs)
+    assert len(loaders.load_orders(store=st, columns=["sku"])) == n_orders
+    assert len(loaders.load_customers(store=st)) == n_cust
+    o = loaders.load_orders(months=MONTH, store=st, columns=["license_id"])
+    assert o["license_id"].isin(loaders.load_customers(store=st)["license_id"]).all()  # no orphans
+    assert not list(st.glob(".staging-*")) and not list(st.rglob(".old-*"))

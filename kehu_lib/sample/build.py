@@ -77,7 +77,8 @@ def _open_through(shops: pd.DataFrame, first: pd.Period, last: pd.Period) -> np.
 
 
 def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = None,
-                 progress: bool = True, *, wait: bool = True, on_wait=None) -> dict:
+                 progress: bool = True, *, wait: bool = True, on_wait=None,
+                 if_missing: bool = False) -> dict:
     """Generate the sample city into the store folder ``out`` (default: the configured store).
 
     Returns the manifest (size, seed, months, row counts, seconds, the planted shop groups), which
@@ -85,11 +86,14 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
     The build holds the store's writer lock (an ingest running on the same store is waited for,
     ``on_wait(message)`` is told so; ``wait=False`` raises :class:`kehu_lib.store.StoreLocked`
     instead) and swaps the new store in under the commit lock, so readers never see half of it.
+    ``if_missing``: keep a current store of this size and seed (checked once the lock is held).
     """
     if size not in SIZES:
         raise ValueError(f"unknown sample size {size!r}; expected one of {', '.join(SIZES)}")
     final = Path(out).resolve() if out is not None else config.store_dir()
     with store.writer_lock(final, wait=wait, on_wait=on_wait, command=f"kehu sample --size {size}"):
+        if if_missing and is_current(final, size, seed):  # built meanwhile by the lock's holder
+            return json.loads((final / MANIFEST).read_text(encoding="utf-8"))
         return _build(size, seed, final, progress)
 
 
