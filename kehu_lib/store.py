@@ -170,6 +170,7 @@ def read_lock(root: str | Path | None = None) -> Iterator[None]:
     if key in _held_exclusive or depth.get(key) or fcntl is None:
         yield
         return
+    _finish_dead_commit(_root(root))
     path = lock_paths(root)[1]
     fh = _open_lock(path) if path.parent.exists() else None
     if fh is None:
@@ -183,6 +184,23 @@ def read_lock(root: str | Path | None = None) -> Iterator[None]:
     finally:
         depth.pop(key, None)
         fh.close()
+
+
+def _finish_dead_commit(root: Path) -> None:
+    """A commit whose writer died after its COMMITTING marker (killed during the swap) would
+    leave half of it visible: the first reader that finds one while no writer holds the lock
+    finishes it, as the next ingest would. A live writer's commit is waited for by the read lock."""
+    try:
+        dead = any(root.glob(".staging-*/COMMITTING"))
+    except OSError:
+        return
+    if not dead:
+        return
+    try:
+        with writer_lock(root, wait=False, command="finishing an interrupted commit"):
+            recover(root)
+    except (StoreLocked, OSError):
+        pass
 
 
 def _arrow_type(dtype: str) -> pa.DataType:
