@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
-import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path

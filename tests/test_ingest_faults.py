@@ -38,7 +38,7 @@ def st(small_store, tmp_path):
     return writable_copy(small_store, tmp_path / "store")
 
 
-def _folder(tmp_path, exported, *tables) -> "Path":  # noqa: F821
+def _folder(tmp_path, exported, *tables):
     f = tmp_path / "in"
     f.mkdir()
     for t in tables:

@@ -7,7 +7,6 @@ import sys
 import textwrap
 import time
 
-import pandas as pd
 import pytest
 
 from kehu_lib import loaders, store
