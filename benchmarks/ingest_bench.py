@@ -4,8 +4,8 @@ Usage: python benchmarks/ingest_bench.py [--shops 20000] [--csv-mb 200] [--chunk
 
 Builds (once, cached in .cache/bench-ingest-<shops>) a sample city of ``--shops`` shops with its
 last three months (20,000 shops = the city size: about 1.2 M order lines a month), exports
-2026-10 with `kehu export`, and measures, each in a fresh process (peak RSS by
-resource.getrusage of that process, imports included; wall time of the work only):
+2026-10 with `kehu export`, and measures, each in a fresh process (peak RSS: VmHWM of that
+process, imports included, which unlike ru_maxrss is not inherited from the parent; wall time of the work only):
 
 1. ingest of the month's export folder (all tables, about 1.2 M order lines) into a copy of the store;
 2. ingest of one orders CSV of ``--csv-mb`` MB (2026-08..10 order lines, cut at that size)
