@@ -99,6 +99,8 @@ TABLES: dict[str, Table] = {
             Field("e_settlement", "boolean", "电子结算"),
             Field("survey_informant", "boolean", "信息员"),
             Field("key_account", "boolean", "大客户"),
+            Field("shop_name", "string", "客户名称", nullable=True,
+                  doc="the shop's business name (店名); not personal data"),
         ),
         key=("license_id",),
         refs={"district_code": "districts"},

@@ -9,15 +9,28 @@ Layout (hive partitions, so a query for one month and one district opens only th
 
 Writes are atomic per partition: a partition is written under a temporary name and swapped in
 with ``os.replace`` of its folder, so a killed write leaves the previous data in place.
+
+Concurrency: one writer at a time (:func:`writer_lock`, held by ``kehu ingest`` and ``kehu sample``
+for their whole run), and readers never see a half-committed ingest: :func:`query` and
+:func:`months` hold a shared lock while they list and read files, and a commit swaps its
+partitions in under the exclusive side of the same lock (:func:`commit_lock`). The lock files sit
+beside the store folder (``.<store>.lock``, ``.<store>.rwlock``) so that they survive a sample
+build that replaces the whole folder. Locks are ``flock`` locks: the operating system releases
+them when the process ends, however it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import sys
+import threading
+import time
 import uuid
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -32,6 +45,162 @@ DIMENSIONS = ("districts", "customers", "products")
 
 def _root(store: str | Path | None) -> Path:
     return Path(store).resolve() if store is not None else config.store_dir()
+
+
+# --------------------------------------------------------------------------------------------
+# locks
+
+try:  # POSIX; on other systems the locks are no-ops (the project targets Linux and macOS)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
+
+
+class StoreLocked(Exception):
+    """Another process holds the store's writer lock and the caller asked not to wait."""
+
+
+_held = threading.local()  # commit locks this thread holds: readers inside a commit do not re-lock
+_held_exclusive: set[str] = set()
+
+
+def lock_paths(root: str | Path | None = None) -> tuple[Path, Path]:
+    """The writer-lock and read/commit-lock files of a store (beside the store folder)."""
+    root = _root(root)
+    return root.parent / f".{root.name}.lock", root.parent / f".{root.name}.rwlock"
+
+
+def _open_lock(path: Path, write: bool = True):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "a+" if write else "r")
+    except OSError:  # a read-only location: no other writer can exist there either
+        return None
+
+
+def lock_holder(root: str | Path | None = None) -> dict:
+    """What the writer lock file says about its holder (pid, command, since); {} if unknown."""
+    path = lock_paths(root)[0]
+    try:
+        return json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def _describe(holder: dict) -> str:
+    if not holder:
+        return "another process"
+    return f"pid {holder.get('pid')} ({holder.get('command', '?')}, since {holder.get('since', '?')})"
+
+
+@contextlib.contextmanager
+def writer_lock(root: str | Path | None = None, *, wait: bool = True, command: str = "",
+                on_wait: Callable[[str], None] | None = None, timeout: float | None = None) -> Iterator[None]:
+    """Hold the store's writer lock: one ingest or sample build at a time.
+
+    If another process holds it: with ``wait`` call ``on_wait(message)`` once and block until it is
+    free (or ``timeout`` seconds pass, then :class:`StoreLocked`); without ``wait`` raise
+    :class:`StoreLocked` naming the holder. The holder's pid, command and start time are written
+    into the lock file for the waiting side's message.
+    """
+    path = lock_paths(root)[0]
+    fh = _open_lock(path)
+    if fh is None or fcntl is None:
+        yield
+        return
+    acquired = False
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = f"the store {_root(root)} is being written by {_describe(lock_holder(root))}"
+            if not wait:
+                raise StoreLocked(msg + "; not waiting (--no-wait)") from None
+            if on_wait is not None:
+                on_wait(msg + "; waiting for it to finish (Ctrl-C to stop) ...")
+            t0 = time.monotonic()
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if timeout is not None and time.monotonic() - t0 > timeout:
+                        raise StoreLocked(msg + f"; gave up after {timeout:g} s") from None
+                    time.sleep(0.1)
+        acquired = True
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps({"pid": os.getpid(), "command": command or " ".join(sys.argv[:2]),
+                             "since": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        fh.flush()
+        yield
+    finally:
+        try:
+            if acquired:
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        finally:
+            fh.close()
+
+
+@contextlib.contextmanager
+def commit_lock(root: str | Path | None = None) -> Iterator[None]:
+    """Exclusive side of the read/commit lock: readers wait while partitions are swapped in."""
+    key = str(_root(root))
+    fh = _open_lock(lock_paths(root)[1])
+    if fh is None or fcntl is None or key in _held_exclusive:
+        yield
+        return
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        _held_exclusive.add(key)
+        yield
+    finally:
+        _held_exclusive.discard(key)
+        fh.close()  # closing the descriptor releases the flock
+
+
+@contextlib.contextmanager
+def read_lock(root: str | Path | None = None) -> Iterator[None]:
+    """Shared side of the read/commit lock, held while a query lists and reads files."""
+    key = str(_root(root))
+    depth = getattr(_held, "depth", {})
+    if key in _held_exclusive or depth.get(key) or fcntl is None:
+        yield
+        return
+    _finish_dead_commit(_root(root))
+    path = lock_paths(root)[1]
+    fh = _open_lock(path) if path.parent.exists() else None
+    if fh is None:
+        yield
+        return
+    _held.depth = depth
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        depth[key] = 1
+        yield
+    finally:
+        depth.pop(key, None)
+        fh.close()
+
+
+def _finish_dead_commit(root: Path) -> None:
+    """A commit whose writer died after its COMMITTING marker (killed during the swap) would
+    leave half of it visible: the first reader that finds one while no writer holds the lock
+    finishes it, as the next ingest would. A live writer's commit is waited for by the read lock."""
+    try:
+        dead = any(root.glob(".staging-*/COMMITTING"))
+    except OSError:
+        return
+    if not dead:
+        return
+    try:
+        with writer_lock(root, wait=False, command="finishing an interrupted commit"):
+            recover(root)
+    except (StoreLocked, OSError):
+        pass
 
 
 def _arrow_type(dtype: str) -> pa.DataType:
@@ -56,16 +225,20 @@ def to_arrow(df: pd.DataFrame, table: str, drop: Sequence[str] = ()) -> pa.Table
     return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
 
 
-def swap_in(src: Path, dst: Path) -> None:
-    """Put the folder or file ``src`` in place of ``dst`` with renames (the old one is removed)."""
+def swap_in(src: Path, dst: Path, remove_old: bool = True) -> Path | None:
+    """Put the folder or file ``src`` in place of ``dst`` with renames. The old folder is removed,
+    or (``remove_old=False``) left as ``.old-*`` beside it and its path returned."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir() and dst.exists():
         old = dst.parent / f".old-{dst.name}-{uuid.uuid4().hex[:8]}"
         os.replace(dst, old)
         os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
+        if remove_old:
+            shutil.rmtree(old, ignore_errors=True)
+            return None
+        return old
+    os.replace(src, dst)
+    return None
 
 
 def atomic_dir_write(target: Path, write) -> None:
@@ -233,6 +406,11 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
     unknown = [c for c in cols if c not in t.columns]
     if unknown:
         raise KeyError(f"{table} has no column(s) {unknown}; columns are {t.columns}")
+    with read_lock(root):
+        return _query(table, t, root, cols, months, district, where)
+
+
+def _query(table, t, root: Path, cols: list[str], months, district, where) -> pd.DataFrame:
     month_list = _months_filter(months)
     code = _district_code(district)
     conds: list[str] = []
@@ -243,6 +421,10 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
             raise FileNotFoundError(f"store has no {table} table at {path}; run `kehu sample` or "
                                     "`kehu ingest` first")
         source = f"read_parquet('{path.as_posix()}')"
+        present = set(pq.read_schema(path).names)
+        # a column added to the data model later (customers.shop_name) reads as empty from an
+        # older store
+        select = [c if c in present else f"CAST(NULL AS VARCHAR) AS {c}" for c in cols]
     else:
         folder = root / table
         if not folder.exists():
@@ -268,7 +450,7 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
             continue
         conds.append(f"{col} IN ({', '.join('?' * len(values))})")
         params += [str(v) if not isinstance(v, (int, float, bool)) else v for v in values]
-    sql = f"SELECT {', '.join(cols)} FROM {source}"
+    sql = f"SELECT {', '.join(select if table in DIMENSIONS else cols)} FROM {source}"
     if conds:
         sql += " WHERE " + " AND ".join(conds)
     con = connect()
@@ -279,14 +461,41 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         con.close()
 
 
+def partition_dir(table: str, values: Sequence[str], store: str | Path | None = None) -> Path:
+    """The folder of one partition, e.g. ``orders/month=2026-10/district_code=140109``."""
+    t = TABLES[table]
+    return _root(store).joinpath(table, *(f"{c}={v}" for c, v in zip(t.partition, values)))
+
+
+def partition_rows(table: str, values: Sequence[str], store: str | Path | None = None) -> int:
+    """Rows stored in one partition (from the Parquet footers; 0 if it does not exist)."""
+    folder = partition_dir(table, values, store)
+    with read_lock(store):
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet")) \
+            if folder.exists() else 0
+
+
+def read_partition(table: str, values: Sequence[str], store: str | Path | None = None) -> pd.DataFrame:
+    """All rows of one partition (every column, partition columns filled), schema dtypes."""
+    t = TABLES[table]
+    folder = _root(store) / table
+    part = partition_dir(table, values, store)
+    with read_lock(store):
+        files = sorted(f.as_posix() for f in part.rglob("*.parquet")) if part.exists() else []
+        if not files:
+            return _to_pandas(arrow_schema(table).empty_table(), table)
+        return _to_pandas(_read_files(files, folder, t, t.columns), table)
+
+
 def months(table: str = "orders", store: str | Path | None = None) -> list[str]:
     """The months present in a partitioned table, sorted."""
     folder = _root(store) / table
     key = "wave=" if table == "census" else "month="
-    if not folder.exists():
-        return []
-    return sorted(p.name.split("=", 1)[1] for p in folder.iterdir()
-                  if p.is_dir() and p.name.startswith(key))
+    with read_lock(store):
+        if not folder.exists():
+            return []
+        return sorted(p.name.split("=", 1)[1] for p in folder.iterdir()
+                      if p.is_dir() and p.name.startswith(key))
 
 
 def latest_month(store: str | Path | None = None) -> str:
@@ -304,8 +513,10 @@ def latest_month(store: str | Path | None = None) -> str:
 class Transaction:
     """Stage every write under ``<store>/.staging-<id>`` and swap it in on success.
 
-    On leaving the ``with`` block without error, a ``COMMITTING`` marker is written and each staged
-    partition replaces its live counterpart; :func:`recover` finishes a commit that was killed
+    The caller holds the :func:`writer_lock`. On leaving the ``with`` block without error, a
+    ``COMMITTING`` marker listing the staged paths is written and each staged partition replaces
+    its live counterpart under the exclusive :func:`commit_lock` (readers see the store before or
+    after the whole commit, never in between); :func:`recover` finishes a commit that was killed
     half-way (marker present) or discards an unfinished staging area (no marker).
     """
 
@@ -318,6 +529,11 @@ class Transaction:
         self.stage.mkdir(parents=True)
         return self
 
+    def stage_dimension(self, df: pd.DataFrame, table: str) -> None:
+        """Stage the full new content of a dimension table."""
+        pq.write_table(to_arrow(df, table), self.stage / f"{table}.parquet", compression="zstd")
+        self.items.append(f"{table}.parquet")
+
     def upsert_dimension(self, df: pd.DataFrame, table: str) -> None:
         """Merge rows into a dimension table by its key (new rows win)."""
         key = list(TABLES[table].key)
@@ -327,32 +543,19 @@ class Transaction:
                            ignore_index=True)
         except FileNotFoundError:
             pass
-        pq.write_table(to_arrow(df, table), self.stage / f"{table}.parquet", compression="zstd")
-        self.items.append(f"{table}.parquet")
+        self.stage_dimension(df, table)
 
-    def replace_months(self, df: pd.DataFrame, table: str) -> list[str]:
-        """Stage full replacements of every month (or census wave) present in ``df``."""
+    def stage_partition(self, df: pd.DataFrame, table: str, values: Sequence[str]) -> str:
+        """Stage the full new content of one partition (``values`` of the partition columns,
+        e.g. ``("2026-10", "140109")`` for orders); returns its path inside the store."""
         t = TABLES[table]
-        mcol = t.partition[0]
-        found = sorted(df[mcol].dropna().unique()) if len(df) else []
-        for m in found:
-            part = df[df[mcol] == m]
-            rel = f"{table}/{mcol}={m}"
-            target = self.stage / rel
-            inner = list(t.partition[1:])
-            if inner:
-                for keys, sub in part.groupby(inner, sort=True):
-                    keys = keys if isinstance(keys, tuple) else (keys,)
-                    d = target.joinpath(*[f"{c}={k}" for c, k in zip(inner, keys)])
-                    d.mkdir(parents=True, exist_ok=True)
-                    pq.write_table(to_arrow(sub, table, drop=list(t.partition)), d / "part-0.parquet",
-                                   compression="zstd")
-            else:
-                target.mkdir(parents=True, exist_ok=True)
-                pq.write_table(to_arrow(part, table, drop=list(t.partition)), target / "part-0.parquet",
-                               compression="zstd")
-            self.items.append(rel)
-        return [str(m) for m in found]
+        rel = "/".join([table, *(f"{c}={v}" for c, v in zip(t.partition, values))])
+        target = self.stage / rel
+        target.mkdir(parents=True, exist_ok=True)
+        pq.write_table(to_arrow(df, table, drop=list(t.partition)), target / "part-0.parquet",
+                       compression="zstd", row_group_size=256_000)
+        self.items.append(rel)
+        return rel
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
@@ -364,15 +567,21 @@ class Transaction:
 
 def _finish_commit(root: Path, stage: Path) -> None:
     items = (stage / "COMMITTING").read_text(encoding="utf-8").split("\n")
-    for rel in filter(None, items):
-        src, dst = stage / rel, root / rel
-        if src.exists():  # else already moved by an interrupted commit
-            swap_in(src, dst)
+    old: list[Path] = []
+    with commit_lock(root):
+        for rel in filter(None, items):
+            src, dst = stage / rel, root / rel
+            if src.exists():  # else already moved by an interrupted commit
+                old.append(swap_in(src, dst, remove_old=False))
+    for path in old:
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
 
 
 def recover(root: str | Path | None = None) -> None:
-    """Finish or discard staged writes left by an interrupted ingest."""
+    """Finish or discard staged writes left by an interrupted ingest (call it holding the
+    :func:`writer_lock`: the staging areas of a running writer are not leftovers)."""
     root = _root(root)
     if not root.exists():
         return

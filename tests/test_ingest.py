@@ -14,6 +14,13 @@ from kehu_lib.schema import TABLES
 MONTH = "2026-10"
 
 
+def pq_rows(folder):
+    """Rows of every Parquet file under ``folder``, read directly (no store query)."""
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
+
+
 @pytest.fixture()
 def exports(tmp_path, small_store):
     """A month of exports cut from the small sample: 40 shops, their orders, the products."""
@@ -111,9 +118,13 @@ def test_reingest_replaces_the_month_never_duplicates(exports, tmp_path):
     ingest_folder(folder, store_dir=out)
     assert len(loaders.load_orders(store=out)) == len(orders)
     assert len(loaders.load_customers(store=out)) == len(cust)
-    # a smaller re-export of the month replaces it entirely
+    # a much smaller re-export of the month stops (it would shrink the month by > 30%) ...
     _write_csv(orders.head(100), folder / "orders.csv")
-    ingest_folder(folder, store_dir=out)
+    with pytest.raises(IngestError, match=r"shrink stored data by more than 30%.*--replace 2026-10"):
+        ingest_folder(folder, store_dir=out)
+    assert len(loaders.load_orders(store=out)) == len(orders)
+    # ... unless the month is named: then it replaces the partitions it covers
+    ingest_folder(folder, store_dir=out, replace=[MONTH])
     assert len(loaders.load_orders(store=out)) == 100
 
 
@@ -128,12 +139,11 @@ def test_killed_ingest_leaves_store_as_it_was(exports, tmp_path, monkeypatch):
     _write_csv(orders.head(10), folder / "orders.csv")
     monkeypatch.setattr(store, "_finish_commit", boom)
     with pytest.raises(KeyboardInterrupt):
-        ingest_folder(folder, store_dir=out)
+        ingest_folder(folder, store_dir=out, replace=[MONTH])
     monkeypatch.undo()
-    # nothing was swapped in: the old month is intact until recovery decides
-    assert len(loaders.load_orders(store=out)) == len(before)
-    # the staged commit had its marker: recovery completes it, as a rerun would
-    store.recover(out)
+    # nothing was swapped in yet: the old month is intact on disk
+    assert pq_rows(out / "orders") == len(before)
+    # the staged commit had its marker: the next reader (or ingest) completes it, never half
     assert len(loaders.load_orders(store=out)) == 10
     assert not list(out.glob(".staging-*"))
 

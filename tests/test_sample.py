@@ -96,9 +96,24 @@ def test_surveys_panel_and_dont_know(small_store):
 
 
 def test_no_personal_data_in_the_sample(small_store):
-    for table in ("customers", "orders", "visits"):
-        cols = loaders.load_customers(store=small_store).columns if table == "customers" else []
+    # shop names (店名) are business names and are kept; owner names and phones are not there
+    from kehu_lib.schema import PERSONAL_COLUMNS
+
+    for load in (loaders.load_customers, loaders.load_orders, loaders.load_visits):
+        cols = [c for c in load(store=small_store).columns if c != "shop_name"]
         assert not any(w in " ".join(map(str, cols)) for w in ("name", "phone", "姓名", "电话"))
+        assert not set(cols) & set(PERSONAL_COLUMNS)
+
+
+def test_shops_carry_business_names(small_store):
+    from kehu_lib.sample.population import FORMAT_SUFFIX
+
+    c = loaders.load_customers(store=small_store)
+    assert c["shop_name"].notna().all() and c["shop_name"].str.len().between(5, 12).all()
+    # the name ends in a word fitting the shop's business format (便利店, 超市, 烟酒店 ...)
+    fits = [any(n.endswith(s) for s in FORMAT_SUFFIX[f]) for n, f in zip(c["shop_name"], c["business_format"])]
+    assert all(fits)
+    assert c["shop_name"].nunique() > 0.9 * len(c)
 
 
 def test_sample_is_deterministic(tmp_path):

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .. import config, store
 from . import observations, surveys
 from .orders import OrderSimulator
-from .population import assign_informants, build_pairs, build_shops, products_frame
+from .population import assign_informants, build_pairs, build_shops, products_frame, shop_names
 
 #: size -> (shops, months, survey panel scale)
 SIZES = {"small": (400, 30, 0.4), "default": (3000, 36, 1.0), "city": (20000, 36, 1.0)}
@@ -77,20 +77,32 @@ def _open_through(shops: pd.DataFrame, first: pd.Period, last: pd.Period) -> np.
 
 
 def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = None,
-                 progress: bool = True) -> dict:
+                 progress: bool = True, *, wait: bool = True, on_wait=None,
+                 if_missing: bool = False) -> dict:
     """Generate the sample city into the store folder ``out`` (default: the configured store).
 
     Returns the manifest (size, seed, months, row counts, seconds, the planted shop groups), which
     is also written to ``<out>/sample_manifest.json``. An existing store at ``out`` is replaced.
+    The build holds the store's writer lock (an ingest running on the same store is waited for,
+    ``on_wait(message)`` is told so; ``wait=False`` raises :class:`kehu_lib.store.StoreLocked`
+    instead) and swaps the new store in under the commit lock, so readers never see half of it.
+    ``if_missing``: keep a current store of this size and seed (checked once the lock is held).
     """
     if size not in SIZES:
         raise ValueError(f"unknown sample size {size!r}; expected one of {', '.join(SIZES)}")
+    final = Path(out).resolve() if out is not None else config.store_dir()
+    with store.writer_lock(final, wait=wait, on_wait=on_wait, command=f"kehu sample --size {size}"):
+        if if_missing and is_current(final, size, seed):  # built meanwhile by the lock's holder
+            return json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+        return _build(size, seed, final, progress)
+
+
+def _build(size: str, seed: int, final: Path, progress: bool) -> dict:
     t0 = time.perf_counter()
     n_shops, n_months, panel_scale = SIZES[size]
     signals = load_signals()
     end = pd.Period(signals["end_month"], "M")
     start = end - (n_months - 1)
-    final = Path(out).resolve() if out is not None else config.store_dir()
     # build beside the target and swap at the end: a killed build leaves the old store intact
     final.parent.mkdir(parents=True, exist_ok=True)
     root = final.parent / f".{final.name}.building-{os.getpid()}"
@@ -102,6 +114,7 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
     products = products_frame()
     shops = build_shops(rng, n_shops, start, end)
     shops["survey_informant"] = assign_informants(rng, shops, panel_scale)
+    shops["shop_name"] = shop_names(np.random.default_rng([seed, 4]), shops)  # own stream
     pairs = build_pairs(rng, shops, products, start, _new_product_reach(shops, signals))
     sim = OrderSimulator(shops, products, pairs, start, signals, seed)
 
@@ -161,5 +174,8 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
         },
     }
     (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    store.swap_in(root, final)
+    with store.commit_lock(final):
+        old = store.swap_in(root, final, remove_old=False)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return manifest

@@ -169,3 +169,40 @@ def build_pairs(rng: np.random.Generator, shops: pd.DataFrame, products: pd.Data
     pairs = pd.concat([pairs, *extra], ignore_index=True)
     pairs["p_order"] = np.clip(0.55 + 0.4 * rng.random(len(pairs)), 0.55, 0.95)
     return pairs
+
+
+#: Shop-name parts: Taiyuan streets and areas per district code, a trade name, a suffix per format.
+STREETS = {
+    "140109": ("千峰路", "兴华街", "长风西街", "和平北路", "下元", "小井峪", "西矿街", "南寒"),
+    "140106": ("柳巷", "迎泽大街", "双塔西街", "郝庄", "桥东街", "新建南路", "青年路", "老军营"),
+    "140107": ("府西街", "解放路", "胜利街", "杏花岭", "敦化坊", "五一路", "新建路", "涧河"),
+    "140105": ("学府街", "长治路", "平阳路", "亲贤街", "坞城路", "北营", "许坦", "刘家堡"),
+    "140108": ("迎新街", "胜利桥", "新城", "柴村", "阳曲", "向阳", "光社", "古城"),
+    "140110": ("晋祠路", "义井", "金胜", "晋源街", "姚村", "古城营", "罗城", "赤桥"),
+}
+TRADE_NAMES = ("鑫源", "福满多", "惠民", "家家乐", "金鼎", "汾河", "龙城", "兴旺", "顺心", "好邻居",
+               "万家", "众诚", "永盛", "晋阳", "嘉禾", "百顺", "利民", "红旗", "金源", "华联", "聚福",
+               "富民", "双喜", "恒通", "旺角", "祥和", "长青", "天天", "宏达", "晨光")
+FORMAT_SUFFIX = {
+    "食杂店": ("食杂店", "副食店", "商店", "小卖部"),
+    "便利店": ("便利店", "便民店", "便利"),
+    "超市": ("超市", "购物中心", "生活超市"),
+    "烟酒专卖店": ("烟酒店", "名烟名酒", "烟酒商行"),
+    "娱乐服务业": ("棋牌室", "宾馆", "网吧", "茶楼"),
+    "其它": ("商行", "经销部", "综合店"),
+}
+
+
+def shop_names(rng: np.random.Generator, shops: pd.DataFrame) -> np.ndarray:
+    """A business name (店名) for every shop: street, trade name and a suffix for its format,
+    e.g. 柳巷鑫源便利店. Drawn from its own random stream so no other generated value changes."""
+    n = len(shops)
+    street_pick, name_pick, suffix_pick = rng.integers(0, 1 << 30, (3, n))
+    all_streets = tuple(s for v in STREETS.values() for s in v)
+    out = []
+    for i, (code, fmt) in enumerate(zip(shops["district_code"], shops["business_format"])):
+        streets = STREETS.get(code, all_streets)
+        suffixes = FORMAT_SUFFIX.get(fmt, FORMAT_SUFFIX["其它"])
+        out.append(streets[street_pick[i] % len(streets)] + TRADE_NAMES[name_pick[i] % len(TRADE_NAMES)]
+                   + suffixes[suffix_pick[i] % len(suffixes)])
+    return np.array(out, dtype=object)
