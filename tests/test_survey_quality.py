@@ -36,6 +36,9 @@ def test_panel_coverage_against_plan():
     assert out.loc["140109", "rate"] == pytest.approx(0.5) and out.loc["140109", "short"]
     assert out.loc["140110", "rate"] == pytest.approx(1.0) and not out.loc["140110", "short"]
     assert out.loc["140109", "district"] == "万柏林区"
+    assert out["status"].to_dict() == {"140109": "short", "140110": "ok"}
+    noplan = panel_coverage(survey(ROWS), districts.assign(panel_size=[4, 0]))
+    assert noplan.set_index("district_code").loc["140110", "status"] == "no_plan"
 
 
 def test_panel_coverage_by_stratum():

@@ -18,8 +18,10 @@ def panel_coverage(survey: pd.DataFrame, districts: pd.DataFrame, *, customers=N
     responded = shops with at least one valid answer in the month; rate = responded /
     planned. planned = ``districts.panel_size``; with ``customers`` given, the plan is split
     by 城乡 (urban_rural) in proportion to the district's informant shops. ``short`` is True
-    when rate < ``min_rate``. Returns ``month``, ``district_code``, ``district``, [``urban_rural``],
-    ``planned``, ``surveyed`` (shops with any row), ``responded``, ``rate``, ``short``.
+    when rate < ``min_rate``. ``status``: ``no_plan`` (no planned sample for the cell: the rate
+    cannot be judged), ``short`` or ``ok``. Returns ``month``, ``district_code``, ``district``,
+    [``urban_rural``], ``planned``, ``surveyed`` (shops with any row), ``responded``, ``rate``,
+    ``short``, ``status``.
     """
     valid = survey[survey["answer"].notna()]
     keys = ["month", "district_code"]
@@ -45,6 +47,7 @@ def panel_coverage(survey: pd.DataFrame, districts: pd.DataFrame, *, customers=N
     out[["surveyed", "responded"]] = out[["surveyed", "responded"]].fillna(0).astype(int)
     out["rate"] = out["responded"] / out["planned"].replace(0, np.nan)
     out["short"] = out["rate"].lt(min_rate).fillna(False).astype(bool)
+    out["status"] = np.select([out["rate"].isna(), out["short"]], ["no_plan", "short"], "ok")
     out.insert(2, "district", out["district_code"].map(
         lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c))
     return out
