@@ -254,3 +254,13 @@ def test_small_cells_of_index_rankings_are_flagged():
     assert tab.loc["140107", "n"] == 10
     idx = sv.satisfaction_index(df, by="district_code", items=["R01"], min_n_flag=31)
     assert (idx["status"] == "small_sample").all()
+
+
+def test_to_wide_never_merges_respondents_silently(small):
+    consumers = small.rename(columns={"license_id": "respondent_id"})
+    wide = sv.to_wide(consumers)  # the informant id is found: one row per respondent
+    assert wide.index.names == ["month", "district_code", "respondent_id"] and len(wide) == 6
+    with pytest.raises(ValueError, match=r"column\(s\) \['license_id'\] not in the survey data"):
+        sv.to_wide(consumers, id_cols=("month", "district_code", "license_id"))
+    with pytest.raises(ValueError, match="needs an informant id column"):
+        sv.to_wide(small.drop(columns="license_id"))

@@ -274,11 +274,30 @@ def overall_item(survey: str = "retailer") -> str:
                 if v.get("survey") == survey and v.get("overall"))
 
 
-def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] = ("month", "district_code", "license_id"),
+_INFORMANT_IDS = ("license_id", "respondent_id")
+
+
+def _id_cols(data: pd.DataFrame, id_cols) -> list[str]:
+    """``id_cols`` checked, or by default ``month``/``district_code`` (where present) and the
+    informant id (``license_id`` or ``respondent_id``)."""
+    if id_cols is None:
+        inf = next((c for c in _INFORMANT_IDS if c in data.columns), None)
+        if inf is None:
+            raise ValueError(f"a respondent x item matrix needs an informant id column "
+                             f"({' or '.join(_INFORMANT_IDS)}, or id_cols=); available columns "
+                             f"are {[str(c) for c in data.columns]}")
+        return [c for c in ("month", "district_code") if c in data.columns] + [inf]
+    require_columns(data, list(id_cols), what="the survey data")
+    return list(id_cols)
+
+
+def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] | None = None,
             score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
-    """Respondent x item score matrix (0-100, NaN = not scored), indexed by ``id_cols``."""
+    """Respondent x item score matrix (0-100, NaN = not scored), indexed by ``id_cols``
+    (default: ``month``, ``district_code`` where present, and ``license_id`` or
+    ``respondent_id``). A missing id column is an error, never a silent merge of respondents."""
+    ids = _id_cols(data, id_cols)
     scored = score_answers(data, score_map=score_map)
-    ids = [c for c in id_cols if c in scored.columns]
     wide = scored.groupby(ids + ["item"], observed=True, sort=True)["score"].mean().unstack("item")
     wide.columns = [str(c) for c in wide.columns]
     return wide
@@ -444,7 +463,7 @@ def ranking_stability(table: pd.DataFrame, *, names: Sequence[str]) -> pd.DataFr
 
 def shop_index(data: pd.DataFrame, *, weights=None, items: Sequence[str] | None = None,
                score_map: Mapping[int, float] | None = None,
-               id_cols: Sequence[str] = ("month", "district_code", "license_id")) -> pd.DataFrame:
+               id_cols: Sequence[str] | None = None) -> pd.DataFrame:
     """Satisfaction index per respondent (weighted mean of the respondent's scored items).
 
     Returns ``id_cols``, ``index`` (0-100 points; NaN when no item was scored) and
