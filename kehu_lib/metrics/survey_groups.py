@@ -33,6 +33,8 @@ def attach_shop_attributes(survey: pd.DataFrame, customers: pd.DataFrame, *,
                                                      "manager_id")) -> pd.DataFrame:
     """Join shop attributes (业态, 城乡, 档位, 客户经理) onto survey rows by ``license_id``;
     adds ``tier_group`` when ``tier`` is joined."""
+    require_columns(survey, ["license_id"], what="the survey data")
+    require_columns(customers, ["license_id"], what="the customer file")
     cols = [c for c in columns if c in customers.columns]
     out = survey.merge(customers[["license_id"] + cols].drop_duplicates("license_id"),
                        on="license_id", how="left")
@@ -115,6 +117,7 @@ def volume_change(orders: pd.DataFrame, *, month: str, window: int = 3) -> pd.Da
     change = volume / volume_prev - 1 (0-1 scale; NaN when volume_prev = 0). Volume is
     qty_ordered in 条. Returns ``license_id``, ``volume``, ``volume_prev``, ``change``.
     """
+    require_columns(orders, ["month", "license_id", "qty_ordered"], what="the orders")
     end = pd.Period(month, freq="M")
     cur = [str(end - k) for k in range(window)]
     prev = [str(end - 12 - k) for k in range(window)]

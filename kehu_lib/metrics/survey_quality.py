@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import DISTRICT_BY_CODE
+from .survey import require_columns
 
 __all__ = ["panel_coverage", "straight_lining"]
 
@@ -23,6 +24,12 @@ def panel_coverage(survey: pd.DataFrame, districts: pd.DataFrame, *, customers=N
     [``urban_rural``], ``planned``, ``surveyed`` (shops with any row), ``responded``, ``rate``,
     ``short``, ``status``.
     """
+    require_columns(survey, ["month", "district_code", "license_id", "answer"],
+                    what="the survey data")
+    require_columns(districts, ["district_code", "panel_size"], what="the district table")
+    if customers is not None:
+        require_columns(customers, ["license_id", "district_code", "urban_rural",
+                                    "survey_informant"], what="the customer file")
     valid = survey[survey["answer"].notna()]
     keys = ["month", "district_code"]
     plan = districts[["district_code", "panel_size"]].rename(columns={"panel_size": "planned"})
@@ -62,8 +69,9 @@ def straight_lining(survey: pd.DataFrame, *, id_col: str = "license_id", min_ite
     not dropped. Returns ``month``, ``district_code``, ``id_col``, ``n_answered``,
     ``n_distinct``, ``answer`` (the repeated answer where straight-lined), ``straight_line``.
     """
-    valid = survey[survey["answer"].notna()]
     keys = ["month", "district_code", id_col]
+    require_columns(survey, keys + ["answer"], what="the survey data")
+    valid = survey[survey["answer"].notna()]
     g = valid.groupby(keys, observed=True)["answer"]
     out = pd.concat([g.size().rename("n_answered"), g.nunique().rename("n_distinct"),
                      g.first().rename("answer")], axis=1).reset_index()
