@@ -106,9 +106,14 @@ def test_survey_changes_mom_yoy_and_missing_base():
     yoy = only.iloc[1]
     assert (yoy["status"], yoy["n_base"], yoy["n_flag"]) == ("base_missing", 0, "基期缺失")
     assert np.isnan(yoy["p_value"]) and not yoy["significant"] and yoy["test"] == ""
-    with pytest.raises(ValueError, match=r"month '2024-01' is not in the survey data; months "
-                                         r"present are \['2025-10', '2026-09', '2026-10'\]"):
-        sc.survey_changes(frame(spec), month="2024-01")
+    # no answer in the report month: nothing is tested, and the cells say why
+    gone = sc.survey_changes(frame({k: v for k, v in spec.items() if k[0] != "2026-10"}),
+                             month="2026-10")
+    assert gone["status"].tolist() == ["current_missing"] * 2
+    assert gone["comparison"].tolist() == ["环比", "同比"]
+    assert not gone["significant"].any()
+    none = sc.survey_changes(frame(spec), month="2024-01")
+    assert none.empty and {"signal", "status", "test"} <= set(none.columns)
 
 
 def test_rolling_window_pools_months():

@@ -397,15 +397,10 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     Each comparison is its own family (all ``by`` x items). ``kwargs`` go to
     :func:`period_change` (e.g. ``paired``, ``test``). Adds ``comparison`` ('环比' / '同比') to
     its columns and those of :func:`adjust_pvalues`. A comparison whose base month is absent
-    from the data is kept, its cells with status ``base_missing`` (never shown as 正常).
-    Raises ``ValueError`` when ``month`` itself is not in the data.
+    from the data is kept, its cells with status ``base_missing`` (never shown as 正常); when
+    ``month`` itself has no answer the cells say ``current_missing``.
     """
     require_columns(data, ["month"], what="the survey data")
-    present = sorted(data["month"].dropna().unique())
-    if month not in present:
-        raise ValueError(f"month {month!r} is not in the survey data; months present are "
-                         f"{present[:3]} ... {present[-3:]}" if len(present) > 6 else
-                         f"month {month!r} is not in the survey data; months present are {present}")
     parts = []
     for name, base in (("环比", shift_month(month, -1)), ("同比", shift_month(month, -12))):
         ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
