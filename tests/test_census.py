@@ -68,3 +68,20 @@ def test_poststrat_reports_unrepresented_strata(census):
     with pytest.raises(ValueError, match="stratum column 'tier' must be in both"):
         ce.poststrat_weights(sample, pop, strata=["tier"])
     assert np.isfinite(w["weight"]).all()
+
+
+def test_poststrat_reports_shops_without_a_stratum_weight(census):
+    pop = census[census["wave"] == "2026-04"]
+    sample = pd.DataFrame({"district_code": "140109", "license_id": ["a", "b", "c", "d"],
+                           "urban_rural": ["城镇", "乡村", "郊区", None]})
+    w = ce.poststrat_weights(sample, pop, strata=["urban_rural"]).set_index("license_id")
+    # 郊区 has no shop in the population, d has no stratum: weight 0, said so, not dropped
+    assert w["weight_status"].to_dict() == {"a": "ok", "b": "ok", "c": "no_population",
+                                            "d": "stratum_missing"}
+    assert w.loc[["c", "d"], "weight"].tolist() == [0.0, 0.0] and w.attrs["unweighted"] == 2
+    scored = pd.DataFrame({"district_code": "140109", "license_id": ["a", "b", "c", "d", "e"],
+                           "item": "R01", "score": [80.0, 60.0, 100.0, 100.0, 0.0]})
+    res = ce.weighted_scores(scored, w.reset_index()).iloc[0]
+    # e is not in the weights at all; c, d have weight 0: 3 answers reported as unweighted
+    assert res["n_unweighted"] == 3 and res["status"] == "unweighted_shops"
+    assert res["n_valid"] == 5

@@ -28,7 +28,7 @@ def test_chi2_and_cramers_v_match_scipy():
     assert res["chi2"] == pytest.approx(chi2) and res["p_value"] == pytest.approx(p)
     assert res["dof"] == dof == 2 and res["n"] == 99
     assert res["cramers_v"] == pytest.approx(association(obs, method="cramer"))  # scipy
-    assert res["warning"] == ""
+    assert res["warning"] == "" and res["status"] == "ok" and res["share_low_expected"] == 0
 
 
 def test_perfect_association_and_small_expected_warning():
@@ -37,6 +37,7 @@ def test_perfect_association_and_small_expected_warning():
     assert res["cramers_v"] == pytest.approx(1.0)  # by hand: a diagonal table
     assert res["min_expected"] == pytest.approx(1.5)
     assert res["warning"] == "期望频数小于5，卡方检验结果仅供参考"
+    assert res["status"] == "low_expected" and res["share_low_expected"] == 1.0  # all 4 cells 1.5
 
 
 def test_shares_and_bad_input():

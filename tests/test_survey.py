@@ -83,11 +83,21 @@ def test_item_scores_mean_ci_and_wilson(small):
 
 
 def test_wilson_matches_statsmodels_on_edges():
-    lo, hi = sv.wilson_interval([0, 10, 7], [10, 10, 0])
+    lo, hi = sv.wilson_interval([0, 10, 0], [10, 10, 0])
     for x, n, l, h in zip([0, 10], [10, 10], lo, hi):
         el, eh = proportion_confint(x, n, method="wilson")  # statsmodels
         assert (l, h) == pytest.approx((el, eh))
-    assert np.isnan(lo[2]) and np.isnan(hi[2])
+    assert np.isnan(lo[2]) and np.isnan(hi[2])  # no answers: no interval
+
+
+def test_wilson_rejects_impossible_counts():
+    with pytest.raises(ValueError, match=r"successes exceed n at position\(s\) \[\[2\]\] "
+                                         r"\(successes, n\) = \[\(7.0, 0.0\)\]"):
+        sv.wilson_interval([0, 10, 7], [10, 10, 0])
+    with pytest.raises(ValueError, match="successes are negative"):
+        sv.wilson_interval([-1], [10])
+    with pytest.raises(ValueError, match="n is negative"):
+        sv.wilson_interval(0, -3)
 
 
 def test_single_answer_and_all_dont_know(small):
@@ -175,3 +185,82 @@ def test_shop_index_and_ipa(small):
 def test_item_codes_from_catalogue():
     assert sv.survey_item_codes("retailer") == [f"R{i:02d}" for i in range(1, 10)]
     assert sv.overall_item("consumer") == "C08"
+
+
+def test_text_answers_are_an_error_not_missing(small):
+    text = small.astype({"answer": "object"})
+    text.loc[0, "answer"] = "很满意"
+    with pytest.raises(ValueError, match=r"1 answer\(s\) are text, not codes 1-5 \(first at row 0\): "
+                                         r"\['很满意'\]; map them with .*answer_codes"):
+        sv.item_scores(text)
+
+
+def test_answer_codes_map_the_scale_and_reject_unknown_wording():
+    raw = pd.Series(["很满意", "满意", "一般", "不满意", "很不满意", "不清楚", None, "4", 2, ""])
+    out = sv.answer_codes(raw)
+    assert out["answer"].tolist()[:5] == [5, 4, 3, 2, 1]
+    assert out["answer"].iloc[7] == 4 and out["answer"].iloc[8] == 2
+    assert out["dont_know"].tolist() == [False] * 5 + [True] + [False] * 4
+    assert out["answer"].isna().tolist()[5:7] == [True, True] and pd.isna(out["answer"].iloc[9])
+    with pytest.raises(ValueError, match=r"2 answer\(s\) are not on the 5-point scale \(first at "
+                                         r"row 1\): \['7', '还行'\]"):
+        sv.answer_codes(pd.Series(["满意", "还行", "7"]))
+    # every wording of the table maps into 1-5
+    assert set(sv.ANSWER_TEXT_CODES.values()) == {1, 2, 3, 4, 5}
+
+
+def test_missing_group_column_names_it_and_the_available_ones(small):
+    with pytest.raises(ValueError, match=r"column\(s\) \['consumer_class'\] not in the survey data; "
+                                         r"available columns are \['month', 'district_code'"):
+        sv.item_scores(small, by="consumer_class")
+    with pytest.raises(ValueError, match=r"\['tier_group'\] not in the survey data"):
+        sv.satisfaction_index(small, by="tier_group", items=["R01"])
+
+
+def test_item_scores_status_codes(small):
+    sc = sv.item_scores(small).set_index("item")
+    assert sc.loc["R01", "status"] == "small_sample"  # 4 valid answers < 30
+    same = frame([("140109", f"{i:012d}", "R01", 4, False) for i in range(40)])
+    assert sv.item_scores(same)["status"].iloc[0] == "no_variance"
+    assert sv.item_scores(small.iloc[[0]])["status"].iloc[0] == "insufficient_sample"
+    assert sv.item_scores(small.iloc[[4]])["status"].iloc[0] == "insufficient_sample"
+
+
+def test_importance_weights_state_their_fallback():
+    df = _shops()
+    # R07 is not in the data: it gets no weight and says why; the others stay derived
+    w = sv.importance_weights(df, items=["R01", "R02", "R07"], overall="R10").set_index("item")
+    assert w.loc["R07", "status"] == "item_missing" and w.loc["R07", "weight"] == 0
+    assert (w["weight_method"] == "derived").all() and w["weight"].sum() == pytest.approx(1)
+    # no usable item at all: equal weights, stated
+    none = sv.importance_weights(df, items=["R07", "R08"], overall="R10")
+    assert none["weight"].tolist() == [0.5, 0.5]
+    assert (none["weight_method"] == "equal_fallback").all()
+    assert none["status"].tolist() == ["item_missing", "item_missing"]
+    # a constant item: no_variance
+    flat = df.copy()
+    flat.loc[flat["item"] == "R03", "answer"] = 4
+    f = sv.importance_weights(flat, items=["R01", "R03"], overall="R10").set_index("item")
+    assert f.loc["R03", "status"] == "no_variance" and f.loc["R03", "weight"] == 0
+    with pytest.raises(ValueError, match=r"overall item 'R99' not in the data; items present are"):
+        sv.importance_weights(df, items=["R01"], overall="R99")
+
+
+def test_small_cells_of_index_rankings_are_flagged():
+    df = _shops(n=60)  # 30 shops per district
+    tab = sv.index_by_weights(df.iloc[: 4 * 40], by="district_code", items=["R01", "R02", "R03"],
+                              weight_sets={"equal": None}).set_index("district_code")
+    assert tab.loc["140109", "status"] == "ok" and tab.loc["140107", "status"] == "small_sample"
+    assert tab.loc["140107", "n"] == 10
+    idx = sv.satisfaction_index(df, by="district_code", items=["R01"], min_n_flag=31)
+    assert (idx["status"] == "small_sample").all()
+
+
+def test_to_wide_never_merges_respondents_silently(small):
+    consumers = small.rename(columns={"license_id": "respondent_id"})
+    wide = sv.to_wide(consumers)  # the informant id is found: one row per respondent
+    assert wide.index.names == ["month", "district_code", "respondent_id"] and len(wide) == 6
+    with pytest.raises(ValueError, match=r"column\(s\) \['license_id'\] not in the survey data"):
+        sv.to_wide(consumers, id_cols=("month", "district_code", "license_id"))
+    with pytest.raises(ValueError, match="needs an informant id column"):
+        sv.to_wide(small.drop(columns="license_id"))

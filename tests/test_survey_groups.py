@@ -54,6 +54,20 @@ def test_kruskal_matches_scipy():
 def test_kruskal_single_group_gives_nan():
     out = sg.group_comparison(consumers({("A", "C01"): [3, 4, 5]}))
     assert np.isnan(out["h"].iloc[0]) and not out["significant"].iloc[0]
+    assert out["status"].iloc[0] == "insufficient_sample"
+    flat = sg.group_comparison(consumers({("A", "C01"): [4, 4], ("B", "C01"): [4, 4, 4]}))
+    assert flat["status"].iloc[0] == "no_variance" and np.isnan(flat["p_value"].iloc[0])
+    small = sg.group_comparison(consumers(SPEC)).set_index("item")
+    assert small.loc["C02", "status"] == "small_sample" and small.loc["C02", "min_group_n"] == 4
+
+
+def test_missing_group_column_is_named():
+    with pytest.raises(ValueError, match=r"column\(s\) \['price_class'\] not in the survey data; "
+                                         r"available columns are \['month', 'district_code', "
+                                         r"'respondent_id', 'consumer_class'"):
+        sg.group_comparison(consumers(SPEC), group="price_class")
+    with pytest.raises(ValueError, match=r"\['tier_group'\] not in the survey data"):
+        sg.least_satisfied(consumers(SPEC), by="tier_group")
 
 
 def test_least_satisfied_by_class():
@@ -62,6 +76,10 @@ def test_least_satisfied_by_class():
     assert ls.loc["A", "item"] == "C02" and ls.loc["A", "mean"] == pytest.approx(35.0)
     assert ls.loc["A", "gap"] == pytest.approx(35.0 - (35.0 + 85.0) / 2)
     assert ls.loc["D", "item"] == "C03"
+    # A-class has 6 answers on C02: ranked, but flagged as a small sample
+    assert ls.loc["A", "status"] == "small_sample" and ls.loc["A", "n_valid"] == 6
+    big = sg.least_satisfied(consumers(SPEC), min_n_flag=5).set_index("consumer_class")
+    assert big.loc["A", "status"] == "ok" and big.loc["D", "status"] == "small_sample"
 
 
 def test_volume_change_and_spearman_link():
@@ -84,6 +102,9 @@ def test_volume_change_and_spearman_link():
     ok = vols["change"].notna()
     ref2 = stats.spearmanr(shops.loc[ok, "index"], vols.loc[ok, "change"])  # scipy, NaN dropped
     assert res["rho_change"] == pytest.approx(ref2.statistic)
+    assert res["status"] == "small_sample"  # 8 shops
+    few = sg.satisfaction_sales_link(shops.iloc[:2], vols).iloc[0]
+    assert few["status"] == "insufficient_sample" and np.isnan(few["rho_volume"])
 
 
 def test_attach_shop_attributes():

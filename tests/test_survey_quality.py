@@ -36,6 +36,9 @@ def test_panel_coverage_against_plan():
     assert out.loc["140109", "rate"] == pytest.approx(0.5) and out.loc["140109", "short"]
     assert out.loc["140110", "rate"] == pytest.approx(1.0) and not out.loc["140110", "short"]
     assert out.loc["140109", "district"] == "万柏林区"
+    assert out["status"].to_dict() == {"140109": "short", "140110": "ok"}
+    noplan = panel_coverage(survey(ROWS), districts.assign(panel_size=[4, 0]))
+    assert noplan.set_index("district_code").loc["140110", "status"] == "no_plan"
 
 
 def test_panel_coverage_by_stratum():
@@ -48,3 +51,10 @@ def test_panel_coverage_by_stratum():
     # plan split 2/2 by the informants' 城乡; 城镇 answered s1, s2; 乡村 only s3 (no answer)
     assert out.loc["城镇", ["planned", "responded"]].tolist() == [2.0, 2]
     assert out.loc["乡村", ["planned", "surveyed", "responded"]].tolist() == [2.0, 1, 0]
+
+
+def test_missing_columns_are_named():
+    with pytest.raises(ValueError, match=r"column\(s\) \['license_id'\] not in the survey data"):
+        straight_lining(survey(ROWS).drop(columns="license_id"))
+    with pytest.raises(ValueError, match=r"\['panel_size'\] not in the district table"):
+        panel_coverage(survey(ROWS), pd.DataFrame({"district_code": ["140109"]}))

@@ -82,7 +82,10 @@ def poststrat_weights(sample: pd.DataFrame, population: pd.DataFrame, *,
     columns). Strata with shops in the sample but none in the population get weight 0 and are
     reported in ``attrs['empty_strata']``; population strata missing from the sample leave the
     weighted estimate biased towards the others (``attrs['unrepresented']``).
-    Returns ``sample``'s ``by``, ``id_col`` and strata columns plus ``weight``.
+    Returns ``sample``'s ``by``, ``id_col`` and strata columns plus ``weight`` and
+    ``weight_status`` per shop: ``ok``; ``no_population`` (its stratum has no shop in the
+    population: weight 0); ``stratum_missing`` (a stratum value of the shop is missing: weight
+    0). Shops with weight 0 are counted, never dropped: ``attrs['unweighted']`` is their number.
     """
     keys, strata = _keys(by), list(strata)
     for c in keys + strata:
@@ -98,7 +101,12 @@ def poststrat_weights(sample: pd.DataFrame, population: pd.DataFrame, *,
     cell = pd.concat([pop_share, smp_share], axis=1)
     cell["weight"] = (cell["P_h"] / cell["p_h"]).where(cell["p_h"] > 0)
     out = samp.merge(cell["weight"].reset_index(), on=keys + strata, how="left")
+    no_stratum = out[keys + strata].isna().any(axis=1)
+    out["weight_status"] = np.where(no_stratum, "stratum_missing",
+                                    np.where(out["weight"].isna() | out["weight"].eq(0),
+                                             "no_population", "ok"))
     out["weight"] = out["weight"].fillna(0.0)
+    out.attrs["unweighted"] = int((out["weight_status"] != "ok").sum())
     out.attrs["empty_strata"] = cell.index[cell["P_h"].isna()].tolist()
     out.attrs["unrepresented"] = cell.index[cell["p_h"].isna()].tolist()
     return out
@@ -109,18 +117,26 @@ def weighted_scores(scored: pd.DataFrame, weights: pd.DataFrame, *, by="district
     """Weighted item means (加权得分) with Kish effective sample size.
 
     mean_w = Σ w·score / Σ w over scored answers; n_eff = (Σ w)² / Σ w² (Kish). ``scored`` is a
-    frame with a ``score`` column (:func:`kehu_lib.metrics.survey.score_answers`). Returns
-    ``by``, ``item``, ``n_valid``, ``mean_weighted``, ``n_eff``.
+    frame with a ``score`` column (:func:`kehu_lib.metrics.survey.score_answers`). Answers of
+    shops without a weight (absent from ``weights``, or weight 0: see ``weight_status`` of
+    :func:`poststrat_weights`) count 0 in the weighted mean and are reported.
+    Returns ``by``, ``item``, ``n_valid``, ``mean_weighted``, ``n_eff``, ``n_unweighted``
+    (answers of shops with no weight) and ``status``: ``unweighted_shops`` when n_unweighted >
+    0, ``insufficient_sample`` when no answer has a weight, else ``ok``.
     """
     keys = _keys(by)
     df = scored[scored["score"].notna()].merge(weights[keys + [id_col, "weight"]],
                                                on=keys + [id_col], how="left")
     df["weight"] = df["weight"].fillna(0.0)
+    df["_nw"] = (df["weight"] <= 0).astype(int)
     df["_ws"] = df["weight"] * df["score"]
     df["_w2"] = df["weight"] ** 2
     g = df.groupby(keys + ["item"], observed=True)
     out = g.agg(n_valid=("score", "size"), _sw=("weight", "sum"), _sws=("_ws", "sum"),
-                _sw2=("_w2", "sum")).reset_index()
+                _sw2=("_w2", "sum"), n_unweighted=("_nw", "sum")).reset_index()
     out["mean_weighted"] = out["_sws"] / out["_sw"].replace(0, np.nan)
     out["n_eff"] = out["_sw"] ** 2 / out["_sw2"].replace(0, np.nan)
-    return out.drop(columns=["_sw", "_sws", "_sw2"])
+    out["status"] = np.select([out["_sw"] <= 0, out["n_unweighted"] > 0],
+                              ["insufficient_sample", "unweighted_shops"], "ok")
+    return out.drop(columns=["_sw", "_sws", "_sw2"])[
+        keys + ["item", "n_valid", "mean_weighted", "n_eff", "n_unweighted", "status"]]

@@ -29,9 +29,12 @@ def crosstab_test(data: pd.DataFrame, *, row: str, col: str, correction: bool = 
     chi2 = Σ (O - E)² / E with E = row total x column total / n; dof = (r-1)(c-1);
     Cramér's V = √(chi2 / (n · (min(r, c) - 1))), 0 (no association) to 1, as
     ``scipy.stats.contingency.association(method='cramer')``. Rows/columns with zero total
-    are dropped. ``min_expected`` < 5 means the chi-square approximation is doubtful
-    (``warning`` says so). Returns one row: ``row``, ``col``, ``n``, ``chi2``, ``dof``,
-    ``p_value``, ``cramers_v``, ``min_expected``, ``warning``.
+    are dropped. ``min_expected`` < 5 means the chi-square approximation is doubtful:
+    ``status`` is then ``low_expected`` (else ``ok``) and ``warning`` says so in Chinese (kept
+    for the notebooks; the glossary maps ``status``); ``share_low_expected`` is the share of
+    cells with an expected count below 5 (Cochran's rule: at most 20%).
+    Returns one row: ``row``, ``col``, ``n``, ``chi2``, ``dof``, ``p_value``, ``cramers_v``,
+    ``min_expected``, ``warning``, ``share_low_expected``, ``status``.
     """
     tab = crosstab(data, row=row, col=col)
     tab = tab.loc[tab.sum(axis=1) > 0, tab.sum(axis=0) > 0]
@@ -46,4 +49,6 @@ def crosstab_test(data: pd.DataFrame, *, row: str, col: str, correction: bool = 
     warn = "期望频数小于5，卡方检验结果仅供参考" if min_e < 5 else ""
     return pd.DataFrame([{"row": row, "col": col, "n": n, "chi2": float(chi2), "dof": int(dof),
                           "p_value": float(p), "cramers_v": v, "min_expected": min_e,
-                          "warning": warn}])
+                          "warning": warn,
+                          "share_low_expected": float((expected < 5).mean()),
+                          "status": "low_expected" if min_e < 5 else "ok"}])

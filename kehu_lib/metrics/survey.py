@@ -4,6 +4,13 @@ Input is the long survey format of the store (``retailer_survey`` / ``consumer_s
 per respondent x item with ``answer`` (Int64 1-5 or <NA>) and ``dont_know`` (boolean). A
 "don't know" (不清楚) answer and a plain missing answer are counted apart and never scored.
 Scores use the industry 0-100 scale: 5-point answers map to 100/80/60/30/0 by default.
+
+Answers must be codes 1-5 by the time they get here: text answers ("很满意") are mapped at ingest
+with :data:`ANSWER_TEXT_CODES` / :func:`answer_codes` (the one table of the answer scale), and a
+text answer that reaches :func:`check_answers` is an error, never counted as missing.
+Results carry status codes (``ok``, ``small_sample``, ``insufficient_sample``, ``no_variance``,
+``item_missing`` ...); their Chinese words (小样本, 样本不足, 无变异 ...) belong to the presentation
+glossary.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from scipy import stats
 from ..config import DISTRICT_BY_CODE
 
 __all__ = [
-    "DEFAULT_SCORE_MAP", "answers_float", "check_answers", "score_answers", "item_counts", "item_scores",
+    "DEFAULT_SCORE_MAP", "ANSWER_TEXT_CODES", "DONT_KNOW_TEXTS", "answer_codes", "sample_status",
+    "require_columns", "answers_float", "check_answers", "score_answers", "item_counts", "item_scores",
     "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "index_by_weights",
     "ranking_stability", "shop_index", "ipa_table", "district_names", "survey_item_codes",
     "overall_item", "item_labels", "select",
@@ -26,7 +34,58 @@ __all__ = [
 #: The industry mapping of 5-point answers (5 = 很满意) to the 0-100 scale.
 DEFAULT_SCORE_MAP: dict[int, float] = {5: 100.0, 4: 80.0, 3: 60.0, 2: 30.0, 1: 0.0}
 
+#: The answer scale as data: the wording of the 5-point answers (as on the company's forms and
+#: exports) -> answer code (5 = 很满意 ... 1 = 很不满意). Used at ingest (:func:`answer_codes`).
+ANSWER_TEXT_CODES: dict[str, int] = {
+    "很满意": 5, "非常满意": 5, "满意": 4, "比较满意": 4, "较满意": 4,
+    "一般": 3, "基本满意": 3, "不太满意": 2, "不满意": 2, "较不满意": 2, "比较不满意": 2,
+    "很不满意": 1, "非常不满意": 1,
+}
+#: Wordings of "don't know" (不清楚): not scored, counted apart (``dont_know`` = True).
+DONT_KNOW_TEXTS: tuple[str, ...] = ("不清楚", "不知道", "说不清", "不了解")
+
 _REQUIRED = ("item", "answer", "dont_know")
+
+
+def require_columns(data: pd.DataFrame, columns, *, what: str = "the data") -> None:
+    """Raise ``ValueError`` naming the missing column(s) and the available ones."""
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing} not in {what}; available columns are "
+                         f"{[str(c) for c in data.columns]}")
+
+
+def answer_codes(answers: pd.Series) -> pd.DataFrame:
+    """Map answers given as text or numbers to codes: ``answer`` (Int64 1-5) and ``dont_know``.
+
+    Numbers 1-5 (also as text, "4") are kept; the wordings of :data:`ANSWER_TEXT_CODES` map to
+    their code and those of :data:`DONT_KNOW_TEXTS` to ``dont_know`` = True; empty cells are
+    missing. Raises ``ValueError`` naming the unknown answers, their count and the first row,
+    so no answer is lost silently.
+    """
+    raw = answers.astype("string").str.strip()
+    num = pd.to_numeric(raw, errors="coerce")
+    text = raw.map(lambda v: ANSWER_TEXT_CODES.get(v, np.nan) if pd.notna(v) else np.nan)
+    code = num.where(num.notna(), text)
+    dk = raw.isin(DONT_KNOW_TEXTS).fillna(False).astype(bool)
+    blank = raw.isna() | (raw == "")
+    unknown = ~blank & code.isna() & ~dk
+    bad_num = code.notna() & ~code.isin([1, 2, 3, 4, 5])
+    bad = unknown | bad_num
+    if bad.any():
+        vals = sorted(set(raw[bad].astype(str)))
+        raise ValueError(f"{int(bad.sum())} answer(s) are not on the 5-point scale (first at row "
+                         f"{bad.idxmax()!r}): {vals[:10]}; expected 1-5, one of "
+                         f"{list(ANSWER_TEXT_CODES)} or a 'don't know' wording {list(DONT_KNOW_TEXTS)}")
+    return pd.DataFrame({"answer": code.astype("Int64"), "dont_know": dk.astype("boolean")},
+                        index=answers.index)
+
+
+def sample_status(n, *, min_n_flag: int = 30, min_n: int = 1) -> np.ndarray:
+    """Status code of a cell by its sample size: ``insufficient_sample`` (n < ``min_n``, e.g. no
+    answer), ``small_sample`` (n < ``min_n_flag``) or ``ok``."""
+    n = np.asarray(pd.to_numeric(pd.Series(n), errors="coerce").fillna(0), dtype=float)
+    return np.select([n < min_n, n < min_n_flag], ["insufficient_sample", "small_sample"], "ok")
 
 
 def _as_list(by) -> list[str]:
@@ -49,12 +108,22 @@ def _dont_know(data: pd.DataFrame) -> pd.Series:
 def check_answers(data: pd.DataFrame) -> pd.DataFrame:
     """Validate a long survey frame; returns it unchanged.
 
-    Raises ``ValueError`` when a required column is missing, when an answer is outside 1-5, or
-    when a row has both an answer and ``dont_know`` set.
+    Raises ``ValueError`` when a required column is missing, when an answer is text (map it with
+    :func:`answer_codes` first) or outside 1-5, or when a row has both an answer and
+    ``dont_know`` set.
     """
     missing = [c for c in _REQUIRED if c not in data.columns]
     if missing:
         raise ValueError(f"survey data lacks column(s) {missing}; expected {list(_REQUIRED)}")
+    raw = data["answer"]
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        num = pd.to_numeric(raw, errors="coerce")
+        text = raw.notna() & num.isna() & raw.astype("string").str.strip().ne("").fillna(False)
+        if text.any():
+            vals = sorted(set(raw[text].astype(str)))
+            raise ValueError(f"{int(text.sum())} answer(s) are text, not codes 1-5 (first at row "
+                             f"{text.idxmax()!r}): {vals[:10]}; map them with "
+                             "kehu_lib.metrics.survey.answer_codes at ingest")
     ans = answers_float(data)
     bad = ans.notna() & ~ans.isin([1, 2, 3, 4, 5])
     if bad.any():
@@ -106,6 +175,7 @@ def item_counts(data: pd.DataFrame, *, by=None) -> pd.DataFrame:
     """
     check_answers(data)
     keys = _as_list(by) + ["item"]
+    require_columns(data, keys, what="the survey data")
     df = data[keys].copy()
     ans = answers_float(data)
     dk = _dont_know(data)
@@ -128,10 +198,21 @@ def wilson_interval(successes, n, *, level: float = 0.95) -> tuple[np.ndarray, n
     """Wilson score interval for a proportion (as statsmodels ``proportion_confint(method='wilson')``).
 
     centre = (p + z²/2n) / (1 + z²/n), half = z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n).
-    Returns (low, high) arrays; NaN where n = 0.
+    Returns (low, high) arrays; NaN where n = 0 or an input is missing. Raises ``ValueError``
+    when successes are negative or exceed n, or n is negative.
     """
     x = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
+    xb, nb = np.broadcast_arrays(x, n)
+    with np.errstate(invalid="ignore"):
+        checks = ((nb < 0, "n is negative"), (xb < 0, "successes are negative"),
+                  (xb > nb, "successes exceed n"))
+    for bad, what in checks:
+        if np.any(bad):
+            idx = np.argwhere(bad)[:5].tolist()
+            pairs = [(float(xb[tuple(i)]), float(nb[tuple(i)])) for i in idx]
+            raise ValueError(f"wilson_interval: {what} at position(s) {idx} "
+                             f"(successes, n) = {pairs}; expected 0 <= successes <= n")
     z = stats.norm.ppf(1 - (1 - level) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = x / n
@@ -144,13 +225,16 @@ def wilson_interval(successes, n, *, level: float = 0.95) -> tuple[np.ndarray, n
 
 
 def item_scores(data: pd.DataFrame, *, by=None, score_map: Mapping[int, float] | None = None,
-                level: float = 0.95) -> pd.DataFrame:
+                level: float = 0.95, min_n_flag: int = 30) -> pd.DataFrame:
     """Item means on the 0-100 scale with t confidence intervals, and top-2-box with Wilson CIs.
 
     Per ``by`` + ``item``: ``n_valid``, ``n_dont_know``, ``n_missing``, ``mean`` (题目得分, points,
     mean of scored answers), ``sd``, ``se`` = sd/√n, ``ci_low``/``ci_high`` = mean ∓ t(n-1)·se,
     ``top2`` (answers 4-5), ``top2_share`` = top2 / n_valid (满意率, 0-1) and
-    ``top2_low``/``top2_high`` (Wilson interval). Items with no valid answer have NaN statistics.
+    ``top2_low``/``top2_high`` (Wilson interval) and ``status``: ``insufficient_sample`` (fewer
+    than 2 valid answers: no CI), ``no_variance`` (every answer the same: the t interval has no
+    width and says nothing), ``small_sample`` (n_valid < ``min_n_flag``) or ``ok``. Items with no
+    valid answer have NaN statistics.
     """
     scored = score_answers(data, score_map=score_map)
     keys = _as_list(by) + ["item"]
@@ -166,6 +250,9 @@ def item_scores(data: pd.DataFrame, *, by=None, score_map: Mapping[int, float] |
     out["top2"] = out.pop("n_4") + out.pop("n_5")
     out["top2_share"] = np.where(n > 0, out["top2"] / n.clip(lower=1), np.nan)
     out["top2_low"], out["top2_high"] = wilson_interval(out["top2"], n, level=level)
+    status = pd.Series(sample_status(n, min_n_flag=min_n_flag, min_n=2), index=out.index)
+    status[(n >= 2) & out["sd"].eq(0)] = "no_variance"
+    out["status"] = status
     return out
 
 
@@ -187,11 +274,30 @@ def overall_item(survey: str = "retailer") -> str:
                 if v.get("survey") == survey and v.get("overall"))
 
 
-def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] = ("month", "district_code", "license_id"),
+_INFORMANT_IDS = ("license_id", "respondent_id")
+
+
+def _id_cols(data: pd.DataFrame, id_cols) -> list[str]:
+    """``id_cols`` checked, or by default ``month``/``district_code`` (where present) and the
+    informant id (``license_id`` or ``respondent_id``)."""
+    if id_cols is None:
+        inf = next((c for c in _INFORMANT_IDS if c in data.columns), None)
+        if inf is None:
+            raise ValueError(f"a respondent x item matrix needs an informant id column "
+                             f"({' or '.join(_INFORMANT_IDS)}, or id_cols=); available columns "
+                             f"are {[str(c) for c in data.columns]}")
+        return [c for c in ("month", "district_code") if c in data.columns] + [inf]
+    require_columns(data, list(id_cols), what="the survey data")
+    return list(id_cols)
+
+
+def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] | None = None,
             score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
-    """Respondent x item score matrix (0-100, NaN = not scored), indexed by ``id_cols``."""
+    """Respondent x item score matrix (0-100, NaN = not scored), indexed by ``id_cols``
+    (default: ``month``, ``district_code`` where present, and ``license_id`` or
+    ``respondent_id``). A missing id column is an error, never a silent merge of respondents."""
+    ids = _id_cols(data, id_cols)
     scored = score_answers(data, score_map=score_map)
-    ids = [c for c in id_cols if c in scored.columns]
     wide = scored.groupby(ids + ["item"], observed=True, sort=True)["score"].mean().unstack("item")
     wide.columns = [str(c) for c in wide.columns]
     return wide
@@ -199,36 +305,63 @@ def to_wide(data: pd.DataFrame, *, id_cols: Sequence[str] = ("month", "district_
 
 def importance_weights(data: pd.DataFrame, *, items: Sequence[str], overall: str = "R10",
                        method: str = "correlation",
-                       score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+                       score_map: Mapping[int, float] | None = None,
+                       min_n: int = 3) -> pd.DataFrame:
     """Derived importance (导出重要性) of each item for overall satisfaction, as index weights.
 
     ``method='correlation'``: importance = Pearson r(item score, overall score) over respondents
     answering both; ``'regression'``: standardised OLS coefficients of the overall score on all
     items (complete cases). Negative importances are set to 0; weight = importance / Σ importance.
-    Returns ``item``, ``importance``, ``weight`` (sums to 1).
+    When no item has a positive importance (e.g. every item is missing or constant) the weights
+    fall back to equal weights, and the frame says so.
+
+    Returns ``item``, ``importance`` (0 where it cannot be computed), ``weight`` (sums to 1),
+    ``status`` per item: ``ok``; ``item_missing`` (not in the data); ``insufficient_sample``
+    (fewer than ``min_n`` respondents answered it and the overall item); ``no_variance`` (its
+    answers, or the overall answers, do not vary); ``negative_importance`` (set to weight 0);
+    and ``weight_method``: ``derived`` or ``equal_fallback`` (same value on every row).
     """
     if method not in ("correlation", "regression"):
         raise ValueError(f"method must be 'correlation' or 'regression', got {method!r}")
     wide = data if "item" not in data.columns else to_wide(data, score_map=score_map)
     if overall not in wide.columns:
-        raise ValueError(f"overall item {overall!r} not in the data")
+        raise ValueError(f"overall item {overall!r} not in the data; items present are "
+                         f"{sorted(str(c) for c in wide.columns)}")
     items = [i for i in items if i != overall]
+    status = []
+    for i in items:
+        if i not in wide.columns:
+            status.append("item_missing")
+            continue
+        both = wide[[i, overall]].dropna()
+        if len(both) < min_n:
+            status.append("insufficient_sample")
+        elif both[i].std() == 0 or both[overall].std() == 0:
+            status.append("no_variance")
+        else:
+            status.append("ok")
+    present = [i for i in items if i in wide.columns]
     if method == "correlation":
-        imp = np.array([wide[i].corr(wide[overall]) if i in wide else np.nan for i in items])
+        imp = np.array([wide[i].corr(wide[overall]) if s == "ok" else np.nan
+                        for i, s in zip(items, status)])
     else:
-        cc = wide[items + [overall]].dropna()
-        if len(cc) <= len(items) + 1:
-            raise ValueError(f"regression importance needs more than {len(items) + 1} complete "
+        cc = wide[present + [overall]].dropna()
+        if len(cc) <= len(present) + 1:
+            raise ValueError(f"regression importance needs more than {len(present) + 1} complete "
                              f"respondents, got {len(cc)}")
         z = (cc - cc.mean()) / cc.std(ddof=1).replace(0, np.nan)
         z = z.fillna(0.0)
-        x = np.column_stack([np.ones(len(z)), z[items].to_numpy()])
+        x = np.column_stack([np.ones(len(z)), z[present].to_numpy()])
         coef, *_ = np.linalg.lstsq(x, z[overall].to_numpy(), rcond=None)
-        imp = coef[1:]
+        by_item = dict(zip(present, coef[1:]))
+        imp = np.array([by_item[i] if s == "ok" else np.nan for i, s in zip(items, status)])
     imp = np.nan_to_num(np.asarray(imp, dtype=float), nan=0.0)
+    status = ["negative_importance" if s == "ok" and v < 0 else s for s, v in zip(status, imp)]
     pos = np.clip(imp, 0, None)
-    weight = pos / pos.sum() if pos.sum() > 0 else np.full(len(items), 1 / len(items))
-    return pd.DataFrame({"item": items, "importance": imp, "weight": weight})
+    fallback = not pos.sum() > 0
+    weight = np.full(len(items), 1 / len(items)) if fallback else pos / pos.sum()
+    return pd.DataFrame({"item": items, "importance": imp, "weight": weight, "status": status,
+                         "weight_method": "equal_fallback" if fallback else "derived"})
 
 
 def _weights_series(weights, items: Sequence[str]) -> pd.Series:
@@ -247,15 +380,19 @@ def _weights_series(weights, items: Sequence[str]) -> pd.Series:
 
 def satisfaction_index(data: pd.DataFrame, *, by=None, weights=None,
                        items: Sequence[str] | None = None,
-                       score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+                       score_map: Mapping[int, float] | None = None,
+                       min_n_flag: int = 30) -> pd.DataFrame:
     """满意度指数: weighted mean of item mean scores (0-100 points).
 
     index = Σ_i w_i·mean_i / Σ_i w_i over the items with at least one valid answer in the group.
     ``weights``: None/'equal', a mapping item -> weight, or the frame of
     :func:`importance_weights`. ``items`` defaults to the items present minus the overall item.
-    Returns ``by`` columns, ``index`` and ``n`` (respondents with any valid item answer).
+    Returns ``by`` columns, ``index``, ``n`` (respondents with any valid item answer) and
+    ``status`` (:func:`sample_status`: ``insufficient_sample`` when n = 0, ``small_sample`` when
+    n < ``min_n_flag``, else ``ok``).
     """
     keys = _as_list(by)
+    require_columns(data, keys + ["item", "answer", "dont_know"], what="the survey data")
     if items is None:
         items = sorted(i for i in data["item"].unique() if i not in ("R10", "C08"))
     sub = data[data["item"].isin(items)]
@@ -277,25 +414,29 @@ def satisfaction_index(data: pd.DataFrame, *, by=None, weights=None,
         out["n"] = out["n"].fillna(0).astype(int)
     else:
         out["n"] = valid[rid].nunique()
+    out["status"] = sample_status(out["n"], min_n_flag=min_n_flag)
     return out
 
 
 def index_by_weights(data: pd.DataFrame, *, by="district_code", weight_sets: Mapping[str, object],
                      items: Sequence[str] | None = None,
-                     score_map: Mapping[int, float] | None = None) -> pd.DataFrame:
+                     score_map: Mapping[int, float] | None = None,
+                     min_n_flag: int = 30) -> pd.DataFrame:
     """The satisfaction index under several weight sets side by side, with ranks.
 
     Returns ``by``, ``n``, ``index_<name>`` and ``rank_<name>`` (1 = most satisfied) per weight
-    set name (e.g. equal / management / derived).
+    set name (e.g. equal / management / derived), and ``status`` (``small_sample`` when n <
+    ``min_n_flag``: its rank is shaky; ``insufficient_sample`` when n = 0; else ``ok``).
     """
     keys = _as_list(by)
     out = None
     for name, w in weight_sets.items():
         idx = satisfaction_index(data, by=keys, weights=w, items=items, score_map=score_map)
-        idx = idx.rename(columns={"index": f"index_{name}"})
+        idx = idx.drop(columns="status").rename(columns={"index": f"index_{name}"})
         out = idx if out is None else out.merge(idx.drop(columns="n"), on=keys, how="outer")
     for name in weight_sets:
         out[f"rank_{name}"] = out[f"index_{name}"].rank(ascending=False, method="min").astype("Int64")
+    out["status"] = sample_status(out["n"], min_n_flag=min_n_flag)
     return out
 
 
@@ -322,7 +463,7 @@ def ranking_stability(table: pd.DataFrame, *, names: Sequence[str]) -> pd.DataFr
 
 def shop_index(data: pd.DataFrame, *, weights=None, items: Sequence[str] | None = None,
                score_map: Mapping[int, float] | None = None,
-               id_cols: Sequence[str] = ("month", "district_code", "license_id")) -> pd.DataFrame:
+               id_cols: Sequence[str] | None = None) -> pd.DataFrame:
     """Satisfaction index per respondent (weighted mean of the respondent's scored items).
 
     Returns ``id_cols``, ``index`` (0-100 points; NaN when no item was scored) and

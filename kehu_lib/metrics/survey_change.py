@@ -1,11 +1,23 @@
 """Change of survey scores over time, honestly: 环比/同比 differences with CIs and corrections.
 
-Each comparison is a two-sample Welch t-test of item scores (0-100) between two periods, per
-district (or other ``by``) and item. The p-values of one comparison (all districts x items) form
-one family, corrected with Holm (default) or Benjamini-Hochberg via
-``statsmodels.stats.multitest.multipletests``. Cells with n < ``min_n_flag`` are flagged
-(小样本) and cells with n < ``min_n_suppress`` suppressed (不展示: values blanked, left out of the
-family), never silently shown as if solid.
+The informants are a panel: the same shops (``license_id``) or consumers (``respondent_id``)
+answer month after month. A change is therefore tested on the matched pairs, the informants who
+answered the item in both periods (``paired="auto"``, the default when most informants recur):
+the paired t-test on the within-informant differences (as ``scipy.stats.ttest_rel``) when there
+are at least ``min_n_flag`` pairs, the Wilcoxon signed-rank test (``scipy.stats.wilcoxon``) on
+fewer. Informants who answered in one period only are counted (``n_only_cur``, ``n_only_base``)
+and left out of the test; a cell with too few pairs but enough answers on both sides falls back
+to the two-sample Welch t-test on all answers. ``test`` says which test ran and ``n_pairs`` on how
+many pairs. ``paired=False`` gives the two-sample Welch test everywhere (independent samples).
+
+The p-values of one comparison (all districts x items) form one family, corrected with Holm
+(default) or Benjamini-Hochberg (:func:`adjust_pvalues`); :func:`multiplicity_summary` states the
+family and the false alarms to expect, :func:`city_fdr` controls the false discovery rate across
+the city's pages. Every cell carries a ``status`` code: ``ok``, ``small_sample`` (n <
+``min_n_flag``), ``insufficient_sample`` (n < ``min_n_suppress``: values blanked, left out of the
+family), ``no_variance`` (the answers, or the differences, do not vary: no test), ``base_missing``
+/ ``current_missing`` (no answer in that period). The Chinese words (小样本, 样本不足, 无变异, 基期缺失)
+belong to the presentation glossary; ``n_flag`` keeps the old Chinese flag for the notebooks.
 """
 
 from __future__ import annotations
@@ -17,11 +29,18 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from .survey import score_answers
+from .survey import require_columns, score_answers
 
-__all__ = ["period_change", "adjust_pvalues", "survey_changes", "change_scan",
-           "rolling_scores", "shift_month", "minimum_detectable_change", "change_findings",
-           "sample_flag"]
+__all__ = ["STATUS_CODES", "TESTS", "period_change", "adjust_pvalues", "survey_changes",
+           "change_scan", "rolling_scores", "shift_month", "minimum_detectable_change",
+           "change_findings", "multiplicity_summary", "city_fdr", "sample_flag"]
+
+#: Status codes of a change cell, most severe first.
+STATUS_CODES = ("current_missing", "base_missing", "insufficient_sample", "no_variance",
+                "small_sample", "ok")
+#: Tests a change cell can be tested with ('' = none ran).
+TESTS = ("paired_t", "wilcoxon", "welch")
+_ID_COLS = ("license_id", "respondent_id")
 
 
 def shift_month(month: str, k: int) -> str:
@@ -31,6 +50,10 @@ def shift_month(month: str, k: int) -> str:
 
 def _months(m) -> list[str]:
     return [m] if isinstance(m, str) else list(m)
+
+
+def _keys(by) -> list[str]:
+    return ([by] if isinstance(by, str) else list(by or [])) + ["item"]
 
 
 def minimum_detectable_change(se, *, alpha: float = 0.05, power: float = 0.8):
@@ -43,69 +66,134 @@ def minimum_detectable_change(se, *, alpha: float = 0.05, power: float = 0.8):
     return z * np.asarray(se, dtype=float)
 
 
-def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
-                  items: Sequence[str] | None = None, score_map: Mapping[int, float] | None = None,
-                  level: float = 0.95, power: float = 0.8, min_n_flag: int = 30,
-                  min_n_suppress: int = 10) -> pd.DataFrame:
-    """Difference of item mean scores between two periods (Welch t-test), per ``by`` and item.
-
-    ``month``/``base_month``: 'YYYY-MM' or a list of months pooled (e.g. a rolling 3-month
-    window). diff = mean_cur - mean_base (points); se = √(s²_cur/n_cur + s²_base/n_base);
-    CI = diff ∓ t(df_Welch)·se; p_value two-sided (as ``scipy.stats.ttest_ind(equal_var=False)``);
-    ``mdc`` = :func:`minimum_detectable_change` at alpha = 1 - level.
-    ``n_flag``: :func:`sample_flag` of the smaller n ("suppressed" also blanks the values; then
-    the statistics are blanked and ``suppressed`` is True).
-    """
-    keys = ([by] if isinstance(by, str) else list(by or [])) + ["item"]
-    agg = _aggregates(data, keys=keys, items=items, score_map=score_map)
-    return _compare(agg, keys=keys, month=month, base_month=base_month, level=level,
-                    power=power, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
-
-
-def _aggregates(data: pd.DataFrame, *, keys: list[str], items=None, score_map=None
-                ) -> pd.DataFrame:
-    """n, Σscore and Σscore² per month x ``keys`` (scored answers only): poolable sums."""
+def _scored(data: pd.DataFrame, *, keys: list[str], items=None, score_map=None) -> pd.DataFrame:
+    """Scored answers (``score`` not NaN) of ``items``; checks the grouping columns."""
+    require_columns(data, ["month"] + keys, what="the survey data")
     df = data if items is None else data[data["item"].isin(items)]
     df = df if "score" in df.columns else score_answers(df, score_map=score_map)
-    df = df.loc[df["score"].notna(), ["month"] + keys + ["score"]]
+    return df[df["score"].notna()]
+
+
+def _aggregates(data: pd.DataFrame, *, keys: list[str], items=None, score_map=None,
+                scored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """n, Σscore and Σscore² per month x ``keys`` (scored answers only): poolable sums."""
+    df = _scored(data, keys=keys, items=items, score_map=score_map) if scored is None else scored
+    df = df[["month"] + keys + ["score"]]
     df = df.assign(_sq=df["score"] ** 2)
     g = df.groupby(["month"] + keys, observed=True)
     return g.agg(n=("score", "size"), s1=("score", "sum"), s2=("_sq", "sum")).reset_index()
 
 
-def _compare(agg: pd.DataFrame, *, keys: list[str], month, base_month, **kwargs
-             ) -> pd.DataFrame:
-    """Welch comparison of two (pooled) periods from :func:`_aggregates` sums."""
+def _id_col(data: pd.DataFrame, id_col: str | None, paired) -> str | None:
+    if id_col is not None:
+        require_columns(data, [id_col], what="the survey data")
+        return id_col
+    found = next((c for c in _ID_COLS if c in data.columns), None)
+    if paired is True and found is None:
+        raise ValueError(f"paired=True needs an informant id column ({' or '.join(_ID_COLS)}, or "
+                         f"id_col=); available columns are {[str(c) for c in data.columns]}")
+    return found
+
+
+def _is_panel(cur_ids: pd.Index, base_ids: pd.Index) -> bool:
+    """Most informants recur: matched ids >= half of the smaller period's informants."""
+    small = min(len(cur_ids), len(base_ids))
+    return small > 0 and len(cur_ids.intersection(base_ids)) >= 0.5 * small
+
+
+def _use_pairs(paired, scored: pd.DataFrame, idc: str | None, cur_m, base_m) -> bool:
+    if paired not in (True, False, "auto"):
+        raise ValueError(f"paired must be True, False or 'auto', got {paired!r}")
+    if paired is False or idc is None:
+        return False
+    if paired is True:
+        return True
+    ids = [pd.Index(scored.loc[scored["month"].isin(ms), idc].unique()) for ms in (cur_m, base_m)]
+    return _is_panel(*ids)
+
+
+def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
+                  items: Sequence[str] | None = None, score_map: Mapping[int, float] | None = None,
+                  level: float = 0.95, power: float = 0.8, min_n_flag: int = 30,
+                  min_n_suppress: int = 10, paired="auto", id_col: str | None = None,
+                  test: str = "auto") -> pd.DataFrame:
+    """Change of item mean scores between two periods, per ``by`` and item.
+
+    ``month``/``base_month``: 'YYYY-MM' or a list of months pooled (e.g. a rolling 3-month
+    window; an informant's score is then its mean over the window's months).
+
+    Matched pairs (``paired=True``, or ``"auto"`` when at least half of the informants of the
+    smaller period answered in both; ``id_col`` defaults to ``license_id`` / ``respondent_id``):
+    d = score_cur - score_base per informant answering the item in both periods;
+    diff = mean(d); se = sd(d)/√n_pairs; CI = diff ∓ t(n_pairs-1)·se. ``test``: ``"auto"`` runs
+    the paired t-test (as ``scipy.stats.ttest_rel``) on n_pairs >= ``min_n_flag`` and the
+    Wilcoxon signed-rank test (``scipy.stats.wilcoxon``; exact or normal approximation with
+    continuity correction by R ``wilcox.test``'s rule, zero differences dropped; ``t`` is then
+    NaN) on fewer, or when every difference is the same non-zero value (t is undefined there);
+    ``"t"`` / ``"wilcoxon"`` force one. When no informant's score changed at all the status is
+    ``no_variance`` and no test runs. A cell with fewer than
+    ``min_n_suppress`` pairs but at least that many answers in each period is tested with Welch
+    on all answers (``test`` = ``welch``).
+
+    Independent samples (``paired=False``, or no panel): diff = mean_cur - mean_base (points);
+    se = √(s²_cur/n_cur + s²_base/n_base); CI = diff ∓ t(df_Welch)·se; p-value two-sided (as
+    ``scipy.stats.ttest_ind(equal_var=False)``).
+
+    ``mdc`` = :func:`minimum_detectable_change` of se at alpha = 1 - level.
+    Returns ``by`` columns, ``item``, ``n_cur``, ``mean_cur``, ``n_base``, ``mean_base`` (all
+    answers of each period), ``diff``, ``se``, ``ci_low``, ``ci_high``, ``t``, ``p_value``,
+    ``mdc``, ``n_flag`` (former Chinese flag), ``suppressed``, ``month``, ``base_month``,
+    ``test`` (``paired_t`` / ``wilcoxon`` / ``welch`` / '' when none ran), ``n_pairs``,
+    ``n_only_cur`` / ``n_only_base`` (informants answering in one period only; 0 for Welch
+    without ids), ``diff_all`` (mean_cur - mean_base over all answers) and ``status`` (see the
+    module docstring). Suppressed cells have their statistics blanked.
+    """
+    keys = _keys(by)
     cur_m, base_m = _months(month), _months(base_month)
-    parts = {}
-    for p, ms in (("cur", cur_m), ("base", base_m)):
-        parts[p] = agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
-    out = _welch(parts["cur"], parts["base"], **kwargs)
+    scored = _scored(data, keys=keys, items=items, score_map=score_map)
+    agg = _aggregates(data, keys=keys, scored=scored)
+    parts = {p: agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
+             for p, ms in (("cur", cur_m), ("base", base_m))}
+    out = _welch(parts["cur"], parts["base"], level=level, power=power)
+    idc = _id_col(data, id_col, paired)
+    if _use_pairs(paired, scored, idc, cur_m, base_m):
+        shop = {p: scored[scored["month"].isin(ms)].groupby(keys + [idc], observed=True)["score"]
+                .mean() for p, ms in (("cur", cur_m), ("base", base_m))}
+        pr = _paired(shop["cur"], shop["base"], gkeys=keys, level=level, power=power,
+                     min_n_flag=min_n_flag, test=test)
+        out = _apply_pairs(out, pr, keys=keys, min_n_suppress=min_n_suppress)
+    out = _finish(out, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
     out["month"] = "+".join(cur_m)
     out["base_month"] = "+".join(base_m)
     return out[keys + _COLS]
 
 
 _COLS = ["n_cur", "mean_cur", "n_base", "mean_base", "diff", "se", "ci_low", "ci_high", "t",
-         "p_value", "mdc", "n_flag", "suppressed", "month", "base_month"]
+         "p_value", "mdc", "n_flag", "suppressed", "month", "base_month", "test", "n_pairs",
+         "n_only_cur", "n_only_base", "diff_all", "status"]
+_STATS = ["diff", "se", "ci_low", "ci_high", "t", "p_value", "mdc"]
 
 
-def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power: float = 0.8,
-           min_n_flag: int = 30, min_n_suppress: int = 10) -> pd.DataFrame:
-    """Welch statistics from two frames of sums (n, s1, s2) sharing an index of group keys."""
+def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power: float = 0.8
+           ) -> pd.DataFrame:
+    """Welch statistics from two frames of sums (n, s1, s2) sharing an index of group keys.
+    Adds ``_n_test`` (the smaller n) and ``_no_var`` for :func:`_finish`."""
     out = cur.add_suffix("_cur").join(base.add_suffix("_base"), how="outer").reset_index()
     n1, n2 = out["n_cur"].astype(float), out["n_base"].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, n in (("cur", n1), ("base", n2)):
             out[f"mean_{p}"] = out[f"s1_{p}"] / n.where(n > 0)
             var = (out[f"s2_{p}"] - out[f"s1_{p}"] ** 2 / n) / (n - 1)
-            out[f"_v{p}"] = var.clip(lower=0).where(n > 1)
+            # sums of squares lose ~1e-12 relative precision: a variance that small is zero
+            var = var.where(var > 1e-9 * (out[f"s2_{p}"] / n).clip(lower=1.0), 0.0)
+            out[f"_v{p}"] = var.where(n > 1)
         a, b = out["_vcur"] / n1, out["_vbase"] / n2
         out["diff"] = out["mean_cur"] - out["mean_base"]
         se = np.sqrt(a + b)
         dfw = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
         t = out["diff"] / se
-    ok = (n1 >= 2) & (n2 >= 2) & (se > 1e-9)
+    both = (n1 >= 2) & (n2 >= 2)
+    ok = both & (se > 0)
     dfw = dfw.where(ok, 1.0)
     tcrit = stats.t.ppf(1 - (1 - level) / 2, dfw)
     out["se"] = se.where(ok)
@@ -116,11 +204,129 @@ def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power:
                                index=out.index).where(ok)
     out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
                            index=out.index).where(ok)
-    nmin = np.minimum(n1, n2)
-    out["n_flag"] = sample_flag(nmin, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
-    out["suppressed"] = nmin < min_n_suppress
-    blank = ["mean_cur", "mean_base", "diff", "se", "ci_low", "ci_high", "t", "p_value", "mdc"]
+    out["diff_all"] = out["diff"]
+    out["test"] = np.where(ok, "welch", "")
+    out["n_pairs"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["n_only_cur"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["n_only_base"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["_n_test"] = np.fmin(n1.fillna(0), n2.fillna(0))
+    out["_no_var"] = both & ~(se > 0)
+    return out
+
+
+def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, power: float,
+            min_n_flag: int, test: str) -> pd.DataFrame:
+    """Matched-pair statistics per ``gkeys`` from per-informant scores (Series indexed by
+    ``gkeys`` + id)."""
+    if test not in ("auto", "t", "wilcoxon"):
+        raise ValueError(f"test must be 'auto', 't' or 'wilcoxon', got {test!r}")
+    j = pd.concat([cur.rename("c"), base.rename("b")], axis=1, join="inner")
+    d = (j["c"] - j["b"]).rename("d")
+    lv = list(range(len(gkeys)))
+    g = d.groupby(level=lv, observed=True)
+    st = pd.DataFrame({"n_pairs": g.size(), "diff": g.mean(), "sd": g.std(ddof=1),
+                       "n_nonzero": (d != 0).groupby(level=lv, observed=True).sum()})
+    st.index.names = gkeys
+    shops_cur = cur.groupby(level=lv, observed=True).size()
+    shops_base = base.groupby(level=lv, observed=True).size()
+    shops_cur.index.names = shops_base.index.names = gkeys
+    n = st["n_pairs"].astype(float)
+    sd = st["sd"].where(st["sd"] > 1e-9 * st["diff"].abs().clip(lower=1.0), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = sd / np.sqrt(n)
+        t = st["diff"] / se
+    has_t = (n >= 2) & (se > 0)
+    dfree = (n - 1).where(has_t, 1.0)
+    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfree)
+    st["se"] = se.where(has_t)
+    st["ci_low"] = (st["diff"] - tcrit * se).where(has_t)
+    st["ci_high"] = (st["diff"] + tcrit * se).where(has_t)
+    st["t"] = t.where(has_t)
+    st["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t.where(has_t, 0.0)), dfree),
+                              index=st.index).where(has_t)
+    st["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
+                          index=st.index).where(has_t)
+    use_w = (n < min_n_flag) if test == "auto" else pd.Series(test == "wilcoxon", index=st.index)
+    if test == "auto":  # differences all equal and not 0: t is undefined, the rank test is not
+        use_w = use_w | ((n >= 2) & ~(se > 0) & (st["n_nonzero"] > 0))
+    st["test"] = np.where(use_w, "wilcoxon", "paired_t")
+    st["_no_var"] = (n >= 2) & ~(se > 0)
+    run_w = use_w & (st["n_nonzero"] > 0)
+    if run_w.any():
+        sel = d.droplevel(-1)
+        sel = sel[sel.index.isin(st.index[run_w])]
+        pw = {key: _signed_rank_p(grp.to_numpy())
+              for key, grp in sel.groupby(level=lv, observed=True)}
+        keys_w = list(pw)
+        st.loc[keys_w, "p_value"] = list(pw.values())
+        st.loc[keys_w, "t"] = np.nan
+        st.loc[keys_w, "_no_var"] = False
+    st.loc[use_w & (st["n_nonzero"] == 0), ["p_value", "t"]] = np.nan
+    st.loc[use_w & (st["n_nonzero"] == 0), "_no_var"] = True  # every informant answered alike
+    st["n_only_cur"] = shops_cur.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
+    st["n_only_base"] = shops_base.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
+    # cells with answers but no pair at all
+    extra = shops_cur.index.union(shops_base.index).difference(st.index)
+    if len(extra):
+        add = pd.DataFrame(index=extra, columns=st.columns)
+        add["n_pairs"] = 0
+        add["n_only_cur"] = shops_cur.reindex(extra).fillna(0).astype(int)
+        add["n_only_base"] = shops_base.reindex(extra).fillna(0).astype(int)
+        add["test"] = "paired_t"
+        add["_no_var"] = False
+        st = pd.concat([st, add])
+    return st.drop(columns=["sd", "n_nonzero"])
+
+
+def _signed_rank_p(d: np.ndarray) -> float:
+    """Two-sided p of the Wilcoxon signed-rank test, chosen as R ``wilcox.test(paired=TRUE)``:
+    the exact distribution for fewer than 50 pairs without zero or tied differences, else the
+    normal approximation with tie and continuity correction (zero differences dropped)."""
+    nz = d[d != 0]
+    exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
+    res = stats.wilcoxon(nz, method="exact" if exact else "asymptotic",
+                         correction=not exact)
+    return float(res.pvalue)
+
+
+def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_suppress: int
+                 ) -> pd.DataFrame:
+    """Replace the Welch statistics of ``out`` by the matched-pair ones where there are enough
+    pairs; keep Welch (all answers) where pairs are too few but both periods have enough."""
+    out = out.set_index(keys)
+    pr = pr.reindex(out.index)
+    n_pairs = pr["n_pairs"].fillna(0).astype(int)
+    welch_n = out["_n_test"]
+    fallback = (n_pairs < min_n_suppress) & (welch_n >= min_n_suppress)
+    use = ~fallback
+    for c in _STATS:
+        out.loc[use, c] = pr.loc[use, c].astype(float)
+    out.loc[use, "test"] = np.where(pr.loc[use, "p_value"].notna(), pr.loc[use, "test"], "")
+    out.loc[use, "_n_test"] = n_pairs[use].astype(float)
+    out.loc[use, "_no_var"] = pr.loc[use, "_no_var"].fillna(False).astype(bool)
+    out["n_pairs"] = n_pairs.astype("Int64")
+    out["n_only_cur"] = pr["n_only_cur"].fillna(0).astype("Int64")
+    out["n_only_base"] = pr["n_only_base"].fillna(0).astype("Int64")
+    return out.reset_index()
+
+
+def _finish(out: pd.DataFrame, *, min_n_flag: int, min_n_suppress: int) -> pd.DataFrame:
+    """Status code, the former ``n_flag``, ``suppressed`` and blanking of suppressed cells."""
+    n_cur = out["n_cur"].fillna(0).astype(float)
+    n_base = out["n_base"].fillna(0).astype(float)
+    n_test = out.pop("_n_test").astype(float)
+    no_var = out.pop("_no_var").fillna(False).astype(bool)
+    out["status"] = np.select(
+        [n_cur <= 0, n_base <= 0, n_test < min_n_suppress, no_var, n_test < min_n_flag],
+        ["current_missing", "base_missing", "insufficient_sample", "no_variance",
+         "small_sample"], "ok")
+    out["n_flag"] = sample_flag(n_test, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
+    out["suppressed"] = (n_test < min_n_suppress).to_numpy()
+    blank = ["mean_cur", "mean_base", "diff_all"] + _STATS
     out.loc[out["suppressed"], blank] = np.nan
+    out.loc[out["suppressed"], "test"] = ""
+    for c in ("n_cur", "n_base"):
+        out[c] = out[c].fillna(0).astype(int)
     return out
 
 
@@ -156,21 +362,34 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
 
     ``method``: any ``statsmodels.stats.multitest.multipletests`` method ('holm', 'fdr_bh',
     'bonferroni', ...). ``family``: columns whose values define separate families (None = the
-    whole table is one family). Rows with a missing p-value are left out. Adds ``p_adj``,
-    ``significant`` (p_adj < alpha) and ``signal``: 'down' (显著下降), 'up' (显著上升) or ''.
+    whole table is one family). Rows with a missing p-value (cells not tested: see ``status``)
+    are left out. Raises ``ValueError`` naming the rows when a p-value lies outside [0, 1].
+    Adds ``p_adj``, ``significant`` (p_adj < alpha), ``signal``: 'down' (显著下降), 'up' (显著上升) or '',
+    ``n_family`` (tests in the row's family), ``correction`` (the method) and ``alpha``.
     """
+    require_columns(table, [p_col] + list(family or []), what="the table of p-values")
+    p_all = pd.to_numeric(table[p_col], errors="coerce")
+    bad = p_all.notna() & ((p_all < 0) | (p_all > 1))
+    if bad.any():
+        rows = table.index[bad.to_numpy()][:5].tolist()
+        raise ValueError(f"{int(bad.sum())} p-value(s) in {p_col!r} outside [0, 1] at row(s) "
+                         f"{rows}: {p_all[bad].head(5).tolist()}; a p-value is a probability")
     out = table.copy()
     out["p_adj"] = np.nan
+    out["n_family"] = 0
     groups = [(None, out)] if not family else out.groupby(list(family), observed=True, sort=False)
     for _, part in groups:
         ok = part[p_col].notna()
         if ok.any():
             padj = _adjust(part.loc[ok, p_col].to_numpy(dtype=float), method, alpha)
             out.loc[part.index[ok.to_numpy()], "p_adj"] = padj
+        out.loc[part.index, "n_family"] = int(ok.sum())
     out["significant"] = out["p_adj"].lt(alpha).fillna(False).astype(bool)
     diff = out["diff"] if "diff" in out else pd.Series(0.0, index=out.index)
     out["signal"] = np.select([out["significant"] & (diff < 0), out["significant"] & (diff > 0)],
                               ["down", "up"], "")
+    out["correction"] = method
+    out["alpha"] = alpha
     return out
 
 
@@ -179,21 +398,18 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     """环比 (vs last month) and 同比 (vs the same month last year) changes, corrected.
 
     Each comparison is its own family (all ``by`` x items). ``kwargs`` go to
-    :func:`period_change`. Adds ``comparison`` ('环比' / '同比') to its columns and those of
-    :func:`adjust_pvalues`. Comparisons whose base month is absent from the data are skipped.
+    :func:`period_change` (e.g. ``paired``, ``test``). Adds ``comparison`` ('环比' / '同比') to
+    its columns and those of :func:`adjust_pvalues`. A comparison whose base month is absent
+    from the data is kept, its cells with status ``base_missing`` (never shown as 正常); when
+    ``month`` itself has no answer the cells say ``current_missing``.
     """
-    present = set(data["month"].unique())
+    require_columns(data, ["month"], what="the survey data")
     parts = []
     for name, base in (("环比", shift_month(month, -1)), ("同比", shift_month(month, -12))):
-        if base not in present or month not in present:
-            continue
         ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
         ch = adjust_pvalues(ch, method=method, alpha=alpha)
         ch.insert(0, "comparison", name)
         parts.append(ch)
-    if not parts:
-        return pd.DataFrame(columns=["comparison", "month", "base_month", "diff", "p_adj",
-                                     "significant", "signal"])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -203,12 +419,23 @@ def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag:
     """Scan every month for changes vs ``lag`` months earlier (1 = 环比, 12 = 同比).
 
     One family per month (all ``by`` x items of that month). Used to check that a flagged drop is
-    unique. Returns the rows of :func:`period_change` + :func:`adjust_pvalues` for all months.
+    unique. Tests as :func:`period_change` (matched pairs on a panel). Returns the rows of
+    :func:`period_change` + :func:`adjust_pvalues` for all months.
     """
-    months = sorted(data["month"].unique()) if months is None else list(months)
-    keys = ([by] if isinstance(by, str) else list(by or [])) + ["item"]
-    agg = _aggregates(data, keys=keys, items=kwargs.pop("items", None),
-                      score_map=kwargs.pop("score_map", None))
+    keys = _keys(by)
+    paired = kwargs.pop("paired", "auto")
+    id_col = kwargs.pop("id_col", None)
+    test = kwargs.pop("test", "auto")
+    level = 1 - alpha
+    power = kwargs.pop("power", 0.8)
+    min_n_flag = kwargs.pop("min_n_flag", 30)
+    min_n_suppress = kwargs.pop("min_n_suppress", 10)
+    scored = _scored(data, keys=keys, items=kwargs.pop("items", None),
+                     score_map=kwargs.pop("score_map", None))
+    if kwargs:
+        raise TypeError(f"change_scan got unexpected keyword argument(s) {sorted(kwargs)}")
+    months = sorted(scored["month"].unique()) if months is None else list(months)
+    agg = _aggregates(data, keys=keys, scored=scored)
     cur = agg[agg["month"].isin(months)].set_index(["month"] + keys)[["n", "s1", "s2"]]
     shifted = {m: shift_month(m, lag) for m in agg["month"].unique()}
     base = agg.assign(month=agg["month"].map(shifted))
@@ -219,7 +446,20 @@ def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag:
         return pd.DataFrame(columns=keys + _COLS)
     cur = cur[cur.index.get_level_values("month").isin(both)]
     base = base[base.index.get_level_values("month").isin(both)]
-    out = _welch(cur, base, level=1 - alpha, **kwargs)
+    out = _welch(cur, base, level=level, power=power)
+    idc = _id_col(data, id_col, paired)
+    cur_m = list(both)
+    base_m = [shift_month(m, -lag) for m in both]
+    if _use_pairs(paired, scored, idc, cur_m, base_m):
+        gk = ["month"] + keys
+        shop = scored.groupby(gk + [idc], observed=True)["score"].mean()
+        sh_base = shop.rename(index={m: shifted[m] for m in shop.index.levels[0]}, level="month")
+        in_both = shop.index.get_level_values("month").isin(both)
+        sh_base = sh_base[sh_base.index.get_level_values("month").isin(both)]
+        pr = _paired(shop[in_both], sh_base, gkeys=gk, level=level, power=power,
+                     min_n_flag=min_n_flag, test=test)
+        out = _apply_pairs(out, pr, keys=gk, min_n_suppress=min_n_suppress)
+    out = _finish(out, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
     back = {m: shift_month(m, -lag) for m in out["month"].unique()}
     out["base_month"] = out["month"].map(back)
     out = out[keys + _COLS]
@@ -231,13 +471,18 @@ def rolling_scores(data: pd.DataFrame, *, month: str, window: int = 3, by="distr
     """Rolling view for small districts: the last ``window`` months pooled vs the ``window``
     months before them (e.g. Aug-Oct vs May-Jul), corrected across ``by`` x items.
 
-    Pooling repeats panel shops across months, so n counts answers, not shops; the CI is a
-    guide, not exact. Returns the columns of :func:`period_change` + :func:`adjust_pvalues`.
+    n_cur / n_base count answers (a panel shop answers once a month); on a panel the test runs
+    on each informant's mean over each window, matched across the windows (``n_pairs``
+    informants). Returns the columns of :func:`period_change` + :func:`adjust_pvalues`.
     """
     cur = [shift_month(month, -k) for k in range(window - 1, -1, -1)]
     base = [shift_month(month, -k) for k in range(2 * window - 1, window - 1, -1)]
     ch = period_change(data, month=cur, base_month=base, by=by, level=1 - alpha, **kwargs)
     return adjust_pvalues(ch, method=method, alpha=alpha)
+
+
+#: How each test is named in a finding sentence.
+_TEST_WORDS = {"paired_t": "配对t检验", "wilcoxon": "Wilcoxon符号秩检验", "welch": "Welch t检验"}
 
 
 def change_findings(changes: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
@@ -246,7 +491,7 @@ def change_findings(changes: pd.DataFrame, *, labels: Mapping[str, str] | None =
 
     ``changes``: rows of :func:`survey_changes` (or :func:`adjust_pvalues` output). Sorted by
     adjusted p-value; each sentence names the comparison, district, item, the change in points
-    with its CI and the corrected p-value.
+    with its CI, the corrected p-value, and the test with its number of matched pairs.
     """
     from ..config import DISTRICT_BY_CODE
 
@@ -258,8 +503,97 @@ def change_findings(changes: pd.DataFrame, *, labels: Mapping[str, str] | None =
         comp = r["comparison"] if "comparison" in r else "变化"
         p = "p<0.001" if r["p_adj"] < 0.001 else f"p={r['p_adj']:.3f}"
         verb = "下降" if r["diff"] < 0 else "上升"
+        how = ""
+        if r.get("test", "") in ("paired_t", "wilcoxon"):
+            how = f"，{_TEST_WORDS[r['test']]}，{int(r['n_pairs'])}对"
+        elif r.get("test", "") == "welch":
+            how = f"，{_TEST_WORDS['welch']}"
         out.append(f"{comp}：{names.get(r['district_code'], r['district_code'])} "
                    f"{labels.get(r['item'], r['item'])}{verb}{abs(r['diff']):.1f}分"
-                   f"（95%置信区间 {r['ci_low']:+.1f}～{r['ci_high']:+.1f}分，校正后{p}），"
+                   f"（95%置信区间 {r['ci_low']:+.1f}～{r['ci_high']:+.1f}分，校正后{p}{how}），"
                    f"显著{verb}。")
+    return out
+
+
+_FWER_METHODS = {"holm", "bonferroni", "sidak", "holm-sidak", "simes-hochberg", "hommel"}
+_FDR_METHODS = {"fdr_bh", "fdr_by", "fdr_tsbh", "fdr_tsbky"}
+
+
+def multiplicity_summary(changes: pd.DataFrame, *, family: Sequence[str] | None = ("comparison",),
+                         by: Sequence[str] | str | None = None, pages: int = 1,
+                         method: str | None = None, alpha: float | None = None) -> pd.DataFrame:
+    """What the multiple-comparison correction on a page covers, and the false alarms to expect.
+
+    One row per family of ``changes`` (the rows corrected together by :func:`adjust_pvalues`,
+    e.g. one per comparison 环比/同比): ``family`` (the family's key, e.g. '环比'),
+    ``n_cells`` (cells on the page), ``n_tests`` (cells tested; the others have a status such
+    as ``insufficient_sample`` or ``no_variance`` and are not in the family), ``units`` and
+    ``items`` (distinct values of the ``by`` columns and items tested, naming what the family
+    spans), ``tests`` (tests that ran, e.g. 'paired_t:58,wilcoxon:2'), ``correction``,
+    ``alpha``, ``n_significant``;
+    ``false_alarm_bound``: if nothing truly changed, the chance of at least one false alarm in
+    the family is at most alpha under Holm/Bonferroni (FWER) and under BH (which equals FWER
+    control when nothing changed); uncorrected it is up to n_tests x alpha expected false
+    alarms; ``pages`` and ``expected_false_alarms_city`` = pages x false_alarm_bound: the
+    expected number of false alarms per month across the city's ``pages`` (e.g. districts + 1
+    city page) when nothing changed (an upper bound; more than one false alarm in a family is
+    rare). The method and alpha are read from ``changes`` (columns ``correction`` / ``alpha``
+    of :func:`adjust_pvalues`) unless given.
+    """
+    fam = [c for c in (family or []) if c in changes.columns]
+    if method is None:
+        if "correction" not in changes.columns:
+            raise ValueError("changes carry no 'correction' column (run adjust_pvalues) and no "
+                             "method= was given")
+        method = str(changes["correction"].iloc[0]) if len(changes) else "holm"
+    if alpha is None:
+        alpha = float(changes["alpha"].iloc[0]) if "alpha" in changes.columns and len(changes) \
+            else 0.05
+    if pages < 1:
+        raise ValueError(f"pages must be at least 1, got {pages}")
+    units = [by] if isinstance(by, str) else list(by or [])
+    require_columns(changes, units + ["p_value"], what="the changes table")
+    groups = [("全部", changes)] if not fam else changes.groupby(fam, observed=True, sort=False)
+    rows = []
+    for key, part in groups:
+        tested = part[part["p_value"].notna()]
+        m = len(tested)
+        if method in _FWER_METHODS or method in _FDR_METHODS:
+            bound = alpha if m else 0.0
+        else:
+            bound = m * alpha
+        tests = (tested["test"].value_counts().sort_index() if "test" in tested
+                 else pd.Series(dtype=int))
+        sig = int(part["significant"].sum()) if "significant" in part else 0
+        rows.append({
+            "family": "/".join(map(str, key)) if isinstance(key, tuple) else str(key),
+            "n_cells": len(part), "n_tests": m,
+            "units": int(tested[units].drop_duplicates().shape[0]) if units else 1,
+            "items": int(tested["item"].nunique()) if "item" in tested else 0,
+            "tests": ",".join(f"{k}:{v}" for k, v in tests.items() if k),
+            "correction": method, "alpha": alpha, "n_significant": sig,
+            "false_alarm_bound": bound, "pages": pages,
+            "expected_false_alarms_city": pages * bound})
+    return pd.DataFrame(rows)
+
+
+def city_fdr(changes: pd.DataFrame, *, alpha: float = 0.05, family: Sequence[str] | None = None,
+             p_col: str = "p_value") -> pd.DataFrame:
+    """False discovery rate control across the city's pages (Benjamini-Hochberg).
+
+    ``changes``: the change cells of every page of the month (e.g. :func:`survey_changes` on
+    the whole city with ``by="district_code"``). All tested cells of the month form one
+    family (or one per value of ``family``, e.g. ``["comparison"]``); BH-adjusted p-values as
+    ``statsmodels.stats.multitest.multipletests(method='fdr_bh')``. Among the cells flagged
+    ``significant_city``, the expected share of false alarms is at most ``alpha``.
+    Adds ``p_adj_city``, ``significant_city`` and ``n_family_city``; other columns unchanged.
+    """
+    adj = adjust_pvalues(changes.drop(columns=[c for c in ("p_adj", "significant", "signal",
+                                                          "n_family", "correction", "alpha")
+                                               if c in changes.columns]),
+                         method="fdr_bh", alpha=alpha, p_col=p_col, family=family)
+    out = changes.copy()
+    out["p_adj_city"] = adj["p_adj"]
+    out["significant_city"] = adj["significant"]
+    out["n_family_city"] = adj["n_family"]
     return out

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import DISTRICT_BY_CODE
+from .survey import require_columns
 
 __all__ = ["panel_coverage", "straight_lining"]
 
@@ -18,9 +19,17 @@ def panel_coverage(survey: pd.DataFrame, districts: pd.DataFrame, *, customers=N
     responded = shops with at least one valid answer in the month; rate = responded /
     planned. planned = ``districts.panel_size``; with ``customers`` given, the plan is split
     by 城乡 (urban_rural) in proportion to the district's informant shops. ``short`` is True
-    when rate < ``min_rate``. Returns ``month``, ``district_code``, ``district``, [``urban_rural``],
-    ``planned``, ``surveyed`` (shops with any row), ``responded``, ``rate``, ``short``.
+    when rate < ``min_rate``. ``status``: ``no_plan`` (no planned sample for the cell: the rate
+    cannot be judged), ``short`` or ``ok``. Returns ``month``, ``district_code``, ``district``,
+    [``urban_rural``], ``planned``, ``surveyed`` (shops with any row), ``responded``, ``rate``,
+    ``short``, ``status``.
     """
+    require_columns(survey, ["month", "district_code", "license_id", "answer"],
+                    what="the survey data")
+    require_columns(districts, ["district_code", "panel_size"], what="the district table")
+    if customers is not None:
+        require_columns(customers, ["license_id", "district_code", "urban_rural",
+                                    "survey_informant"], what="the customer file")
     valid = survey[survey["answer"].notna()]
     keys = ["month", "district_code"]
     plan = districts[["district_code", "panel_size"]].rename(columns={"panel_size": "planned"})
@@ -45,6 +54,7 @@ def panel_coverage(survey: pd.DataFrame, districts: pd.DataFrame, *, customers=N
     out[["surveyed", "responded"]] = out[["surveyed", "responded"]].fillna(0).astype(int)
     out["rate"] = out["responded"] / out["planned"].replace(0, np.nan)
     out["short"] = out["rate"].lt(min_rate).fillna(False).astype(bool)
+    out["status"] = np.select([out["rate"].isna(), out["short"]], ["no_plan", "short"], "ok")
     out.insert(2, "district", out["district_code"].map(
         lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c))
     return out
@@ -59,8 +69,9 @@ def straight_lining(survey: pd.DataFrame, *, id_col: str = "license_id", min_ite
     not dropped. Returns ``month``, ``district_code``, ``id_col``, ``n_answered``,
     ``n_distinct``, ``answer`` (the repeated answer where straight-lined), ``straight_line``.
     """
-    valid = survey[survey["answer"].notna()]
     keys = ["month", "district_code", id_col]
+    require_columns(survey, keys + ["answer"], what="the survey data")
+    valid = survey[survey["answer"].notna()]
     g = valid.groupby(keys, observed=True)["answer"]
     out = pd.concat([g.size().rename("n_answered"), g.nunique().rename("n_distinct"),
                      g.first().rename("answer")], axis=1).reset_index()
