@@ -91,7 +91,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     straight = survey_quality.straight_lining(cur, id_col="respondent_id")
     r.section("quality").add(
         Table(alpha_table.rename(columns={"ci_low": "alpha_low", "ci_high": "alpha_high",
-                                          "n": "n_complete", "k": "n_items"}),
+                                          "n": "respondents", "k": "n_items"})[
+                  ["alpha", "alpha_low", "alpha_high", "respondents", "n_complete", "n_items",
+                   "nan_policy"]],
               title="问卷信度（Cronbach's α）"),
         Text(f"直线作答 {int(straight['straight_line'].sum())} 人（占 "
              f"{fmt.share(straight['straight_line'].mean())}，已标注、未剔除）。"))

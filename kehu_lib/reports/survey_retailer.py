@@ -89,10 +89,12 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     item_rel = reliability.item_reliability(wide)
     r.section("reliability").add(
         Table(alpha_table.rename(columns={"ci_low": "alpha_low", "ci_high": "alpha_high",
-                                          "n": "n_complete", "k": "n_items"}),
+                                          "n": "respondents", "k": "n_items"})[
+                  ["alpha", "alpha_low", "alpha_high", "respondents", "n_complete", "n_items",
+                   "nan_policy"]],
               title="Cronbach's α"),
         Table(item_rel.assign(item=item_rel["item"].map(labels)).rename(
-            columns={"mean": "score"})[["item", "score", "item_rest_corr", "alpha_if_dropped",
+            columns={"mean": "score"})[["item", "score", "item_rest_corr", "alpha_if_dropped", "pc1_loading",
                                         "reverse_suspect", "warning"]], title="题目信度"))
 
     changes = survey_change.survey_changes(data, month=month, items=items + ["R10"],
@@ -105,10 +107,14 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     ch = r.section("changes")
     ch.add(Table(view[(["district"] if city else []) + [
         "comparison", "item", "n_cur", "n_base", "score_cur", "score_base", "score_diff",
-        "ci_low", "ci_high", "mdc", "p_adj", "sample_note", "signal"]],
+        "ci_low", "ci_high", "mdc", "p_adj", "test", "n_pairs", "sample_note", "signal"]],
         title="得分变化" + ("（全市页只列显著与小样本的格子）" if city else ""),
         cap=40, noun="项", sheet="满意度得分变化", city=city,
         empty="没有经校正后显著或小样本的变化。"))
+    fam = survey_change.multiplicity_summary(changes, by="district_code", pages=1)
+    ch.add(Table(fam[["family", "n_tests", "units", "items", "correction", "n_significant",
+                      "false_alarm_bound"]],
+                 title="多重比较：每个比较口径的全部检验一起按 Holm 法校正（面板客户按配对检验）"))
     drops = changes[changes["signal"] == "down"]
     focus = code if not city else (drops["district_code"].iloc[0] if len(drops) else None)
     if focus is not None:
