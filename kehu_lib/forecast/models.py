@@ -126,10 +126,34 @@ def zeros(y, h, **_) -> Forecast:
 # lfilter recursions of .fast (the tests check them against statsmodels)
 
 
-def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, bool]:
+#: Shift of the log scale for series with zero months, as a share of the mean non-zero value:
+#: such a series is modelled as ``log(y + c)``, c = ZERO_SHIFT x mean(y > 0). Measured on the
+#: tourism series with zero months (benchmarks/forecast_bench.py): 0.25 against 0.1 and 1.0.
+ZERO_SHIFT = 0.25
+
+
+def _log_or_raw(y: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """The modelling scale: ``(z, shift)`` with ``z = log(y + shift)``; shift 0 for a positive
+    series, ``ZERO_SHIFT x mean of the non-zero values`` for a non-negative series with zero
+    months (no raw-scale fit that a zero month throws off), None (raw scale, ``z = y``) only
+    for a series with negative values or no positive value."""
     if np.all(y > 0):
-        return np.log(y), True
-    return y, False
+        return np.log(y), 0.0
+    if np.all(y >= 0) and np.any(y > 0):
+        c = ZERO_SHIFT * float(np.mean(y[y > 0]))
+        return np.log(y + c), c
+    return y, None
+
+
+def _back(fc: "Forecast", shift: float | None) -> "Forecast":
+    """Map a forecast on the modelling scale of :func:`_log_or_raw` back to the data's."""
+    if shift is None:
+        return fc
+    return fc.map(np.exp) if shift == 0 else fc.map(lambda a: np.exp(a) - shift)
+
+
+def _scale_note(shift: float | None) -> str:
+    return "" if shift is None else ("log " if shift == 0 else "log(y+c) ")
 
 
 def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
@@ -151,7 +175,8 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     dict is updated.
     """
     y = np.asarray(y, float)
-    z, logged = _log_or_raw(y)
+    z, shift = _log_or_raw(y)
+    logged = shift is not None
     seasonal_ok = len(z) >= max(2 * m, 10 + 2 * (m // 2))
     s0 = F.heuristic_season(z, m) if seasonal_ok else None
     best = None
@@ -168,15 +193,13 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
             aicc = fit.aicc
             if not np.isfinite(aicc) or (best is not None and aicc >= best.aicc):
                 continue
-            if _explodes(np.exp(fit.mean) if logged else fit.mean, y):
+            if _explodes(_back(Forecast(fit.mean), shift).mean, y):
                 continue
             best = fit
     if best is None:
         return naive(y, h)
-    out = _normal(best.mean, best.sd, "ets")
-    if logged:
-        out = out.map(np.exp)
-    out.note = ("log " if logged else "") + f"ETS({best.name})"
+    out = _back(_normal(best.mean, best.sd, "ets"), shift)
+    out.note = _scale_note(shift) + f"ETS({best.name})"
     out.model = "ets"
     return out
 
@@ -203,11 +226,9 @@ def theta(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12) -> Fore
     by MLE for sigma^2, which costs ~10x the whole Theta fit); back-transformed.
     """
     y = np.asarray(y, float)
-    z, logged = _log_or_raw(y)
+    z, shift = _log_or_raw(y)
     mean, sd, _ = F.theta_forecast(z, h, m=m, seasonal=len(z) >= 2 * m)
-    fc = _normal(mean, sd, "theta", note="log Theta" if logged else "Theta")
-    if logged:
-        fc = fc.map(np.exp)
+    fc = _back(_normal(mean, sd, "theta", note=_scale_note(shift) + "Theta"), shift)
     if _explodes(fc.mean, y):
         return naive(y, h)
     return fc
@@ -226,7 +247,8 @@ def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     the parameters of the previous fit of the same form (see :func:`ets`).
     """
     y = np.asarray(y, float)
-    z, logged = _log_or_raw(y)
+    z, shift = _log_or_raw(y)
+    logged = shift is not None
     seasonal = len(z) >= 2 * m + 2
     key = ("sarima", (0, 1, 1, m) if seasonal else (0, 0, 0, 0), xreg is not None, logged)
     sp = warm.get(key) if warm is not None else None
@@ -234,11 +256,9 @@ def sarima(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
                                      seasonal=seasonal, start_params=sp)
     if warm is not None:
         warm[key] = params
-    fc = _normal(mean, sd, "sarima", note=("log " if logged else "") +
-                 ("SARIMA(0,1,1)(0,1,1)12" if seasonal else "ARIMA(0,1,1)") +
-                 ("+春节" if xreg is not None else ""))
-    if logged:
-        fc = fc.map(np.exp)
+    fc = _back(_normal(mean, sd, "sarima", note=_scale_note(shift) +
+                       ("SARIMA(0,1,1)(0,1,1)12" if seasonal else "ARIMA(0,1,1)") +
+                       ("+春节" if xreg is not None else "")), shift)
     if _explodes(fc.mean, y):
         return naive(y, h)
     return fc

@@ -149,8 +149,10 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
                           sku_model: str = CHEAP_MODEL) -> pd.DataFrame:
     """Forecast every series of every district and the city for the months after ``month``.
 
-    Backtests the candidate models over the last 12 months (rolling origins), chooses one model
-    per series, forecasts ``horizon_for(month)`` months, reconciles (middle-out, see above)
+    Runs the product path (:func:`select.fit_one`, as :func:`series.forecast_series`) on every
+    series: backtests the candidate models over the last 12 months (rolling origins), chooses
+    the model (:func:`select.decide`: the combination unless the policy says otherwise; column
+    ``reason``), forecasts ``horizon_for(month)`` months, reconciles (middle-out, see above)
     and forecasts each district's SKUs for the demand plan (scaled to the reconciled district
     total). Interval bounds of each level are widened to their backtest coverage
     (:func:`calibrate_intervals`; the Spring Festival months by their own backtest errors, see
@@ -172,7 +174,11 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
     # one pool for both: the many small SKU fits fill the workers' idle tail of the series fits
     everything = sel.forecast_frame(tasks + sku_tasks, n_jobs=n_jobs)
     results, sku_results = everything[:len(tasks)], everything[len(tasks):]
-    chosen = {r["forecast"]["unique_id"].iloc[0]: r["model"] for r in results}
+    # the backtest rows of the chosen model (a fallback series has the fallback's forecast
+    # under every candidate's name: its rows are those of the default)
+    default = "combo" if "combo" in candidates else tuple(candidates)[-1]
+    chosen = {r["forecast"]["unique_id"].iloc[0]:
+              r["model"] if r["model"] in candidates else default for r in results}
     fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
     rec = middle_out(fc, meta)
     # backtest: candidates, the chosen model, and the chosen model reconciled per origin
