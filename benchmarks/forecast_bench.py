@@ -21,8 +21,8 @@ Per set: relative MASE (mean MASE / mean MASE of the seasonal naive, MASE scaled
 in-sample seasonal naive, m = 12), the bootstrap 95% CI of the difference in relative MASE
 against AutoETS (series resampled, 2,000 draws; aus_retail resamples each series with its three
 origins), interval coverage 80/95, and wall seconds per 100 series (each method in one pool of
-``--jobs`` warmed-up worker processes; the machine is shared, so compare the ratio to AutoETS
-in the same run, not the seconds).
+``--jobs`` warmed-up worker processes, the methods taking turns on quarters of each set; the
+machine is shared, so compare the ratio to AutoETS in the same run, not the seconds).
 
 Also printed from the same run (no extra fits): (c) the model-choice policies the product could
 use, evaluated on the backtest evidence and the members' forecasts ``forecast_series`` returns
@@ -186,25 +186,41 @@ def load_sets(args) -> dict[str, list]:
 # measuring
 
 
-def run_sets(sets: dict[str, list], n_jobs: int = 2):
-    """Every method on every set: rows, per set and method the wall seconds, kehu's extras."""
+def run_sets(sets: dict[str, list], n_jobs: int = 2, *, rounds: int = 4):
+    """Every method on every set: rows, per set and method the wall seconds, kehu's extras.
+
+    Each method has its own warmed-up pool; the methods take turns on each quarter of each set
+    (``rounds`` slices), so a change in the load of the shared machine hits them alike."""
+    from contextlib import ExitStack
+
     rows, walls, extras = [], [], []
-    for method in METHODS:
-        with ProcessPoolExecutor(n_jobs, initializer=_init) as ex:
+    with ExitStack() as stack:
+        pools = {}
+        for method in METHODS:
+            ex = stack.enter_context(ProcessPoolExecutor(n_jobs, initializer=_init))
             list(ex.map(_warm, [method] * n_jobs))  # not timed: imports and JIT compilation
-            for name, tasks in sets.items():
-                t0 = time.perf_counter()
-                out = list(ex.map(_run, [(method,) + t for t in tasks], chunksize=4))
-                wall = time.perf_counter() - t0
-                walls.append({"set": name, "method": method, "series": len(out),
-                              "sec_per_100_wall": wall / len(out) * 100,
-                              "sec_per_100_cpu": sum(o[1] for o in out) / len(out) * 100})
-                for (r, _, extra), t in zip(out, tasks):
-                    rows.append(r.assign(set=name))
-                    if extra is not None:
-                        extras.append(extra | {"set": name, "group": t[0], "unique_id": t[1],
-                                               "train": t[2], "test": t[4],
-                                               "scale": mase_scale(t[2])})
+            pools[method] = ex
+        for name, tasks in sets.items():
+            wall = dict.fromkeys(METHODS, 0.0)
+            cpu = dict.fromkeys(METHODS, 0.0)
+            for k in range(rounds):
+                part = tasks[k::rounds]
+                for method in METHODS:
+                    t0 = time.perf_counter()
+                    out = list(pools[method].map(_run, [(method,) + t for t in part],
+                                                 chunksize=2))
+                    wall[method] += time.perf_counter() - t0
+                    cpu[method] += sum(o[1] for o in out)
+                    for (r, _, extra), t in zip(out, part):
+                        rows.append(r.assign(set=name))
+                        if extra is not None:
+                            extras.append(extra | {"set": name, "group": t[0],
+                                                   "unique_id": t[1], "train": t[2],
+                                                   "test": t[4], "scale": mase_scale(t[2])})
+            for method in METHODS:
+                walls.append({"set": name, "method": method, "series": len(tasks),
+                              "sec_per_100_wall": wall[method] / len(tasks) * 100,
+                              "sec_per_100_cpu": cpu[method] / len(tasks) * 100})
     return pd.concat(rows, ignore_index=True), pd.DataFrame(walls), extras
 
 

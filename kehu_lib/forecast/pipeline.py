@@ -18,7 +18,7 @@ The cache of a month lives in ``<store>/derived/forecasts/month=YYYY-MM/`` (writ
 (rolling-origin backtest, every candidate model plus the chosen and reconciled forecasts) and
 ``series.parquet`` (the history that was forecast).
 
-Cost: per series 4 backtest origins x (ETS forms, Theta, SARIMA) + last month + final fit, plus
+Cost: per series 2 backtest origins x (ETS forms, Theta, SARIMA) + last month + final fit, plus
 one Theta per SKU, all in one process pool (one BLAS thread per worker). The linear models are
 fitted by ``lfilter`` recursions (:mod:`.fast`: ETS, the airline SARIMA(X) and Theta, checked
 against statsmodels in the tests), the festival regressor's month shares are cached and its
@@ -129,13 +129,14 @@ def build_series(month: str, *, store=None, volume: pd.DataFrame | None = None):
 
 def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int,
            candidates: tuple[str, ...] = sel.CANDIDATES) -> list[dict]:
-    # backtest origins: the last 12 months in 4 blocks of 3, plus last month's 1-step forecast
-    origins_all = [n_all - 12, n_all - 9, n_all - 6, n_all - 3]
+    # backtest origins: the product's (select.default_origins: the last 12 months in 2 blocks of
+    # 6) at the same calendar months for every series, plus last month's 1-step forecast
+    origins_all = sel.default_origins(n_all)
     tasks = []
     for uid, g in series.groupby("unique_id", sort=True):
         n = len(g)
         offset = n_all - n  # series starting later than the data
-        origins = [o - offset for o in origins_all if o - offset >= 3]
+        origins = [o - offset for o in origins_all if o - offset >= sel.MIN_OBS]
         tasks.append({"unique_id": uid, "y": g["y"].to_numpy(float),
                       "start": pd.Period(g["ds"].iloc[0], "M"), "h": h, "origins": origins,
                       "last_month": True, "models": candidates, "model": None,
