@@ -44,7 +44,7 @@ def test_fallback_notes_name_the_series():
 
 
 def test_model_choice_hand_computed():
-    fc = pd.concat([_fc().assign(reason="combo_default"),
+    fc = pd.concat([_fc().assign(reason="weighted"),
                     _fc().assign(unique_id="A|价类|一类", level="价类", member="一类",
                                  model="sba", reason="intermittent"),
                     _fc().assign(unique_id="A|品牌|X", level="品牌", member="X")])
@@ -61,8 +61,12 @@ def test_model_choice_hand_computed():
     t = report.model_choice(fc, bt)
     assert list(t["unique_id"]) == ["A|总量|合计", "A|价类|一类"]  # headline levels only
     r = t.iloc[0]
-    assert r["model"] == "combo" and r["reason"] == "combo_default"
+    assert r["model"] == "combo" and r["reason"] == "weighted"
     # backtest MASE = |error| / scale: 20/10, 5/10, ...; "chosen" rows are not a candidate
     assert (r["mase_snaive"], r["mase_ets"], r["mase_combo"]) == (2.0, 0.5, 0.8)
     assert r["best"] == "ets" and r["origins"] == 2 and r["n"] == 2
+    # weights 1 / MASE: 2, 1, 2/3 over ets, theta, sarima
+    assert r["weight_ets"] == pytest.approx(2 / (2 + 1 + 2 / 3))
+    assert r["weight_sarima"] == pytest.approx((2 / 3) / (2 + 1 + 2 / 3))
     assert t.iloc[1]["model"] == "sba" and t.iloc[1]["reason"] == "intermittent"
+    assert pd.isna(t.iloc[1]["weight_ets"])

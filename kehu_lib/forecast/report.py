@@ -139,13 +139,15 @@ def model_choice(fc: pd.DataFrame, bt: pd.DataFrame, *,
     ``fc``: the month's forecasts (:func:`load_month_forecasts`), ``bt``: its backtest
     (:func:`load_backtest`), same district. One row per series of ``levels``: ``unique_id,
     district, level, member``, ``model`` (code of the model used: combo, ets, theta, sarima,
-    snaive, or a fallback: sba, naive, mean, zero), ``reason`` (code,
+    snaive, or a fallback: tsb, naive, mean, zero), ``reason`` (code,
     :data:`kehu_lib.forecast.select.REASONS`), ``mase_<candidate>`` (backtest MASE of each
     candidate, the combination included), ``best`` (the candidate of lowest backtest MASE),
+    ``weight_ets, weight_theta, weight_sarima`` (the members' weights, 1 / backtest MASE; they
+    apply when ``reason`` is ``weighted``),
     ``origins`` (rolling origins) and ``n`` (forecasts scored per candidate). Codes and numbers;
     labels belong to the presentation layer.
     """
-    from .select import CANDIDATES, evidence
+    from .select import CANDIDATES, COMBO, combo_weights, evidence
 
     f = fc[fc["level"].isin(levels)].drop_duplicates("unique_id")
     cols = ["unique_id", "district", "level", "member", "model", "reason"]
@@ -160,12 +162,18 @@ def model_choice(fc: pd.DataFrame, bt: pd.DataFrame, *,
                                     for m, v in zip(ev["model"], ev["mase"])}
         fin = ev[np.isfinite(ev["mase"].astype(float))]
         row["best"] = fin.loc[fin["mase"].astype(float).idxmin(), "model"] if len(fin) else None
+        w = combo_weights(ev)
+        for m, wm in zip(COMBO, w if w is not None else [np.nan] * len(COMBO)):
+            row[f"weight_{m}"] = float(wm)
         row["origins"] = int(ev["origins"].max()) if len(ev) else 0
         row["n"] = int(ev["n"].max()) if len(ev) else 0
         rows.append(row)
-    ev_cols = [f"mase_{m}" for m in CANDIDATES] + ["best", "origins", "n"]
+    ev_cols = [f"mase_{m}" for m in CANDIDATES] + ["best"] + [f"weight_{m}" for m in COMBO] \
+        + ["origins", "n"]
     e = pd.DataFrame(rows, columns=["unique_id"] + ev_cols)
     out = f.merge(e, on="unique_id", how="left")
+    for m in COMBO:  # weights only where the forecast used them
+        out.loc[out["reason"] != "weighted", f"weight_{m}"] = np.nan
     order = {c: i for i, c in enumerate(levels)}
     cls = {c: i for i, c in enumerate(config.PRICE_CLASSES)}
     out["_l"] = out["level"].map(order)

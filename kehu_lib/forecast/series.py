@@ -5,13 +5,17 @@ Both run the product path, :func:`kehu_lib.forecast.select.fit_one`, the same th
 pipeline (reports, demand plan) runs and that ``benchmarks/forecast_bench.py`` measures:
 
 - all-zero, short (< 6 months) and intermittent series (more than 30% zero months in the last
-  12) get their fallback: zeros, the naive forecast, SBA (Syntetos-Boylan, :mod:`.intermittent`);
-- a regular series is backtested from 4 rolling origins (the last 12 months, 3 months ahead)
-  for the seasonal naive, ETS, Theta, SARIMA and their combination, and forecast by the
-  combination (:data:`select.POLICY`: on held-out public data no choice by backtest beat it);
-  the backtest MASE of every candidate is returned as the evidence;
+  12) get their fallback: zeros, the naive forecast, TSB (Teunter-Syntetos-Babai,
+  :mod:`.intermittent`);
+- a regular series is backtested from 2 rolling origins (12 and 6 months before its end, 6
+  months ahead each) for the seasonal naive, ETS, Theta, SARIMA and their combination, and
+  forecast by the combination of ETS, Theta and SARIMA weighted by inverse backtest MASE
+  (:data:`select.POLICY`; measured on held-out public data: picking the backtest's best model
+  lost to the combination, the weights never did); the backtest MASE of every candidate and
+  the weights are returned as the evidence;
 - series with zero months are modelled on ``log(y + c)`` (no raw-scale fit), positive ones on
-  ``log y``; the Spring-Festival regressor enters when ``festival`` and its effect is clear.
+  ``log y``; the airline SARIMA's trend is damped (a finished surge is not run forward); the
+  Spring-Festival regressor enters when ``festival`` and its effect is clear.
 """
 
 from __future__ import annotations
@@ -105,9 +109,10 @@ def forecast_series(y, h: int, *, months, festival: bool = True,
     -------
     DataFrame of ``h`` rows: ``ds`` (month start), ``mean`` (point forecast), ``lo_80, hi_80,
     lo_95, hi_95`` (interval bounds of the levels asked for), ``model`` (code of the model used:
-    combo, ets, theta, sarima, snaive, or a fallback: sba, naive, mean, zero), ``reason``
+    combo, ets, theta, sarima, snaive, or a fallback: tsb, naive, mean, zero), ``reason``
     (code of why, :data:`select.REASONS`) and ``note`` (model form). ``attrs["evidence"]``:
-    the backtest MASE of each candidate (``model, mase, n, origins``), ``attrs["backtest"]``
+    the backtest MASE of each candidate (``model, mase, n, origins``, and ``weight`` of the
+    combination's members), ``attrs["backtest"]``
     the backtest rows, ``attrs["members"]`` the point forecast of every candidate (one column
     each; for comparisons).
     """
