@@ -26,10 +26,10 @@ machine is shared, so compare the ratio to AutoETS in the same run, not the seco
 
 Also printed from the same run (no extra fits): (c) the model-choice policies the product could
 use, evaluated on the backtest evidence and the members' forecasts ``forecast_series`` returns
-(fixed combination = the product; pick = lowest backtest MASE; margin = switch when another model
-beats the combination's backtest MASE by 30%; inverse = members weighted by inverse backtest
-MASE); (d) the intermittent series (those the product sends to SBA): SBA, TSB, Croston and the
-12-month mean; (e) the zero-month series of tourism.
+(combo = the equal-weight combination; pick = lowest backtest MASE; margin = switch when another
+model beats the combination's backtest MASE by 30%; inverse = members weighted by inverse backtest
+MASE, the product); (d) the intermittent series (those the product sends to TSB): SBA, TSB,
+Croston and the 12-month mean; (e) the regular series with zero months (tourism, PBS).
 
 (a) The sample city: rolling 1-step origins over the store's last 12 months for the district
 totals and the city's price classes: the combination without the festival regressor, with it as
@@ -432,10 +432,10 @@ def main(argv=None) -> None:
               % (all_w.loc["kehu"].iloc[0], all_w.loc["autoets"].iloc[0],
                  all_w.loc["kehu"].iloc[0] / all_w.loc["autoets"].iloc[0]))
         print("\n(c) model-choice policies on the product's own backtest evidence (rel MASE, "
-              "regular series; combo = the product)")
+              "regular series; inverse = the product, combo = equal weights)")
         print(policies(extras, rows).round(3).to_string())
         it = intermittent_table(extras)
-        print("\n(d) intermittent series (the product: SBA): MAE relative to the 12-month mean")
+        print("\n(d) intermittent series (the product: TSB): MAE relative to the 12-month mean")
         print(it.round(3).to_string(index=False) if len(it) else "    none")
         ex = pd.DataFrame([{"set": e["set"], "group": e["group"], "unique_id": e["unique_id"],
                             "zeros": bool(np.any(e["train"] == 0)), "reason": e["reason"]}

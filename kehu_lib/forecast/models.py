@@ -31,6 +31,10 @@ LEVELS = (80, 95)
 #: is rejected as exploding.
 EXPLODE_FACTOR = 3.0
 
+#: Whether ETS also fits the non-seasonal forms when the series is long enough for the seasonal
+#: ones (the form is chosen by AICc). Off: on aus_retail (444 windows) and M1 monthly (250) the
+#: forecasts were the same to 0.0003 in relative MASE and the ETS fits took ~37% less time.
+NONSEASONAL_FORMS = False
 #: Damping of the trend of the airline SARIMA's forecast function and of Theta's drift (None =
 #: undamped, as the methods are published; :func:`kehu_lib.forecast.fast.damped_steps`).
 #: Damping the airline forecast's trend (0.9) brought SARIMA's relative MASE from 0.856 to 0.820
@@ -174,7 +178,8 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     Additive errors on log(y) (multiplicative behaviour on the original scale) when y > 0, else
     on y. Candidate forms (``trends``): trend none / additive damped (an undamped trend, "A",
     extrapolates too far over a year on retail data and is off by default), times seasonality
-    additive (only with >= 2 full years, 24 months) or none. The initial level and trend are
+    additive (with >= 2 full years, 24 months; then only the seasonal forms unless
+    :data:`NONSEASONAL_FORMS`) or none (shorter series). The initial level and trend are
     estimated (concentrated out by least squares), the initial seasonal states set by the
     heuristic of Hyndman et al. (2008); the smoothing parameters by maximum likelihood.
     Fitted by :func:`kehu_lib.forecast.fast.ets_fit` (the same model as statsmodels'
@@ -191,7 +196,7 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     seasonal_ok = len(z) >= max(2 * m, 10 + 2 * (m // 2))
     s0 = F.heuristic_season(z, m) if seasonal_ok else None
     best = None
-    for seas in ((True, False) if seasonal_ok else (False,)):
+    for seas in (((True, False) if NONSEASONAL_FORMS else (True,)) if seasonal_ok else (False,)):
         for t in trends:
             key = ("ets", None if t == "N" else "add", t == "Ad", "add" if seas else None, logged)
             sp = warm.get(key) if warm is not None else None

@@ -246,13 +246,26 @@ def evidence(bt: pd.DataFrame) -> pd.DataFrame:
     cols = ["model", "mase", "n", "origins"]
     if bt.empty:
         return pd.DataFrame(columns=cols)
-    ase = (np.abs(bt["mean"] - bt["y"]) / bt["scale"]).replace([np.inf, -np.inf], np.nan)
-    g = bt.assign(_ase=ase).groupby("model", sort=False)
-    out = pd.DataFrame({"mase": g["_ase"].mean(), "n": g["_ase"].count(),
-                        "origins": g["origin"].nunique()}).reset_index()
+    # numpy rather than a pandas groupby: this runs once per series in the product path
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ase = np.abs(bt["mean"].to_numpy(float) - bt["y"].to_numpy(float)) / \
+            bt["scale"].to_numpy(float)
+    ase[~np.isfinite(ase)] = np.nan
+    model = bt["model"].to_numpy(object)
+    origin = bt["origin"].to_numpy()
     order = {m: i for i, m in enumerate(CANDIDATES)}
-    return out.sort_values("model", key=lambda c: c.map(order).fillna(99),
-                           ignore_index=True)[cols]
+    rows = []
+    for name in sorted(dict.fromkeys(model), key=lambda m: order.get(m, 99)):
+        sel_ = model == name
+        a = ase[sel_]
+        fin = a[np.isfinite(a)]
+        rows.append((name, float(fin.mean()) if len(fin) else np.nan, int(len(fin)),
+                     int(len(np.unique(origin[sel_])))))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _mase_of(ev: pd.DataFrame) -> dict[str, float]:
+    return dict(zip(ev["model"], ev["mase"].astype(float))) if len(ev) else {}
 
 
 def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo",
@@ -273,17 +286,18 @@ def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo
         raise ValueError(f"unknown model-choice policy {policy!r}; expected inverse, combo, "
                          "margin or pick")
     margin = MARGIN if margin is None else margin
-    ev = ev[np.isfinite(ev["mase"].astype(float))] if len(ev) else ev
-    if ev.empty or ev["n"].max() < min_points or default not in set(ev["model"]):
+    if len(ev) == 0 or int(ev["n"].max()) < min_points:
         return default, "no_backtest"
-    best = ev.loc[ev["mase"].astype(float).idxmin(), "model"]  # ties: the first of CANDIDATES
-    base = float(ev.loc[ev["model"] == default, "mase"].iloc[0])
+    mase = {k: v for k, v in _mase_of(ev).items() if np.isfinite(v)}
+    if default not in mase:
+        return default, "no_backtest"
+    best = min(mase, key=lambda k: mase[k])  # ties: the first of CANDIDATES (evidence order)
+    base = mase[default]
     if policy == "inverse" and default == "combo" and combo_weights(ev) is not None:
         return default, "weighted"
     if policy == "pick" and best != default:
         return best, "backtest_best"
-    if policy == "margin" and best != default and \
-            float(ev.loc[ev["model"] == best, "mase"].iloc[0]) < (1 - margin) * base:
+    if policy == "margin" and best != default and mase[best] < (1 - margin) * base:
         return best, "backtest_margin"
     return default, "combo_best" if best == default else "combo_default"
 
@@ -291,8 +305,8 @@ def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo
 def combo_weights(ev: pd.DataFrame) -> np.ndarray | None:
     """Weights of the combination's members (:data:`COMBO` order) proportional to 1 / backtest
     MASE, or None when a member has no finite positive backtest MASE."""
-    m = ev.set_index("model")["mase"].reindex(list(COMBO)).to_numpy(float) if len(ev) \
-        else np.full(len(COMBO), np.nan)
+    mase = _mase_of(ev)
+    m = np.array([mase.get(c, np.nan) for c in COMBO], float)
     if not np.all(np.isfinite(m)):
         return None
     w = 1 / np.maximum(m, 1e-6)
