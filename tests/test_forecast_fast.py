@@ -156,3 +156,28 @@ def test_least_squares_box_against_scipy():
     # a bound that binds: the optimum sits on it
     p, _ = F.least_squares_box(resid, [1.0, 0.5], [0, 0], [2.0, 10])
     assert p[0] == pytest.approx(2.0)
+
+
+def test_damped_steps_hand_computed():
+    # D(k) = phi + ... + phi^k: 0.9, 1.71, 2.439
+    np.testing.assert_allclose(F.damped_steps(3, 0.9), [0.9, 1.71, 2.439])
+    np.testing.assert_allclose(F.damped_steps(3, 0.9, first=0), [0.0, 0.9, 1.71])
+    np.testing.assert_array_equal(F.damped_steps(3, None), [1.0, 2.0, 3.0])
+
+
+def test_damped_airline_forecast_bends_the_trend_only():
+    rng = np.random.default_rng(0)
+    t = np.arange(72)
+    z = 5 + 0.02 * t + 0.2 * np.sin(t * np.pi / 6) + rng.normal(0, 0.01, 72)
+    plain = F.airline_fit(z, 24)[0]
+    # undamped: the forecast function is a line plus the season (statsmodels' SARIMAX has the
+    # same form): the year-on-year step is constant
+    b = (plain[12:] - plain[:12]) / 12
+    np.testing.assert_allclose(b, b[0], atol=1e-9)
+    assert b[0] == pytest.approx(0.02, abs=0.003)
+    damped, sd, _ = F.airline_fit(z, 24, phi=0.9)
+    k = np.arange(1, 25)
+    np.testing.assert_allclose(damped, plain - b[0] * (k - F.damped_steps(24, 0.9)), atol=1e-9)
+    np.testing.assert_allclose(sd, F.airline_fit(z, 24)[1])  # intervals as the model's
+    # phi -> 1 is the undamped model
+    np.testing.assert_allclose(F.airline_fit(z, 24, phi=1 - 1e-9)[0], plain, atol=1e-6)

@@ -67,11 +67,13 @@ def test_five_month_series_falls_back_to_naive():
     np.testing.assert_allclose(fc.mean, 50.0)
 
 
-def test_intermittent_series_falls_back_to_mean():
+def test_intermittent_series_gets_tsb():
+    from kehu_lib.forecast.intermittent import tsb
+
     y = np.r_[np.full(18, 5.0), [0, 3, 0, 0, 6, 0, 0, 0, 3, 0, 0, 0]]
     fc = forecast_one(y, 1, start=START)
-    assert fc.note == "间歇性需求"
-    assert fc.mean[0] == pytest.approx(1.0)  # mean of the last 12 months = 12/12
+    assert fc.note == "间歇性需求" and fc.model == "tsb"
+    assert fc.mean[0] == pytest.approx(tsb(y, 1)[0])
 
 
 def test_exploding_forecast_is_rejected():
@@ -130,3 +132,17 @@ def test_theta_model_forecast_is_statsmodels_theta_back_transformed():
     fc = M.theta(y, 6, start=START)
     np.testing.assert_allclose(fc.mean, np.exp(np.asarray(ref)), rtol=1e-5)
     assert fc.note == "log Theta"
+
+
+def test_weighted_combination_hand_computed():
+    a = M._normal(np.array([10.0, 10.0]), np.array([1.0, 1.0]), "a")
+    b = M._normal(np.array([20.0, 20.0]), np.array([2.0, 2.0]), "b")
+    c = M._normal(np.array([30.0, 30.0]), np.array([3.0, 3.0]), "c")
+    eq = M.combine([a, b, c])
+    w = M.combine([a, b, c], weights=[2, 1, 1])
+    np.testing.assert_allclose(eq.mean, 20.0)
+    np.testing.assert_allclose(w.mean, (2 * 10 + 20 + 30) / 4)  # 17.5
+    # bounds: the median of the members' bounds, moved with the mean (-2.5)
+    np.testing.assert_allclose(w.hi[80], 20 + 2 * 1.2815516 - 2.5, rtol=1e-6)
+    with pytest.raises(ValueError, match="weights"):
+        M.combine([a, b], weights=[1, -1])

@@ -103,3 +103,19 @@ def test_interval_scale_hand_computed():
                        "lo_95": [6.0], "hi_95": [14.0]})
     out = pipeline.calibrate_intervals(fc, bt).iloc[0]
     assert out["hi_80"] == pytest.approx(10 + 2 * 1.7) and out["lo_95"] == pytest.approx(6.0 - 0.0)
+
+
+def test_reason_codes_and_model_choice_table(built, store):
+    from kehu_lib.forecast.select import REASONS
+
+    assert built["reason"].notna().all() and set(built["reason"]) <= set(REASONS)
+    fc = pipeline.load_month_forecasts("2026-10", "万柏林区", store=store)
+    bt = pipeline.load_backtest("2026-10", "万柏林区", store=store)
+    t = report.model_choice(fc, bt)
+    assert set(t["level"]) <= {"总量", "价类"} and t["unique_id"].is_unique
+    assert list(t["level"].iloc[:1]) == ["总量"]
+    tot = t[t["level"] == "总量"].iloc[0]
+    # the evidence is the candidates' backtest rows of the series: recompute the MASE
+    b = bt[(bt["unique_id"] == tot["unique_id"]) & (bt["model"] == "snaive")]
+    assert tot["mase_snaive"] == pytest.approx(float((abs(b["mean"] - b["y"]) / b["scale"]).mean()))
+    assert tot["origins"] == 2 and tot["n"] == 12

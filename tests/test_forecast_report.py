@@ -41,3 +41,32 @@ def test_last_month_check_error():
 def test_fallback_notes_name_the_series():
     notes = report.fallback_notes(_fc())
     assert notes == ["合计历史不足6个月，采用朴素预测(上月值)。"]
+
+
+def test_model_choice_hand_computed():
+    fc = pd.concat([_fc().assign(reason="weighted"),
+                    _fc().assign(unique_id="A|价类|一类", level="价类", member="一类",
+                                 model="sba", reason="intermittent"),
+                    _fc().assign(unique_id="A|品牌|X", level="品牌", member="X")])
+    origins = pd.to_datetime(["2026-03-01", "2026-06-01"])
+    rows = []
+    for uid in ("A|总量|合计", "A|价类|一类", "A|品牌|X"):
+        for model, err in (("snaive", 20.0), ("ets", 5.0), ("theta", 10.0), ("sarima", 15.0),
+                           ("combo", 8.0)):
+            for o in origins:
+                rows.append({"unique_id": uid, "model": model, "origin": o, "mean": 100 + err,
+                             "y": 100.0, "scale": 10.0})
+    bt = pd.DataFrame(rows + [{"unique_id": "A|总量|合计", "model": "chosen",
+                               "origin": origins[0], "mean": 0.0, "y": 100.0, "scale": 10.0}])
+    t = report.model_choice(fc, bt)
+    assert list(t["unique_id"]) == ["A|总量|合计", "A|价类|一类"]  # headline levels only
+    r = t.iloc[0]
+    assert r["model"] == "combo" and r["reason"] == "weighted"
+    # backtest MASE = |error| / scale: 20/10, 5/10, ...; "chosen" rows are not a candidate
+    assert (r["mase_snaive"], r["mase_ets"], r["mase_combo"]) == (2.0, 0.5, 0.8)
+    assert r["best"] == "ets" and r["origins"] == 2 and r["n"] == 2
+    # weights 1 / MASE: 2, 1, 2/3 over ets, theta, sarima
+    assert r["weight_ets"] == pytest.approx(2 / (2 + 1 + 2 / 3))
+    assert r["weight_sarima"] == pytest.approx((2 / 3) / (2 + 1 + 2 / 3))
+    assert t.iloc[1]["model"] == "sba" and t.iloc[1]["reason"] == "intermittent"
+    assert pd.isna(t.iloc[1]["weight_ets"])

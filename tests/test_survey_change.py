@@ -143,7 +143,7 @@ def test_constant_answers_are_flagged_not_silent():
     df.loc[df["month"] == "2026-09", "license_id"] += "b"  # other shops in the base month
     out = sc.period_change(df, month="2026-10", base_month="2026-09").iloc[0]
     assert out["diff"] == pytest.approx(-40.0) and out["test"] == ""
-    assert np.isnan(out["p_value"]) and out["status"] == "no_variance" and out["n_flag"] == "无变异"
+    assert np.isnan(out["p_value"]) and out["status"] == "no_variance" and out["n_flag"] == "ok"
     # the same shops answering exactly as before: nothing changed, nothing to test
     same = frame({("2026-10", "140110", "R01"): [4] * 40, ("2026-09", "140110", "R01"): [4] * 40})
     res = sc.period_change(same, month="2026-10", base_month="2026-09").iloc[0]

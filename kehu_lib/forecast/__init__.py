@@ -1,4 +1,6 @@
-"""Sales forecasts (销量预测): ETS, SARIMA(X), Theta and baselines, backtest-based choice,
+"""Sales forecasts (销量预测). Entry points: :func:`forecast_series` (one series) and
+:func:`forecast_long` (a long frame), the path the month's pipeline runs and the benchmark
+measures. Models: ETS, SARIMA(X), Theta and baselines, backtest-based choice,
 calibrated intervals, reconciliation, and the month's cache.
 
 The model forms are those of statsmodels (``ETSModel``, ``SARIMAX``, ``ThetaModel``); they are
@@ -19,10 +21,12 @@ from .pipeline import (build_month_forecasts, build_series, ensure_month_forecas
                        load_month_forecasts, load_series, monthly_volume)
 from .reconcile import middle_out, reconcile, summing_matrix
 from .select import CANDIDATES, OUT_COLUMNS, backtest_one, choose, forecast_frame, forecast_one
+from .series import forecast_long, forecast_series
 
 __all__ = ["calibrate_intervals", "interval_scale", "estimate_effect", "festival_regressor", "accuracy", "mase_scale", "LEVELS", "Forecast",
            "combine", "ets", "naive", "sarima", "snaive", "theta", "build_month_forecasts",
            "build_series", "ensure_month_forecasts", "horizon_for", "load_backtest", "load_month_forecasts", "load_series",
            "monthly_volume", "middle_out", "reconcile", "summing_matrix", "CANDIDATES",
            "OUT_COLUMNS",
-           "backtest_one", "choose", "forecast_frame", "forecast_one"]
+           "backtest_one", "choose", "forecast_frame", "forecast_one", "forecast_series",
+           "forecast_long"]

@@ -235,12 +235,23 @@ def ses(x, *, xatol: float = 1e-6) -> tuple[float, float, float]:
     return alpha, float(lv[-1]), float(np.sqrt(err @ err / len(err))) if len(err) else 0.0
 
 
-def theta_forecast(z, h: int, *, m: int = 12, seasonal: bool = True):
+def damped_steps(h: int, phi: float | None, *, first: int = 1) -> np.ndarray:
+    """``D(k) = phi + phi^2 + ... + phi^k`` for k = first .. first + h - 1 (``k`` itself when
+    ``phi`` is None: no damping); the multiplier of a damped trend's slope k steps ahead."""
+    k = np.arange(first, first + h, dtype=float)
+    if phi is None or phi >= 1:
+        return k
+    return phi * (1 - phi ** k) / (1 - phi)
+
+
+def theta_forecast(z, h: int, *, m: int = 12, seasonal: bool = True,
+                   phi: float | None = None):
     """The Theta method (theta = 2) as statsmodels' ``ThetaModel(method="additive",
     use_test=False).fit().forecast(h)``, in numpy: deseasonalise by :func:`season_indices`,
     SES plus half the OLS slope ``b0 (h - 1 + 1/alpha - (1 - alpha)^n / alpha)``, reseasonalise.
     Returns ``(mean, sd, alpha)``; sd from the SES-with-drift form (Hyndman & Billah 2003),
-    ``sigma sqrt(1 + (h - 1) alpha^2)``."""
+    ``sigma sqrt(1 + (h - 1) alpha^2)``. ``phi``: damp the drift, ``h - 1`` replaced by
+    ``phi + ... + phi^(h-1)`` (:func:`damped_steps`; None = the undamped method)."""
     z = np.asarray(z, float)
     n = len(z)
     s = season_indices(z, m) if seasonal else np.zeros(m)
@@ -249,7 +260,7 @@ def theta_forecast(z, h: int, *, m: int = 12, seasonal: bool = True):
     tc = t - t.mean()
     b0 = float(tc @ (x - x.mean()) / (tc @ tc)) if n > 1 else 0.0
     alpha, last, sigma = ses(x)
-    steps = np.arange(h, dtype=float) + 1 / alpha - (1 - alpha) ** n / alpha
+    steps = damped_steps(h, phi, first=0) + 1 / alpha - (1 - alpha) ** n / alpha
     mean = 0.5 * b0 * steps + last + s[(n + np.arange(h)) % m]
     return mean, sigma * np.sqrt(1 + np.arange(h) * alpha ** 2), alpha
 
@@ -314,14 +325,17 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
 
 
 def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal: bool = True,
-                start_params=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                start_params=None,
+                phi: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit ARIMA(0,1,1)(0,1,1)_m (or ARIMA(0,1,1) when not ``seasonal``) with optional regressors
     by conditional sum of squares; returns ``(mean, sd, params)`` of the ``h``-step forecast.
 
     ``z = X beta + u``, ``(1 - L)(1 - L^m) u_t = (1 + t1 L)(1 + t2 L^m) e_t``; for given MA
     parameters the errors are linear in beta (concentrated by least squares), pre-sample errors
     zero. Forecast variance ``sigma^2 sum psi_j^2`` (psi weights of the ARIMA), sigma^2 = CSS/n.
-    ``params`` = the MA parameters then beta.
+    ``params`` = the MA parameters then beta. ``phi``: damp the trend of the forecast function
+    (linear trend plus season beyond the MA lags): with ``b`` its slope per month, the k-step
+    forecast becomes ``f(k) - b (k - D(k))``, ``D`` of :func:`damped_steps` (None = undamped).
     """
     z = np.asarray(z, float)
     n = len(z)
@@ -352,11 +366,17 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     ma = ma_poly(p)
     u = z - (X @ beta if X is not None else 0.0)
     # forecast recursion of the ARIMA with zero future (and pre-sample) errors
-    ext_u = np.r_[u, np.zeros(h)]
-    ext_e = np.r_[np.zeros(dd), e, np.zeros(h)]
-    for t in range(n, n + h):  # t >= n >= len(ma) = len(ar): the slices never wrap
+    ahead = h + (m if seasonal else 1) if phi is not None else h
+    ext_u = np.r_[u, np.zeros(ahead)]
+    ext_e = np.r_[np.zeros(dd), e, np.zeros(ahead)]
+    for t in range(n, n + ahead):  # t >= n >= len(ma) = len(ar): the slices never wrap
         ext_u[t] = ma[1:] @ ext_e[t - 1:t - len(ma):-1] - ar[1:] @ ext_u[t - 1:t - len(ar):-1]
-    mean = ext_u[n:]
+    mean = ext_u[n:n + h]
+    if phi is not None:  # the slope of the forecast function: one season (or step) apart
+        lag = m if seasonal else 1
+        b = (ext_u[n + h + lag - 1] - ext_u[n + h - 1]) / lag
+        k = np.arange(1, h + 1, dtype=float)
+        mean = mean - b * (k - damped_steps(h, phi))
     if X is not None:
         mean = mean + np.asarray(xreg_future, float).reshape(h, -1) @ beta
     psi = lfilter(ma, ar, np.r_[1.0, np.zeros(h - 1)])

@@ -86,11 +86,28 @@ def festival_regressor(ds, *, post: bool = True, per_day: bool = False) -> pd.Da
     31-day January. On the sample city it cut the January/February error of the forecasts by a
     sixth against the plain share (see benchmarks/forecast_bench.py).
     """
-    keys = [str(pd.Period(d, freq="M")) for d in pd.Index(ds)]
+    idx = pd.Index(ds)
+    if isinstance(idx, pd.PeriodIndex) and len(idx) and idx.freqstr == "M" and \
+            (len(idx) == 1 or (idx[1:] - idx[:-1] == idx.freq).all()):
+        # a run of consecutive months (the forecasts' case): cached by its first month
+        cols = _regressor_run(str(idx[0]), len(idx), post, per_day)
+    else:
+        keys = tuple(str(pd.Period(d, freq="M")) for d in idx)
+        cols = _regressor_cols(keys, post, per_day)
+    return pd.DataFrame({k: v.copy() for k, v in cols.items()})
+
+
+@lru_cache(maxsize=4096)
+def _regressor_run(first: str, n: int, post: bool, per_day: bool) -> dict:
+    start = pd.Period(first, freq="M")
+    return _regressor_cols(tuple(str(start + i) for i in range(n)), post, per_day)
+
+
+def _regressor_cols(keys: tuple, post: bool, per_day: bool) -> dict:
     days = np.array([pd.Period(k, freq="M").days_in_month for k in keys], float)
     scale = (lambda n: n / days) if per_day else (lambda n: 1.0)
     pre = np.array([_pre_share(k) for k in keys], float)
-    out = pd.DataFrame({"festival_pre": pre * scale(PRE_DAYS)})
+    out = {"festival_pre": pre * scale(PRE_DAYS)}
     if post:
         out["festival_post"] = np.array([_post_share(k, POST_DAYS) for k in keys],
                                         float) * scale(POST_DAYS)

@@ -18,7 +18,7 @@ The cache of a month lives in ``<store>/derived/forecasts/month=YYYY-MM/`` (writ
 (rolling-origin backtest, every candidate model plus the chosen and reconciled forecasts) and
 ``series.parquet`` (the history that was forecast).
 
-Cost: per series 4 backtest origins x (ETS forms, Theta, SARIMA) + last month + final fit, plus
+Cost: per series 2 backtest origins x (ETS forms, Theta, SARIMA) + last month + final fit, plus
 one Theta per SKU, all in one process pool (one BLAS thread per worker). The linear models are
 fitted by ``lfilter`` recursions (:mod:`.fast`: ETS, the airline SARIMA(X) and Theta, checked
 against statsmodels in the tests), the festival regressor's month shares are cached and its
@@ -129,13 +129,14 @@ def build_series(month: str, *, store=None, volume: pd.DataFrame | None = None):
 
 def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int,
            candidates: tuple[str, ...] = sel.CANDIDATES) -> list[dict]:
-    # backtest origins: the last 12 months in 4 blocks of 3, plus last month's 1-step forecast
-    origins_all = [n_all - 12, n_all - 9, n_all - 6, n_all - 3]
+    # backtest origins: the product's (select.default_origins: the last 12 months in 2 blocks of
+    # 6) at the same calendar months for every series, plus last month's 1-step forecast
+    origins_all = sel.default_origins(n_all)
     tasks = []
     for uid, g in series.groupby("unique_id", sort=True):
         n = len(g)
         offset = n_all - n  # series starting later than the data
-        origins = [o - offset for o in origins_all if o - offset >= 3]
+        origins = [o - offset for o in origins_all if o - offset >= sel.MIN_OBS]
         tasks.append({"unique_id": uid, "y": g["y"].to_numpy(float),
                       "start": pd.Period(g["ds"].iloc[0], "M"), "h": h, "origins": origins,
                       "last_month": True, "models": candidates, "model": None,
@@ -149,8 +150,10 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
                           sku_model: str = CHEAP_MODEL) -> pd.DataFrame:
     """Forecast every series of every district and the city for the months after ``month``.
 
-    Backtests the candidate models over the last 12 months (rolling origins), chooses one model
-    per series, forecasts ``horizon_for(month)`` months, reconciles (middle-out, see above)
+    Runs the product path (:func:`select.fit_one`, as :func:`series.forecast_series`) on every
+    series: backtests the candidate models over the last 12 months (rolling origins), chooses
+    the model (:func:`select.decide`: the combination unless the policy says otherwise; column
+    ``reason``), forecasts ``horizon_for(month)`` months, reconciles (middle-out, see above)
     and forecasts each district's SKUs for the demand plan (scaled to the reconciled district
     total). Interval bounds of each level are widened to their backtest coverage
     (:func:`calibrate_intervals`; the Spring Festival months by their own backtest errors, see
@@ -172,7 +175,11 @@ def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = N
     # one pool for both: the many small SKU fits fill the workers' idle tail of the series fits
     everything = sel.forecast_frame(tasks + sku_tasks, n_jobs=n_jobs)
     results, sku_results = everything[:len(tasks)], everything[len(tasks):]
-    chosen = {r["forecast"]["unique_id"].iloc[0]: r["model"] for r in results}
+    # the backtest rows of the chosen model (a fallback series has the fallback's forecast
+    # under every candidate's name: its rows are those of the default)
+    default = "combo" if "combo" in candidates else tuple(candidates)[-1]
+    chosen = {r["forecast"]["unique_id"].iloc[0]:
+              r["model"] if r["model"] in candidates else default for r in results}
     fc = pd.concat([r["forecast"] for r in results], ignore_index=True)
     rec = middle_out(fc, meta)
     # backtest: candidates, the chosen model, and the chosen model reconciled per origin

@@ -15,7 +15,7 @@ from .. import config
 from .metrics import accuracy
 
 __all__ = ["forecast_table", "backtest_table", "reconciliation_check", "last_month_check",
-           "fan_chart", "fallback_notes"]
+           "fan_chart", "fallback_notes", "model_choice"]
 
 VALUE_COLS = ("mean", "lo_80", "hi_80", "lo_95", "hi_95")
 
@@ -109,7 +109,7 @@ def fallback_notes(fc: pd.DataFrame) -> list[str]:
     notes = []
     d = fc.drop_duplicates("unique_id")
     for note, zh in (("序列过短", "历史不足6个月，采用朴素预测(上月值)"),
-                     ("间歇性需求", "近12个月多月无销量，采用近12个月均值"),
+                     ("间歇性需求", "近12个月多月无销量，采用间歇性需求方法(TSB)预测"),
                      ("全零序列", "无销量，预测为0")):
         names = d.loc[d["note"] == note, "member"].astype(str).tolist()
         if names:
@@ -118,3 +118,52 @@ def fallback_notes(fc: pd.DataFrame) -> list[str]:
     if len(short):
         notes.append(f"{'、'.join(short.astype(str).tolist()[:8])}历史不足24个月，未用季节模型。")
     return notes
+
+
+def model_choice(fc: pd.DataFrame, bt: pd.DataFrame, *,
+                 levels=("总量", "价类")) -> pd.DataFrame:
+    """Which model each headline series used and why, with the backtest evidence.
+
+    ``fc``: the month's forecasts (:func:`load_month_forecasts`), ``bt``: its backtest
+    (:func:`load_backtest`), same district. One row per series of ``levels``: ``unique_id,
+    district, level, member``, ``model`` (code of the model used: combo, ets, theta, sarima,
+    snaive, or a fallback: tsb, naive, mean, zero), ``reason`` (code,
+    :data:`kehu_lib.forecast.select.REASONS`), ``mase_<candidate>`` (backtest MASE of each
+    candidate, the combination included), ``best`` (the candidate of lowest backtest MASE),
+    ``weight_ets, weight_theta, weight_sarima`` (the members' weights, 1 / backtest MASE; they
+    apply when ``reason`` is ``weighted``),
+    ``origins`` (rolling origins) and ``n`` (forecasts scored per candidate). Codes and numbers;
+    labels belong to the presentation layer.
+    """
+    from .select import CANDIDATES, COMBO, combo_weights, evidence
+
+    f = fc[fc["level"].isin(levels)].drop_duplicates("unique_id")
+    cols = ["unique_id", "district", "level", "member", "model", "reason"]
+    f = f[[c for c in cols if c in f.columns]].copy()
+    if "reason" not in f.columns:  # a cache written before the reason codes
+        f["reason"] = pd.NA
+    cand = bt[bt["model"].isin(CANDIDATES) & bt["unique_id"].isin(f["unique_id"])]
+    rows = []
+    for uid, g in cand.groupby("unique_id", sort=False):
+        ev = evidence(g)
+        row = {"unique_id": uid} | {f"mase_{m}": float(v)
+                                    for m, v in zip(ev["model"], ev["mase"])}
+        fin = ev[np.isfinite(ev["mase"].astype(float))]
+        row["best"] = fin.loc[fin["mase"].astype(float).idxmin(), "model"] if len(fin) else None
+        w = combo_weights(ev)
+        for m, wm in zip(COMBO, w if w is not None else [np.nan] * len(COMBO)):
+            row[f"weight_{m}"] = float(wm)
+        row["origins"] = int(ev["origins"].max()) if len(ev) else 0
+        row["n"] = int(ev["n"].max()) if len(ev) else 0
+        rows.append(row)
+    ev_cols = [f"mase_{m}" for m in CANDIDATES] + ["best"] + [f"weight_{m}" for m in COMBO] \
+        + ["origins", "n"]
+    e = pd.DataFrame(rows, columns=["unique_id"] + ev_cols)
+    out = f.merge(e, on="unique_id", how="left")
+    for m in COMBO:  # weights only where the forecast used them
+        out.loc[out["reason"] != "weighted", f"weight_{m}"] = np.nan
+    order = {c: i for i, c in enumerate(levels)}
+    cls = {c: i for i, c in enumerate(config.PRICE_CLASSES)}
+    out["_l"] = out["level"].map(order)
+    out["_m"] = out["member"].map(cls).fillna(50)
+    return out.sort_values(["_l", "_m", "member"], ignore_index=True).drop(columns=["_l", "_m"])

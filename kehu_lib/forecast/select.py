@@ -18,10 +18,11 @@ import pandas as pd
 
 from . import festival as fest
 from . import models as M
+from .intermittent import intermittent
 from .metrics import mase_scale
 
 __all__ = ["CANDIDATES", "COMBO", "forecast_one", "forecast_many", "backtest_one", "choose",
-           "run_series",
+           "run_series", "fit_one", "decide", "evidence", "default_origins", "REASONS",
            "forecast_frame", "OUT_COLUMNS"]
 
 #: Models compared in the backtest; ``combo`` is the mean of ets, theta and sarima.
@@ -43,6 +44,30 @@ FESTIVAL_SPREAD = True
 MIN_OBS = 6
 #: Share of zero months (in the last 12) from which a series counts as intermittent.
 INTERMITTENT = 0.3
+#: Method of the intermittent series (:mod:`.intermittent`). Measured on the 48 intermittent
+#: series of PBS (benchmarks/forecast_bench.py): Croston and SBA keep forecasting the old
+#: demand of items that have died out (MAE 30x the 12-month mean's), TSB's demand probability
+#: decays (MAE 1.07x the mean's, the same MASE) and is the method made for such series.
+INTERMITTENT_METHOD = "tsb"
+#: How the model of a regular series is chosen from the backtest (:func:`decide`). Measured on
+#: aus_retail (3 origins), M3, tourism and PBS monthly (benchmarks/forecast_bench.py prints
+#: the table, from the product's own evidence; relative MASE): choosing the model of lowest
+#: backtest MASE ("pick") lost to the equal-weight combination on three sets of four
+#: (aus_retail 0.868 against 0.810); switching away from the combination only when another
+#: model beats it by 30% ("margin") won on tourism and PBS and lost on aus_retail and M3;
+#: weighting the members by inverse backtest MASE ("inverse") was within 0.001 of the equal
+#: combination on aus_retail and M3 and better on tourism (0.852 against 0.872) and PBS (0.885
+#: against 0.922); on aus_retail and M1 with 4 and 8 origins of 3 months the same held.
+#: "combo" is the equal-weight combination.
+POLICY = "inverse"
+#: Relative margin of the "margin" policy: switch when another model's backtest MASE is below
+#: (1 - MARGIN) x the combination's.
+MARGIN = 0.3
+#: Backtest points below which no backtest choice is made (the combination is kept).
+MIN_POINTS = 6
+#: Reason codes of a model choice (:func:`decide`; the report phrases them).
+REASONS = ("weighted", "combo_best", "combo_default", "backtest_margin", "backtest_best",
+           "no_backtest", "forced", "zero", "short", "intermittent")
 
 
 def fallback_reason(y) -> str | None:
@@ -87,10 +112,13 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
         if why == "zero":
             fc = M.zeros(y, h)
             fc.note = "全零序列"
-        else:
-            fc = (M.naive(y, h) if why == "short" and len(y) >= 3 else M.mean_model(y, h))
-            fc.note = "序列过短" if why == "short" else "间歇性需求"
+        elif why == "short":
+            fc = M.naive(y, h) if len(y) >= 3 else M.mean_model(y, h)
+            fc.note = "序列过短"
             fc.clip()
+        else:
+            mean, lo, hi = intermittent(y, h, method=INTERMITTENT_METHOD, levels=M.LEVELS)
+            fc = M.Forecast(mean, lo, hi, model=INTERMITTENT_METHOD, note="间歇性需求")
         return {name: fc for name in models}
     effect = {"used": False, "beta": 0.0}
     x_all = None
@@ -198,40 +226,180 @@ def choose(bt: pd.DataFrame, *, default: str = "combo", min_points: int = 6) -> 
     return pd.Series(chosen, name="model")
 
 
+#: The rolling-origin backtest of the product: ``BT_BLOCKS`` origins ``BT_STEP`` months apart
+#: over the last ``BT_BLOCKS x BT_STEP`` months, each forecasting ``BT_STEP`` months (12 points
+#: per candidate). Two origins of 6 months cost 3 fits per member instead of the 5 of four
+#: origins of 3 months, which kept the product path no slower than AutoETS on short series.
+BT_BLOCKS = 2
+BT_STEP = 6
+
+
+def default_origins(n: int, *, blocks: int = BT_BLOCKS, step: int = BT_STEP) -> list[int]:
+    """Training lengths of the rolling-origin backtest: the last ``blocks x step`` months in
+    ``blocks`` blocks of ``step`` (default ``n-12, n-6``), those of at least :data:`MIN_OBS`
+    months."""
+    return [n - k * step for k in range(blocks, 0, -1) if n - k * step >= MIN_OBS]
+
+
+def evidence(bt: pd.DataFrame) -> pd.DataFrame:
+    """Backtest MASE of each candidate of one series: ``model, mase, n`` (forecasts scored),
+    ``origins`` (number of rolling origins); the order of :data:`CANDIDATES`."""
+    cols = ["model", "mase", "n", "origins"]
+    if bt.empty:
+        return pd.DataFrame(columns=cols)
+    # numpy rather than a pandas groupby: this runs once per series in the product path
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ase = np.abs(bt["mean"].to_numpy(float) - bt["y"].to_numpy(float)) / \
+            bt["scale"].to_numpy(float)
+    ase[~np.isfinite(ase)] = np.nan
+    model = bt["model"].to_numpy(object)
+    origin = bt["origin"].to_numpy()
+    order = {m: i for i, m in enumerate(CANDIDATES)}
+    rows = []
+    for name in sorted(dict.fromkeys(model), key=lambda m: order.get(m, 99)):
+        sel_ = model == name
+        a = ase[sel_]
+        fin = a[np.isfinite(a)]
+        rows.append((name, float(fin.mean()) if len(fin) else np.nan, int(len(fin)),
+                     int(len(np.unique(origin[sel_])))))
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _mase_of(ev: pd.DataFrame) -> dict[str, float]:
+    return dict(zip(ev["model"], ev["mase"].astype(float))) if len(ev) else {}
+
+
+def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo",
+           margin: float | None = None, min_points: int = MIN_POINTS) -> tuple[str, str]:
+    """The model of a regular series from its backtest evidence (:func:`evidence`) and the
+    reason code (:data:`REASONS`).
+
+    ``policy`` (default :data:`POLICY`): "inverse" keeps the combination with its members
+    weighted by inverse backtest MASE (:func:`combo_weights`, reason ``weighted``); "combo"
+    keeps ``default`` (reason ``combo_best`` when
+    it also had the lowest backtest MASE, else ``combo_default``); "margin" switches to the
+    candidate of lowest backtest MASE when that is below ``(1 - margin) x`` the default's
+    (``backtest_margin``); "pick" takes the lowest outright (``backtest_best``). With fewer than
+    ``min_points`` scored forecasts: ``default``, reason ``no_backtest``.
+    """
+    policy = policy or POLICY
+    if policy not in ("inverse", "combo", "margin", "pick"):
+        raise ValueError(f"unknown model-choice policy {policy!r}; expected inverse, combo, "
+                         "margin or pick")
+    margin = MARGIN if margin is None else margin
+    if len(ev) == 0 or int(ev["n"].max()) < min_points:
+        return default, "no_backtest"
+    mase = {k: v for k, v in _mase_of(ev).items() if np.isfinite(v)}
+    if default not in mase:
+        return default, "no_backtest"
+    best = min(mase, key=lambda k: mase[k])  # ties: the first of CANDIDATES (evidence order)
+    base = mase[default]
+    if policy == "inverse" and default == "combo" and combo_weights(ev) is not None:
+        return default, "weighted"
+    if policy == "pick" and best != default:
+        return best, "backtest_best"
+    if policy == "margin" and best != default and mase[best] < (1 - margin) * base:
+        return best, "backtest_margin"
+    return default, "combo_best" if best == default else "combo_default"
+
+
+def combo_weights(ev: pd.DataFrame) -> np.ndarray | None:
+    """Weights of the combination's members (:data:`COMBO` order) proportional to 1 / backtest
+    MASE, or None when a member has no finite positive backtest MASE."""
+    mase = _mase_of(ev)
+    m = np.array([mase.get(c, np.nan) for c in COMBO], float)
+    if not np.all(np.isfinite(m)):
+        return None
+    w = 1 / np.maximum(m, 1e-6)
+    return w / w.sum()
+
+
+def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int = BT_STEP,
+            models: Iterable[str] = CANDIDATES, festival: bool = True,
+            model: str | None = None, policy: str | None = None, uid: str = "",
+            warm: bool = True) -> dict:
+    """Backtest, choose and forecast one series: the forecast path of the product.
+
+    ``origins``: backtest training lengths (default :func:`default_origins`; empty = no
+    backtest), each forecasting ``bt_h`` months (default :data:`BT_STEP`), for every model of ``models``; the choice
+    follows :func:`decide` (``model`` forces one). Fallback series (:func:`fallback_reason`:
+    all zero, short, intermittent) get their fallback, reason = the fallback's code.
+    Returns ``forecast`` (:class:`models.Forecast` of the chosen model), ``model`` (its code;
+    the fallback's for a fallback series), ``reason``, ``backtest`` (rows of
+    :func:`backtest_one`), ``evidence`` (:func:`evidence`) and ``members`` (the final forecast
+    of every model of ``models``, for comparisons).
+    """
+    y = np.asarray(y, float)
+    models = tuple(models)
+    start = pd.Period(start, freq="M")
+    origins = default_origins(len(y)) if origins is None else list(origins)
+    # one warm-start store per series: each fit starts from the parameters of the previous,
+    # shorter-window fit; the fits run in the order of their training windows (origins, then
+    # the final fit), so no fit starts from parameters that saw its own hold-out
+    store = {} if warm else None
+    why = fallback_reason(y)
+    bt = backtest_one(y, start=start, origins=origins, h=bt_h, models=models,
+                      festival=festival, uid=uid, warm=store)
+    ev = evidence(bt)
+    default = "combo" if "combo" in models else models[-1]
+    if why is not None:
+        reason = why
+    elif model is not None:
+        reason = "forced"
+    else:
+        model, reason = decide(ev, policy=policy, default=default)
+    model = model or default
+    fcs = forecast_many(y, h, start=start, models=tuple(dict.fromkeys(models + (model,))),
+                        festival=festival, warm=store)
+    fc = fcs[model]
+    weights = None
+    if reason == "weighted":
+        weights = combo_weights(ev)
+        members = [fcs[c] if c in fcs else forecast_many(y, h, start=start, models=(c,),
+                                                          festival=festival, warm=store)[c]
+                   for c in COMBO]
+        fc = M.combine(members, weights=weights).clip()
+        fc.note = " + ".join(f"{w:.2f} {f.note}" for w, f in zip(weights, members))
+    if why is not None:  # a fallback forecast is labelled with the fallback's name
+        model = fc.model
+    if weights is not None:
+        ev = ev.assign(weight=ev["model"].map(dict(zip(COMBO, weights))))
+    return {"forecast": fc, "model": model, "reason": reason, "backtest": bt, "evidence": ev,
+            "members": fcs}
+
+
 def run_series(task: dict) -> dict:
-    """Backtest, choose and forecast one series (the unit of work of the parallel runner).
+    """The unit of work of the parallel runner: :func:`fit_one` of one series.
 
     ``task``: ``unique_id``, ``y`` (array), ``start`` (Period), ``h``, ``origins`` (training
-    lengths for the backtest, may be empty), ``models`` (candidates), ``festival`` (bool),
-    ``model`` (forced model, or None to choose by backtest), ``last_month`` (bool: also the
-    1-step forecast of the last month from the month before), ``warm`` (bool, default True:
-    warm-start each ETS/SARIMA fit from the previous window's parameters). Returns ``forecast``,
-    ``backtest`` and ``last_month`` frames and the chosen ``model``.
+    lengths for the backtest; missing = :func:`default_origins`, empty = none), ``bt_h``,
+    ``models`` (candidates), ``festival`` (bool), ``model`` (forced model, or None to choose),
+    ``policy``, ``last_month`` (bool: also the 1-step forecast of the last month from the
+    month before), ``warm`` (bool, default True). Returns ``forecast`` (frame: the columns of
+    :data:`OUT_COLUMNS` plus ``reason`` and ``note``), ``backtest``, ``evidence``, the chosen
+    ``model``, ``reason`` and the ``last_month`` frame.
     """
     y, start, h = np.asarray(task["y"], float), pd.Period(task["start"], "M"), task["h"]
     uid = task["unique_id"]
-    models = tuple(task.get("models", CANDIDATES))
     fest_on = task.get("festival", True)
-    # one warm-start store per series: each fit starts from the parameters of the previous,
-    # shorter-window fit; the fits run in the order of their training windows (origins, then
-    # last month's forecast from the month before, then the final fit), so no fit starts from
-    # parameters that saw its own hold-out
-    warm = {} if task.get("warm", True) else None
-    bt = backtest_one(y, start=start, origins=task.get("origins", ()), h=task.get("bt_h", 3),
-                      models=models, festival=fest_on, uid=uid, warm=warm)
-    default = "combo" if "combo" in models else models[-1]
-    model = task.get("model") or (choose(bt, default=default).get(uid, default)
-                                  if not bt.empty else default)
+    res = fit_one(y, h, start=start, origins=task.get("origins"),
+                  bt_h=task.get("bt_h", BT_STEP),
+                  models=tuple(task.get("models", CANDIDATES)), festival=fest_on,
+                  model=task.get("model"), policy=task.get("policy"), uid=uid,
+                  warm=task.get("warm", True))
+    fc = res["forecast"]
     last = pd.DataFrame()
     if task.get("last_month") and len(y) >= 4:  # the forecast made a month ago for last month
-        last = backtest_one(y, start=start, origins=[len(y) - 1], h=1, models=(model,),
-                            festival=fest_on, uid=uid, warm=warm)
-    fc = forecast_one(y, h, start=start, model=model, festival=fest_on, warm=warm)
+        mdl = res["model"] if res["model"] in M.MODELS or res["model"] == "combo" else "combo"
+        last = backtest_one(y, start=start, origins=[len(y) - 1], h=1, models=(mdl,),
+                            festival=fest_on, uid=uid)
     ds = pd.period_range(start + len(y), periods=h, freq="M").to_timestamp()
-    # a fallback forecast is labelled with the fallback's name (naive, mean, zero)
-    f = _frame(fc, uid, ds, fc.model if fallback_reason(y) else model)
+    f = _frame(fc, uid, ds, res["model"])
+    f["reason"] = res["reason"]
     f["note"] = fc.note
-    return {"forecast": f, "backtest": bt, "model": model, "last_month": last}
+    ev = res["evidence"].assign(unique_id=uid)
+    return {"forecast": f, "backtest": res["backtest"], "evidence": ev, "model": res["model"],
+            "reason": res["reason"], "last_month": last}
 
 
 def _init_worker() -> None:
