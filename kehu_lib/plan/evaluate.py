@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["OUTCOMES", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
+__all__ = ["OUTCOMES", "VERDICTS", "verdict_codes", "strategy_execution", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
            "forecast_error"]
 
 #: Indicators a strategy can be judged on: name -> (中文, unit, direction of an improvement).
@@ -29,6 +29,31 @@ OUTCOMES: dict[str, tuple[str, str, int]] = {
     "stock_to_sales": ("存销比", "月", -1),
     "new_product_adoption": ("新品引入率", "比例", 1),
 }
+
+
+#: Verdict code -> the Chinese label kept in the ``verdict`` column (the glossary renders codes).
+VERDICTS: dict[str, str] = {"effective": "有效", "negative": "效果为负", "no_effect": "未见效果",
+                            "insufficient": "样本不足"}
+
+
+def verdict_codes(ev: pd.DataFrame, *, alpha: float = 0.05, min_treated: int = 5) -> pd.Series:
+    """The verdict of each judged strategy as a code of :data:`VERDICTS`.
+
+    - ``insufficient``: fewer than ``min_treated`` treated shops (or no estimate)
+    - ``effective``: Holm-adjusted p (``p_holm``) < ``alpha`` and the estimate goes the
+      improving way of the outcome (:data:`OUTCOMES`)
+    - ``negative``: the 95% confidence interval lies entirely on the worsening side (below 0
+      for an outcome where up is better, above 0 for 存销比). Unadjusted on purpose: a harm
+      signal is worth a review at a lower bar of evidence than a claim of success
+    - ``no_effect``: otherwise (the interval includes 0)
+    """
+    direction = ev["outcome"].map(lambda o: OUTCOMES[o][2]).astype(float)
+    enough = (ev["n_treated"] >= min_treated) & ev["estimate"].notna()
+    good = (ev["p_holm"] < alpha) & (np.sign(ev["estimate"]) == direction)
+    worse = np.where(direction > 0, ev["ci_high"] < 0, ev["ci_low"] > 0)
+    code = np.select([~enough, good, worse], ["insufficient", "effective", "negative"],
+                     "no_effect")
+    return pd.Series(code, index=ev.index, name="verdict_code")
 
 
 def diff_in_diff(data: pd.DataFrame, *, outcome: str, pre: str = "pre", post: str = "post",
@@ -123,16 +148,19 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     - :func:`diff_in_diff` gives the estimate, its HC1 standard error and CI
     - ``p_holm``: Holm-adjusted p over the strategies judged (several strategies are tested at
       once); ``effect_found`` = p_holm < ``alpha`` and the estimate goes the improving way
-    - ``verdict``: 有效 / 未见效果 / 样本不足 (fewer than ``min_treated`` treated shops)
+    - ``verdict_code``: effective / negative / no_effect / insufficient (:func:`verdict_codes`;
+      a significantly harmful strategy is not "no effect"); ``verdict`` its Chinese label
+      (有效 / 效果为负 / 未见效果 / 样本不足)
 
     Returns
     -------
     DataFrame: code, name, outcome, outcome_zh, unit, n_treated, n_control, treated_change,
-    control_change, estimate, se, ci_low, ci_high, p_value, p_holm, effect_found, verdict.
+    control_change, estimate, se, ci_low, ci_high, p_value, p_holm, effect_found, verdict_code,
+    verdict.
     """
     cols = ["code", "name", "outcome", "outcome_zh", "unit", "n_treated", "n_control",
             "treated_change", "control_change", "estimate", "se", "ci_low", "ci_high",
-            "p_value", "p_holm", "effect_found", "verdict"]
+            "p_value", "p_holm", "effect_found", "verdict_code", "verdict"]
     lib = library.strategies
     judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
     rows = []
@@ -155,7 +183,8 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     out["p_holm"] = _holm(p)
     direction = out["outcome"].map(lambda o: OUTCOMES[o][2])
     out["effect_found"] = (out["p_holm"] < alpha) & (np.sign(out["estimate"]) == direction)
-    out["verdict"] = np.where(~enough, "样本不足", np.where(out["effect_found"], "有效", "未见效果"))
+    out["verdict_code"] = verdict_codes(out, alpha=alpha, min_treated=min_treated)
+    out["verdict"] = out["verdict_code"].map(VERDICTS)
     return out.sort_values(["effect_found", "p_value"], ascending=[False, True],
                            ignore_index=True)[cols]
 
@@ -198,6 +227,26 @@ def plan_coverage(planned: pd.DataFrame, planned_strategies: pd.DataFrame,
     cols = ["planned_shops", "visited_shops", "planned_visits", "recorded_visits",
             "visit_coverage", "planned_strategies", "executed_strategies", "strategy_coverage"]
     return g.reset_index()[["manager_id"] + cols]
+
+
+def strategy_execution(planned_strategies: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    """策略执行率 per strategy: planned (shop, strategy) pairs of last month's plan that were
+    recorded on a visit of the month / planned pairs (0-1).
+
+    Returns
+    -------
+    DataFrame: code, planned, executed, execution_rate.
+    """
+    cols = ["code", "planned", "executed", "execution_rate"]
+    if planned_strategies.empty:
+        return pd.DataFrame(columns=cols)
+    ps = planned_strategies[["license_id", "code"]].drop_duplicates()
+    hit = ps.merge(given[["license_id", "code"]].drop_duplicates(), on=["license_id", "code"],
+                   how="left", indicator=True)
+    hit["executed"] = hit["_merge"] == "both"
+    g = hit.groupby("code").agg(planned=("license_id", "size"), executed=("executed", "sum"))
+    g["execution_rate"] = g["executed"] / g["planned"]
+    return g.reset_index()[cols]
 
 
 def forecast_error(forecasts: pd.DataFrame | None, actual: pd.DataFrame) -> pd.DataFrame:

@@ -88,6 +88,8 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
       (:func:`kehu_lib.metrics.customers.key_brand_change`; NaN below the baseline minimum) and
       ``new_product_adoption`` = new SKUs the shop ordered since their launch / new SKUs on sale
       (0-1; NaN when there is no new SKU)
+      and ``missing_new_sku`` = the new SKU carried by most shops of the frame that this shop
+      has not ordered (NA when it carries them all), ``missing_new_name`` its name
     - 终端形象 ``store_image``: no data, NaN
 
     Returns
@@ -104,7 +106,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     if out.empty:
         extra = ["tier_band", "recommendation", "stock_to_sales", "overstock_sku",
                  "overstock_name", "order_swing", "key_brand_change", "new_product_adoption",
-                 "store_image"]
+                 "missing_new_sku", "missing_new_name", "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
     cur = orders[orders["month"] == month]
@@ -139,13 +141,25 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
                              min_baseline=float(t["key_brand_min_baseline"]))
     out["key_brand_change"] = out["license_id"].map(
         kb.set_index("license_id")["change_ratio"]).astype("float64")
+    out["missing_new_sku"] = pd.array([pd.NA] * len(out), dtype="string")
     if len(new):
-        adopted = (orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
-                          & (orders["month"] <= month)]
-                   .groupby("license_id")["sku"].nunique())
+        lines = orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
+                       & (orders["month"] <= month)]
+        adopted = lines.groupby("license_id")["sku"].nunique()
         out["new_product_adoption"] = out["license_id"].map(adopted).fillna(0) / len(new)
+        # the new SKU most shops of the frame carry that this shop has not ordered
+        carried = lines[lines["license_id"].isin(set(out["license_id"]))].drop_duplicates(
+            ["license_id", "sku"])
+        popular = carried["sku"].value_counts().reindex(list(new), fill_value=0)
+        popular = popular.sort_values(ascending=False, kind="stable")
+        have = carried.groupby("license_id")["sku"].agg(set)
+        first = popular.index[0]
+        out["missing_new_sku"] = pd.array(
+            [next((k for k in popular.index if k not in have.get(lic, ())), pd.NA)
+             if lic in have.index else first for lic in out["license_id"]], dtype="string")
     else:
         out["new_product_adoption"] = np.nan
+    out["missing_new_name"] = out["missing_new_sku"].map(names).astype("string")
     out["store_image"] = np.nan
     out.insert(1, "month", month)
     return out
@@ -175,6 +189,12 @@ def shop_states(values: pd.DataFrame, *,
       ``key_brand_change_alert`` or new_product_adoption − peer median ≤ ``adoption_gap_alert``
     - store_image: never flagged (no data, see :data:`NO_DATA`)
 
+    ``cause`` (code, flagged rows only) says why, where the indicator has several reasons:
+    order_rationality → ``overstock`` (``cause_sku`` = the SKU with the highest 存销比) or
+    ``order_swing``; brand_cooperation → ``key_brand_loss`` or ``new_product_not_carried``
+    (``cause_sku`` = the new SKU the shop does not carry, see :func:`indicator_values`). The
+    strategy library answers causes first (:func:`kehu_lib.plan.strategies.assign_strategies`).
+
     ``severity`` (0-1) is the size of the problem: −gap_ratio clipped to [0, 1] for gap flags,
     stock_to_sales / alert − 1 (or the swing beyond its alert) clipped to [0, 1] for order
     rationality; 0 when not flagged.
@@ -183,7 +203,7 @@ def shop_states(values: pd.DataFrame, *,
     -------
     DataFrame, one row per shop and indicator: license_id, month, district_code, manager_id,
     indicator, indicator_zh, value, peer_median, peer_n, peer_level, gap_ratio, flagged,
-    severity, detail (Chinese reason when flagged).
+    severity, cause, cause_sku, detail (Chinese reason when flagged).
     """
     t = {**DEFAULTS, **(thresholds or {})}
     mp = int(t["min_peers"])
@@ -214,7 +234,10 @@ def shop_states(values: pd.DataFrame, *,
                       + c["stock_to_sales"].round(2).astype(str), "")
     detail = np.where(swing & ~over, "订货量较前3月均值波动" + (c["order_swing"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", detail)
+    cause = np.where(over, "overstock", np.where(swing, "order_swing", None))
+    cause_sku = np.where(over, c["overstock_sku"].astype("object"), None)
     frames.append(c[keep].assign(indicator="order_rationality", value=c["stock_to_sales"],
+                                 cause=cause, cause_sku=cause_sku,
                                  peer_median=c["peer_median"], peer_n=c["peer_n"],
                                  peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
                                  flagged=(over | swing).to_numpy(),
@@ -228,8 +251,17 @@ def shop_states(values: pd.DataFrame, *,
     sev = np.fmax((-c["gap_ratio"]).clip(0, 1).where(kb_flag), (-ad_gap).clip(0, 1).where(ad_flag))
     detail = np.where(kb_flag, "重点品牌销量变化比低于同类中位数" + (-c["gap_ratio"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", "")
-    detail = np.where(ad_flag & ~kb_flag, "同类客户多数已引入新品，本户未引入", detail)
+    missing = (a["missing_new_sku"].astype("object") if "missing_new_sku" in a.columns
+               else pd.Series(None, index=a.index, dtype="object"))
+    mname = (a["missing_new_name"].astype("object") if "missing_new_name" in a.columns
+             else missing)
+    detail = np.where(ad_flag & ~kb_flag, "同类客户多数已引入新品，本户未引入"
+                      + mname.map(lambda k: f"（{k}）" if isinstance(k, str) else "").astype(str),
+                      detail)
+    cause = np.where(kb_flag, "key_brand_loss", np.where(ad_flag, "new_product_not_carried", None))
+    cause_sku = np.where(ad_flag & ~kb_flag, missing, None)
     frames.append(c[keep].assign(indicator="brand_cooperation", value=c["key_brand_change"],
+                                 cause=cause, cause_sku=cause_sku,
                                  peer_median=c["peer_median"], peer_n=c["peer_n"],
                                  peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
                                  flagged=(kb_flag | ad_flag).to_numpy(),
@@ -241,10 +273,14 @@ def shop_states(values: pd.DataFrame, *,
     out = pd.concat(frames, ignore_index=True)
     out["indicator_zh"] = out["indicator"].map(lambda i: INDICATORS[i][0])
     out["flagged"] = out["flagged"].astype(bool)
+    for col in ("cause", "cause_sku"):
+        out[col] = (out[col] if col in out.columns else None)
+        out[col] = out[col].where(out["flagged"]).astype("object").where(
+            out[col].notna(), None).astype("string")
     out["detail"] = out["detail"].astype("string")
     out["peer_level"] = out["peer_level"].astype("str")  # NaN when no peers (stable in Parquet)
     cols = keep + ["indicator", "indicator_zh", "value", "peer_median", "peer_n", "peer_level",
-                   "gap_ratio", "flagged", "severity", "detail"]
+                   "gap_ratio", "flagged", "severity", "cause", "cause_sku", "detail"]
     order = {k: i for i, k in enumerate(INDICATORS)}
     out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
                                                                  ignore_index=True)

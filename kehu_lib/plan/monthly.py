@@ -48,6 +48,10 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
     - ``evaluation`` (DiD per strategy given last month), ``coverage`` (last month's plan vs
       visits), ``forecast_error`` and ``forecast_note``
     - ``review``, ``carry_over``; ``key_accounts`` and ``relationship_note``
+    - ``district_actions`` (a problem shared by most of a district's shops, once) and
+      ``shop_strategies`` (the strategies without those); ``execution`` (策略执行率 per
+      strategy), ``advice`` (改进建议 codes, :func:`kehu_lib.plan.improve.improvement_advice`),
+      ``execution_flags`` (managers whose plan was not carried out)
     - ``month``, ``plan_month``, ``place`` (Chinese district name or 全市)
 
     ``build_forecasts``: build the forecast module's cache of ``month`` when missing (else the
@@ -109,7 +113,14 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
     if d is not None:
         fe = fe[fe["district"] == d.name].reset_index(drop=True)
     rel, rel_note = key_accounts.relationship_score(vis_now)
+    execution = evaluate.strategy_execution(cut(strat_b)[["license_id", "code"]], cut(given))
+    actions, shop_strats = strategies.district_actions(cut(city["states"]),
+                                                       cut(city["strategies"]), library)
     return {
+        "district_actions": actions, "shop_strategies": shop_strats,
+        "execution": execution,
+        "advice": improve.improvement_advice(ev, execution, min_treated=int(t["min_treated"])),
+        "execution_flags": improve.execution_flags(cov),
         "month": month, "plan_month": pdata.plan_month(month),
         "place": config.CITY if d is None else d.name,
         "values": cut(city["values"]), "states": cut(city["states"]),
