@@ -170,15 +170,23 @@ def flagged_shop_groups(orders: pd.DataFrame, products: pd.DataFrame, customers:
                         *, month: str, comparison: str = "yoy",
                         thresholds: Mapping | None = None) -> pd.DataFrame:
     """:func:`shop_groups` with the key-brand-loss shops flagged the way the market report
-    flags them (:func:`kehu_lib.findings.key_brand_loss`, judged within each district).
+    flags them (:func:`kehu_lib.findings.key_brand_loss`, judged within each district), in the
+    districts where the report states the finding (at least ``key_brand_min_shops`` flagged
+    shops and ``key_brand_min_share`` of the judged ones); elsewhere the few flagged shops are
+    noise and stay in their other groups.
 
     ``orders`` must cover the 14 months up to ``month`` (the flag's baseline and 同比)."""
-    from ..findings import key_brand_loss
+    from ..findings import DEFAULTS, key_brand_loss
 
-    kb = key_brand_loss(orders, products, customers, month=month, thresholds=thresholds,
+    t = {**DEFAULTS, **(thresholds or {})}
+    kb = key_brand_loss(orders, products, customers, month=month, thresholds=t,
                         by_district=True)
+    n = kb.groupby("district_code")["flagged"].agg(["sum", "size"])
+    shown = n.index[(n["sum"] >= t["key_brand_min_shops"])
+                    & (n["sum"] / n["size"] >= t["key_brand_min_share"])]
+    flagged = kb.loc[kb["flagged"] & kb["district_code"].isin(set(shown)), "license_id"]
     return shop_groups(orders, month=month, base=base_month(month, comparison),
-                       key_brand_loss=kb.loc[kb["flagged"], "license_id"])
+                       key_brand_loss=flagged)
 
 
 def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, month: str,
@@ -208,14 +216,16 @@ def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *
 
 def explain_change(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
                    comparison: str = "yoy", prefer: Sequence[str] = ("shop_group",),
-                   min_share: float = 0.5, top: int = 3) -> pd.DataFrame:
+                   min_share: float = 0.5, min_listed: float = 0.1, top: int = 3
+                   ) -> pd.DataFrame:
     """What explains the change (变动主因): per dimension, the groups that moved the total the
     most in the direction of the change, as codes and numbers.
 
     For each dimension the groups whose contribution has the sign of the total change are ranked
     by contribution; ``share`` = contribution / total change (0.9 = the group alone explains 90%
     of the change; a share above 1 means other groups moved the other way). Dimensions with a
-    single group and the residual group ``other`` are left out. The rows are ordered
+    single group, the residual group ``other`` and groups explaining less than ``min_listed``
+    (10%) of the change are left out. The rows are ordered
     with the dimensions of ``prefer`` first when their leading group explains at least
     ``min_share`` of the change (a flagged shop group is an explanation a manager can act on;
     a district or brand is a place to look), then by share. ``top`` groups per dimension.
@@ -236,7 +246,7 @@ def explain_change(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
     same = d[np.sign(d["contribution"]) == sign].copy()
     same["share"] = same["contribution"] / same["total_change"]
     same = same.sort_values("share", ascending=False)
-    same = same[same["group"] != "other"]
+    same = same[(same["group"] != "other") & (same["share"] >= min_listed)]
     same = same.groupby("dimension", sort=False).head(top)
     lead = same.groupby("dimension")["share"].transform("max")
     same["_pref"] = same["dimension"].isin(prefer) & (lead >= min_share)

@@ -42,6 +42,7 @@ class Library:
       state's reason, e.g. ``overstock``), used before the indicator's combination
     - ``district_action_share``: share of a district's judged shops above which a cause is
       reported once as a district action (:func:`district_actions`)
+    - ``survey_causes``: retailer-survey item code -> the cause a drop of it points to
     """
 
     strategies: pd.DataFrame
@@ -50,6 +51,7 @@ class Library:
     causes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["cause", "cause_zh", "rank", "code", "name"]))
     district_action_share: float = DISTRICT_ACTION_SHARE
+    survey_causes: dict = field(default_factory=dict)
 
     def for_cause(self, cause: str) -> list[str]:
         """The strategy codes answering ``cause``, in order (empty when the cause is unknown)."""
@@ -137,7 +139,11 @@ def load_library(path: str | Path = LIBRARY_FILE) -> Library:
     if not 0 < share <= 1:
         raise ValueError(f"{Path(path).name}: district_action_share must be in (0, 1], "
                          f"got {share}")
-    return Library(strategies, potential, direct, causes, share)
+    survey = {str(k): str(v) for k, v in (data.get("survey_causes") or {}).items()}
+    unknown = sorted(set(survey.values()) - set(causes["cause"]))
+    if unknown:
+        raise ValueError(f"{Path(path).name} survey_causes: cause(s) {unknown} not in 'causes'")
+    return Library(strategies, potential, direct, causes, share, survey)
 
 
 def assign_strategies(states: pd.DataFrame, library: Library) -> pd.DataFrame:
