@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import config, loaders
-from .metrics import brands, customers, market, sales
+from .metrics import brands, customers, definitions, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
            "analyse", "compose", "findings_for"]
@@ -113,10 +113,11 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
                        by: str | None = None) -> pd.DataFrame:
     """Reach of each new product at the end of ``month`` (新品铺市进度).
 
-    For SKUs launched within ``new_product_months`` months: weeks since launch, 订购面 and
-    重购率 at the last week (see :func:`~kehu_lib.metrics.brands.new_product_reach`; ``lines``
-    are the new products' order lines with dates, ``orders`` the monthly totals that define the
-    active shops: those supplied in a month since the launch month), and
+    For SKUs launched within ``new_product_months`` months: weeks since launch (completed weeks,
+    :func:`kehu_lib.metrics.definitions.weeks_since_launch`), 订购面 and 重购率 at the last week
+    (see :func:`~kehu_lib.metrics.brands.new_product_reach`; ``lines`` are the new products'
+    order lines with dates, ``orders`` the monthly totals that define the active shops: the
+    month's 有效户数, :func:`kehu_lib.metrics.definitions.effective_shops`), and
     ``stalled`` = weeks ≥ ``new_product_min_weeks`` and reach < ``new_product_reach_alert``.
 
     Returns
@@ -129,8 +130,7 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
     rows = []
     for _, prod in new.iterrows():
         launch = pd.Timestamp(prod["launch_date"])
-        since = orders[(orders["month"] >= str(launch.to_period("M"))) & (orders["month"] <= month)
-                       & (orders["qty_supplied"] > 0)]
+        since = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
         sku_lines = lines if lines is not None else orders.iloc[0:0]
         r = brands.new_product_reach(sku_lines, cust, sku=prod["sku"], launch_date=launch, by=by,
                                      end_date=end, active=since["license_id"].unique())
@@ -138,6 +138,14 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
             continue
         last = r[r["week"] == r["week"].max()].assign(sku=prod["sku"], name=prod["name"],
                                                       launch_date=prod["launch_date"])
+        # 重购率 of the month (see definitions.repeat_rate), not the cumulative rate of the
+        # reach table, which is ~100% for any product a few weeks after its launch
+        od = orders if by is None or by in orders.columns else orders.merge(
+            cust[["license_id", by]], on="license_id", how="left")
+        rep = definitions.repeat_rate(od, sku=prod["sku"], month=month, by=by)
+        rate = (rep.set_index(by)["repeat_rate"] if by is not None
+                else pd.Series({"全部": rep["repeat_rate"].iloc[0]}))
+        last = last.assign(repeat_rate=last["group"].map(rate).astype("float64"))
         rows.append(last)
     cols = ["group", "sku", "name", "launch_date", "week", "active_shops", "reach", "repeat_rate",
             "stalled"]
@@ -248,12 +256,12 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
         rr = "—" if pd.isna(r["repeat_rate"]) else f"{r['repeat_rate'] * 100:.1f}%"
         if r["stalled"]:
             rows.append((80, "new_product_stall", where, r["sku"],
-                         f"新品{r['name']}上市{int(r['week']) + 1}周，{where}订购面仅"
+                         f"新品{r['name']}上市{int(r['week'])}周，{where}订购面仅"
                          f"{r['reach'] * 100:.1f}%（低于{t['new_product_reach_alert'] * 100:.0f}%），"
                          f"重购率{rr}，铺市推进缓慢，需加强新品上市宣扬。"))
         else:
             rows.append((30, "new_product", where, r["sku"],
-                         f"新品{r['name']}上市{int(r['week']) + 1}周，{where}订购面"
+                         f"新品{r['name']}上市{int(r['week'])}周，{where}订购面"
                          f"{r['reach'] * 100:.1f}%，重购率{rr}。"))
     m = result["margin"].iloc[0]
     if m["shops"] > 0:
