@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import config, loaders
-from .metrics import brands, customers, definitions, market, sales
+from .metrics import brands, customers, definitions, drivers, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
            "analyse", "compose", "findings_for"]
@@ -177,6 +177,13 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
                                              thresholds=t, by="district_code")
     shops = customers.shop_indicators(od, prod, cust, month=month, price_checks=chk)
     out["margin"] = customers.margin_summary(shops, target=t["margin_target"])
+    out["sku_margins"] = definitions.sku_margins(chk, prod, target=t["margin_target"], by=by)
+    # what explains the change (drivers of 同比 and 环比, with the flagged shop groups)
+    groups = {c: drivers.flagged_shop_groups(od, prod, cust, month=month, comparison=c,
+                                             thresholds=t, key_brand=out["key_brand"])
+              for c in drivers.COMPARISONS}
+    out["drivers"] = drivers.change_drivers(od, prod, month=month, groups=groups)
+    out["explanation"] = drivers.explain_change(out["drivers"])
     return out
 
 
@@ -193,6 +200,21 @@ def _change(x: float, up: str = "增长", down: str = "下降") -> str:
 def _district_name(code: str | None) -> str:
     d = config.DISTRICT_BY_CODE.get(str(code)) if code is not None else None
     return d.name if d else ""
+
+
+#: Chinese names of the drivers' shop groups (the sentences of :func:`compose`).
+_SHOP_GROUP_ZH = {"key_brand_loss": "重点品牌流失户", "new_shop": "新增订货客户",
+                  "stopped_shop": "停止订货客户"}
+
+
+def _group_label(dimension: str, group: str) -> str:
+    if dimension == "shop_group":
+        return _SHOP_GROUP_ZH.get(group, group)
+    if dimension == "district":
+        return _district_name(group) or group
+    if dimension == "price_class":
+        return f"{group}卷烟"
+    return f"{group}品牌"
 
 
 def compose(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -213,6 +235,15 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
                  f"{'（变动明显）' if strong else ''}，环比{_change(vol['mom'])}；销售额"
                  f"{amt['value']:,.1f}万元，同比{_change(amt['yoy'])}；单箱值{vpc['value']:,.0f}元，"
                  f"同比{_change(vpc['yoy'], '提高', '降低')}。"))
+    ex = result.get("explanation")
+    if ex is not None and len(ex) and np.isfinite(vol["yoy"]):
+        e = ex.iloc[0]
+        total, c = e["total_change"], e["contribution"]
+        part = ("超过全部同比变动" if e["share"] >= 1 else f"占同比变动的{e['share'] * 100:.0f}%")
+        rows.append((95, "change_explained", place, None,
+                     f"销量同比{'增加' if total >= 0 else '减少'}{abs(total):,.1f}箱，主要来自"
+                     f"{_group_label(e['dimension'], e['group'])}（{'增加' if c >= 0 else '减少'}"
+                     f"{abs(c):,.1f}箱，{part}）。"))
     jf = result.get("jan_feb")
     if jf is not None and not jf.empty:
         v = jf.set_index("indicator").loc["volume_cases"]
@@ -268,6 +299,15 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
         rows.append((40, "margin", place, None,
                      f"按实际零售价（价存采集均价，未采集的规格按指导价）测算，毛利率达到{t['margin_target'] * 100:.0f}%的零售户占"
                      f"{m['share_reaching'] * 100:.1f}%，未达标{int(m['shops_below'])}户。"))
+    sm = result.get("sku_margins")
+    if sm is not None and len(sm):
+        low = sm[sm["below_target"] & (sm["checked_shops"] >= t["min_checks"])]
+        for _, r in low.iterrows():
+            where = _district_name(r.get("district_code")) or place
+            rows.append((45, "sku_margin_below", where, r["sku"],
+                         f"{where}{r['name']}实际零售价{r['observed_price']:.1f}元/条，批发价"
+                         f"{r['wholesale_price']:.1f}元/条，零售毛利率{r['margin'] * 100:.1f}%，"
+                         f"低于{t['margin_target'] * 100:.0f}%的目标（{int(r['shops_below'])}户）。"))
     out = pd.DataFrame(rows, columns=["importance", "kind", "district", "sku", "text"])
     return out.sort_values("importance", ascending=False, kind="stable", ignore_index=True)
 

@@ -124,4 +124,4 @@ def test_sample_key_brand_loss_explains_most_of_the_yoy_fall(wanbailin, signals)
     e = drivers.explain_change(wanbailin)
     top = e[e["dimension"] == "shop_group"]
     assert "key_brand_loss" in set(top["group"])
-    assert e.iloc[0]["dimension"] == "shop_group"
+    assert (e.iloc[0]["dimension"], e.iloc[0]["group"]) == ("shop_group", "key_brand_loss")

@@ -118,3 +118,21 @@ def test_margin_uses_the_observed_retail_prices(small_store):
     assert low.iloc[0]["median_margin"] < guided["median_margin"]
     text = findings.compose(findings.analyse(data)).set_index("kind").loc["margin", "text"]
     assert "实际零售价" in text
+
+
+def test_explanation_and_sku_margin_sentences(small_store, signals):
+    """Issue #13: the change is explained in the 要点 (万柏林区: the key-brand-loss shops), and the
+    oversupplied SKU's margin at observed prices shows where it is below the target."""
+    wb = findings.findings_for("万柏林区", "2026-10", store=small_store)
+    line = wb.loc[wb["kind"] == "change_explained", "text"]
+    assert len(line) == 1 and wb.loc[1, "kind"] == "change_explained"
+    assert "重点品牌流失户" in line.iloc[0] and "减少" in line.iloc[0]
+    sig = signals["oversupplied_sku"]
+    for d in DISTRICTS:
+        f = wb if d == "万柏林区" else findings.findings_for(d, "2026-10", store=small_store)
+        low = f[f["kind"] == "sku_margin_below"]
+        if d == sig["district"]:
+            assert low["sku"].tolist() == [sig["sku"]]
+            assert "毛利率" in low["text"].iloc[0]
+        else:
+            assert low.empty, d

@@ -168,19 +168,22 @@ def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mon
 
 def flagged_shop_groups(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame,
                         *, month: str, comparison: str = "yoy",
-                        thresholds: Mapping | None = None) -> pd.DataFrame:
+                        thresholds: Mapping | None = None,
+                        key_brand: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`shop_groups` with the key-brand-loss shops flagged the way the market report
     flags them (:func:`kehu_lib.findings.key_brand_loss`, judged within each district), in the
     districts where the report states the finding (at least ``key_brand_min_shops`` flagged
     shops and ``key_brand_min_share`` of the judged ones); elsewhere the few flagged shops are
     noise and stay in their other groups.
 
-    ``orders`` must cover the 14 months up to ``month`` (the flag's baseline and 同比)."""
+    ``orders`` must cover the 14 months up to ``month`` (the flag's baseline and 同比);
+    ``key_brand``: the report's own :func:`~kehu_lib.findings.key_brand_loss` result when
+    already computed (with ``district_code``)."""
     from ..findings import DEFAULTS, key_brand_loss
 
     t = {**DEFAULTS, **(thresholds or {})}
-    kb = key_brand_loss(orders, products, customers, month=month, thresholds=t,
-                        by_district=True)
+    kb = key_brand if key_brand is not None else key_brand_loss(
+        orders, products, customers, month=month, thresholds=t, by_district=True)
     n = kb.groupby("district_code")["flagged"].agg(["sum", "size"])
     shown = n.index[(n["sum"] >= t["key_brand_min_shops"])
                     & (n["sum"] / n["size"] >= t["key_brand_min_share"])]
@@ -216,16 +219,20 @@ def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *
 
 def explain_change(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
                    comparison: str = "yoy", prefer: Sequence[str] = ("shop_group",),
-                   min_share: float = 0.5, min_listed: float = 0.1, top: int = 3
-                   ) -> pd.DataFrame:
+                   min_share: float = 0.5, min_listed: float = 0.1, max_share: float = 2.0,
+                   top: int = 3) -> pd.DataFrame:
     """What explains the change (变动主因): per dimension, the groups that moved the total the
     most in the direction of the change, as codes and numbers.
 
     For each dimension the groups whose contribution has the sign of the total change are ranked
     by contribution; ``share`` = contribution / total change (0.9 = the group alone explains 90%
-    of the change; a share above 1 means other groups moved the other way). Dimensions with a
-    single group, the residual group ``other`` and groups explaining less than ``min_listed``
-    (10%) of the change are left out. The rows are ordered
+    of the change; a share above 1 means other groups moved the other way). Among the preferred
+    rows, the shop groups come in the order of :data:`SHOP_GROUPS` (a flagged key-brand loss
+    before the routine churn of new and stopped shops). Dimensions with a
+    single group, the residual group ``other``, groups explaining less than ``min_listed``
+    (10%) of the change and groups moving more than ``max_share`` (200%) of it are left out (a
+    gross flow many times the net change — e.g. shops opening while others close — explains
+    nothing about the net change). The rows are ordered
     with the dimensions of ``prefer`` first when their leading group explains at least
     ``min_share`` of the change (a flagged shop group is an explanation a manager can act on;
     a district or brand is a place to look), then by share. ``top`` groups per dimension.
@@ -246,12 +253,16 @@ def explain_change(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
     same = d[np.sign(d["contribution"]) == sign].copy()
     same["share"] = same["contribution"] / same["total_change"]
     same = same.sort_values("share", ascending=False)
-    same = same[(same["group"] != "other") & (same["share"] >= min_listed)]
+    same = same[(same["group"] != "other") & (same["share"] >= min_listed)
+                & (same["share"] <= max_share)]
     same = same.groupby("dimension", sort=False).head(top)
     lead = same.groupby("dimension")["share"].transform("max")
-    same["_pref"] = same["dimension"].isin(prefer) & (lead >= min_share)
+    same["_pref"] = same["dimension"].isin(prefer) & (same["share"] >= min_share)
     same["_lead"] = lead
-    out = same.sort_values(["_pref", "_lead", "share"], ascending=[False, False, False],
-                           ignore_index=True)
+    # within the preferred rows, a flagged group (key-brand loss) before shop churn
+    order = {g: i for i, g in enumerate(SHOP_GROUPS)}
+    same["_g"] = np.where(same["_pref"], same["group"].map(order).fillna(len(order)), 0)
+    out = same.sort_values(["_pref", "_g", "_lead", "share"],
+                           ascending=[False, True, False, False], ignore_index=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out[cols]
