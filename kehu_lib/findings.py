@@ -18,7 +18,7 @@ from . import config, loaders
 from .metrics import brands, customers, definitions, drivers, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
-           "analyse", "compose", "findings_for"]
+           "satisfaction_drops", "analyse", "compose", "findings_for"]
 
 #: Fallback thresholds; the report's values live in params/market_report.yaml.
 DEFAULTS: dict[str, Any] = {
@@ -60,6 +60,8 @@ def load_inputs(district: str | None, month: str, *, store=None,
       13-month trend and the 1-2月 comparison)
     - ``new_lines``: order lines (with dates) of the new products since their launch
     - ``checks``: the month's price checks; ``customers``; ``products``
+    - ``survey``: the retailer survey of the month, the month before and the same month last
+      year (satisfaction drops, 同比 and 环比; empty when the store has none)
     """
     place, _ = _place(district)
     p = pd.Period(month, freq="M")
@@ -71,8 +73,14 @@ def load_inputs(district: str | None, month: str, *, store=None,
         lines = loaders.load_orders(district, (str(first), month), skus=list(new["sku"]),
                                     columns=["order_date", "month", "license_id", "sku",
                                              "qty_ordered", "qty_supplied"], store=store)
+    try:
+        survey = loaders.load_retailer_survey(district, [str(p - 12), str(p - 1), month],
+                                              store=store)
+    except FileNotFoundError:
+        survey = None
     return {
         "place": place, "month": month, "products": products, "new_lines": lines,
+        "survey": survey,
         "orders": loaders.load_orders(district, (str(p - 13), month), columns=ORDER_COLUMNS,
                                       store=store),
         "checks": loaders.load_price_checks(district, month, store=store),
@@ -184,7 +192,32 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
               for c in drivers.COMPARISONS}
     out["drivers"] = drivers.change_drivers(od, prod, month=month, groups=groups)
     out["explanation"] = drivers.explain_change(out["drivers"])
+    out["satisfaction"] = satisfaction_drops(inputs.get("survey"), month=month)
     return out
+
+
+def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFrame:
+    """Significant drops of retailer satisfaction (满意度显著下降) per district and item:
+    :func:`kehu_lib.metrics.survey_change.survey_changes` (Welch, Holm-adjusted within each
+    comparison) rows with ``significant`` and a negative ``diff`` (points, 0-100); a drop seen
+    in both 环比 and 同比 is kept once (环比 first).
+
+    Returns
+    -------
+    DataFrame: comparison, district_code, item, diff, ci_low, ci_high, p_adj.
+    """
+    cols = ["comparison", "district_code", "item", "diff", "ci_low", "ci_high", "p_adj"]
+    if survey is None or survey.empty or month not in set(survey["month"]):
+        return pd.DataFrame(columns=cols)
+    from .metrics.survey_change import survey_changes
+
+    ch = survey_changes(survey, month=month)
+    if ch.empty or "significant" not in ch.columns:
+        return pd.DataFrame(columns=cols)
+    ch = ch[ch["significant"] & (ch["diff"] < 0)].copy()
+    ch["_o"] = (ch["comparison"] != "环比").astype(int)
+    ch = ch.sort_values(["district_code", "item", "_o"]).drop_duplicates(["district_code", "item"])
+    return ch.reset_index(drop=True)[cols]
 
 
 def _pct(x: float) -> str:
@@ -271,6 +304,19 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
         else:
             rows.append((70, "stock", where, a["sku"],
                          f"{where}{a['name']}存销比{ss:.2f}，高于{t['stock_to_sales_alert']:.1f}的预警线。"))
+    sat = result.get("satisfaction")
+    if sat is not None and len(sat):
+        from .schema import survey_items
+
+        labels = {k: str(v.get("label", k)).removesuffix("满意度")
+                  for k, v in survey_items().items()}
+        for _, r in sat.iterrows():
+            where = _district_name(r["district_code"]) or place
+            rows.append((88, "satisfaction_drop", where, None,
+                         f"{where}零售客户对“{labels.get(r['item'], r['item'])}”的满意度"
+                         f"{r['comparison']}下降{abs(r['diff']):.1f}分（95%置信区间"
+                         f"{r['ci_low']:.1f}至{r['ci_high']:.1f}分），需在走访中了解原因，"
+                         "商定供货总量并化解客户抱怨。"))
     kb = result["key_brand"]
     groups = kb.groupby("district_code") if "district_code" in kb.columns and len(kb) else []
     for code, g in groups:

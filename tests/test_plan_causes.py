@@ -171,3 +171,30 @@ def test_sample_oversupply_is_one_district_action(sample_states, lib, signals):
     assert list(acts["district_code"]) == [code]
     assert acts["indicator"].iloc[0] == "order_rationality" and acts["share"].iloc[0] > 0.5
     assert len(shop) < len(a)
+
+
+@pytest.fixture(scope="module")
+def city_plan(small_store):
+    from kehu_lib.plan import data, monthly
+
+    return monthly.build(data.load_inputs("2026-10", store=small_store), store=small_store)
+
+
+def test_plan_carries_the_cross_report_strategies(city_plan, signals):
+    """Issue #13: KZB-10 / KZB-15 never planned, not even for supply complaints; the market
+    report's oversupply never reached the plan."""
+    from kehu_lib import config
+
+    over = signals["oversupplied_sku"]
+    a = city_plan["alert_strategies"]
+    assert set(a["sku"]) == {over["sku"]}
+    assert set(a["district_code"]) == {config.resolve_district(over["district"]).code}
+    assert set(a["code"]) == {"KZB-13", "KZB-10"} and a["license_id"].nunique() > 10
+    drop = signals["satisfaction_drop"]
+    s = city_plan["satisfaction_actions"]
+    assert list(zip(s["district_code"], s["item"])) == [
+        (config.resolve_district(drop["district"]).code, drop["item"])]
+    assert s["codes"].iloc[0].split(";")[:2] == ["KZB-10", "KZB-15"]
+    assert list(city_plan["district_actions"]["district_code"]) == [
+        config.resolve_district(over["district"]).code]
+    assert {"advice", "advice_value"} <= set(city_plan["advice"].columns)
