@@ -198,3 +198,26 @@ def test_plan_carries_the_cross_report_strategies(city_plan, signals):
     assert list(city_plan["district_actions"]["district_code"]) == [
         config.resolve_district(over["district"]).code]
     assert {"advice", "advice_value"} <= set(city_plan["advice"].columns)
+
+
+def test_highlights_for_one_call(city_plan, small_store, signals):
+    from kehu_lib import findings
+    from kehu_lib.forecast.plan import order_history
+    from kehu_lib.plan import crossreport as cr
+
+    over = signals["oversupplied_sku"]
+    hist = order_history("2026-10", over["district"], months=3, store=small_store)
+    demand = hist.groupby("sku", as_index=False)["qty_supplied"].mean().rename(
+        columns={"qty_supplied": "mean"})
+    hl = cr.highlights_for(over["district"], "2026-10", store=small_store, plan=city_plan,
+                           demand=demand)
+    codes = hl["code"].tolist()
+    assert codes[0] == "headline" and codes[1] == "change_explained"
+    assert {"oversupply", "demand_control", "plan_alert_strategy", "district_action"} <= set(codes)
+    assert "satisfaction_drop" not in codes
+    res = findings.analyse(findings.load_inputs(None, "2026-10", store=small_store),
+                           findings.load_thresholds())
+    city = cr.highlights_for(None, "2026-10", store=small_store, plan=city_plan, result=res)
+    assert {"oversupply", "satisfaction_drop", "plan_satisfaction_action",
+            "key_brand_loss"} <= set(city["code"])
+    assert city["rank"].tolist() == list(range(1, len(city) + 1))

@@ -24,7 +24,7 @@ import pandas as pd
 __all__ = ["FINDING_COLUMNS", "IMPORTANCE", "ANCHORS", "demand_plan_adjustment",
            "alert_cause", "alert_shop_strategies", "satisfaction_actions", "market_findings",
            "driver_findings", "demand_findings", "plan_findings", "survey_findings",
-           "month_highlights"]
+           "month_highlights", "highlights_for"]
 
 #: Columns of a coded finding. ``subject``: the SKU, survey item, shop group or strategy the
 #: finding is about; ``value`` / ``reference`` / ``change`` / ``share`` / ``count``: its numbers
@@ -325,3 +325,60 @@ def month_highlights(frames: Iterable[pd.DataFrame], *, district_code: str | Non
         df = df.head(top)
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df
+
+
+def highlights_for(district: str | None, month: str, *, store=None,
+                   result: Mapping[str, Any] | None = None,
+                   plan: Mapping[str, Any] | None = None,
+                   demand: pd.DataFrame | None = None, top: int | None = None) -> pd.DataFrame:
+    """本月要点 of one district (or the city, ``district`` None / 全市) in one call.
+
+    Reuses what the caller already has — ``result`` (:func:`kehu_lib.findings.analyse` of the
+    place), ``plan`` (:func:`kehu_lib.plan.monthly.build_month`, city-wide or of the place),
+    ``demand`` (:func:`kehu_lib.forecast.plan.demand_plan` of the place) — and computes the rest
+    from the store; the demand plan is read only when the month's forecasts are cached (never
+    built here), else its findings are left out. Returns :func:`month_highlights`.
+    """
+    from .. import config, findings
+    from ..metrics import market
+    from . import monthly
+    from .strategies import load_library
+
+    d = config.resolve_district(district)
+    code = None if d is None else d.code
+    if result is None:
+        result = findings.analyse(findings.load_inputs(district, month, store=store),
+                                  findings.load_thresholds())
+    if plan is None:
+        plan = monthly.build_month(month, district, store=store)
+    lib = plan.get("library") or load_library()
+    frames = [market_findings(result, district_code=code),
+              driver_findings(result.get("explanation", pd.DataFrame()), district_code=code)]
+    sat = result.get("satisfaction")
+    if sat is not None and len(sat):
+        frames.append(survey_findings(satisfaction_actions(sat.assign(significant=True), lib)))
+    frames.append(plan_findings(alert_strategies=plan.get("alert_strategies"),
+                                satisfaction=plan.get("satisfaction_actions"),
+                                district_actions=plan.get("district_actions"),
+                                evaluation=plan.get("evaluation"), district_code=code))
+    if demand is None and d is not None:
+        from ..forecast import pipeline
+
+        if (pipeline.cache_dir(month, store) / "forecasts.parquet").exists():
+            from ..forecast.plan import demand_plan
+
+            demand = demand_plan(month, district, store=store)
+    if demand is not None and d is not None:
+        alerts = result["alerts"]
+        inv = None
+        if len(alerts):
+            from .. import loaders
+
+            chk = loaders.load_price_checks(district, month, store=store)
+            od = loaders.load_orders(district, month, store=store,
+                                     columns=["month", "license_id", "sku", "qty_supplied"])
+            inv = market.social_inventory(chk, od, loaders.load_customers(district, store=store),
+                                          month=month)
+        frames.append(demand_findings(demand_plan_adjustment(demand, alerts, inv),
+                                      district_code=code))
+    return month_highlights(frames, district_code=code, top=top)
