@@ -182,9 +182,24 @@ def test_key_brand_loss_explains_the_change_in_its_district_only(highlights, sig
             assert not other["subject"].astype(str).str.contains("key_brand_loss").any(), name
 
 
-def test_district_action_only_where_a_problem_is_shared(highlights, signals):
-    where = [n for n, h in highlights.items() if "district_action" in _codes(h)]
-    assert where == [signals["oversupplied_sku"]["district"]]
+def test_district_problem_reported_once_with_the_alert(highlights, signals):
+    # 小店区's overstock on every shop is the oversupplied SKU: one plan row, not two
+    hl = highlights[signals["oversupplied_sku"]["district"]]
+    assert "district_action" not in _codes(hl)
+    assert not [n for n, h in highlights.items() if "district_action" in _codes(h)]
+
+
+def test_district_action_without_an_alert_is_kept():
+    acts = pd.DataFrame({"district_code": ["140105"], "indicator": ["order_rationality"],
+                         "cause": ["order_swing"], "shops_flagged": [300], "share": [0.6],
+                         "codes": ["KZB-10;KZB-13"]})
+    ast = pd.DataFrame({"license_id": ["s1", "s1"], "district_code": "140105", "sku": "A",
+                        "cause": "oversupply", "code": ["KZB-13", "KZB-10"], "order": [1, 2]})
+    f = cr.plan_findings(alert_strategies=ast, district_actions=acts)
+    assert f["code"].tolist() == ["plan_alert_strategy", "district_action"]
+    same = cr.plan_findings(alert_strategies=ast, district_actions=acts.assign(
+        codes="KZB-13;KZB-10"))
+    assert same["code"].tolist() == ["plan_alert_strategy"]
 
 
 def test_new_product_stall_only_in_the_stalled_districts(highlights, signals):

@@ -213,7 +213,8 @@ def test_highlights_for_one_call(city_plan, small_store, signals):
                            demand=demand)
     codes = hl["code"].tolist()
     assert codes[0] == "headline" and codes[1] == "change_explained"
-    assert {"oversupply", "demand_control", "plan_alert_strategy", "district_action"} <= set(codes)
+    assert {"oversupply", "demand_control", "plan_alert_strategy"} <= set(codes)
+    assert "district_action" not in codes  # the same problem as the alert, reported once
     assert "satisfaction_drop" not in codes
     res = findings.analyse(findings.load_inputs(None, "2026-10", store=small_store),
                            findings.load_thresholds())

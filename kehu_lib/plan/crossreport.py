@@ -263,7 +263,9 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
                   evaluation: pd.DataFrame | None = None,
                   district_code: str | None = None) -> pd.DataFrame:
     """The monthly plan's findings: strategies planned because of a market alert or a
-    satisfaction drop, district-wide problems, and strategies with a negative effect."""
+    satisfaction drop, district-wide problems (left out when a market alert of the district
+    already plans the same strategies: one problem, reported once), and strategies with a
+    negative effect."""
     rows: list[dict] = []
     if alert_strategies is not None and len(alert_strategies):
         g = alert_strategies.groupby(["district_code", "sku", "cause"]).agg(
@@ -278,8 +280,15 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
             rows.append({"code": "plan_satisfaction_action", "district_code": r["district_code"],
                          "subject": r["item"], "reference": r["codes"],
                          "count": len(r["codes"].split(";")), "consequence_of": r["cause"]})
+    # a district problem answered by the same strategies as a market alert in that district
+    # (e.g. 80% of 小店区's shops overstocked on the oversupplied SKU) is that alert's
+    # consequence: reported once, as the alert's plan strategy
+    covered = {(r["district_code"], r["reference"]) for r in rows
+               if r["code"] == "plan_alert_strategy"}
     if district_actions is not None:
         for _, r in district_actions.iterrows():
+            if (r["district_code"], r["codes"]) in covered:
+                continue
             cause = r["cause"] if isinstance(r["cause"], str) else ""
             rows.append({"code": "district_action", "district_code": r["district_code"],
                          "subject": f"{r['indicator']}:{cause}".rstrip(":"),
