@@ -222,3 +222,28 @@ def test_highlights_for_one_call(city_plan, small_store, signals):
     assert {"oversupply", "satisfaction_drop", "plan_satisfaction_action",
             "key_brand_loss"} <= set(city["code"])
     assert city["rank"].tolist() == list(range(1, len(city) + 1))
+
+
+def test_rationed_shop_gets_substitute_promotion(lib):
+    """Out of stock or rationed → KZB-12 缺货品牌替代宣扬 (and only then)."""
+    from kehu_lib.plan import indicators as ind
+
+    rows = []
+    for i, lic in enumerate("ABCDEF"):
+        rows.append({"license_id": lic, "month": "2026-10", "district_code": "140105",
+                     "manager_id": "KM1", "business_format": "食杂店", "trade_area": "居民区",
+                     "tier": 10, "tier_band": 1, "volume": 100.0, "amount": 1e4,
+                     "value_per_carton": 100.0, "key_brand_volume": 40.0,
+                     "assortment_width": 20, "recommendation": 0.4, "stock_to_sales": 0.3,
+                     "overstock_sku": pd.NA, "overstock_name": pd.NA, "order_swing": 0.0,
+                     "short_share": 0.3 if lic == "A" else 0.02,
+                     "short_sku": "6901028000011" if lic == "A" else pd.NA,
+                     "key_brand_change": 1.0, "new_product_adoption": 1.0,
+                     "missing_new_sku": pd.NA, "missing_new_name": pd.NA, "store_image": np.nan})
+    st = ind.shop_states(pd.DataFrame(rows))
+    r = st[(st["indicator"] == "order_rationality") & st["flagged"]]
+    assert r["license_id"].tolist() == ["A"]
+    assert (r["cause"].iloc[0], r["cause_sku"].iloc[0]) == ("rationed", "6901028000011")
+    assert "未满足30%" in r["detail"].iloc[0]
+    a = stg.assign_strategies(st, lib)
+    assert a.loc[a["license_id"] == "A", "code"].tolist() == ["KZB-12"]

@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "stock_to_sales_alert": 0.8,          # 单店单规格存销比高于0.8（约3周以上销量）
     "min_stock": 2.0,                     # 库存少于2条不判断积压
     "order_swing_alert": 0.8,             # 本月订货量比前3个月均值波动80%以上
+    "rationed_alert": 0.15,               # 本月订购量中未满足的比例超过15%（缺货或限量供应）
     "recommendation_gap_alert": -0.50,    # 重点品牌及新品占比低于同类中位数50%及以上
     "width_gap_alert": -0.20,             # 订购规格数低于同类中位数20%及以上
     "key_brand_change_alert": -0.35,      # 重点品牌变化比低于同类中位数35%及以上
@@ -83,7 +84,9 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
       the month's qty_supplied of that SKU (存销比, months of sales on the shelf; checks with
       a stock below ``min_stock`` 条 are not judged), with ``overstock_sku`` and
       ``overstock_name`` the SKU reaching it; ``order_swing`` = volume / mean volume of the
-      three previous months − 1 (NaN when the shop did not order then)
+      three previous months − 1 (NaN when the shop did not order then); ``short_share`` = the
+      share of the month's ordered quantity not supplied (缺货或限量供应, 0-1) with
+      ``short_sku`` the SKU with the largest shortfall
     - 品牌培育协作: ``key_brand_change`` = key-brand change ratio relative to other brands
       (:func:`kehu_lib.metrics.customers.key_brand_change`; NaN below the baseline minimum) and
       ``new_product_adoption`` = new SKUs the shop ordered since their launch / new SKUs on sale
@@ -105,8 +108,9 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     out = base[cols].copy()
     if out.empty:
         extra = ["tier_band", "recommendation", "stock_to_sales", "overstock_sku",
-                 "overstock_name", "order_swing", "key_brand_change", "new_product_adoption",
-                 "missing_new_sku", "missing_new_name", "store_image"]
+                 "overstock_name", "order_swing", "short_share", "short_sku",
+                 "key_brand_change", "new_product_adoption", "missing_new_sku",
+                 "missing_new_name", "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
     cur = orders[orders["month"] == month]
@@ -132,6 +136,17 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         out["overstock_sku"] = out["license_id"].map(worst["sku"]).astype("string")
     names = products.set_index("sku")["name"]
     out["overstock_name"] = out["overstock_sku"].map(names).astype("string")
+    # shortage: the share of the month's ordered quantity not supplied (rationed / out of stock)
+    if "qty_ordered" in cur.columns:
+        gap = cur.assign(_gap=(cur["qty_ordered"] - cur["qty_supplied"]).clip(lower=0))
+        tot = gap.groupby("license_id")[["qty_ordered", "_gap"]].sum()
+        short = tot["_gap"] / tot["qty_ordered"].where(tot["qty_ordered"] > 0)
+        worst_gap = gap[gap["_gap"] > 0].sort_values("_gap", ascending=False).drop_duplicates(
+            "license_id").set_index("license_id")["sku"]
+        out["short_share"] = out["license_id"].map(short).astype("float64")
+        out["short_sku"] = out["license_id"].map(worst_gap).astype("string")
+    else:
+        out["short_share"], out["short_sku"] = np.nan, pd.NA
     prev = orders[orders["month"].isin(_months_back(month, 3))]
     prev_mean = prev.groupby("license_id")["qty_supplied"].sum() / 3
     pm = out["license_id"].map(prev_mean).astype("float64")
@@ -184,14 +199,16 @@ def shop_states(values: pd.DataFrame, *,
     - volume, value_per_carton, key_brand_volume, recommendation, assortment_width: gap_ratio ≤
       the indicator's ``*_gap_alert`` (e.g. ``volume_gap_alert`` = −0.30)
     - order_rationality: value = stock_to_sales; flagged when stock_to_sales >
-      ``stock_to_sales_alert`` or \\|order_swing\\| > ``order_swing_alert``
+      ``stock_to_sales_alert``, \\|order_swing\\| > ``order_swing_alert`` or short_share >
+      ``rationed_alert``
     - brand_cooperation: value = key_brand_change; flagged when its gap_ratio ≤
       ``key_brand_change_alert`` or new_product_adoption − peer median ≤ ``adoption_gap_alert``
     - store_image: never flagged (no data, see :data:`NO_DATA`)
 
     ``cause`` (code, flagged rows only) says why, where the indicator has several reasons:
-    order_rationality → ``overstock`` (``cause_sku`` = the SKU with the highest 存销比) or
-    ``order_swing``; brand_cooperation → ``key_brand_loss`` or ``new_product_not_carried``
+    order_rationality → ``overstock`` (``cause_sku`` = the SKU with the highest 存销比),
+    ``order_swing`` or ``rationed`` (more than ``rationed_alert`` of the ordered quantity not
+    supplied; ``cause_sku`` = the SKU short the most); brand_cooperation → ``key_brand_loss`` or ``new_product_not_carried``
     (``cause_sku`` = the new SKU the shop does not carry, see :func:`indicator_values`). The
     strategy library answers causes first (:func:`kehu_lib.plan.strategies.assign_strategies`).
 
@@ -228,19 +245,29 @@ def shop_states(values: pd.DataFrame, *,
     c = _peer(values, "stock_to_sales", mp)
     over = c["stock_to_sales"] > float(t["stock_to_sales_alert"])
     swing = c["order_swing"].abs() > float(t["order_swing_alert"])
+    short = (c["short_share"] > float(t["rationed_alert"])) if "short_share" in c.columns \
+        else pd.Series(False, index=c.index)
     sev = np.fmax((c["stock_to_sales"] / float(t["stock_to_sales_alert"]) - 1).where(over),
                   (c["order_swing"].abs() / float(t["order_swing_alert"]) - 1).where(swing))
+    if "short_share" in c.columns:
+        sev = np.fmax(sev, (c["short_share"] / float(t["rationed_alert"]) - 1).where(short))
     detail = np.where(over, c["overstock_name"].fillna("").astype(str) + "存销比"
                       + c["stock_to_sales"].round(2).astype(str), "")
     detail = np.where(swing & ~over, "订货量较前3月均值波动" + (c["order_swing"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", detail)
-    cause = np.where(over, "overstock", np.where(swing, "order_swing", None))
-    cause_sku = np.where(over, c["overstock_sku"].astype("object"), None)
+    if "short_share" in c.columns:
+        detail = np.where(short & ~over & ~swing, "订购量未满足" + (c["short_share"] * 100)
+                          .round(0).astype("Int64").astype(str) + "%（缺货或限量供应）", detail)
+    cause = np.where(over, "overstock", np.where(swing, "order_swing",
+                                                 np.where(short, "rationed", None)))
+    cause_sku = np.where(over, c["overstock_sku"].astype("object"),
+                         np.where(short & ~swing, c["short_sku"].astype("object")
+                                  if "short_sku" in c.columns else None, None))
     frames.append(c[keep].assign(indicator="order_rationality", value=c["stock_to_sales"],
                                  cause=cause, cause_sku=cause_sku,
                                  peer_median=c["peer_median"], peer_n=c["peer_n"],
                                  peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
-                                 flagged=(over | swing).to_numpy(),
+                                 flagged=(over | swing | short).to_numpy(),
                                  severity=np.nan_to_num(np.clip(sev, 0, 1)), detail=detail))
     # brand-cultivation cooperation
     c = _peer(values, "key_brand_change", mp)
