@@ -99,20 +99,21 @@ def _ev(rows):
 
 def test_verdict_codes_tell_negative_from_no_effect():
     ev = _ev([("KZB-14", "assortment_width", 40, 3.0, 2.0, 4.0, 0.001),
-              ("KZB-12", "recommendation", 60, -0.05, -0.08, -0.02, 0.12),   # the case
-              ("KZB-13", "stock_to_sales", 30, 0.2, 0.1, 0.3, 0.2),          # 存销比 up = worse
+              ("KZB-12", "recommendation", 60, -0.05, -0.08, -0.02, 0.01),   # the case
+              ("KZB-13", "stock_to_sales", 30, 0.2, 0.1, 0.3, 0.02),         # 存销比 up = worse
               ("KZB-13b", "stock_to_sales", 30, -0.2, -0.3, -0.1, 0.01),     # 存销比 down = good
               ("KZB-09", "volume", 40, 1.0, -2.0, 4.0, 0.9),
+              ("KZB-06", "volume", 40, -3.0, -5.0, -1.0, 0.2),  # not significant after Holm
               ("KZB-10", "volume", 3, -5.0, -9.0, -1.0, np.nan)])
     codes = evaluate.verdict_codes(ev)
     assert list(codes) == ["effective", "negative", "negative", "effective", "no_effect",
-                           "insufficient"]
+                           "no_effect", "insufficient"]
     assert [evaluate.VERDICTS[c] for c in codes][:3] == ["有效", "效果为负", "效果为负"]
 
 
 def test_advice_specific_to_effect_and_execution():
     ev = _ev([("KZB-14", "assortment_width", 40, 3.0, 2.0, 4.0, 0.001),
-              ("KZB-12", "recommendation", 60, -0.05, -0.08, -0.02, 0.12),
+              ("KZB-12", "recommendation", 60, -0.05, -0.08, -0.02, 0.01),
               ("KZB-09", "volume", 40, 1.0, -2.0, 4.0, 0.9),
               ("KZB-11", "recommendation", 40, 0.01, -0.02, 0.04, 0.9),
               ("KZB-10", "volume", 3, -5.0, -9.0, -1.0, np.nan)])

@@ -42,15 +42,18 @@ def verdict_codes(ev: pd.DataFrame, *, alpha: float = 0.05, min_treated: int = 5
     - ``insufficient``: fewer than ``min_treated`` treated shops (or no estimate)
     - ``effective``: Holm-adjusted p (``p_holm``) < ``alpha`` and the estimate goes the
       improving way of the outcome (:data:`OUTCOMES`)
-    - ``negative``: the 95% confidence interval lies entirely on the worsening side (below 0
-      for an outcome where up is better, above 0 for 存销比). Unadjusted on purpose: a harm
-      signal is worth a review at a lower bar of evidence than a claim of success
-    - ``no_effect``: otherwise (the interval includes 0)
+    - ``negative``: significant the same way (p_holm < ``alpha``) but on the worsening side
+      (below 0 for an outcome where up is better, above 0 for 存销比): the strategy made the
+      indicator worse — e.g. KZB-12 in 小店区 2026-10, CI −0.08 to −0.02 on the share of key
+      brands and new products. The same bar as ``effective``, so a chance result among the
+      strategies judged is neither praised nor blamed
+    - ``no_effect``: otherwise
     """
     direction = ev["outcome"].map(lambda o: OUTCOMES[o][2]).astype(float)
     enough = (ev["n_treated"] >= min_treated) & ev["estimate"].notna()
-    good = (ev["p_holm"] < alpha) & (np.sign(ev["estimate"]) == direction)
-    worse = np.where(direction > 0, ev["ci_high"] < 0, ev["ci_low"] > 0)
+    sig = ev["p_holm"] < alpha
+    good = sig & (np.sign(ev["estimate"]) == direction)
+    worse = sig & (np.sign(ev["estimate"]) == -direction)
     code = np.select([~enough, good, worse], ["insufficient", "effective", "negative"],
                      "no_effect")
     return pd.Series(code, index=ev.index, name="verdict_code")
