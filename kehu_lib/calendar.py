@@ -90,3 +90,12 @@ def opportunities(month: str | pd.Period) -> pd.DataFrame:
         rows.append((max(start, period.start_time), "春节前备货旺季", "备货期"))
     out = pd.DataFrame(rows, columns=["date", "name", "kind"])
     return out.sort_values("date", ignore_index=True)
+
+
+def months_to_year_end(month: str | pd.Period) -> list[str]:
+    """至年底: the months after the report ``month`` up to and including December of its year
+    ('YYYY-MM' strings). For 2026-10 that is ['2026-11', '2026-12'] — never a month of the next
+    year, whatever the forecast horizon; empty for a December report. The forecast's "to year
+    end" totals sum exactly these months."""
+    p = pd.Period(month, freq="M")
+    return [str(pd.Period(year=p.year, month=m, freq="M")) for m in range(p.month + 1, 13)]

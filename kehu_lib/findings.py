@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import config, loaders
-from .metrics import brands, customers, market, sales
+from .metrics import brands, customers, definitions, drivers, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
-           "analyse", "compose", "findings_for"]
+           "satisfaction_drops", "analyse", "compose", "findings_for"]
 
 PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
 #: The thresholds of the findings; their values live in params/market_report.yaml only.
@@ -66,6 +66,8 @@ def load_inputs(district: str | None, month: str, *, store=None,
       13-month trend and the 1-2月 comparison)
     - ``new_lines``: order lines (with dates) of the new products since their launch
     - ``checks``: the month's price checks; ``customers``; ``products``
+    - ``survey``: the retailer survey of the month, the month before and the same month last
+      year (satisfaction drops, 同比 and 环比; empty when the store has none)
     """
     place, _ = _place(district)
     p = pd.Period(month, freq="M")
@@ -77,8 +79,14 @@ def load_inputs(district: str | None, month: str, *, store=None,
         lines = loaders.load_orders(district, (str(first), month), skus=list(new["sku"]),
                                     columns=["order_date", "month", "license_id", "sku",
                                              "qty_ordered", "qty_supplied"], store=store)
+    try:
+        survey = loaders.load_retailer_survey(district, [str(p - 12), str(p - 1), month],
+                                              store=store)
+    except FileNotFoundError:
+        survey = None
     return {
         "place": place, "month": month, "products": products, "new_lines": lines,
+        "survey": survey,
         "orders": loaders.load_orders(district, (str(p - 13), month), columns=ORDER_COLUMNS,
                                       store=store),
         "checks": loaders.load_price_checks(district, month, store=store),
@@ -119,10 +127,11 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
                        by: str | None = None) -> pd.DataFrame:
     """Reach of each new product at the end of ``month`` (新品铺市进度).
 
-    For SKUs launched within ``new_product_months`` months: weeks since launch, 订购面 and
-    重购率 at the last week (see :func:`~kehu_lib.metrics.brands.new_product_reach`; ``lines``
-    are the new products' order lines with dates, ``orders`` the monthly totals that define the
-    active shops: those supplied in a month since the launch month), and
+    For SKUs launched within ``new_product_months`` months: weeks since launch (completed weeks,
+    :func:`kehu_lib.metrics.definitions.weeks_since_launch`), 订购面 and 重购率 at the last week
+    (see :func:`~kehu_lib.metrics.brands.new_product_reach`; ``lines`` are the new products'
+    order lines with dates, ``orders`` the monthly totals that define the active shops: the
+    month's 有效户数, :func:`kehu_lib.metrics.definitions.effective_shops`), and
     ``stalled`` = weeks ≥ ``new_product_min_weeks`` and reach < ``new_product_reach_alert``.
 
     Returns
@@ -135,8 +144,7 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
     rows = []
     for _, prod in new.iterrows():
         launch = pd.Timestamp(prod["launch_date"])
-        since = orders[(orders["month"] >= str(launch.to_period("M"))) & (orders["month"] <= month)
-                       & (orders["qty_supplied"] > 0)]
+        since = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
         sku_lines = lines if lines is not None else orders.iloc[0:0]
         r = brands.new_product_reach(sku_lines, cust, sku=prod["sku"], launch_date=launch, by=by,
                                      end_date=end, active=since["license_id"].unique())
@@ -144,6 +152,14 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
             continue
         last = r[r["week"] == r["week"].max()].assign(sku=prod["sku"], name=prod["name"],
                                                       launch_date=prod["launch_date"])
+        # 重购率 of the month (see definitions.repeat_rate), not the cumulative rate of the
+        # reach table, which is ~100% for any product a few weeks after its launch
+        od = orders if by is None or by in orders.columns else orders.merge(
+            cust[["license_id", by]], on="license_id", how="left")
+        rep = definitions.repeat_rate(od, sku=prod["sku"], month=month, by=by)
+        rate = (rep.set_index(by)["repeat_rate"] if by is not None
+                else pd.Series({"全部": rep["repeat_rate"].iloc[0]}))
+        last = last.assign(repeat_rate=last["group"].map(rate).astype("float64"))
         rows.append(last)
     cols = ["group", "sku", "name", "launch_date", "week", "active_shops", "reach", "repeat_rate",
             "stalled"]
@@ -175,7 +191,39 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
                                              thresholds=t, by="district_code")
     shops = customers.shop_indicators(od, prod, cust, month=month, price_checks=chk)
     out["margin"] = customers.margin_summary(shops, target=t["margin_target"])
+    out["sku_margins"] = definitions.sku_margins(chk, prod, target=t["margin_target"], by=by)
+    # what explains the change (drivers of 同比 and 环比, with the flagged shop groups)
+    groups = {c: drivers.flagged_shop_groups(od, prod, cust, month=month, comparison=c,
+                                             thresholds=t, key_brand=out["key_brand"])
+              for c in drivers.COMPARISONS}
+    out["drivers"] = drivers.change_drivers(od, prod, month=month, groups=groups)
+    out["explanation"] = drivers.explain_change(out["drivers"])
+    out["satisfaction"] = satisfaction_drops(inputs.get("survey"), month=month)
     return out
+
+
+def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFrame:
+    """Significant drops of retailer satisfaction (满意度显著下降) per district and item:
+    :func:`kehu_lib.metrics.survey_change.survey_changes` (Welch, Holm-adjusted within each
+    comparison) rows with ``significant`` and a negative ``diff`` (points, 0-100); a drop seen
+    in both 环比 and 同比 is kept once (环比 first).
+
+    Returns
+    -------
+    DataFrame: comparison, district_code, item, diff, ci_low, ci_high, p_adj.
+    """
+    cols = ["comparison", "district_code", "item", "diff", "ci_low", "ci_high", "p_adj"]
+    if survey is None or survey.empty or month not in set(survey["month"]):
+        return pd.DataFrame(columns=cols)
+    from .metrics.survey_change import survey_changes
+
+    ch = survey_changes(survey, month=month)
+    if ch.empty or "significant" not in ch.columns:
+        return pd.DataFrame(columns=cols)
+    ch = ch[ch["significant"] & (ch["diff"] < 0)].copy()
+    ch["_o"] = (ch["comparison"] != "环比").astype(int)
+    ch = ch.sort_values(["district_code", "item", "_o"]).drop_duplicates(["district_code", "item"])
+    return ch.reset_index(drop=True)[cols]
 
 
 def _pct(x: float) -> str:
@@ -191,6 +239,21 @@ def _change(x: float, up: str = "增长", down: str = "下降") -> str:
 def _district_name(code: str | None) -> str:
     d = config.DISTRICT_BY_CODE.get(str(code)) if code is not None else None
     return d.name if d else ""
+
+
+#: Chinese names of the drivers' shop groups (the sentences of :func:`compose`).
+_SHOP_GROUP_ZH = {"key_brand_loss": "重点品牌流失户", "new_shop": "新增订货客户",
+                  "stopped_shop": "停止订货客户"}
+
+
+def _group_label(dimension: str, group: str) -> str:
+    if dimension == "shop_group":
+        return _SHOP_GROUP_ZH.get(group, group)
+    if dimension == "district":
+        return _district_name(group) or group
+    if dimension == "price_class":
+        return f"{group}卷烟"
+    return f"{group}品牌"
 
 
 def compose(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -211,6 +274,15 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
                  f"{'（变动明显）' if strong else ''}，环比{_change(vol['mom'])}；销售额"
                  f"{amt['value']:,.1f}万元，同比{_change(amt['yoy'])}；单箱值{vpc['value']:,.0f}元，"
                  f"同比{_change(vpc['yoy'], '提高', '降低')}。"))
+    ex = result.get("explanation")
+    if ex is not None and len(ex) and np.isfinite(vol["yoy"]):
+        e = ex.iloc[0]
+        total, c = e["total_change"], e["contribution"]
+        part = ("超过全部同比变动" if e["share"] >= 1 else f"占同比变动的{e['share'] * 100:.0f}%")
+        rows.append((95, "change_explained", place, None,
+                     f"销量同比{'增加' if total >= 0 else '减少'}{abs(total):,.1f}箱，主要来自"
+                     f"{_group_label(e['dimension'], e['group'])}（{'增加' if c >= 0 else '减少'}"
+                     f"{abs(c):,.1f}箱，{part}）。"))
     jf = result.get("jan_feb")
     if jf is not None and not jf.empty:
         v = jf.set_index("indicator").loc["volume_cases"]
@@ -238,6 +310,19 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
         else:
             rows.append((70, "stock", where, a["sku"],
                          f"{where}{a['name']}存销比{ss:.2f}，高于{t['stock_to_sales_alert']:.1f}的预警线。"))
+    sat = result.get("satisfaction")
+    if sat is not None and len(sat):
+        from .schema import survey_items
+
+        labels = {k: str(v.get("label", k)).removesuffix("满意度")
+                  for k, v in survey_items().items()}
+        for _, r in sat.iterrows():
+            where = _district_name(r["district_code"]) or place
+            rows.append((88, "satisfaction_drop", where, None,
+                         f"{where}零售客户对“{labels.get(r['item'], r['item'])}”的满意度"
+                         f"{r['comparison']}下降{abs(r['diff']):.1f}分（95%置信区间"
+                         f"{r['ci_low']:.1f}至{r['ci_high']:.1f}分），需在走访中了解原因，"
+                         "商定供货总量并化解客户抱怨。"))
     kb = result["key_brand"]
     groups = kb.groupby("district_code") if "district_code" in kb.columns and len(kb) else []
     for code, g in groups:
@@ -254,18 +339,27 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
         rr = "—" if pd.isna(r["repeat_rate"]) else f"{r['repeat_rate'] * 100:.1f}%"
         if r["stalled"]:
             rows.append((80, "new_product_stall", where, r["sku"],
-                         f"新品{r['name']}上市{int(r['week']) + 1}周，{where}订购面仅"
+                         f"新品{r['name']}上市{int(r['week'])}周，{where}订购面仅"
                          f"{r['reach'] * 100:.1f}%（低于{t['new_product_reach_alert'] * 100:.0f}%），"
                          f"重购率{rr}，铺市推进缓慢，需加强新品上市宣扬。"))
         else:
             rows.append((30, "new_product", where, r["sku"],
-                         f"新品{r['name']}上市{int(r['week']) + 1}周，{where}订购面"
+                         f"新品{r['name']}上市{int(r['week'])}周，{where}订购面"
                          f"{r['reach'] * 100:.1f}%，重购率{rr}。"))
     m = result["margin"].iloc[0]
     if m["shops"] > 0:
         rows.append((40, "margin", place, None,
                      f"按实际零售价（价存采集均价，未采集的规格按指导价）测算，毛利率达到{t['margin_target'] * 100:.0f}%的零售户占"
                      f"{m['share_reaching'] * 100:.1f}%，未达标{int(m['shops_below'])}户。"))
+    sm = result.get("sku_margins")
+    if sm is not None and len(sm):
+        low = sm[sm["below_target"] & (sm["checked_shops"] >= t["min_checks"])]
+        for _, r in low.iterrows():
+            where = _district_name(r.get("district_code")) or place
+            rows.append((45, "sku_margin_below", where, r["sku"],
+                         f"{where}{r['name']}实际零售价{r['observed_price']:.1f}元/条，批发价"
+                         f"{r['wholesale_price']:.1f}元/条，零售毛利率{r['margin'] * 100:.1f}%，"
+                         f"低于{t['margin_target'] * 100:.0f}%的目标（{int(r['shops_below'])}户）。"))
     out = pd.DataFrame(rows, columns=["importance", "kind", "district", "sku", "text"])
     return out.sort_values("importance", ascending=False, kind="stable", ignore_index=True)
 

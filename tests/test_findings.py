@@ -119,3 +119,38 @@ def test_margin_uses_the_observed_retail_prices(small_store):
     assert low.iloc[0]["median_margin"] < guided["median_margin"]
     text = findings.compose(findings.analyse(data)).set_index("kind").loc["margin", "text"]
     assert "实际零售价" in text
+
+
+@pytest.fixture(scope="module")
+def october(small_store):
+    return {d: findings.findings_for(d, "2026-10", store=small_store) for d in DISTRICTS}
+
+
+def test_explanation_and_sku_margin_sentences(october, signals):
+    """Issue #13: the change is explained in the 要点 (万柏林区: the key-brand-loss shops), and the
+    oversupplied SKU's margin at observed prices shows where it is below the target."""
+    wb = october["万柏林区"]
+    line = wb.loc[wb["kind"] == "change_explained", "text"]
+    assert len(line) == 1 and wb.loc[1, "kind"] == "change_explained"
+    assert "重点品牌流失户" in line.iloc[0] and "减少" in line.iloc[0]
+    sig = signals["oversupplied_sku"]
+    for d, f in october.items():
+        low = f[f["kind"] == "sku_margin_below"]
+        if d == sig["district"]:
+            assert low["sku"].tolist() == [sig["sku"]]
+            assert "毛利率" in low["text"].iloc[0]
+        else:
+            assert low.empty, d
+
+
+def test_satisfaction_drop_reaches_the_market_report(october, signals):
+    """Issue #13: 杏花岭区's R02 drop never reached its market report."""
+    sig = signals["satisfaction_drop"]
+    assert sig["month"] == "2026-10"
+    for d, f in october.items():
+        rows = f[f["kind"] == "satisfaction_drop"]
+        if d == sig["district"]:
+            assert len(rows) == 1
+            assert "按订单组织货源供应" in rows["text"].iloc[0] and "下降" in rows["text"].iloc[0]
+        else:
+            assert rows.empty, d

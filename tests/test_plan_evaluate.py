@@ -109,7 +109,7 @@ def test_no_effect_invented(evaluation, signals):
     others = e.drop(index=signals["strategy_effects"]["effective"]["kzb"])
     assert not others["effect_found"].any()
     for code in ("KZB-09", "KZB-06", "KZB-10", "KZB-11", "KZB-17", "KZB-12", "KZB-08"):
-        assert code in e.index and e.loc[code, "verdict"] in ("no_effect", "too_few")
+        assert code in e.index and e.loc[code, "verdict"] in ("no_effect", "insufficient", "negative")
     assert "KZB-02" not in e.index  # routine price collection is not evaluated
 
 

@@ -13,7 +13,7 @@ def test_review_list_marks_no_effect():
     ev = pd.DataFrame({"code": ["KZB-14", "KZB-09", "KZB-10"], "name": ["a", "b", "c"],
                        "outcome_zh": "x", "n_treated": [20, 20, 3], "estimate": [3.0, 0.1, 1.0],
                        "ci_low": 0.0, "ci_high": 1.0, "p_holm": [0.001, 0.9, np.nan],
-                       "verdict": ["effective", "no_effect", "too_few"]})
+                       "verdict": ["effective", "no_effect", "insufficient"]})
     r = improve.review_list(ev).set_index("code")
     assert list(r["review"]) == [False, True, False]
     assert r.loc["KZB-09", "action"] == "no_effect"

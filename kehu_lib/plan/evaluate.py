@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["OUTCOMES", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
+__all__ = ["OUTCOMES", "VERDICTS", "verdict_codes", "strategy_execution", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
            "forecast_error"]
 
 #: Indicators a strategy can be judged on: name -> (中文, unit, direction of an improvement).
@@ -29,6 +29,33 @@ OUTCOMES: dict[str, tuple[str, str, int]] = {
     "shop_stock_ratio": ("单店存销比", "月", -1),
     "new_product_adoption": ("新品引入率", "比例", 1),
 }
+
+
+#: Verdict codes (names in the glossary's ``verdict`` map: 有效 / 效果为负 / 未见效果 / 样本不足).
+VERDICTS: tuple[str, ...] = ("effective", "negative", "no_effect", "insufficient")
+
+
+def verdict_codes(ev: pd.DataFrame, *, alpha: float = 0.05, min_treated: int = 5) -> pd.Series:
+    """The verdict of each judged strategy as a code of :data:`VERDICTS`.
+
+    - ``insufficient``: fewer than ``min_treated`` treated shops (or no estimate)
+    - ``effective``: Holm-adjusted p (``p_holm``) < ``alpha`` and the estimate goes the
+      improving way of the outcome (:data:`OUTCOMES`)
+    - ``negative``: significant the same way (p_holm < ``alpha``) but on the worsening side
+      (below 0 for an outcome where up is better, above 0 for 存销比): the strategy made the
+      indicator worse — e.g. KZB-12 in 小店区 2026-10, CI −0.08 to −0.02 on the share of key
+      brands and new products. The same bar as ``effective``, so a chance result among the
+      strategies judged is neither praised nor blamed
+    - ``no_effect``: otherwise
+    """
+    direction = ev["outcome"].map(lambda o: OUTCOMES[o][2]).astype(float)
+    enough = (ev["n_treated"] >= min_treated) & ev["estimate"].notna()
+    sig = ev["p_holm"] < alpha
+    good = sig & (np.sign(ev["estimate"]) == direction)
+    worse = sig & (np.sign(ev["estimate"]) == -direction)
+    code = np.select([~enough, good, worse], ["insufficient", "effective", "negative"],
+                     "no_effect")
+    return pd.Series(code, index=ev.index, name="verdict_code")
 
 
 def diff_in_diff(data: pd.DataFrame, *, outcome: str, pre: str = "pre", post: str = "post",
@@ -123,17 +150,19 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     - :func:`diff_in_diff` gives the estimate, its HC1 standard error and CI
     - ``p_holm``: Holm-adjusted p over the strategies judged (several strategies are tested at
       once); ``effect_found`` = p_holm < ``alpha`` and the estimate goes the improving way
-    - ``verdict``: a code, ``effective`` (有效) / ``no_effect`` (未见效果) / ``too_few``
-      (样本不足: fewer than ``min_treated`` treated shops); names in the glossary
+    - ``verdict`` (= ``verdict_code``): effective (有效) / negative (效果为负: significantly
+      harmful, not "no effect") / no_effect (未见效果) / insufficient (样本不足: fewer than
+      ``min_treated`` treated shops) — :func:`verdict_codes`; names in the glossary
 
     Returns
     -------
     DataFrame: code, name, outcome, outcome_zh, unit, n_treated, n_control, treated_change,
-    control_change, estimate, se, ci_low, ci_high, p_value, p_holm, effect_found, verdict.
+    control_change, estimate, se, ci_low, ci_high, p_value, p_holm, effect_found, verdict_code,
+    verdict.
     """
     cols = ["code", "name", "outcome", "outcome_zh", "unit", "n_treated", "n_control",
             "treated_change", "control_change", "estimate", "se", "ci_low", "ci_high",
-            "p_value", "p_holm", "effect_found", "verdict"]
+            "p_value", "p_holm", "effect_found", "verdict_code", "verdict"]
     lib = library.strategies
     judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
     rows = []
@@ -156,8 +185,8 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     out["p_holm"] = _holm(p)
     direction = out["outcome"].map(lambda o: OUTCOMES[o][2])
     out["effect_found"] = (out["p_holm"] < alpha) & (np.sign(out["estimate"]) == direction)
-    out["verdict"] = np.where(~enough, "too_few",
-                              np.where(out["effect_found"], "effective", "no_effect"))
+    out["verdict_code"] = verdict_codes(out, alpha=alpha, min_treated=min_treated)
+    out["verdict"] = out["verdict_code"]
     return out.sort_values(["effect_found", "p_value"], ascending=[False, True],
                            ignore_index=True)[cols]
 
@@ -200,6 +229,26 @@ def plan_coverage(planned: pd.DataFrame, planned_strategies: pd.DataFrame,
     cols = ["planned_shops", "visited_shops", "planned_visits", "recorded_visits",
             "visit_coverage", "planned_strategies", "executed_strategies", "strategy_coverage"]
     return g.reset_index()[["manager_id"] + cols]
+
+
+def strategy_execution(planned_strategies: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame:
+    """策略执行率 per strategy: planned (shop, strategy) pairs of last month's plan that were
+    recorded on a visit of the month / planned pairs (0-1).
+
+    Returns
+    -------
+    DataFrame: code, planned, executed, execution_rate.
+    """
+    cols = ["code", "planned", "executed", "execution_rate"]
+    if planned_strategies.empty:
+        return pd.DataFrame(columns=cols)
+    ps = planned_strategies[["license_id", "code"]].drop_duplicates()
+    hit = ps.merge(given[["license_id", "code"]].drop_duplicates(), on=["license_id", "code"],
+                   how="left", indicator=True)
+    hit["executed"] = hit["_merge"] == "both"
+    g = hit.groupby("code").agg(planned=("license_id", "size"), executed=("executed", "sum"))
+    g["execution_rate"] = g["executed"] / g["planned"]
+    return g.reset_index()[cols]
 
 
 def forecast_error(forecasts: pd.DataFrame | None, actual: pd.DataFrame) -> pd.DataFrame:

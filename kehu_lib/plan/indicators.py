@@ -75,11 +75,15 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
       the month's qty_supplied of that SKU (存销比, months of sales on the shelf; checks with
       a stock below ``min_stock`` 条 are not judged), with ``overstock_sku`` and
       ``overstock_name`` the SKU reaching it; ``order_swing`` = volume / mean volume of the
-      three previous months − 1 (NaN when the shop did not order then)
+      three previous months − 1 (NaN when the shop did not order then); ``short_share`` = the
+      share of the month's ordered quantity not supplied (缺货或限量供应, 0-1) with
+      ``short_sku`` the SKU with the largest shortfall
     - 品牌培育协作: ``key_brand_change`` = key-brand change ratio relative to other brands
       (:func:`kehu_lib.metrics.customers.key_brand_change`; NaN below the baseline minimum) and
       ``new_product_adoption`` = new SKUs the shop ordered since their launch / new SKUs on sale
       (0-1; NaN when there is no new SKU)
+      and ``missing_new_sku`` = the new SKU carried by most shops of the frame that this shop
+      has not ordered (NA when it carries them all), ``missing_new_name`` its name
     - 终端形象 ``store_image``: no data, NaN
 
     Returns
@@ -95,8 +99,9 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     out = base[cols].copy()
     if out.empty:
         extra = ["tier_band", "recommendation", "shop_stock_ratio", "overstock_sku",
-                 "overstock_name", "order_swing", "key_brand_change", "new_product_adoption",
-                 "store_image"]
+                 "overstock_name", "order_swing", "short_share", "short_sku",
+                 "key_brand_change", "new_product_adoption", "missing_new_sku",
+                 "missing_new_name", "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
     cur = orders[orders["month"] == month]
@@ -122,6 +127,17 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         out["overstock_sku"] = out["license_id"].map(worst["sku"]).astype("string")
     names = products.set_index("sku")["name"]
     out["overstock_name"] = out["overstock_sku"].map(names).astype("string")
+    # shortage: the share of the month's ordered quantity not supplied (rationed / out of stock)
+    if "qty_ordered" in cur.columns:
+        gap = cur.assign(_gap=(cur["qty_ordered"] - cur["qty_supplied"]).clip(lower=0))
+        tot = gap.groupby("license_id")[["qty_ordered", "_gap"]].sum()
+        short = tot["_gap"] / tot["qty_ordered"].where(tot["qty_ordered"] > 0)
+        worst_gap = gap[gap["_gap"] > 0].sort_values("_gap", ascending=False).drop_duplicates(
+            "license_id").set_index("license_id")["sku"]
+        out["short_share"] = out["license_id"].map(short).astype("float64")
+        out["short_sku"] = out["license_id"].map(worst_gap).astype("string")
+    else:
+        out["short_share"], out["short_sku"] = np.nan, pd.NA
     prev = orders[orders["month"].isin(_months_back(month, 3))]
     prev_mean = prev.groupby("license_id")["qty_supplied"].sum() / 3
     pm = out["license_id"].map(prev_mean).astype("float64")
@@ -131,13 +147,25 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
                              min_baseline=float(t["key_brand_min_baseline"]))
     out["key_brand_change"] = out["license_id"].map(
         kb.set_index("license_id")["change_ratio"]).astype("float64")
+    out["missing_new_sku"] = pd.array([pd.NA] * len(out), dtype="string")
     if len(new):
-        adopted = (orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
-                          & (orders["month"] <= month)]
-                   .groupby("license_id")["sku"].nunique())
+        lines = orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
+                       & (orders["month"] <= month)]
+        adopted = lines.groupby("license_id")["sku"].nunique()
         out["new_product_adoption"] = out["license_id"].map(adopted).fillna(0) / len(new)
+        # the new SKU most shops of the frame carry that this shop has not ordered
+        carried = lines[lines["license_id"].isin(set(out["license_id"]))].drop_duplicates(
+            ["license_id", "sku"])
+        popular = carried["sku"].value_counts().reindex(list(new), fill_value=0)
+        popular = popular.sort_values(ascending=False, kind="stable")
+        have = carried.groupby("license_id")["sku"].agg(set)
+        first = popular.index[0]
+        out["missing_new_sku"] = pd.array(
+            [next((k for k in popular.index if k not in have.get(lic, ())), pd.NA)
+             if lic in have.index else first for lic in out["license_id"]], dtype="string")
     else:
         out["new_product_adoption"] = np.nan
+    out["missing_new_name"] = out["missing_new_sku"].map(names).astype("string")
     out["store_image"] = np.nan
     out.insert(1, "month", month)
     return out
@@ -162,10 +190,18 @@ def shop_states(values: pd.DataFrame, *,
     - volume, value_per_carton, key_brand_volume, recommendation, assortment_width: gap_ratio ≤
       the indicator's ``*_gap_alert`` (e.g. ``volume_gap_alert`` = −0.30)
     - order_rationality: value = shop_stock_ratio; flagged when shop_stock_ratio >
-      ``shop_stock_ratio_alert`` or \\|order_swing\\| > ``order_swing_alert``
+      ``shop_stock_ratio_alert``, \\|order_swing\\| > ``order_swing_alert`` or short_share >
+      ``rationed_alert``
     - brand_cooperation: value = key_brand_change; flagged when its gap_ratio ≤
       ``key_brand_change_alert`` or new_product_adoption − peer median ≤ ``adoption_gap_alert``
     - store_image: never flagged (no data, see :data:`NO_DATA`)
+
+    ``cause`` (code, flagged rows only) says why, where the indicator has several reasons:
+    order_rationality → ``overstock`` (``cause_sku`` = the SKU with the highest 存销比),
+    ``order_swing`` or ``rationed`` (more than ``rationed_alert`` of the ordered quantity not
+    supplied; ``cause_sku`` = the SKU short the most); brand_cooperation → ``key_brand_loss`` or ``new_product_not_carried``
+    (``cause_sku`` = the new SKU the shop does not carry, see :func:`indicator_values`). The
+    strategy library answers causes first (:func:`kehu_lib.plan.strategies.assign_strategies`).
 
     ``severity`` (0-1) is the size of the problem: −gap_ratio clipped to [0, 1] for gap flags,
     shop_stock_ratio / alert − 1 (or the swing beyond its alert) clipped to [0, 1] for order
@@ -175,7 +211,7 @@ def shop_states(values: pd.DataFrame, *,
     -------
     DataFrame, one row per shop and indicator: license_id, month, district_code, manager_id,
     indicator, indicator_zh, value, peer_median, peer_n, peer_level, gap_ratio, flagged,
-    severity, detail (Chinese reason when flagged).
+    severity, cause, cause_sku, detail (Chinese reason when flagged).
     """
     t = {**DEFAULTS, **(thresholds or {})}
     mp = int(t["min_peers"])
@@ -200,16 +236,29 @@ def shop_states(values: pd.DataFrame, *,
     c = _peer(values, "shop_stock_ratio", mp)
     over = c["shop_stock_ratio"] > float(t["shop_stock_ratio_alert"])
     swing = c["order_swing"].abs() > float(t["order_swing_alert"])
+    short = (c["short_share"] > float(t["rationed_alert"])) if "short_share" in c.columns \
+        else pd.Series(False, index=c.index)
     sev = np.fmax((c["shop_stock_ratio"] / float(t["shop_stock_ratio_alert"]) - 1).where(over),
                   (c["order_swing"].abs() / float(t["order_swing_alert"]) - 1).where(swing))
+    if "short_share" in c.columns:
+        sev = np.fmax(sev, (c["short_share"] / float(t["rationed_alert"]) - 1).where(short))
     detail = np.where(over, c["overstock_name"].fillna("").astype(str) + "存销比"
                       + c["shop_stock_ratio"].round(2).astype(str), "")
     detail = np.where(swing & ~over, "订货量较前3月均值波动" + (c["order_swing"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", detail)
+    if "short_share" in c.columns:
+        detail = np.where(short & ~over & ~swing, "订购量未满足" + (c["short_share"] * 100)
+                          .round(0).astype("Int64").astype(str) + "%（缺货或限量供应）", detail)
+    cause = np.where(over, "overstock", np.where(swing, "order_swing",
+                                                 np.where(short, "rationed", None)))
+    cause_sku = np.where(over, c["overstock_sku"].astype("object"),
+                         np.where(short & ~swing, c["short_sku"].astype("object")
+                                  if "short_sku" in c.columns else None, None))
     frames.append(c[keep].assign(indicator="order_rationality", value=c["shop_stock_ratio"],
+                                 cause=cause, cause_sku=cause_sku,
                                  peer_median=c["peer_median"], peer_n=c["peer_n"],
                                  peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
-                                 flagged=(over | swing).to_numpy(),
+                                 flagged=(over | swing | short).to_numpy(),
                                  severity=np.nan_to_num(np.clip(sev, 0, 1)), detail=detail))
     # brand-cultivation cooperation
     c = _peer(values, "key_brand_change", mp)
@@ -220,8 +269,17 @@ def shop_states(values: pd.DataFrame, *,
     sev = np.fmax((-c["gap_ratio"]).clip(0, 1).where(kb_flag), (-ad_gap).clip(0, 1).where(ad_flag))
     detail = np.where(kb_flag, "重点品牌销量变化比低于同类中位数" + (-c["gap_ratio"] * 100).round(0)
                       .astype("Int64").astype(str) + "%", "")
-    detail = np.where(ad_flag & ~kb_flag, "同类客户多数已引入新品，本户未引入", detail)
+    missing = (a["missing_new_sku"].astype("object") if "missing_new_sku" in a.columns
+               else pd.Series(None, index=a.index, dtype="object"))
+    mname = (a["missing_new_name"].astype("object") if "missing_new_name" in a.columns
+             else missing)
+    detail = np.where(ad_flag & ~kb_flag, "同类客户多数已引入新品，本户未引入"
+                      + mname.map(lambda k: f"（{k}）" if isinstance(k, str) else "").astype(str),
+                      detail)
+    cause = np.where(kb_flag, "key_brand_loss", np.where(ad_flag, "new_product_not_carried", None))
+    cause_sku = np.where(ad_flag & ~kb_flag, missing, None)
     frames.append(c[keep].assign(indicator="brand_cooperation", value=c["key_brand_change"],
+                                 cause=cause, cause_sku=cause_sku,
                                  peer_median=c["peer_median"], peer_n=c["peer_n"],
                                  peer_level=c["peer_level"], gap_ratio=c["gap_ratio"],
                                  flagged=(kb_flag | ad_flag).to_numpy(),
@@ -233,10 +291,14 @@ def shop_states(values: pd.DataFrame, *,
     out = pd.concat(frames, ignore_index=True)
     out["indicator_zh"] = out["indicator"].map(lambda i: INDICATORS[i][0])
     out["flagged"] = out["flagged"].astype(bool)
+    for col in ("cause", "cause_sku"):
+        out[col] = (out[col] if col in out.columns else None)
+        out[col] = out[col].where(out["flagged"]).astype("object").where(
+            out[col].notna(), None).astype("string")
     out["detail"] = out["detail"].astype("string")
     out["peer_level"] = out["peer_level"].astype("str")  # NaN when no peers (stable in Parquet)
     cols = keep + ["indicator", "indicator_zh", "value", "peer_median", "peer_n", "peer_level",
-                   "gap_ratio", "flagged", "severity", "detail"]
+                   "gap_ratio", "flagged", "severity", "cause", "cause_sku", "detail"]
     order = {k: i for i, k in enumerate(INDICATORS)}
     out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
                                                                  ignore_index=True)

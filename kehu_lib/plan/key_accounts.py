@@ -13,7 +13,9 @@ import pandas as pd
 
 from ..config import CARTONS_PER_CASE
 
-__all__ = ["RELATIONSHIP_ITEMS", "key_account_list", "relationship_score"]
+__all__ = ["RELATIONSHIP_ITEMS", "key_account_list", "relationship_score", "priority_supply",
+           "new_product_trial", "RELATIONSHIP_WEIGHTS", "COVERED_ITEMS", "relationship_indicators",
+           "relationship_data_gaps"]
 
 #: The ten items of seed 003 (field name in a visit record -> Chinese item), 10 points each.
 RELATIONSHIP_ITEMS: dict[str, str] = {
@@ -103,3 +105,167 @@ def relationship_score(visits: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     out["score"] = out[items].sum(axis=1, min_count=len(items))
     out["visits"] = g.size()
     return out.reset_index(), "客情关系评分为10项各10分之和（拜访记录均值）"
+
+
+def priority_supply(orders: pd.DataFrame, customers: pd.DataFrame, *, month: str,
+                    rationed_below: float = 0.95) -> pd.DataFrame:
+    """优先保证大客户货源 (seed 003 管理10策 1): key accounts' 订单满足率 on the rationed SKUs
+    against the other shops'.
+
+    Rationed SKUs: city-wide (all of ``orders``) 订单满足率 = Σ supplied / Σ ordered <
+    ``rationed_below`` in ``month``. Per key account: ``ordered``, ``supplied`` (条) and
+    ``fill_rate`` on those SKUs; ``others_fill_rate`` = the same over the non-key shops of the
+    same SKUs; ``status`` = ``prioritised`` (fill_rate ≥ others') / ``not_prioritised`` /
+    ``no_rationed_order`` (the account ordered none of them).
+
+    Returns
+    -------
+    DataFrame: license_id, district_code, manager_id, ordered, supplied, fill_rate,
+    others_fill_rate, status.
+    """
+    od = orders[orders["month"] == month]
+    g = od.groupby("sku")[["qty_ordered", "qty_supplied"]].sum()
+    rationed = set(g.index[(g["qty_supplied"] / g["qty_ordered"].where(g["qty_ordered"] > 0))
+                           < rationed_below])
+    ka = customers[customers["key_account"].fillna(False).astype(bool)]
+    r = od[od["sku"].isin(rationed)]
+    is_ka = r["license_id"].isin(set(ka["license_id"]))
+    oth = r[~is_ka][["qty_ordered", "qty_supplied"]].sum()
+    others = oth["qty_supplied"] / oth["qty_ordered"] if oth["qty_ordered"] > 0 else np.nan
+    per = r[is_ka].groupby("license_id")[["qty_ordered", "qty_supplied"]].sum()
+    out = ka[["license_id", "district_code", "manager_id"]].join(per, on="license_id")
+    out = out.rename(columns={"qty_ordered": "ordered", "qty_supplied": "supplied"})
+    out[["ordered", "supplied"]] = out[["ordered", "supplied"]].fillna(0.0)
+    out["fill_rate"] = out["supplied"] / out["ordered"].where(out["ordered"] > 0)
+    out["others_fill_rate"] = others
+    out["status"] = np.select([out["ordered"] <= 0, out["fill_rate"] >= others - 1e-12],
+                              ["no_rationed_order", "prioritised"], "not_prioritised")
+    return out.reset_index(drop=True)
+
+
+def new_product_trial(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame, *,
+                      month: str, within_months: int = 6) -> pd.DataFrame:
+    """新品试销 (seed 003 管理10策 3: new products are tried with the key accounts first).
+
+    For each SKU launched within ``within_months`` months up to ``month`` and each key account:
+    ``first_month`` of its first supply of the SKU (NA when none), ``status`` = ``tried`` /
+    ``not_tried``. ``ka_share`` = key accounts that tried it / key accounts and ``others_share``
+    the same for the other shops supplied in the period: a trial led by the key accounts has
+    ka_share above others_share.
+
+    Returns
+    -------
+    DataFrame: license_id, sku, first_month, status, ka_share, others_share.
+    """
+    cols = ["license_id", "sku", "first_month", "status", "ka_share", "others_share"]
+    from ..metrics.brands import new_products
+
+    new = new_products(products, month=month, within_months=within_months)
+    ka = customers.loc[customers["key_account"].fillna(False).astype(bool), "license_id"]
+    if new.empty or ka.empty:
+        return pd.DataFrame(columns=cols)
+    od = orders[(orders["month"] <= month) & (orders["qty_supplied"] > 0)]
+    rows = []
+    for sku in new["sku"]:
+        launch = str(pd.Timestamp(new.loc[new["sku"] == sku, "launch_date"].iloc[0])
+                     .to_period("M"))
+        period = od[od["month"] >= launch]
+        first = period[period["sku"] == sku].groupby("license_id")["month"].min()
+        active = set(period["license_id"])
+        ka_set = set(ka) & active
+        others = active - set(ka)
+        ka_share = len(set(first.index) & ka_set) / len(ka_set) if ka_set else np.nan
+        oth_share = len(set(first.index) & others) / len(others) if others else np.nan
+        for lic in ka:
+            fm = first.get(lic, pd.NA)
+            rows.append((lic, sku, fm, "tried" if isinstance(fm, str) else "not_tried",
+                         ka_share, oth_share))
+    out = pd.DataFrame(rows, columns=cols)
+    out["first_month"] = out["first_month"].astype("string")
+    return out
+
+
+#: Weights (points out of 100) of the relationship indicators the data allows.
+RELATIONSHIP_WEIGHTS: dict[str, float] = {"visit_frequency": 25.0, "target_achievement": 25.0,
+                                          "survey_feedback": 25.0, "order_regularity": 25.0}
+#: Seed-003 items the data covers, partly: 拜访频率与拜访目标达成 (visits, volume against the
+#: recent level) and 信息反馈数量质量 (the informant survey). The other eight need data not
+#: collected yet (:func:`relationship_data_gaps`).
+COVERED_ITEMS = ("rel_visit_target", "rel_feedback")
+
+
+def relationship_indicators(orders: pd.DataFrame, visits: pd.DataFrame,
+                            customers: pd.DataFrame, survey: pd.DataFrame | None = None, *,
+                            month: str, expected_visits: float = 4.0, months: int = 6,
+                            targets: pd.DataFrame | None = None) -> pd.DataFrame:
+    """客情关系指标 of the key accounts from the data the store holds, scored out of 100.
+
+    Sub-scores (0-1) and their weights (:data:`RELATIONSHIP_WEIGHTS`, 25 points each):
+
+    - ``visit_frequency`` = min(1, visits recorded in ``month`` / ``expected_visits`` (weekly: 4))
+    - ``target_achievement`` = min(1, volume of ``month`` / target), target = the shop's
+      ``target_qty`` in ``targets`` when given, else its mean monthly volume of the three months
+      before ``month`` (NaN without one)
+    - ``survey_feedback`` = mean 0-100 score of the shop's retailer-survey answers in ``month``
+      / 100 (informants only; 5→100, 4→80, 3→60, 2→30, 1→0)
+    - ``order_regularity`` = (months with supply among the last ``months``) / ``months`` ×
+      max(0, 1 − CV), CV = coefficient of variation of those months' volumes
+
+    ``score`` = 100 × Σ w·s / Σ w over the sub-scores the shop has (``items_used`` of 4): an
+    account that is no survey informant is scored on the other three, not given 0.
+
+    Returns
+    -------
+    DataFrame: license_id, district_code, manager_id, visits, visit_frequency,
+    target_achievement, survey_feedback, order_regularity, items_used, score.
+    """
+    ka = customers[customers["key_account"].fillna(False).astype(bool)]
+    out = ka[["license_id", "district_code", "manager_id"]].copy().set_index("license_id")
+    vm = visits[visits["month"] == month] if "month" in visits.columns else visits
+    out["visits"] = vm.groupby("license_id").size().reindex(out.index).fillna(0).astype(int)
+    out["visit_frequency"] = (out["visits"] / expected_visits).clip(upper=1.0)
+    p = pd.Period(month, freq="M")
+    window = [str(p - i) for i in range(months - 1, -1, -1)]
+    w = orders[orders["month"].isin(window)].pivot_table(
+        index="license_id", columns="month", values="qty_supplied", aggfunc="sum")
+    w = w.reindex(index=out.index, columns=window).fillna(0.0)
+    if targets is not None and len(targets):
+        tgt = targets.set_index("license_id")["target_qty"].astype(float).reindex(out.index)
+    else:
+        tgt = w[[str(p - i) for i in (1, 2, 3) if str(p - i) in w.columns]].mean(axis=1)
+    out["target_achievement"] = (w[month] / tgt.where(tgt > 0)).clip(upper=1.0)
+    if survey is not None and len(survey):
+        from ..metrics.survey import score_answers
+
+        sv = survey[survey["month"] == month] if "month" in survey.columns else survey
+        sc = score_answers(sv).groupby("license_id")["score"].mean() / 100.0
+        out["survey_feedback"] = sc.reindex(out.index)
+    else:
+        out["survey_feedback"] = np.nan
+    present = (w > 0).sum(axis=1) / months
+    mean = w.mean(axis=1)
+    cv = w.std(axis=1, ddof=0) / mean.where(mean > 0)
+    out["order_regularity"] = (present * (1 - cv.clip(upper=1.0))).where(mean > 0, 0.0)
+    subs = list(RELATIONSHIP_WEIGHTS)
+    wt = pd.Series(RELATIONSHIP_WEIGHTS)
+    have = out[subs].notna()
+    out["items_used"] = have.sum(axis=1)
+    num = (out[subs].fillna(0.0) * wt).sum(axis=1)
+    den = (have * wt).sum(axis=1)
+    out["score"] = 100 * num / den.where(den > 0)
+    return out.reset_index()[["license_id", "district_code", "manager_id", "visits", *subs,
+                              "items_used", "score"]]
+
+
+def relationship_data_gaps() -> pd.DataFrame:
+    """The seed-003 relationship items that need data not collected yet, as codes.
+
+    Returns
+    -------
+    DataFrame: item (code of :data:`RELATIONSHIP_ITEMS`), covered (True for the items
+    :func:`relationship_indicators` approximates), needs ('visit_record_field': a 0-10 field on
+    the visit record, the item's code as the column name).
+    """
+    rows = [(k, k in COVERED_ITEMS, "" if k in COVERED_ITEMS else "visit_record_field")
+            for k in RELATIONSHIP_ITEMS]
+    return pd.DataFrame(rows, columns=["item", "covered", "needs"])

@@ -34,6 +34,13 @@ def build(inputs: Mapping[str, Any], *, district: str | None = None,
     - ``evaluation`` (DiD per strategy given last month), ``coverage`` (last month's plan vs
       visits), ``forecast_error`` and ``forecast_note``
     - ``review``, ``carry_over``; ``key_accounts`` and ``relationship_note``
+    - ``market_alerts`` (the market report's alerts) and ``alert_strategies`` (KZB-13 / KZB-10
+      for the shops carrying an alerted SKU); ``satisfaction_actions`` (district strategies for
+      a significant satisfaction drop, e.g. R02 → KZB-10, KZB-15, KZB-06)
+    - ``district_actions`` (a problem shared by most of a district's shops, once) and
+      ``shop_strategies`` (the strategies without those); ``execution`` (策略执行率 per
+      strategy), ``advice`` (改进建议 codes, :func:`kehu_lib.plan.improve.improvement_advice`),
+      ``execution_flags`` (managers whose plan was not carried out)
     - ``month``, ``plan_month``, ``place`` (Chinese district name or 全市)
 
     ``build_forecasts``: build the forecast module's cache of ``month`` when missing (else the
@@ -95,7 +102,18 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
     if d is not None:
         fe = fe[fe["district"] == d.name].reset_index(drop=True)
     rel, rel_note = key_accounts.relationship_score(vis_now)
+    sat = satisfaction_actions(month, library, store=store)
+    execution = evaluate.strategy_execution(cut(strat_b)[["license_id", "code"]], cut(given))
+    actions, shop_strats = strategies.district_actions(cut(city["states"]),
+                                                       cut(city["strategies"]), library)
     return {
+        "market_alerts": cut(city["market_alerts"]),
+        "alert_strategies": cut(city["alert_strategies"]),
+        "satisfaction_actions": cut(sat),
+        "district_actions": actions, "shop_strategies": shop_strats,
+        "execution": execution,
+        "advice": improve.improvement_advice(ev, execution, min_treated=int(t["min_treated"])),
+        "execution_flags": improve.execution_flags(cov),
         "month": month, "plan_month": pdata.plan_month(month),
         "place": config.CITY if d is None else d.name,
         "values": cut(city["values"]), "states": cut(city["states"]),
@@ -106,6 +124,23 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
         "carry_over": cut(city["carry_over"]), "key_accounts": cut(city["key_accounts"]),
         "relationship": rel, "relationship_note": rel_note, "library": library,
     }
+
+
+def satisfaction_actions(month: str, library, *, store=None) -> pd.DataFrame:
+    """District strategies for the month's significant retailer-satisfaction drops (环比 or
+    同比; :func:`kehu_lib.plan.crossreport.satisfaction_actions`), city-wide; empty when the
+    store has no survey."""
+    from ..findings import satisfaction_drops
+    from .crossreport import satisfaction_actions as actions
+
+    p = pd.Period(month, freq="M")
+    try:
+        survey = loaders.load_retailer_survey(None, [str(p - 12), str(p - 1), month],
+                                              store=store)
+    except FileNotFoundError:
+        survey = None
+    drops = satisfaction_drops(survey, month=month)
+    return actions(drops.assign(significant=True), library)
 
 
 def summary(plan: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,13 +28,13 @@ from ..store import atomic_dir_write
 from . import data as pdata
 from . import improve, indicators, key_accounts, priority, strategies
 
-__all__ = ["FRAMES", "city_part", "cache_root", "cache_key", "city_plan", "ensure_month_plan",
+__all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cache_key", "city_plan", "ensure_month_plan",
            "states_for"]
 
 #: The frames of the city-wide part (all keyed by license_id or district_code, city-wide).
 FRAMES = ("values", "states", "strategies", "priority", "key_shops", "values_b", "states_b",
           "strategies_b", "key_shops_b", "targets", "district_volume", "key_accounts",
-          "carry_over")
+          "carry_over", "market_alerts", "alert_strategies")
 #: Cached thresholds sets kept per month (the oldest are removed).
 KEEP = 6
 
@@ -86,7 +86,9 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     targets = priority.manager_targets(inputs["orders"], inputs["products"], inputs["customers"],
                                        month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
+    alerts, alert_strat = market_alert_strategies(inputs, library)
     return {
+        "market_alerts": alerts, "alert_strategies": alert_strat,
         "values": values, "states": states, "strategies": strat, "priority": prio,
         "key_shops": keys, "values_b": values_b, "states_b": states_b, "strategies_b": strat_b,
         "key_shops_b": keys_b, "targets": targets, "targets_note": note,
@@ -95,6 +97,27 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
                                                       month=month),
         "carry_over": improve.carry_over(states_b, states, strat_b),
     }
+
+
+def market_alert_strategies(inputs: Mapping[str, Any], library):
+    """The market report's alerts of the month per district (its thresholds,
+    ``params/market_report.yaml``) and the plan strategies for the shops carrying an alerted
+    SKU (:func:`kehu_lib.plan.crossreport.alert_shop_strategies`: oversupply → KZB-13, KZB-10).
+
+    Returns (alerts, strategies)."""
+    from .. import findings
+    from ..metrics import market
+    from .crossreport import alert_shop_strategies
+
+    month, prod = inputs["month"], inputs["products"]
+    chk = inputs["checks"]
+    chk = chk[chk["month"] == month]
+    t = findings.load_thresholds()
+    pi = market.price_index(chk, prod, by="district_code")
+    inv = market.social_inventory(chk, inputs["orders"], inputs["customers"], prod, month=month,
+                                  by="district_code")
+    alerts = market.market_alerts(pi, inv, thresholds=t, by="district_code")
+    return alerts, alert_shop_strategies(alerts, inputs["orders"], library, month=month)
 
 
 def cache_root(month: str, store=None) -> Path:
@@ -113,6 +136,8 @@ def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
         h.update(src.read_bytes())
     h.update(json.dumps({k: thresholds[k] for k in sorted(thresholds)}, default=str).encode())
     h.update(Path(library_file).read_bytes())
+    h.update((config.PARAMS_DIR / "market_report.yaml").read_bytes())  # the alerts' thresholds
+    h.update((here.parent / "metrics" / "market.py").read_bytes())
     p = pd.Period(month, "M")
     first = str(p - pdata.HISTORY)
     for table in ("orders", "price_checks", "visits"):

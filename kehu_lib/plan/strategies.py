@@ -10,7 +10,7 @@ answers) and the direct-needs table. :func:`assign_strategies` maps the flagged 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,10 @@ from .. import config
 from .indicators import INDICATORS
 
 __all__ = ["LIBRARY_FILE", "Library", "load_library", "assign_strategies", "parse_codes",
-           "strategy_summary"]
+           "strategy_summary", "district_actions", "DISTRICT_ACTION_SHARE"]
+
+#: Default share of a district's judged shops above which a cause is a district-wide problem.
+DISTRICT_ACTION_SHARE = 0.5
 
 LIBRARY_FILE = config.PARAMS_DIR / "strategy_library.yaml"
 CODE_RE = re.compile(r"^KZB-\d{2}$")
@@ -35,11 +38,24 @@ class Library:
       code, name — the potential-needs table, one row per indicator and strategy
     - ``direct``: category, need, code, name — the direct-needs table, one row per need and
       strategy
+    - ``causes``: cause, cause_zh, rank, code, name — the strategies answering a cause (the
+      state's reason, e.g. ``overstock``), used before the indicator's combination
+    - ``district_action_share``: share of a district's judged shops above which a cause is
+      reported once as a district action (:func:`district_actions`)
+    - ``survey_causes``: retailer-survey item code -> the cause a drop of it points to
     """
 
     strategies: pd.DataFrame
     potential: pd.DataFrame
     direct: pd.DataFrame
+    causes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["cause", "cause_zh", "rank", "code", "name"]))
+    district_action_share: float = DISTRICT_ACTION_SHARE
+    survey_causes: dict = field(default_factory=dict)
+
+    def for_cause(self, cause: str) -> list[str]:
+        """The strategy codes answering ``cause``, in order (empty when the cause is unknown)."""
+        return list(self.causes.loc[self.causes["cause"] == cause, "code"])
 
     def name(self, code: str) -> str:
         """Chinese name of a strategy code (the code itself when unknown)."""
@@ -111,37 +127,130 @@ def load_library(path: str | Path = LIBRARY_FILE) -> Library:
         for c in codes_of(entry, f"direct_needs {entry.get('need')}"):
             drow.append((str(entry["category"]), str(entry["need"]), c, names[c]))
     direct = pd.DataFrame(drow, columns=["category", "need", "code", "name"])
-    return Library(strategies, potential, direct)
+    crow = []
+    for entry in data.get("causes") or []:
+        cause = entry.get("cause")
+        if not isinstance(cause, str) or not cause:
+            raise ValueError(f"{Path(path).name} causes: every entry needs a 'cause' code")
+        for rank, c in enumerate(codes_of(entry, f"causes {cause}"), start=1):
+            crow.append((cause, str(entry.get("zh", cause)), rank, c, names[c]))
+    causes = pd.DataFrame(crow, columns=["cause", "cause_zh", "rank", "code", "name"])
+    share = float(data.get("district_action_share", DISTRICT_ACTION_SHARE))
+    if not 0 < share <= 1:
+        raise ValueError(f"{Path(path).name}: district_action_share must be in (0, 1], "
+                         f"got {share}")
+    survey = {str(k): str(v) for k, v in (data.get("survey_causes") or {}).items()}
+    unknown = sorted(set(survey.values()) - set(causes["cause"]))
+    if unknown:
+        raise ValueError(f"{Path(path).name} survey_causes: cause(s) {unknown} not in 'causes'")
+    return Library(strategies, potential, direct, causes, share, survey)
 
 
 def assign_strategies(states: pd.DataFrame, library: Library) -> pd.DataFrame:
     """Strategy combination (策略组合) per shop from its flagged state indicators.
 
-    For every flagged indicator of a shop, the indicator's standard combination of the
-    potential-needs table. A strategy answering several flagged indicators is listed once, under
-    its most severe indicator; strategies are ordered by that indicator's severity, then by their
-    position in the combination.
+    For every flagged indicator of a shop: when the state carries a ``cause`` (see
+    :func:`kehu_lib.plan.indicators.shop_states`) that the library's ``causes`` table lists, that
+    cause's combination (overstock → KZB-13, KZB-10; a new product not carried → KZB-16);
+    otherwise the indicator's standard combination of the potential-needs table. A strategy
+    answering several flagged indicators is listed once, under its most severe indicator;
+    strategies are ordered by that indicator's severity, then by their position in the
+    combination.
 
     Returns
     -------
     DataFrame, one row per shop and strategy: license_id, district_code, manager_id, code, name,
-    indicator (the state it answers first), indicator_zh, severity, order (1 = first), reasons
-    (all flagged indicators it answers, '、'-joined in Chinese).
+    indicator (the state it answers first), indicator_zh, cause, cause_sku (codes; NA without a
+    cause), severity, order (1 = first), reasons (all flagged indicators it answers, '、'-joined
+    in Chinese).
     """
     cols = ["license_id", "district_code", "manager_id", "code", "name", "indicator",
-            "indicator_zh", "severity", "order", "reasons"]
+            "indicator_zh", "cause", "cause_sku", "severity", "order", "reasons"]
     flagged = states[states["flagged"]]
     if flagged.empty:
         return pd.DataFrame(columns=cols)
-    m = flagged[["license_id", "district_code", "manager_id", "indicator", "severity"]].merge(
-        library.potential[["indicator", "indicator_zh", "rank", "code", "name"]], on="indicator",
-        how="inner")
+    base = flagged[["license_id", "district_code", "manager_id", "indicator", "severity"]].copy()
+    base["cause"] = (flagged["cause"].astype("object") if "cause" in flagged.columns
+                     else None)
+    base["cause_sku"] = (flagged["cause_sku"].astype("object") if "cause_sku" in flagged.columns
+                         else None)
+    known = base["cause"].isin(set(library.causes["cause"]))
+    zh = library.potential.drop_duplicates("indicator").set_index("indicator")["indicator_zh"]
+    by_cause = base[known].merge(library.causes[["cause", "rank", "code", "name"]], on="cause",
+                                 how="inner")
+    by_cause["indicator_zh"] = by_cause["indicator"].map(zh).fillna(by_cause["indicator"])
+    by_ind = base[~known].merge(
+        library.potential[["indicator", "indicator_zh", "rank", "code", "name"]],
+        on="indicator", how="inner")
+    m = pd.concat([by_cause, by_ind], ignore_index=True)
     m = m.sort_values(["license_id", "severity", "rank"], ascending=[True, False, True])
     reasons = m.groupby(["license_id", "code"])["indicator_zh"].agg(
         lambda s: "、".join(dict.fromkeys(s))).rename("reasons")
     out = m.drop_duplicates(["license_id", "code"]).join(reasons, on=["license_id", "code"])
     out["order"] = out.groupby("license_id").cumcount() + 1
+    for c in ("cause", "cause_sku"):
+        out[c] = out[c].astype("string")
     return out.reset_index(drop=True)[cols]
+
+
+def district_actions(states: pd.DataFrame, assigned: pd.DataFrame, library: Library, *,
+                     share: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """District-wide problems (区域共性问题) taken out of the shop actions.
+
+    A problem (indicator and cause; the indicator alone when there is no cause) flagged for more
+    than ``share`` (default: the library's ``district_action_share``, 0.5) of a district's
+    judged shops is one district problem — e.g. 458 of 570 shops with 订单合理性 is a 投放
+    problem, not 458 shop problems. It is reported once, as a district action with its
+    strategies (the cause's or the indicator's combination), and the strategies of those
+    shops that answer only that problem are dropped from the shop actions.
+
+    ``states``: :func:`kehu_lib.plan.indicators.shop_states`; ``assigned``:
+    :func:`assign_strategies` of the same states.
+
+    Returns
+    -------
+    (actions, shop_actions): actions = DataFrame district_code, indicator, cause, shops_flagged,
+    shops_judged, share (0-1), codes (';'-joined strategy codes); shop_actions = ``assigned``
+    without the rows answering a district problem only.
+    """
+    share = library.district_action_share if share is None else float(share)
+    cols = ["district_code", "indicator", "cause", "shops_flagged", "shops_judged", "share",
+            "codes"]
+    st = states.copy()
+    st["_cause"] = (st["cause"].astype("object") if "cause" in st.columns else None)
+    st["_key"] = st["_cause"].where(st["_cause"].notna(), st["indicator"])
+    judged = st.groupby(["district_code", "indicator"])["license_id"].nunique().rename(
+        "shops_judged")
+    fl = st[st["flagged"]]
+    g = fl.groupby(["district_code", "indicator", "_key"], dropna=False).agg(
+        shops_flagged=("license_id", "nunique"), cause=("_cause", "first")).reset_index()
+    g = g.join(judged, on=["district_code", "indicator"])
+    g["share"] = g["shops_flagged"] / g["shops_judged"]
+    acts = g[g["share"] > share].copy()
+    if acts.empty:
+        return pd.DataFrame(columns=cols), assigned
+    pot = library.potential.groupby("indicator")["code"].agg(list)
+
+    def codes(r):
+        c = library.for_cause(r["cause"]) if isinstance(r["cause"], str) else []
+        return ";".join(c or pot.get(r["indicator"], []))
+
+    acts["codes"] = acts.apply(codes, axis=1)
+    acts["cause"] = acts["cause"].astype("string")
+    # a shop strategy is dropped when every state it answers is, for this shop, a district
+    # problem (same district, indicator and cause)
+    problem = set(zip(acts["district_code"], acts["indicator"], acts["_key"]))
+    covered = fl[[k in problem for k in zip(fl["district_code"], fl["indicator"], fl["_key"])]]
+    covered = set(zip(covered["license_id"], covered["indicator"]))
+    zh_to_ind = {v[0]: k for k, v in INDICATORS.items()}
+    if len(assigned):
+        only = [all((lic, zh_to_ind.get(z, z)) in covered for z in str(r).split("、"))
+                for lic, r in zip(assigned["license_id"], assigned["reasons"])]
+        shop = assigned[~pd.Series(only, index=assigned.index)].copy()
+        shop["order"] = shop.groupby("license_id").cumcount() + 1
+    else:
+        shop = assigned
+    return acts.reset_index(drop=True)[cols], shop.reset_index(drop=True)
 
 
 def parse_codes(visits: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,268 @@
+"""Drivers of change (变动原因分解): which districts, price classes, brands and shop groups make
+the month's 同比 and 环比 of volume, amount and 单箱值.
+
+Every result is codes and numbers; the presentation layer renders them.
+
+Additive indicators (销量 ``volume_cases`` 箱, 销售额 ``amount_wan`` 万元): the change of the
+total is the sum of the changes of the groups of any partition, so the contribution of group g
+is simply ``current_g − base_g`` and the contributions add up to the total change exactly.
+
+The ratio 单箱值 ``value_per_case`` (元/箱) V = A / Q is decomposed by a symmetric (two-factor
+Shapley) mix/rate split. With s_g = Q_g / Q the group's share of the volume and
+v_g = A_g / Q_g its own 单箱值, V = Σ_g s_g · v_g and, for the base period 0 and the current
+period 1::
+
+    V1 − V0 = Σ_g (s_g1 − s_g0) · (v_g0 + v_g1) / 2      structure effect (结构效应)
+            + Σ_g (s_g0 + s_g1) / 2 · (v_g1 − v_g0)      price effect (价格效应, within the group)
+
+which holds exactly (expand the products). A group absent in one period (s = 0) takes its
+other period's v there, so its whole contribution is structure (entering or leaving the mix).
+The group's ``contribution`` = its structure + price effect; they sum to V1 − V0.
+
+Shop groups (:func:`shop_groups`) partition the shops of the comparison: ``key_brand_loss``
+(flagged by :func:`kehu_lib.findings.key_brand_loss` in the report month), ``new_shop``
+(supplied in the report month but not in the base month), ``stopped_shop`` (supplied in the
+base month but not in the report month) and ``other``; a shop is in the first group that fits,
+in that order.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..config import CARTONS_PER_CASE
+
+__all__ = ["COMPARISONS", "DIMENSIONS", "SHOP_GROUPS", "INDICATORS", "base_month",
+           "shop_groups", "decompose", "change_drivers", "explain_change", "flagged_shop_groups"]
+
+#: Comparison code -> months back of the base period (同比 = 12, 环比 = 1).
+COMPARISONS: dict[str, int] = {"yoy": 12, "mom": 1}
+#: Dimension code -> column of the order lines (after the product attributes are joined).
+DIMENSIONS: dict[str, str] = {"district": "district_code", "price_class": "price_class",
+                              "brand": "brand", "shop_group": "shop_group"}
+#: Shop-group codes in order of precedence.
+SHOP_GROUPS = ("key_brand_loss", "new_shop", "stopped_shop", "other")
+#: Indicator codes (the same as :data:`kehu_lib.metrics.sales.HEADLINE_LABELS`).
+INDICATORS = ("volume_cases", "amount_wan", "value_per_case")
+
+
+def base_month(month: str, comparison: str) -> str:
+    """The base month of a comparison: 'yoy' → same month last year, 'mom' → previous month."""
+    if comparison not in COMPARISONS:
+        raise ValueError(f"comparison must be one of {sorted(COMPARISONS)}, got {comparison!r}")
+    return str(pd.Period(month, freq="M") - COMPARISONS[comparison])
+
+
+def shop_groups(orders: pd.DataFrame, *, month: str, base: str,
+                key_brand_loss: Iterable[str] = ()) -> pd.DataFrame:
+    """The shop groups of one comparison (see the module docstring), one row per shop that was
+    supplied in ``month`` or ``base``.
+
+    Returns
+    -------
+    DataFrame: license_id, shop_group (a code of :data:`SHOP_GROUPS`).
+    """
+    sup = orders[(orders["qty_supplied"] > 0) & orders["month"].isin([month, base])]
+    now = set(sup.loc[sup["month"] == month, "license_id"])
+    before = set(sup.loc[sup["month"] == base, "license_id"])
+    kbl = set(key_brand_loss)
+    shops = sorted(now | before)
+    group = ["key_brand_loss" if s in kbl else "new_shop" if s not in before
+             else "stopped_shop" if s not in now else "other" for s in shops]
+    return pd.DataFrame({"license_id": pd.Series(shops, dtype="string"), "shop_group": group})
+
+
+def _prepare(orders: pd.DataFrame, products: pd.DataFrame | None,
+             groups: pd.DataFrame | None, dims: Sequence[str]) -> pd.DataFrame:
+    needed = ["month", "license_id", "qty_supplied", "amount"]
+    missing = [c for c in needed if c not in orders.columns]
+    if missing:
+        raise KeyError(f"orders lacks column(s) {missing}; see kehu_lib/schema.py (orders)")
+    df = orders
+    want = [c for c in ("price_class", "brand") if DIMENSIONS.get(c) in
+            [DIMENSIONS[d] for d in dims] and c not in df.columns]
+    if want:
+        if products is None:
+            raise ValueError(f"dimension(s) {want} need the products table")
+        df = df.merge(products[["sku", *want]], on="sku", how="left")
+    if "shop_group" in dims:
+        if groups is None:
+            raise ValueError("dimension 'shop_group' needs the shop groups (see shop_groups)")
+        df = df.merge(groups[["license_id", "shop_group"]], on="license_id", how="left")
+        df["shop_group"] = df["shop_group"].fillna("other")
+    return df
+
+
+def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, month: str,
+              comparison: str = "yoy", dimension: str = "district",
+              groups: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Contributions of the groups of one dimension to one comparison's change.
+
+    ``orders``: order lines (or monthly shop × SKU totals) covering ``month`` and the base month
+    of ``comparison``. ``dimension``: a code of :data:`DIMENSIONS`; ``groups`` the output of
+    :func:`shop_groups` for ``dimension="shop_group"``. Formulas: module docstring.
+
+    Returns
+    -------
+    Long DataFrame, one row per group and indicator: comparison, dimension, group, indicator,
+    base, current (the group's own level: 箱, 万元 or 元/箱), contribution (to the total change,
+    same unit), structure_effect, price_effect (单箱值 only; NaN for the additive indicators),
+    total_base, total_current, total_change, share_of_change (contribution / total_change; NaN
+    when the total did not change).
+    """
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension must be one of {sorted(DIMENSIONS)}, got {dimension!r}")
+    col = DIMENSIONS[dimension]
+    bm = base_month(month, comparison)
+    df = _prepare(orders[orders["month"].isin([month, bm])], products, groups, [dimension])
+    df = df.assign(_p=np.where(df["month"] == month, "cur", "base"))
+    df[col] = df[col].astype("object").fillna("未知")
+    g = df.groupby([col, "_p"], observed=True)[["qty_supplied", "amount"]].sum().unstack(
+        "_p", fill_value=0.0)
+    q = pd.DataFrame({p: g[("qty_supplied", p)] if ("qty_supplied", p) in g.columns else 0.0
+                      for p in ("base", "cur")}, index=g.index) / CARTONS_PER_CASE
+    a = pd.DataFrame({p: g[("amount", p)] if ("amount", p) in g.columns else 0.0
+                      for p in ("base", "cur")}, index=g.index)
+    rows = []
+    tq, ta = q.sum(), a.sum()
+    for ind, frame, scale in (("volume_cases", q, 1.0), ("amount_wan", a, 1e-4)):
+        f = frame * scale
+        rows.append(pd.DataFrame({
+            "group": f.index, "indicator": ind, "base": f["base"].to_numpy(),
+            "current": f["cur"].to_numpy(), "contribution": (f["cur"] - f["base"]).to_numpy(),
+            "structure_effect": np.nan, "price_effect": np.nan,
+            "total_base": f["base"].sum(), "total_current": f["cur"].sum()}))
+    # 单箱值: symmetric structure / price split
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v0 = (a["base"] / q["base"].where(q["base"] > 0)).to_numpy()
+        v1 = (a["cur"] / q["cur"].where(q["cur"] > 0)).to_numpy()
+    v0 = np.where(np.isfinite(v0), v0, v1)
+    v1 = np.where(np.isfinite(v1), v1, v0)
+    s0 = (q["base"] / tq["base"]).to_numpy() if tq["base"] > 0 else np.full(len(q), np.nan)
+    s1 = (q["cur"] / tq["cur"]).to_numpy() if tq["cur"] > 0 else np.full(len(q), np.nan)
+    structure = (s1 - s0) * (v0 + v1) / 2
+    price = (s0 + s1) / 2 * (v1 - v0)
+    V0 = ta["base"] / tq["base"] if tq["base"] > 0 else np.nan
+    V1 = ta["cur"] / tq["cur"] if tq["cur"] > 0 else np.nan
+    own0 = (a["base"] / q["base"].where(q["base"] > 0)).to_numpy()
+    own1 = (a["cur"] / q["cur"].where(q["cur"] > 0)).to_numpy()
+    rows.append(pd.DataFrame({
+        "group": q.index, "indicator": "value_per_case", "base": own0, "current": own1,
+        "contribution": structure + price, "structure_effect": structure, "price_effect": price,
+        "total_base": V0, "total_current": V1}))
+    out = pd.concat(rows, ignore_index=True)
+    out["total_change"] = out["total_current"] - out["total_base"]
+    tc = out["total_change"]
+    out["share_of_change"] = out["contribution"] / tc.where(tc.abs() > 1e-12)
+    out.insert(0, "dimension", dimension)
+    out.insert(0, "comparison", comparison)
+    out["group"] = out["group"].astype("string")
+    cols = ["comparison", "dimension", "group", "indicator", "base", "current", "contribution",
+            "structure_effect", "price_effect", "total_base", "total_current", "total_change",
+            "share_of_change"]
+    return out.sort_values(["indicator", "contribution"], ignore_index=True)[cols]
+
+
+def flagged_shop_groups(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame,
+                        *, month: str, comparison: str = "yoy",
+                        thresholds: Mapping | None = None,
+                        key_brand: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`shop_groups` with the key-brand-loss shops flagged the way the market report
+    flags them (:func:`kehu_lib.findings.key_brand_loss`, judged within each district), in the
+    districts where the report states the finding (at least ``key_brand_min_shops`` flagged
+    shops and ``key_brand_min_share`` of the judged ones); elsewhere the few flagged shops are
+    noise and stay in their other groups.
+
+    ``orders`` must cover the 14 months up to ``month`` (the flag's baseline and 同比);
+    ``key_brand``: the report's own :func:`~kehu_lib.findings.key_brand_loss` result when
+    already computed (with ``district_code``)."""
+    from ..findings import DEFAULTS, key_brand_loss
+
+    t = {**DEFAULTS, **(thresholds or {})}
+    kb = key_brand if key_brand is not None else key_brand_loss(
+        orders, products, customers, month=month, thresholds=t, by_district=True)
+    n = kb.groupby("district_code")["flagged"].agg(["sum", "size"])
+    shown = n.index[(n["sum"] >= t["key_brand_min_shops"])
+                    & (n["sum"] / n["size"] >= t["key_brand_min_share"])]
+    flagged = kb.loc[kb["flagged"] & kb["district_code"].isin(set(shown)), "license_id"]
+    return shop_groups(orders, month=month, base=base_month(month, comparison),
+                       key_brand_loss=flagged)
+
+
+def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, month: str,
+                   comparisons: Sequence[str] = ("yoy", "mom"),
+                   dimensions: Sequence[str] = ("district", "price_class", "brand",
+                                                "shop_group"),
+                   groups: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """:func:`decompose` for every comparison and dimension, stacked.
+
+    ``groups``: comparison code -> :func:`shop_groups` output (needed for ``shop_group``; a
+    dimension without its groups is skipped).
+
+    Returns
+    -------
+    The columns of :func:`decompose`, all comparisons and dimensions.
+    """
+    parts = []
+    for c in comparisons:
+        for d in dimensions:
+            g = (groups or {}).get(c)
+            if d == "shop_group" and g is None:
+                continue
+            parts.append(decompose(orders, products, month=month, comparison=c, dimension=d,
+                                   groups=g))
+    return pd.concat(parts, ignore_index=True)
+
+
+def explain_change(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
+                   comparison: str = "yoy", prefer: Sequence[str] = ("shop_group",),
+                   min_share: float = 0.5, min_listed: float = 0.1, max_share: float = 2.0,
+                   top: int = 3) -> pd.DataFrame:
+    """What explains the change (变动主因): per dimension, the groups that moved the total the
+    most in the direction of the change, as codes and numbers.
+
+    For each dimension the groups whose contribution has the sign of the total change are ranked
+    by contribution; ``share`` = contribution / total change (0.9 = the group alone explains 90%
+    of the change; a share above 1 means other groups moved the other way). Among the preferred
+    rows, the shop groups come in the order of :data:`SHOP_GROUPS` (a flagged key-brand loss
+    before the routine churn of new and stopped shops). Dimensions with a
+    single group, the residual group ``other``, groups explaining less than ``min_listed``
+    (10%) of the change and groups moving more than ``max_share`` (200%) of it are left out (a
+    gross flow many times the net change — e.g. shops opening while others close — explains
+    nothing about the net change). The rows are ordered
+    with the dimensions of ``prefer`` first when their leading group explains at least
+    ``min_share`` of the change (a flagged shop group is an explanation a manager can act on;
+    a district or brand is a place to look), then by share. ``top`` groups per dimension.
+
+    Returns
+    -------
+    DataFrame: rank (1 = the first explanation), comparison, indicator, dimension, group,
+    contribution, total_change, share, base, current. Empty when the total did not change.
+    """
+    d = drivers[(drivers["indicator"] == indicator) & (drivers["comparison"] == comparison)]
+    cols = ["rank", "comparison", "indicator", "dimension", "group", "contribution",
+            "total_change", "share", "base", "current"]
+    if d.empty or not np.isfinite(d["total_change"].iloc[0]) or d["total_change"].iloc[0] == 0:
+        return pd.DataFrame(columns=cols)
+    sign = np.sign(d["total_change"].iloc[0])
+    n_groups = d.groupby("dimension")["group"].transform("nunique")
+    d = d[n_groups >= 2]  # a dimension with one group (the district itself) explains nothing
+    same = d[np.sign(d["contribution"]) == sign].copy()
+    same["share"] = same["contribution"] / same["total_change"]
+    same = same.sort_values("share", ascending=False)
+    same = same[(same["group"] != "other") & (same["share"] >= min_listed)
+                & (same["share"] <= max_share)]
+    same = same.groupby("dimension", sort=False).head(top)
+    lead = same.groupby("dimension")["share"].transform("max")
+    same["_pref"] = same["dimension"].isin(prefer) & (same["share"] >= min_share)
+    same["_lead"] = lead
+    # within the preferred rows, a flagged group (key-brand loss) before shop churn
+    order = {g: i for i, g in enumerate(SHOP_GROUPS)}
+    same["_g"] = np.where(same["_pref"], same["group"].map(order).fillna(len(order)), 0)
+    out = same.sort_values(["_pref", "_g", "_lead", "share"],
+                           ascending=[False, True, False, False], ignore_index=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out[cols]

@@ -1,0 +1,108 @@
+"""A plan a manager can act on this week (issue: no shop name, route order or weekly schedule;
+per-shop targets in 箱 with 3 decimals; 本户未引入新品 never names the product)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kehu_lib.plan import weekly
+
+
+def _visits():
+    return pd.DataFrame({
+        "visit_date": pd.to_datetime(["2026-10-05", "2026-10-12", "2026-10-14", "2026-10-07",
+                                      "2026-10-06"]),  # Mon, Mon, Wed | Wed | Tue
+        "license_id": ["A", "A", "A", "B", "C"],
+        "kzb_codes": pd.array(["KZB-02", "KZB-13", None, "KZB-16", None], dtype="string")})
+
+
+def test_usual_weekday_most_frequent():
+    w = weekly.usual_weekday(_visits()).set_index("license_id")
+    assert w["weekday"].to_dict() == {"A": 0, "B": 2, "C": 1}
+    assert w.loc["A", "visits"] == 3
+
+
+def test_shop_targets_whole_cartons():
+    od = pd.DataFrame({"month": ["2026-10", "2026-09", "2026-10"], "license_id": ["A", "A", "B"],
+                       "qty_supplied": [100.0, 200.0, 100.0]})
+    cust = pd.DataFrame({"license_id": ["A", "B"], "manager_id": "KM0101"})
+    t = weekly.shop_targets(od, pd.DataFrame({"manager_id": ["KM0101"],
+                                              "volume_target": [1000.0]}), cust,
+                            month="2026-10").set_index("license_id")
+    # A: 300 of 400 条 -> 750; B: 250
+    assert t["target_qty"].to_dict() == {"A": 750, "B": 250}
+    assert str(t["target_qty"].dtype) == "Int64"
+    assert t.loc["A", "recent_volume"] == pytest.approx(100.0)
+
+
+def test_last_visit_result_against_the_plan():
+    planned = pd.DataFrame({"license_id": ["A", "A", "B"], "code": ["KZB-13", "KZB-10",
+                                                                   "KZB-16"]})
+    lv = weekly.last_visit(_visits(), planned).set_index("license_id")
+    assert lv.loc["A", "last_visit_date"] == pd.Timestamp("2026-10-14")
+    assert lv["last_result"].to_dict() == {"A": "partly", "B": "done", "C": "no_plan"}
+    assert weekly.last_visit(_visits())["last_result"].eq("no_plan").all()
+
+
+def _week(name=None):
+    ks = pd.DataFrame({"license_id": ["140105000001", "140105000002", "140105000003"],
+                       "manager_id": "KM0101", "rank": [2, 1, 3]})
+    cust = pd.DataFrame({"license_id": ks["license_id"], "manager_id": "KM0101",
+                         "route_id": ["140105-02", "140105-01", "140105-01"]})
+    if name is not None:
+        cust["name"] = name
+    vis = pd.DataFrame({"visit_date": pd.to_datetime(["2026-10-05", "2026-10-05", "2026-10-07"]),
+                        "license_id": ks["license_id"],
+                        "kzb_codes": pd.array([None, None, None], dtype="string")})
+    states = pd.DataFrame({"license_id": ["140105000001", "140105000001", "140105000002"],
+                           "indicator": ["volume", "brand_cooperation", "order_rationality"],
+                           "flagged": True, "severity": [0.4, 0.7, 0.9],
+                           "cause": [None, "new_product_not_carried", "overstock"],
+                           "cause_sku": [None, "6901028000261", "6901028000205"]})
+    strat = pd.DataFrame({"license_id": ["140105000001", "140105000001"],
+                          "code": ["KZB-11", "KZB-16"], "order": [2, 1]})
+    od = pd.DataFrame({"month": "2026-10", "license_id": ks["license_id"],
+                       "qty_supplied": [60.0, 30.0, 10.0]})
+    tg = pd.DataFrame({"manager_id": ["KM0101"], "volume_target": [200.0]})
+    return weekly.week_plan(ks, states, strat, cust, vis, od, tg, month="2026-10")
+
+
+def test_week_plan_by_day_and_route_with_named_problem():
+    w = _week()
+    # Monday: route 01 before route 02; Wednesday: one shop
+    assert list(zip(w["weekday"], w["visit_order"], w["license_id"])) == [
+        (0, 1, "140105000002"), (0, 2, "140105000001"), (2, 1, "140105000003")]
+    a = w.set_index("license_id").loc["140105000001"]
+    assert (a["problem_indicator"], a["problem_cause"], a["problem_sku"]) == (
+        "brand_cooperation", "new_product_not_carried", "6901028000261")
+    assert a["strategy_codes"] == "KZB-16;KZB-11" and a["problems"] == "brand_cooperation;volume"
+    assert a["target_qty"] == 120 and a["shop_label"] == "1401******01"
+    assert w.set_index("license_id").loc["140105000002", "problem_sku"] == "6901028000205"
+
+
+def test_week_plan_uses_the_shop_name_when_present():
+    w = _week(name=["老王烟酒", "", None])
+    assert list(w.sort_values("license_id")["shop_label"]) == ["老王烟酒", "1401******02",
+                                                               "1401******03"]
+
+
+def test_sample_week_plan(small_store, signals):
+    from kehu_lib import loaders
+    from kehu_lib.plan import data, monthly
+
+    inp = data.load_inputs("2026-10", store=small_store)
+    plan = monthly.build(inp, district="迎泽区", store=small_store)
+    vis = inp["visits"][inp["visits"]["month"] == "2026-10"]
+    w = weekly.week_plan(plan["key_shops"], plan["states"], plan["shop_strategies"],
+                         loaders.load_customers(None, store=small_store), vis, inp["orders"],
+                         plan["targets"], month="2026-10")
+    assert len(w) == len(plan["key_shops"]) > 0
+    assert w["weekday"].notna().all() and w["target_qty"].notna().all()
+    for _, g in w.groupby(["manager_id", "weekday"]):
+        assert list(g["visit_order"]) == list(range(1, len(g) + 1))
+    newp = w[w["problem_cause"] == "new_product_not_carried"]
+    if len(newp):
+        assert set(newp["problem_sku"]) == {signals["new_product"]["sku"]}
+        assert newp["strategy_codes"].str.contains("KZB-16").all()
+    assert w["shop_label"].str.contains(r"\*", regex=True).all()
