@@ -80,13 +80,16 @@ def test_demand_plan_marks_rationed_items(built, store, tmp_path):
     assert row["fill_rate"] == pytest.approx(one["qty_supplied"] / one["qty_ordered"])
     assert (d["rationed"] == (d["fill_rate"] < 0.95)).all()
     paths = plan.write_plan(d, tmp_path, month="2026-10", district="万柏林区")
-    back = pd.read_excel(paths["xlsx"], dtype={"卷烟规格代码": str})
-    assert len(back) == len(d) and "订单满足率" in back.columns
-    assert set(back["卷烟规格代码"]) == set(d["sku"].astype(str))
+    from kehu_lib.present import glossary
+
+    sku_header = glossary.header("sku")  # 规格代码
+    back = pd.read_excel(paths["xlsx"], dtype={sku_header: str})
+    assert len(back) == len(d) and glossary.header("fill_rate") in back.columns
+    assert set(back[sku_header]) == set(d["sku"].astype(str))
     import openpyxl
 
     ws = openpyxl.load_workbook(paths["xlsx"])["货源投放建议"]
-    assert ws["A1"].value == "卷烟规格代码" and ws.freeze_panes == "A2"
+    assert ws["A1"].value == sku_header and ws.freeze_panes == "A2"
     assert ws["A2"].data_type == "s" and ws["A2"].number_format == "@"
     with pytest.raises(ValueError, match="fill_threshold"):
         plan.demand_plan("2026-10", "万柏林区", store=store, fill_threshold=1.5)

@@ -100,8 +100,8 @@ def _ev(rows):
 def test_verdict_codes_tell_negative_from_no_effect():
     ev = _ev([("KZB-14", "assortment_width", 40, 3.0, 2.0, 4.0, 0.001),
               ("KZB-12", "recommendation", 60, -0.05, -0.08, -0.02, 0.01),   # the case
-              ("KZB-13", "stock_to_sales", 30, 0.2, 0.1, 0.3, 0.02),         # 存销比 up = worse
-              ("KZB-13b", "stock_to_sales", 30, -0.2, -0.3, -0.1, 0.01),     # 存销比 down = good
+              ("KZB-13", "shop_stock_ratio", 30, 0.2, 0.1, 0.3, 0.02),         # 存销比 up = worse
+              ("KZB-13b", "shop_stock_ratio", 30, -0.2, -0.3, -0.1, 0.01),     # 存销比 down = good
               ("KZB-09", "volume", 40, 1.0, -2.0, 4.0, 0.9),
               ("KZB-06", "volume", 40, -3.0, -5.0, -1.0, 0.2),  # not significant after Holm
               ("KZB-10", "volume", 3, -5.0, -9.0, -1.0, np.nan)])
@@ -236,7 +236,7 @@ def test_rationed_shop_gets_substitute_promotion(lib):
                      "manager_id": "KM1", "business_format": "食杂店", "trade_area": "居民区",
                      "tier": 10, "tier_band": 1, "volume": 100.0, "amount": 1e4,
                      "value_per_carton": 100.0, "key_brand_volume": 40.0,
-                     "assortment_width": 20, "recommendation": 0.4, "stock_to_sales": 0.3,
+                     "assortment_width": 20, "recommendation": 0.4, "shop_stock_ratio": 0.3,
                      "overstock_sku": pd.NA, "overstock_name": pd.NA, "order_swing": 0.0,
                      "short_share": 0.3 if lic == "A" else 0.02,
                      "short_sku": "6901028000011" if lic == "A" else pd.NA,
