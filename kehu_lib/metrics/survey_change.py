@@ -194,16 +194,7 @@ def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power:
         t = out["diff"] / se
     both = (n1 >= 2) & (n2 >= 2)
     ok = both & (se > 0)
-    dfw = dfw.where(ok, 1.0)
-    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfw)
-    out["se"] = se.where(ok)
-    out["ci_low"] = (out["diff"] - tcrit * se).where(ok)
-    out["ci_high"] = (out["diff"] + tcrit * se).where(ok)
-    out["t"] = t.where(ok)
-    out["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t.where(ok, 0.0)), dfw),
-                               index=out.index).where(ok)
-    out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
-                           index=out.index).where(ok)
+    _t_statistics(out, se=se, t=t, dfree=dfw, ok=ok, level=level, power=power)
     out["diff_all"] = out["diff"]
     out["test"] = np.where(ok, "welch", "")
     out["n_pairs"] = pd.array([pd.NA] * len(out), dtype="Int64")
@@ -213,6 +204,22 @@ def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power:
     out["_no_var"] = both & ~(se > 0)
     return out
 
+
+
+def _t_statistics(out: pd.DataFrame, *, se, t, dfree, ok, level: float, power: float) -> None:
+    """Fill ``se, ci_low, ci_high, t, p_value, mdc`` of ``out`` (which has ``diff``) from a
+    t statistic with ``dfree`` degrees of freedom: CI = diff ∓ t(1-(1-level)/2, df)·se,
+    p two-sided; cells where ``ok`` is False stay NaN."""
+    dfree = dfree.where(ok, 1.0)
+    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfree)
+    out["se"] = se.where(ok)
+    out["ci_low"] = (out["diff"] - tcrit * se).where(ok)
+    out["ci_high"] = (out["diff"] + tcrit * se).where(ok)
+    out["t"] = t.where(ok)
+    out["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t.where(ok, 0.0)), dfree),
+                               index=out.index).where(ok)
+    out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
+                           index=out.index).where(ok)
 
 def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, power: float,
             min_n_flag: int, test: str) -> pd.DataFrame:
@@ -236,16 +243,7 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         se = sd / np.sqrt(n)
         t = st["diff"] / se
     has_t = (n >= 2) & (se > 0)
-    dfree = (n - 1).where(has_t, 1.0)
-    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfree)
-    st["se"] = se.where(has_t)
-    st["ci_low"] = (st["diff"] - tcrit * se).where(has_t)
-    st["ci_high"] = (st["diff"] + tcrit * se).where(has_t)
-    st["t"] = t.where(has_t)
-    st["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t.where(has_t, 0.0)), dfree),
-                              index=st.index).where(has_t)
-    st["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
-                          index=st.index).where(has_t)
+    _t_statistics(st, se=se, t=t, dfree=n - 1, ok=has_t, level=level, power=power)
     use_w = (n < min_n_flag) if test == "auto" else pd.Series(test == "wilcoxon", index=st.index)
     if test == "auto":  # differences all equal and not 0: t is undefined, the rank test is not
         use_w = use_w | ((n >= 2) & ~(se > 0) & (st["n_nonzero"] > 0))

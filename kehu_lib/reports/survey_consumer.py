@@ -13,6 +13,7 @@ from ..present import Chart, Table, Text
 from ..present import format as fmt
 from ..present import survey_plots
 from .base import Report, load_params, place
+from .survey_common import alpha_table
 
 __all__ = ["build"]
 
@@ -87,14 +88,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     wide = survey.to_wide(cur, id_cols=["month", "district_code", "respondent_id"],
                           score_map=score_map)[items]
-    alpha_table = reliability.cronbach_alpha(wide, level=1 - alpha)
+    cronbach = reliability.cronbach_alpha(wide, level=1 - alpha)
     straight = survey_quality.straight_lining(cur, id_col="respondent_id")
     r.section("quality").add(
-        Table(alpha_table.rename(columns={"ci_low": "alpha_low", "ci_high": "alpha_high",
-                                          "n": "respondents", "k": "n_items"})[
-                  ["alpha", "alpha_low", "alpha_high", "respondents", "n_complete", "n_items",
-                   "nan_policy"]],
-              title="问卷信度（Cronbach's α）"),
+        alpha_table(cronbach, title="问卷信度（Cronbach's α）"),
         Text(f"直线作答 {int(straight['straight_line'].sum())} 人（占 "
              f"{fmt.share(straight['straight_line'].mean())}，已标注、未剔除）。"))
 
@@ -103,6 +100,6 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         "district": district, "month": month, "n_respondents": n_resp, "index": overall,
         "lowest_item_A": lowest.get("A", ""), "lowest_item_D": lowest.get("D", ""),
         "class_differences": int(kw["significant"].sum()), "significant_changes": len(sig),
-        "alpha": alpha_table["alpha"].iloc[0],
+        "alpha": cronbach["alpha"].iloc[0],
     }
     return r

@@ -14,6 +14,7 @@ from ..present import Chart, Table, Text
 from ..present import format as fmt
 from ..present import survey_plots
 from .base import Report, load_params, place
+from .survey_common import alpha_table
 
 __all__ = ["build"]
 
@@ -85,14 +86,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                          Text("优先改进：" + ("、".join(fix_first) or "无") + "。"))
 
     wide = survey.to_wide(cur, score_map=score_map)[items]
-    alpha_table = reliability.cronbach_alpha(wide, level=1 - alpha)
+    cronbach = reliability.cronbach_alpha(wide, level=1 - alpha)
     item_rel = reliability.item_reliability(wide)
     r.section("reliability").add(
-        Table(alpha_table.rename(columns={"ci_low": "alpha_low", "ci_high": "alpha_high",
-                                          "n": "respondents", "k": "n_items"})[
-                  ["alpha", "alpha_low", "alpha_high", "respondents", "n_complete", "n_items",
-                   "nan_policy"]],
-              title="Cronbach's α"),
+        alpha_table(cronbach, title="Cronbach's α"),
         Table(item_rel.assign(item=item_rel["item"].map(labels)).rename(
             columns={"mean": "score"})[["item", "score", "item_rest_corr", "alpha_if_dropped", "pc1_loading",
                                         "reverse_suspect", "warning"]], title="题目信度"))
@@ -179,7 +176,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     r.headlines = {
         "district": district, "month": month, "n_shops": n_shops,
         "index_equal": index["equal"], "index_management": index["management"],
-        "index_derived": index["derived"], "alpha": alpha_table["alpha"].iloc[0],
+        "index_derived": index["derived"], "alpha": cronbach["alpha"].iloc[0],
         "significant_drops": len(survey.select(drops, district=name)),
         "fix_first": "、".join(fix_first), "straight_lining": int(straight["straight_line"].sum()),
     }
