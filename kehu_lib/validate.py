@@ -405,18 +405,20 @@ def _derive(df: pd.DataFrame, t: Table, known: dict, reject) -> None:
         ym = df[date_col].dt.year * 100 + df[date_col].dt.month
         labels = {v: f"{int(v) // 100:04d}-{int(v) % 100:02d}" for v in pd.unique(ym.dropna())}
         derived = ym.map(labels).astype("string")
-        if "month" in df:
-            clash = df["month"].notna() & derived.notna() & (df["month"] != derived)
-            reject(clash, "month", lambda i: f"month = {df.at[i, 'month']!r} does not match "
-                   f"{date_col} {df.at[i, date_col]:%Y-%m-%d}")
-        else:
-            df["month"] = derived
+        _fill_or_check(df, "month", derived, reject, lambda i: (
+            f"month = {df.at[i, 'month']!r} does not match {date_col} {df.at[i, date_col]:%Y-%m-%d}"))
     if "district_code" in t.columns and "license_id" in df and known.get("district_of") is not None \
             and t.name != "customers":
         master = df["license_id"].map(known["district_of"]).astype("string")
-        if "district_code" in df:
-            clash = df["district_code"].notna() & master.notna() & (df["district_code"] != master)
-            reject(clash, "district_code", lambda i: f"district_code = {df.at[i, 'district_code']!r} "
-                   f"differs from the customer master's {master.iloc[i]!r} for this licence")
-        else:
-            df["district_code"] = master
+        _fill_or_check(df, "district_code", master, reject, lambda i: (
+            f"district_code = {df.at[i, 'district_code']!r} differs from the customer master's "
+            f"{master.iloc[i]!r} for this licence"))
+
+
+def _fill_or_check(df: pd.DataFrame, col: str, derived: pd.Series, reject, why) -> None:
+    """Fill ``col`` with ``derived`` when the export leaves it out; else reject the rows whose
+    given value contradicts it (``why(i)`` is the reason of row ``i``)."""
+    if col in df:
+        reject(df[col].notna() & derived.notna() & (df[col] != derived), col, why)
+    else:
+        df[col] = derived
