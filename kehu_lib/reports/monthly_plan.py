@@ -74,8 +74,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                                 "strategy_coverage"]], title="上月方案执行情况",
               empty="上月没有工作方案可对照。"),
         Text(plan["forecast_note"]),
-        Table(fe[["district", "forecast_cartons", "actual_cartons", "error_cartons", "ape",
-                  "in_80"]], title="上月销量预测与实际", empty="没有上月的预测可对照。"))
+        Table(fe[[c for c in ("district", "forecast_cartons", "actual_cartons", "error_cartons",
+                              "ape", "in_80") if c in fe.columns]], title="上月销量预测与实际", empty="没有上月的预测可对照。"))
 
     review = plan["review"].rename(columns=EVALUATION)
     carry = plan["carry_over"].groupby("indicator", as_index=False).agg(
