@@ -204,7 +204,7 @@ def highlight_items(highlights: pd.DataFrame, composed: pd.DataFrame, *, noteboo
             if len(cand):
                 used.add(cand.index[0])
                 text = cand["text"].iloc[0]
-            else:
+            elif row["code"] != "satisfaction_drop":
                 continue  # a market finding compose does not state is not a 要点
         if text is None:
             text = _sentence(row, names=names, library=library)
