@@ -134,3 +134,31 @@ def test_sales_forecast_year_end_keeps_the_months_to_december(sample_env, tmp_pa
     assert r.headlines["forecast_to_year_end_cases"] == pytest.approx(want)
     if (total["month"].astype(str) == "2027-01").any():  # the horizon reaches next year
         assert r.headlines["forecast_to_year_end_cases"] < total["mean"].sum()
+
+
+def test_advice_is_specific_to_indicator_and_effect():
+    from kehu_lib.present import plan_text
+
+    ev = pd.DataFrame({"code": ["KZB-12", "KZB-10", "KZB-14"],
+                       "outcome": ["recommendation", "volume", "assortment_width"],
+                       "outcome_zh": ["重点品牌及新品销量占比", "销量", "品牌组合宽度"],
+                       "unit": ["比例", "条", "个规格"]})
+    adv = pd.DataFrame({"code": ["KZB-12", "KZB-10", "KZB-14"],
+                        "outcome": ["recommendation", "volume", "assortment_width"],
+                        "verdict_code": ["negative", "no_effect", "insufficient"],
+                        "advice": ["stop", "execute_first", "accumulate"],
+                        "advice_value": [-0.049, 5.0, 1.0], "advice_low": [-0.079, -1.0, 0.0],
+                        "advice_high": [-0.019, 11.0, 2.0], "advice_n": [28, 40, 3],
+                        "advice_min_n": 5, "advice_coverage": [0.5, 0.04, 0.3]})
+    v = plan_text.advice_view(adv, ev, load_library())
+    text = list(v["advice_text"])
+    assert len(set(text)) == 3  # not one sentence for every row
+    assert text[0].startswith("效果为负") and "-4.9个百分点" in text[0] and "重点品牌及新品销量占比" in text[0]
+    assert "执行率仅4%" in text[1]
+    assert "仅3户" in text[2] and "少于5户" in text[2]
+    assert list(v["strategy"]) == ["缺货品牌替代宣扬", "供货总量商定", "组合宽度建议"]
+    flags = plan_text.flag_view(pd.DataFrame({"manager_id": ["KM0401"],
+                                              "code": ["low_strategy_execution"],
+                                              "value": [0.05], "threshold": [0.2]}))
+    assert flags.loc[0, "flag_text"].startswith("策略执行率5%，低于20%")
+    assert not glossary.check_mapping(v.columns) and not glossary.check_mapping(flags.columns)
