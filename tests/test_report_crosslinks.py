@@ -59,7 +59,7 @@ def test_highlight_items_word_each_finding_and_link_its_section():
     # the consequences in the other reports follow their cause, worded from codes and numbers
     i = next(i for i, t in enumerate(items) if "列为控量" in t)
     assert "存销比1.64" in items[i - 1]
-    assert ("小店区云烟(紫)在货源投放建议中列为控量（货源投放过量（价低库存高））：投放建议814条，"
+    assert ("小店区云烟(紫)因货源投放过量（价低库存高）在货源投放建议中列为控量：投放建议814条，"
             "较预测6,318条扣减超出合理库存的社会库存5,504条。") in items[i]
     assert items[i].endswith("(sales_forecast.html#sec-supply)")
     assert "456户零售户安排KZB-13 合理库存建议；KZB-10 供货总量商定" in text

@@ -142,8 +142,8 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
     if code == "demand_control":
         cut = -_num(row["change"])
         reason = _cause_name(library, row["consequence_of"])
-        return (f"{where}{names.get(subject, subject)}在货源投放建议中列为控量"
-                f"{f'（{reason}）' if reason else ''}：投放建议{_num(row['value']):,.0f}条，"
+        return (f"{where}{names.get(subject, subject)}{f'因{reason}' if reason else ''}"
+                f"在货源投放建议中列为控量：投放建议{_num(row['value']):,.0f}条，"
                 f"较预测{_num(row['reference']):,.0f}条扣减超出合理库存的社会库存{cut:,.0f}条。")
     if code == "plan_alert_strategy":
         return (f"月度工作方案对{where}在销{names.get(subject, subject)}的"
