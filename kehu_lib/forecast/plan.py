@@ -84,6 +84,12 @@ PLAN_COLUMNS = {"sku": "sku", "name": "sku_name", "brand": "brand", "price_class
                 "note": "method_note"}
 
 
+#: The columns :func:`kehu_lib.plan.crossreport.demand_plan_adjustment` adds -> glossary keys.
+ADJUSTMENT_COLUMNS = {"control": "demand_control", "control_reason": "control_reason",
+                      "stock_to_sales": "stock_to_sales", "excess_stock": "excess_stock_cartons",
+                      "suggested": "plan_suggested"}
+
+
 def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, district: str) -> dict:
     """Write the plan as CSV (UTF-8 with BOM, opens in Excel) and XLSX (headers in row 1,
     frozen, SKU codes as text); returns the two paths. ``output_dir``: see
@@ -102,7 +108,17 @@ def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, distri
     from ..present import format as fmt, glossary
 
     view["rationed"] = view["rationed"].map(fmt.boolean)
-    view = view.rename(columns={c: glossary.header(k) for c, k in PLAN_COLUMNS.items()})
+    names = dict(PLAN_COLUMNS)
+    if "control" in view.columns:  # checked against the market alerts (crossreport)
+        view["control"] = view["control"].map(fmt.boolean)
+        view["control_reason"] = [glossary.code_name("control_reason", c) if isinstance(c, str)
+                                  else "" for c in view["control_reason"]]
+        for col in ("excess_stock", "suggested"):
+            view[col] = view[col].round(0)
+        view["stock_to_sales"] = view["stock_to_sales"].round(2)
+        view = view.drop(columns=[c for c in ("reduction",) if c in view.columns])
+        names.update(ADJUSTMENT_COLUMNS)
+    view = view.rename(columns={c: glossary.header(k) for c, k in names.items()})
     csv = folder / f"{name}.csv"
     xlsx = folder / f"{name}.xlsx"
     view.to_csv(csv, index=False, encoding="utf-8-sig")

@@ -50,9 +50,15 @@ class Report:
         """Display section ``name`` in the notebook (nothing when it does not apply)."""
         from ..present import show
 
+        from IPython.display import HTML, display
+
+        from ..present.highlights import section_id
+
         sec = self.sections.get(name)
         if sec is None:
             return
+        # the target of the 本月要点 links (kehu_lib.present.highlights.link)
+        display(HTML(f'<a id="{section_id(name)}"></a>'))
         show(f"## {sec.heading}" if sec.heading else None, sec.items)
 
 

@@ -14,9 +14,12 @@ import pandas as pd
 from .. import calendar, config, findings
 from ..config import CARTONS_PER_CASE
 from ..metrics import brands, customers, market, sales
+from ..plan import crossreport
 from ..present import Chart, Table, Text
+from ..present import highlights
 from ..present import market_plots as plots
-from .base import Report, load_params
+from ..schema import survey_items
+from .base import Report, load_params, place
 
 __all__ = ["build"]
 
@@ -49,7 +52,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     city = r.city
 
     notes = findings.compose(result)
-    r.section("findings").add(Text(items=list(notes["text"])) if len(notes)
+    names = dict(zip(prod["sku"], prod["name"]))
+    names.update({k: str(v.get("label", k)).removesuffix("满意度")
+                  for k, v in survey_items().items()})
+    hl = crossreport.highlights_for(district, month, store=store, result=result)
+    items = highlights.highlight_items(hl, notes, notebook=NOTEBOOK, page_code=r_code(r),
+                                       names=names)
+    r.section("findings").add(Text(items=items) if items
                               else Text("本月没有达到预警线的变化。"))
 
     # 一、经营概况
@@ -64,6 +73,11 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     ov.add(Table(growth, title="经营概况（同比、环比为增长率）", row_keys="indicator",
                  sheet="经营概况"),
            Table(shares, title="结构指标（变动为百分点）"))
+    dv = highlights.driver_view(result["drivers"],
+                                dimensions=("shop_group", "price_class", "district")
+                                if city else ("shop_group", "price_class"))
+    ov.add(Table(dv, title="销量同比、环比变动的来源（各组贡献之和等于总变动）", sheet="变动原因",
+                 empty="销量与基期相同，没有需要分解的变动。"))
     jf = result.get("jan_feb")
     if jf is not None:
         ov.add(Table(jf[["period", "indicator", "value", "last_year", "yoy"]],
@@ -224,9 +238,14 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         "销售额_万元": h.at["amount_wan", "value"], "单箱值_元": h.at["value_per_case", "value"],
         "单箱值同比": h.at["value_per_case", "yoy"],
         "一二类占比": h.at["share_class12", "value"], "有效户数": h.at["active_shops", "value"],
-        "预警数": len(alerts), "要点数": len(notes), "重点品牌流失户": int(kb["flagged"].sum()),
+        "预警数": len(alerts), "要点数": len(items), "重点品牌流失户": int(kb["flagged"].sum()),
     }
     return r
+
+
+def r_code(r: Report) -> str | None:
+    """The district code of a report's page (None for 全市)."""
+    return place(r.district)[1]
 
 
 def _label(col: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import config, loaders
 from ..plan import indicators, monthly, output, strategies
-from ..present import Chart, Table, Text
+from ..present import Chart, Table, Text, plan_text
 from .base import Report, load_params, place
 
 __all__ = ["build"]
@@ -18,6 +18,12 @@ NOTEBOOK = "monthly_plan"
 SETTINGS = ("output_dir", "build_forecasts", "top_n")
 EVALUATION = {"code": "strategy_code", "name": "strategy", "outcome_zh": "outcome",
               "ci_low": "estimate_low", "ci_high": "estimate_high"}
+
+
+def _item_names() -> dict[str, str]:
+    from ..schema import survey_items
+
+    return {k: str(v.get("label", k)).removesuffix("满意度") for k, v in survey_items().items()}
 
 
 def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
@@ -55,7 +61,18 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Table(keys[where + ["manager_id", "rank", "license_id", "business_format", "tier",
                             "problems", "strategy_codes", "planned_visits", "priority"]],
               title="重点客户", cap=top_n, sheet="重点客户", city=city,
-              empty="没有列入重点客户的零售户。"))
+              empty="没有列入重点客户的零售户。"),
+        Table(plan_text.district_action_view(plan["district_actions"], plan["library"])[
+            where + ["state_indicator", "cause_text", "shops_flagged", "shops_judged", "share",
+                     "strategy_codes"]],
+              title="区县行动（多数客户共有的问题，统一安排一次，不逐户列出）",
+              empty="没有多数客户共有的问题。"),
+        Table(plan_text.satisfaction_view(plan["satisfaction_actions"], plan["library"],
+                                          _item_names())[
+            where + ["item", "comparison", "score_diff", "ci_low", "ci_high", "cause_text",
+                     "strategy_codes"]],
+              title="零售客户满意度显著下降的应对（区县行动）",
+              empty="零售客户满意度没有显著下降的题目。"))
 
     ev = plan["evaluation"].drop(columns="outcome").rename(columns=EVALUATION)
     r.section("evaluation").add(
@@ -73,9 +90,12 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                                 "planned_strategies", "executed_strategies",
                                 "strategy_coverage"]], title="上月方案执行情况",
               empty="上月没有工作方案可对照。"),
+        Table(plan_text.flag_view(plan["execution_flags"])[
+            ["manager_id", "execution_flag", "flag_value", "flag_threshold", "flag_text"]],
+              title="执行不到位的客户经理", empty="各客户经理的策略执行率和拜访完成率均达到要求。"),
         Text(plan["forecast_note"]),
-        Table(fe[["district", "forecast_cartons", "actual_cartons", "error_cartons", "ape",
-                  "in_80"]], title="上月销量预测与实际", empty="没有上月的预测可对照。"))
+        Table(fe[[c for c in ("district", "forecast_cartons", "actual_cartons", "error_cartons",
+                              "ape", "in_80") if c in fe.columns]], title="上月销量预测与实际", empty="没有上月的预测可对照。"))
 
     review = plan["review"].rename(columns=EVALUATION)
     carry = plan["carry_over"].groupby("indicator", as_index=False).agg(
@@ -84,8 +104,11 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         {k: i for i, k in enumerate(indicators.INDICATORS)}))
     r.section("improve").add(
         Table(review[["strategy_code", "strategy", "outcome", "n_treated", "estimate",
-                      "estimate_low", "estimate_high", "p_holm", "verdict", "action"]],
+                      "estimate_low", "estimate_high", "p_holm", "verdict"]],
               title="策略复核清单", empty="上月没有评估的策略，无需复核。"),
+        Table(plan_text.advice_view(plan["advice"], plan["evaluation"], plan["library"]),
+              title="改进建议（按评估指标和实测效果）", sheet="改进建议",
+              empty="上月没有评估的策略，无改进建议。"),
         Table(carry, title="结转到下月方案的客户（仍存在同一问题）",
               empty="上月列出问题的客户本月均已不再存在同一问题。"))
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import config, loaders
+from .. import calendar, config, findings, loaders
 from ..forecast import load_backtest, load_month_forecasts, load_series, plan, report
+from ..metrics import definitions, market
+from ..plan import crossreport
 from ..present import Chart, Table, Text, glossary
 from .base import Report, load_params, place
 
@@ -21,6 +23,21 @@ def _forecasts(fc, level: str, months: int | None = None, member: bool = True):
     cols = (["member"] if member else []) + ["month", "forecast_mean", "lo_80", "hi_80", "lo_95",
                                              "hi_95", "model"]
     return t[cols]
+
+
+def _market_check(name: str, month: str, *, store=None):
+    """The market report's alerts and social inventory (in 条) of the place and month: what
+    the demand plan is checked against (:func:`kehu_lib.plan.crossreport.demand_plan_adjustment`)."""
+    district = None if name == config.CITY else name
+    t = findings.load_thresholds()
+    chk = loaders.load_price_checks(district, month, store=store)
+    od = loaders.load_orders(district, month, store=store,
+                             columns=["month", "license_id", "sku", "qty_supplied"])
+    prod = loaders.load_products(store=store)
+    inv = market.social_inventory(chk, od, loaders.load_customers(district, store=store),
+                                  month=month)
+    alerts = market.market_alerts(market.price_index(chk, prod), inv, thresholds=t)
+    return alerts, inv
 
 
 def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
@@ -42,11 +59,18 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
               title=f"{name}近{horizon}个月销量预测", sheet="销量预测"),
         Chart(report.fan_chart, hist, {"fc": fc, "unique_id": f"{name}|总量|合计",
                                        "title": f"{name}月度销量与预测（箱）"}))
-    if len(total) > horizon:
+    to_ye = calendar.months_to_year_end(month)
+    year_end = definitions.to_year_end_total(total, month=month, date_col="month")
+    if to_ye:
+        r.section("total").add(Text(
+            f"至年底（{to_ye[0]}至{to_ye[-1]}，报告月之后到12月，不含次年）合计预测"
+            f"{year_end:,.1f}箱。"))
+    if len(to_ye) > horizon:
         sec = r.section("year_end")
         sec.heading = "至年底的预测"
+        ye = _forecasts(fc, "总量", member=False)
         sec.add(Text("预测期越长，区间越宽。"),
-                Table(_forecasts(fc, "总量", member=False), title="至年底销量预测"))
+                Table(ye[ye["month"].astype(str).isin(to_ye)], title="至年底销量预测"))
     r.section("classes").add(
         Table(_forecasts(fc, "价类", horizon), title="分价类销量预测", sheet="分价类预测"),
         Table(_forecasts(fc, "品牌", 1), title="重点品牌下月销量预测"))
@@ -75,14 +99,28 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     demand = plan.demand_plan(month, name, history=p["history_months"],
                               fill_threshold=p["fill_threshold"], store=store)
-    files = plan.write_plan(demand, p["output_dir"], month=month, district=name)
-    view = demand.rename(columns=plan.PLAN_COLUMNS)
-    r.section("supply").add(Table(
-        view[["sku_name", "price_class", "plan_mean", "plan_lo_80", "plan_hi_80",
-              "ordered_avg", "supplied_avg", "fill_rate", "rationed"]],
-        title="货源投放建议（下月，按预测供货量排序）", cap=top_n, noun="个规格",
-        sheet="货源投放建议"),
+    alerts, inv = _market_check(name, month, store=store)
+    adjusted = crossreport.demand_plan_adjustment(demand, alerts, inv)
+    files = plan.write_plan(adjusted, p["output_dir"], month=month, district=name)
+    view = adjusted.rename(columns={**plan.PLAN_COLUMNS, "control": "demand_control",
+                                    "control_reason": "control_reason",
+                                    "excess_stock": "excess_stock_cartons",
+                                    "suggested": "plan_suggested"})
+    controlled = view[view["demand_control"]]
+    cols = ["sku_name", "price_class", "plan_mean", "plan_lo_80", "plan_hi_80", "ordered_avg",
+            "supplied_avg", "fill_rate", "rationed", "demand_control", "plan_suggested"]
+    sup = r.section("supply")
+    sup.add(Table(
+        view[cols], title="货源投放建议（下月，按预测供货量排序；控量规格扣减超量社会库存）",
+        cap=top_n, noun="个规格", sheet="货源投放建议"),
         Text(f"全表另存为 {files['xlsx'].name} 和同名 CSV 文件。"))
+    if len(controlled):
+        sup.add(Table(controlled[["sku_name", "control_reason", "stock_to_sales", "plan_mean",
+                                  "excess_stock_cartons", "plan_suggested"]],
+                      title="控量规格（市场分析预警：投放建议 = 预测 − 超出合理库存的社会库存）",
+                      sheet="控量规格"))
+    else:
+        sup.add(Text("本月没有市场预警规格，投放建议即预测值。"))
 
     notes = report.fallback_notes(fc[fc["level"] != "规格"])
     r.section("notes").add(Text(items=notes, numbered=False) if notes
@@ -97,7 +135,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         "forecast_next_month_cases": row["mean"],
         "forecast_next_month_lo_80": row["lo_80"],
         "forecast_next_month_hi_80": row["hi_80"],
-        "forecast_to_year_end_cases": total["mean"].sum(),
+        "forecast_to_year_end_cases": year_end,
         "backtest_mase_total": chosen.loc["总量", "mase"] if "总量" in chosen.index else None,
         "backtest_mase_snaive_total": (snaive.loc["总量", "mase"] if "总量" in snaive.index
                                        else None),
