@@ -66,3 +66,15 @@ def signals():
     from kehu_lib.sample import load_signals
 
     return load_signals()
+
+
+@pytest.fixture(scope="module")
+def sample_env(small_store):
+    """KEHU_STORE set to the small sample for the tests of one module (report builders read it)."""
+    old = os.environ.get("KEHU_STORE")
+    os.environ["KEHU_STORE"] = str(small_store)
+    yield small_store
+    if old is None:
+        os.environ.pop("KEHU_STORE", None)
+    else:
+        os.environ["KEHU_STORE"] = old

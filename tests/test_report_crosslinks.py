@@ -3,7 +3,6 @@ and 至年底 (issue 13). Hand-made frames; the numbers are checked by hand."""
 
 from __future__ import annotations
 
-import os
 
 import pandas as pd
 import pytest
@@ -40,7 +39,7 @@ def _highlights():
          "reference": "KZB-13;KZB-10", "consequence_of": "oversupply"},
         {"code": "district_action", "district_code": XD, "subject": "order_rationality:overstock",
          "count": 458, "share": 458 / 570, "reference": "KZB-13;KZB-10"},
-        {"code": "strategy_negative", "district_code": XD, "subject": "KZB-12", "value": -0.05,
+        {"code": "strategy_negative", "district_code": XD, "subject": "KZB-12:recommendation", "value": -0.05,
          "change": -0.08, "reference": -0.02},
         {"code": "satisfaction_drop", "district_code": WBL, "subject": "R02", "change": -21.0,
          "value": -30.0, "reference": -12.0},
@@ -65,6 +64,8 @@ def test_highlight_items_word_each_finding_and_link_its_section():
     assert "456户零售户安排KZB-13 合理库存建议；KZB-10 供货总量商定" in text
     assert "80%的零售户（458户）存在“订单合理性（库存积压）”问题" in text  # 458/570 = 80.4%
     assert "KZB-12 缺货品牌替代宣扬效果为负" in text and "(monthly_plan.html#sec-evaluation)" in text
+    # the estimate in the outcome's unit: a share's change in 百分点, not a raw fraction
+    assert "重点品牌及新品销量占比估计变化-5.0个百分点（95%置信区间-8.0至-2.0个百分点）" in text
     # another district's finding links to that district's folder
     assert "(../wanbailin/survey_retailer.html#sec-changes)" in text
     # a market sentence without a coded finding is not a 要点 (the margin line with nobody below
@@ -109,17 +110,6 @@ def test_demand_plan_workbook_shows_the_control_flag(tmp_path):
     assert back.loc[0, glossary.header("control_reason")] == glossary.code_name(
         "control_reason", "oversupply")
     assert not any("_" in str(c) for c in back.columns)
-
-
-@pytest.fixture(scope="module")
-def sample_env(small_store):
-    old = os.environ.get("KEHU_STORE")
-    os.environ["KEHU_STORE"] = str(small_store)
-    yield small_store
-    if old is None:
-        os.environ.pop("KEHU_STORE", None)
-    else:
-        os.environ["KEHU_STORE"] = old
 
 
 def test_sales_forecast_year_end_keeps_the_months_to_december(sample_env, tmp_path):

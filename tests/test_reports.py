@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 
 import pytest
@@ -80,17 +79,6 @@ def test_parameters_cell_matches_yaml(name):
     diff = {k: (declared[k].default, v) for k, v in yaml_params.items()
             if declared[k].default != v}
     assert not diff, f"{name}: defaults differ from params/{name}.yaml (cell, yaml): {diff}"
-
-
-@pytest.fixture(scope="module")
-def sample_env(small_store):
-    old = os.environ.get("KEHU_STORE")
-    os.environ["KEHU_STORE"] = str(small_store)
-    yield small_store
-    if old is None:
-        os.environ.pop("KEHU_STORE", None)
-    else:
-        os.environ["KEHU_STORE"] = old
 
 
 @pytest.mark.parametrize("district", [config.CITY, "万柏林区"])

@@ -45,7 +45,8 @@ FINDING_COLUMNS = ["source", "anchor", "code", "district_code", "subject", "valu
 #: key_brand_loss: count = shops flagged, share = of the judged shops;
 #: new_product_stall: subject = SKU, share = 订购面, value = weeks since launch;
 #: district_action: subject = indicator:cause, count = shops, share = of the judged shops;
-#: strategy_negative: subject = KZB code, value = estimate, reference = upper CI;
+#: strategy_negative: subject = KZB code:outcome, value = estimate, change = lower CI,
+#: reference = upper CI (unit of the outcome, :data:`kehu_lib.plan.evaluate.OUTCOMES`);
 #: structure: change = 一二类占比 change (pp as a fraction); margin_below: count = shops below.
 IMPORTANCE: dict[str, float] = {
     "headline": 100, "change_explained": 95, "oversupply": 90, "demand_control": 89.5,
@@ -297,7 +298,7 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
     if evaluation is not None and "verdict_code" in getattr(evaluation, "columns", []):
         for _, r in evaluation[evaluation["verdict_code"] == "negative"].iterrows():
             rows.append({"code": "strategy_negative", "district_code": district_code,
-                         "subject": r["code"], "value": r["estimate"],
+                         "subject": f"{r['code']}:{r['outcome']}", "value": r["estimate"],
                          "reference": r["ci_high"], "change": r["ci_low"]})
     return _rows(rows)
 

@@ -164,9 +164,14 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
                 f"存在“{what}{f'（{why}）' if why else ''}”问题，作为区县行动统一安排"
                 f"{library.label(codes)}，不再逐户列出。")
     if code == "strategy_negative":
-        return (f"上月策略{library.label([subject])}效果为负（估计{_num(row['value']):+.3f}，"
-                f"95%置信区间{_num(row['change']):+.3f}至{_num(row['reference']):+.3f}），"
-                "应停止并复核执行方式或更换策略。")
+        from ..plan.evaluate import OUTCOMES
+
+        kzb, _, outcome = str(subject).partition(":")
+        name, unit, _ = OUTCOMES.get(outcome, ("", "", 1))
+        scale, unit = (100, "个百分点") if unit == "比例" else (1, unit)
+        est, lo, hi = (_num(row[c]) * scale for c in ("value", "change", "reference"))
+        return (f"上月策略{library.label([kzb])}效果为负：{name}估计变化{est:+.1f}{unit}"
+                f"（95%置信区间{lo:+.1f}至{hi:+.1f}{unit}），应停止并复核执行方式或更换策略。")
     return f"{glossary.code_name('highlight', code)}：{where}{names.get(subject, subject)}。"
 
 
