@@ -221,7 +221,7 @@ def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFra
     if ch.empty or "significant" not in ch.columns:
         return pd.DataFrame(columns=cols)
     ch = ch[ch["significant"] & (ch["diff"] < 0)].copy()
-    ch["_o"] = (ch["comparison"] != "环比").astype(int)
+    ch["_o"] = (ch["comparison"] != "mom").astype(int)
     ch = ch.sort_values(["district_code", "item", "_o"]).drop_duplicates(["district_code", "item"])
     return ch.reset_index(drop=True)[cols]
 
@@ -312,6 +312,7 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
                          f"{where}{a['name']}存销比{ss:.2f}，高于{t['stock_to_sales_alert']:.1f}的预警线。"))
     sat = result.get("satisfaction")
     if sat is not None and len(sat):
+        from .present import glossary
         from .schema import survey_items
 
         labels = {k: str(v.get("label", k)).removesuffix("满意度")
@@ -320,7 +321,7 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
             where = _district_name(r["district_code"]) or place
             rows.append((88, "satisfaction_drop", where, None,
                          f"{where}零售客户对“{labels.get(r['item'], r['item'])}”的满意度"
-                         f"{r['comparison']}下降{abs(r['diff']):.1f}分（95%置信区间"
+                         f"{glossary.code_name('comparison_code', r['comparison'])}下降{abs(r['diff']):.1f}分（95%置信区间"
                          f"{r['ci_low']:.1f}至{r['ci_high']:.1f}分），需在走访中了解原因，"
                          "商定供货总量并化解客户抱怨。"))
     kb = result["key_brand"]

@@ -62,14 +62,14 @@ def test_alert_strategies_for_the_carrying_shops(lib):
 
 
 def test_satisfaction_drop_to_district_strategies(lib):
-    ch = pd.DataFrame({"comparison": ["环比", "同比", "环比", "环比"],
+    ch = pd.DataFrame({"comparison": ["mom", "yoy", "mom", "mom"],
                        "district_code": ["140107"] * 4, "item": ["R02", "R02", "R07", "R05"],
                        "diff": [-21.0, -18.0, 6.0, -4.0], "ci_low": [-27.0, -25, 2, -9],
                        "ci_high": [-15.0, -11, 10, 1], "significant": [True, True, True, False]})
     s = cr.satisfaction_actions(ch, lib)
     assert len(s) == 1
     r = s.iloc[0]
-    assert (r["item"], r["comparison"], r["cause"]) == ("R02", "环比", "supply_complaint")
+    assert (r["item"], r["comparison"], r["cause"]) == ("R02", "mom", "supply_complaint")
     assert r["codes"] == "KZB-10;KZB-15;KZB-06"
     f = cr.survey_findings(s)
     assert f["code"].tolist() == ["satisfaction_drop"] and f["change"].iloc[0] == -21.0

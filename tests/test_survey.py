@@ -178,7 +178,7 @@ def test_shop_index_and_ipa(small):
     imp = pd.DataFrame({"item": ["R01", "R02", "R03", "R04"], "importance": [0.8, 0.7, 0.2, 0.1]})
     ipa = sv.ipa_table(scores, imp, labels={"R01": "盈利"}).set_index("item")
     # cuts: performance 76.25, importance 0.45
-    assert ipa["quadrant"].tolist() == ["优先改进", "继续保持", "次要改进", "过度投入"]
+    assert ipa["quadrant"].tolist() == ["fix_first", "keep_up", "low_priority", "overkill"]
     assert ipa.loc["R01", "label"] == "盈利" and ipa["fix_first"].sum() == 1
 
 

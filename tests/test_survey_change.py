@@ -97,12 +97,12 @@ def test_survey_changes_mom_yoy_and_missing_base():
     spec = {(m, "140107", "R02"): rng.integers(3, 6, 40).tolist()
             for m in ("2025-10", "2026-09", "2026-10")}
     out = sc.survey_changes(frame(spec), month="2026-10")
-    assert out["comparison"].tolist() == ["环比", "同比"]
+    assert out["comparison"].tolist() == ["mom", "yoy"]
     assert out["base_month"].tolist() == ["2026-09", "2025-10"]
     only = sc.survey_changes(frame({k: v for k, v in spec.items() if k[0] != "2025-10"}),
                              month="2026-10")
     # the 同比 base month is absent: its cell says so, never 正常, and is not tested
-    assert only["comparison"].tolist() == ["环比", "同比"]
+    assert only["comparison"].tolist() == ["mom", "yoy"]
     yoy = only.iloc[1]
     assert (yoy["status"], yoy["n_base"], yoy["n_flag"]) == ("base_missing", 0, "suppressed")
     assert np.isnan(yoy["p_value"]) and not yoy["significant"] and yoy["test"] == ""
@@ -110,7 +110,7 @@ def test_survey_changes_mom_yoy_and_missing_base():
     gone = sc.survey_changes(frame({k: v for k, v in spec.items() if k[0] != "2026-10"}),
                              month="2026-10")
     assert gone["status"].tolist() == ["current_missing"] * 2
-    assert gone["comparison"].tolist() == ["环比", "同比"]
+    assert gone["comparison"].tolist() == ["mom", "yoy"]
     assert not gone["significant"].any()
     none = sc.survey_changes(frame(spec), month="2024-01")
     assert none.empty and {"signal", "status", "test"} <= set(none.columns)
@@ -295,12 +295,12 @@ def test_multiplicity_summary_names_the_family_and_expected_false_alarms():
     spec[("2026-10", "140109", "R03")] = [4] * 5  # too few: not in the family
     ch = sc.survey_changes(frame(spec), month="2026-10", method="holm", alpha=0.05)
     summ = sc.multiplicity_summary(ch, by="district_code", pages=7).set_index("family")
-    assert summ.index.tolist() == ["环比", "同比"]
-    assert summ.loc["环比", "n_cells"] == 6 and summ.loc["环比", "n_tests"] == 5
-    assert (summ.loc["环比", "units"], summ.loc["环比", "items"]) == (2, 3)
-    assert summ.loc["环比", "tests"] == "paired_t:5"
-    assert summ.loc["环比", "correction"] == "holm" and summ.loc["环比", "false_alarm_bound"] == 0.05
-    assert summ.loc["环比", "expected_false_alarms_city"] == pytest.approx(0.35)
+    assert summ.index.tolist() == ["mom", "yoy"]
+    assert summ.loc["mom", "n_cells"] == 6 and summ.loc["mom", "n_tests"] == 5
+    assert (summ.loc["mom", "units"], summ.loc["mom", "items"]) == (2, 3)
+    assert summ.loc["mom", "tests"] == "paired_t:5"
+    assert summ.loc["mom", "correction"] == "holm" and summ.loc["mom", "false_alarm_bound"] == 0.05
+    assert summ.loc["mom", "expected_false_alarms_city"] == pytest.approx(0.35)
     none = sc.multiplicity_summary(ch.assign(correction="none"), by="district_code")
     assert none["false_alarm_bound"].tolist() == pytest.approx([5 * 0.05, 5 * 0.05])
 

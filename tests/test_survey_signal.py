@@ -54,6 +54,6 @@ def test_planted_drop_in_the_report_month(retailer, drop):
     code, item, month, _ = drop
     rep = sc.survey_changes(retailer, month=month, method="holm")
     flagged = rep[rep["significant"]]
-    assert sorted(flagged["comparison"]) == ["同比", "环比"]
+    assert sorted(flagged["comparison"]) == ["mom", "yoy"]
     assert set(flagged["district_code"]) == {code} and set(flagged["item"]) == {item}
     assert (flagged["signal"] == "down").all()

@@ -487,8 +487,9 @@ def ipa_table(scores: pd.DataFrame, importance: pd.DataFrame, *, labels: Mapping
     """Importance-performance analysis (IPA, 重要性-表现分析) quadrants.
 
     performance = item mean (0-100), importance from :func:`importance_weights`. Cut lines are
-    the means over items. Quadrant: 优先改进 (fix first: important, below-average performance),
-    继续保持 (keep up), 次要改进 (low priority), 过度投入 (possible overkill).
+    the means over items. ``quadrant`` is a code (names in the glossary's ``ipa_quadrant``):
+    'fix_first' (优先改进: important, below-average performance), 'keep_up' (继续保持),
+    'low_priority' (次要改进) or 'overkill' (过度投入: possible over-investment).
     Returns ``item``, ``label``, ``performance``, ``importance``, ``quadrant``, ``fix_first``.
     """
     df = scores[["item", "mean"]].rename(columns={"mean": "performance"}).merge(
@@ -496,7 +497,7 @@ def ipa_table(scores: pd.DataFrame, importance: pd.DataFrame, *, labels: Mapping
     p_cut, i_cut = df["performance"].mean(), df["importance"].mean()
     hi_i, hi_p = df["importance"] >= i_cut, df["performance"] >= p_cut
     df["quadrant"] = np.select([hi_i & ~hi_p, hi_i & hi_p, ~hi_i & ~hi_p],
-                               ["优先改进", "继续保持", "次要改进"], "过度投入")
+                               ["fix_first", "keep_up", "low_priority"], "overkill")
     df["fix_first"] = (hi_i & ~hi_p).to_numpy()
     df.insert(1, "label", df["item"].map(dict(labels or {})).fillna(df["item"]))
     df.attrs.update(performance_cut=p_cut, importance_cut=i_cut)

@@ -33,7 +33,7 @@ from .survey import require_columns, score_answers
 
 __all__ = ["STATUS_CODES", "TESTS", "period_change", "adjust_pvalues", "survey_changes",
            "change_scan", "rolling_scores", "shift_month", "minimum_detectable_change",
-           "change_findings", "multiplicity_summary", "city_fdr", "sample_flag"]
+           "multiplicity_summary", "city_fdr", "sample_flag"]
 
 #: Status codes of a change cell, most severe first.
 STATUS_CODES = ("current_missing", "base_missing", "insufficient_sample", "no_variance",
@@ -396,14 +396,15 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     """环比 (vs last month) and 同比 (vs the same month last year) changes, corrected.
 
     Each comparison is its own family (all ``by`` x items). ``kwargs`` go to
-    :func:`period_change` (e.g. ``paired``, ``test``). Adds ``comparison`` ('环比' / '同比') to
+    :func:`period_change` (e.g. ``paired``, ``test``). Adds ``comparison`` ('mom' = 环比 /
+    'yoy' = 同比, the glossary's ``comparison_code``) to
     its columns and those of :func:`adjust_pvalues`. A comparison whose base month is absent
     from the data is kept, its cells with status ``base_missing`` (never shown as 正常); when
     ``month`` itself has no answer the cells say ``current_missing``.
     """
     require_columns(data, ["month"], what="the survey data")
     parts = []
-    for name, base in (("环比", shift_month(month, -1)), ("同比", shift_month(month, -12))):
+    for name, base in (("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))):
         ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
         ch = adjust_pvalues(ch, method=method, alpha=alpha)
         ch.insert(0, "comparison", name)
@@ -479,40 +480,6 @@ def rolling_scores(data: pd.DataFrame, *, month: str, window: int = 3, by="distr
     return adjust_pvalues(ch, method=method, alpha=alpha)
 
 
-#: How each test is named in a finding sentence.
-_TEST_WORDS = {"paired_t": "配对t检验", "wilcoxon": "Wilcoxon符号秩检验", "welch": "Welch t检验"}
-
-
-def change_findings(changes: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
-                    district_names: Mapping[str, str] | None = None) -> list[str]:
-    """One Chinese sentence per significant change (e.g. for the report's findings).
-
-    ``changes``: rows of :func:`survey_changes` (or :func:`adjust_pvalues` output). Sorted by
-    adjusted p-value; each sentence names the comparison, district, item, the change in points
-    with its CI, the corrected p-value, and the test with its number of matched pairs.
-    """
-    from ..config import DISTRICT_BY_CODE
-
-    names = dict(district_names or {c: d.name for c, d in DISTRICT_BY_CODE.items()})
-    labels = dict(labels or {})
-    out = []
-    sig = changes[changes["significant"]].sort_values("p_adj")
-    for _, r in sig.iterrows():
-        comp = r["comparison"] if "comparison" in r else "变化"
-        p = "p<0.001" if r["p_adj"] < 0.001 else f"p={r['p_adj']:.3f}"
-        verb = "下降" if r["diff"] < 0 else "上升"
-        how = ""
-        if r.get("test", "") in ("paired_t", "wilcoxon"):
-            how = f"，{_TEST_WORDS[r['test']]}，{int(r['n_pairs'])}对"
-        elif r.get("test", "") == "welch":
-            how = f"，{_TEST_WORDS['welch']}"
-        out.append(f"{comp}：{names.get(r['district_code'], r['district_code'])} "
-                   f"{labels.get(r['item'], r['item'])}{verb}{abs(r['diff']):.1f}分"
-                   f"（95%置信区间 {r['ci_low']:+.1f}～{r['ci_high']:+.1f}分，校正后{p}{how}），"
-                   f"显著{verb}。")
-    return out
-
-
 _FWER_METHODS = {"holm", "bonferroni", "sidak", "holm-sidak", "simes-hochberg", "hommel"}
 _FDR_METHODS = {"fdr_bh", "fdr_by", "fdr_tsbh", "fdr_tsbky"}
 
@@ -523,7 +490,8 @@ def multiplicity_summary(changes: pd.DataFrame, *, family: Sequence[str] | None 
     """What the multiple-comparison correction on a page covers, and the false alarms to expect.
 
     One row per family of ``changes`` (the rows corrected together by :func:`adjust_pvalues`,
-    e.g. one per comparison 环比/同比): ``family`` (the family's key, e.g. '环比'),
+    e.g. one per comparison 环比/同比): ``family`` (the family's key, e.g. 'mom'; 'all' when
+    ``family`` is empty),
     ``n_cells`` (cells on the page), ``n_tests`` (cells tested; the others have a status such
     as ``insufficient_sample`` or ``no_variance`` and are not in the family), ``units`` and
     ``items`` (distinct values of the ``by`` columns and items tested, naming what the family
@@ -551,7 +519,7 @@ def multiplicity_summary(changes: pd.DataFrame, *, family: Sequence[str] | None 
         raise ValueError(f"pages must be at least 1, got {pages}")
     units = [by] if isinstance(by, str) else list(by or [])
     require_columns(changes, units + ["p_value"], what="the changes table")
-    groups = [("全部", changes)] if not fam else changes.groupby(fam, observed=True, sort=False)
+    groups = [("all", changes)] if not fam else changes.groupby(fam, observed=True, sort=False)
     rows = []
     for key, part in groups:
         tested = part[part["p_value"].notna()]

@@ -183,7 +183,7 @@ def satisfaction_actions(changes: pd.DataFrame, library) -> pd.DataFrame:
     ch = ch[ch["cause"].notna()]
     if ch.empty:
         return pd.DataFrame(columns=cols)
-    ch["_o"] = (ch["comparison"] != "环比").astype(int)
+    ch["_o"] = (ch["comparison"] != "mom").astype(int)
     ch = ch.sort_values(["district_code", "item", "_o"]).drop_duplicates(["district_code", "item"])
     ch["codes"] = ch["cause"].map(lambda c: ";".join(library.for_cause(c)))
     return ch.reset_index(drop=True)[cols]

@@ -11,7 +11,7 @@ from .. import config, loaders
 from ..metrics import reliability, survey, survey_change, survey_groups, survey_quality
 from ..present import Chart, Table, Text
 from ..present import format as fmt
-from ..present import survey_plots
+from ..present import glossary, survey_plots
 from .base import Report, load_params, place
 from .survey_common import alpha_table
 
@@ -82,7 +82,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     sig = changes[changes["significant"]] if len(changes) else changes
     r.section("changes").add(Text(
         f"经校正后显著变化 {len(sig)} 项" + ("：" if len(sig) else "。"),
-        items=[f"{c['comparison']} {c['consumer_class']}类 {labels[c['item']]} "
+        items=[f"{glossary.code_name('comparison_code', c['comparison'])} {c['consumer_class']}类 {labels[c['item']]} "
                f"{fmt.number(c['diff'], 1, sign=True)}分" for _, c in sig.iterrows()],
         numbered=False))
 

@@ -12,7 +12,7 @@ from ..metrics import (crosstab, reliability, survey, survey_change, survey_grou
                        survey_quality)
 from ..present import Chart, Table, Text
 from ..present import format as fmt
-from ..present import survey_plots
+from ..present import survey_plots, survey_text
 from .base import Report, load_params, place
 from .survey_common import alpha_table
 
@@ -119,8 +119,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         ch.add(Chart(survey_plots.change_chart, survey.select(mom, district=focus),
                      {"labels": labels,
                       "title": f"{config.DISTRICT_BY_CODE[focus].name} 环比得分变化（分）"}))
-    ch.add(Text(items=survey_change.change_findings(survey.select(changes, district=name),
-                                                    labels=labels), numbered=False)
+    ch.add(Text(items=survey_text.change_sentences(survey.select(changes, district=name),
+                                                   labels=labels), numbered=False)
            if len(survey.select(changes[changes["significant"]], district=name))
            else Text("本月无经校正后显著的变化。"))
 
