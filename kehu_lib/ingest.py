@@ -28,6 +28,7 @@ import pandas as pd
 from . import config, profiles, store
 from .readers import (CSV_SUFFIXES, XLSX_SUFFIXES, IngestError, Layout, chunks, layout,
                       read_export, table_of)
+from .present.format import pad, text_width
 from .schema import TABLES
 from .validate import AmbiguousDates, DateState, validate_rows
 
@@ -99,10 +100,12 @@ class IngestReport:
 
     def summary(self) -> str:
         names = {d.code: d.name for d in config.DISTRICTS}
+        fw = max([32, *(text_width(r.file) for r in self.results)])
         lines = [f"profile: {self.profile}", *self.notes,
-                 f"{'file':32} {'table':16} {'read':>9} {'stored':>9} {'rejected':>9}"]
+                 f"{pad('file', fw)} {'table':16} {'read':>9} {'stored':>9} {'rejected':>9}"]
         for r in self.results:
-            lines.append(f"{r.file:32} {r.table:16} {r.read:>9,} {r.stored:>9,} {r.rejected:>9,}")
+            lines.append(f"{pad(r.file, fw)} {r.table:16} {r.read:>9,} {r.stored:>9,} "
+                         f"{r.rejected:>9,}")
             if r.read == 0:
                 lines.append("  NO DATA ROWS under the header: nothing from this file was stored")
             elif r.all_rejected:
@@ -116,10 +119,12 @@ class IngestReport:
             if r.rejects_file:
                 lines.append(f"  rejected rows with reasons: {r.rejects_file}")
         if self.changes:
-            lines.append(f"{'table':16} {'month':8} {'district':16} {'before':>9}   {'after':>9}  action")
+            lines.append(f"{'table':16} {'month':8} {pad('district', 16)} {'before':>9}   "
+                         f"{'after':>9}  action")
             for c in self.changes:
                 dist = f"{c.district} {names.get(c.district, '')}".strip() if c.district else "-"
-                lines.append(f"{c.table:16} {c.month or '-':8} {dist:16} {c.before:>9,} → {c.after:>9,}  "
+                lines.append(f"{c.table:16} {c.month or '-':8} {pad(dist, 16)} {c.before:>9,} → "
+                             f"{c.after:>9,}  "
                              f"{c.action}{' (' + c.detail + ')' if c.detail else ''}")
         for table, months in self.months.items():
             lines.append(f"{table}: replaced month(s) {', '.join(months)} "

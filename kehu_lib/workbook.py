@@ -9,11 +9,12 @@ Excel neither drops leading zeros nor shows ``1.40109E+11``.
 
 from __future__ import annotations
 
-import unicodedata
 from pathlib import Path
 from typing import Iterable, Mapping
 
 import pandas as pd
+
+from .present.format import text_width
 
 __all__ = ["write_workbook", "display_width", "sheet_name"]
 
@@ -26,7 +27,7 @@ def display_width(value) -> int:
         return 0
     text = str(value)
     longest = max(text.splitlines() or [""], key=len)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in longest)
+    return text_width(longest)
 
 
 def sheet_name(name: str, used: set[str]) -> str:

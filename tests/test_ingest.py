@@ -164,3 +164,21 @@ def test_gbk_file_reads_chinese(tmp_path):
     p = tmp_path / "products.csv"
     p.write_bytes("sku,brand\n6901028000100,中华\n".encode("gbk"))
     assert read_export(p).loc[0, "brand"] == "中华"
+
+
+def test_summary_columns_line_up_with_chinese_file_and_district_names():
+    """CJK characters take two terminal cells: the numbers still line up under their headers."""
+    from kehu_lib.ingest import Change, FileResult, IngestReport
+    from kehu_lib.present.format import text_width
+
+    rep = IngestReport(results=[FileResult("订单明细_小店区_2026年10月.xlsx", "orders", 1200, 1190, 10),
+                                FileResult("orders.csv", "orders", 5, 5, 0)],
+                       changes=[Change("orders", "2026-10", "140105", 100, 1190, "replaced"),
+                                Change("orders", "2026-10", "", 0, 5, "merged")])
+    lines = rep.summary().splitlines()
+    head, rows = lines[1], lines[2:4]
+    end = text_width(head)
+    assert all(text_width(r) == end for r in rows)          # right edge of 'rejected' column
+    ch_head = next(i for i, ln in enumerate(lines) if ln.startswith("table"))
+    arrows = [text_width(ln[:ln.index("→")]) for ln in lines[ch_head + 1:ch_head + 3]]
+    assert arrows[0] == arrows[1]

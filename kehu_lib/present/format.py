@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 from . import glossary
@@ -188,3 +189,16 @@ def series(s, key: str):
                      names.get(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v),
                                str(v)))
     return s.astype(object).map(_BY_KIND[e.kind])
+
+
+def text_width(text: Any) -> int:
+    """Display width of ``text`` in terminal cells / Excel column units: a wide (CJK)
+    character counts two, e.g. ``"小店区 ab"`` -> 9."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
+
+
+def pad(text: Any, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` display cells (:func:`text_width`), on the right
+    (left-aligned) or, with ``right=True``, on the left; never cut."""
+    gap = " " * max(0, width - text_width(text))
+    return f"{gap}{text}" if right else f"{text}{gap}"

@@ -9,7 +9,6 @@ text, and column widths fitted to the content. The tables are the full lists the
 from __future__ import annotations
 
 import io
-import unicodedata
 from typing import Any, Iterable
 
 import pandas as pd
@@ -32,7 +31,7 @@ _TEXT_KINDS = ("text", "id", "month", "category")
 
 def display_width(text: Any) -> int:
     """Width of ``text`` in Excel columns (a CJK character counts two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
+    return fmt.text_width(text)
 
 
 def _number_format(e: glossary.Entry) -> str | None:
