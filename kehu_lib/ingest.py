@@ -245,7 +245,7 @@ def ingest_folder(path: str | Path, *, store_dir: str | Path | None = None,
                 results[lo.path].rejects_file = str(out)
         changes, staged = _plan(tables, root, replace, max_shrink, late_share)
         if staged:
-            with store.Transaction(root) as tx:
+            with store.Transaction(root, on_wait=on_wait) as tx:
                 for table, values, frame in staged:
                     if values is None:
                         tx.stage_dimension(frame, table)

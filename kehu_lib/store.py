@@ -16,7 +16,10 @@ for their whole run), and readers never see a half-committed ingest: :func:`quer
 partitions in under the exclusive side of the same lock (:func:`commit_lock`). The lock files sit
 beside the store folder (``.<store>.lock``, ``.<store>.rwlock``) so that they survive a sample
 build that replaces the whole folder. Locks are ``flock`` locks: the operating system releases
-them when the process ends, however it ends.
+them when the process ends, however it ends. A job of many queries that must see one version of
+the store (``kehu run``: the fingerprints, the precompute and every report) holds a
+:func:`snapshot` (the shared lock for its whole run, noted in ``.<store>.readers/``); an ingest
+that finishes meanwhile commits after it, and says whom it waits for.
 """
 
 from __future__ import annotations
@@ -145,16 +148,71 @@ def writer_lock(root: str | Path | None = None, *, wait: bool = True, command: s
             fh.close()
 
 
+def _readers_dir(root: str | Path | None) -> Path:
+    root = _root(root)
+    return root.parent / f".{root.name}.readers"
+
+
+def snapshot_readers(root: str | Path | None = None) -> list[dict]:
+    """The live processes holding a :func:`snapshot` of the store (pid, command, since)."""
+    out = []
+    folder = _readers_dir(root)
+    for f in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            info = json.loads(f.read_text(encoding="utf-8"))
+            os.kill(int(info["pid"]), 0)  # raises if the process is gone
+        except (OSError, ValueError, KeyError):
+            continue
+        out.append(info)
+    return out
+
+
 @contextlib.contextmanager
-def commit_lock(root: str | Path | None = None) -> Iterator[None]:
-    """Exclusive side of the read/commit lock: readers wait while partitions are swapped in."""
+def snapshot(root: str | Path | None = None, *, command: str = "") -> Iterator[None]:
+    """Hold the shared read lock for a whole job of many queries (e.g. a month's batch: the
+    precompute and every kernel), so that all of them see the same store: an ingest that
+    finishes meanwhile waits at its commit, and says for whom, until the job ends. Kernels in
+    other processes take their own shared locks, which never conflict with this one."""
+    root = _root(root)
+    folder = _readers_dir(root)
+    info = folder / f"{os.getpid()}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        info.write_text(json.dumps({"pid": os.getpid(), "command": command,
+                                    "since": time.strftime("%Y-%m-%d %H:%M:%S")}),
+                        encoding="utf-8")
+    except OSError:  # a read-only store's folder: lock without the note
+        info = None
+    try:
+        with read_lock(root):
+            yield
+    finally:
+        if info is not None:
+            info.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def commit_lock(root: str | Path | None = None, *,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Exclusive side of the read/commit lock: readers wait while partitions are swapped in.
+
+    While a reader holds the shared side (a query, or a whole batch's :func:`snapshot`), the
+    commit waits; ``on_wait(message)`` is told once who is reading."""
     key = str(_root(root))
     fh = _open_lock(lock_paths(root)[1])
     if fh is None or fcntl is None or key in _held_exclusive:
         yield
         return
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                who = ", ".join(f"{r.get('command') or 'a process'} (pid {r['pid']}, since "
+                                f"{r.get('since', '?')})" for r in snapshot_readers(root))
+                on_wait(f"the store {_root(root)} is being read by {who or 'another process'}; "
+                        "the new data is committed as soon as it finishes")
+            fcntl.flock(fh, fcntl.LOCK_EX)
         _held_exclusive.add(key)
         yield
     finally:
@@ -520,8 +578,10 @@ class Transaction:
     half-way (marker present) or discards an unfinished staging area (no marker).
     """
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, *,
+                 on_wait: Callable[[str], None] | None = None):
         self.root = _root(root)
+        self.on_wait = on_wait
         self.stage = self.root / f".staging-{uuid.uuid4().hex[:8]}"
         self.items: list[str] = []  # relative paths staged
 
@@ -562,13 +622,13 @@ class Transaction:
             shutil.rmtree(self.stage, ignore_errors=True)
             return
         (self.stage / "COMMITTING").write_text("\n".join(self.items), encoding="utf-8")
-        _finish_commit(self.root, self.stage)
+        _finish_commit(self.root, self.stage, on_wait=self.on_wait)
 
 
-def _finish_commit(root: Path, stage: Path) -> None:
+def _finish_commit(root: Path, stage: Path, on_wait: Callable[[str], None] | None = None) -> None:
     items = (stage / "COMMITTING").read_text(encoding="utf-8").split("\n")
     old: list[Path] = []
-    with commit_lock(root):
+    with commit_lock(root, on_wait=on_wait):
         for rel in filter(None, items):
             src, dst = stage / rel, root / rel
             if src.exists():  # else already moved by an interrupted commit
@@ -592,4 +652,6 @@ def recover(root: str | Path | None = None) -> None:
             shutil.rmtree(stage, ignore_errors=True)
     for leftover in [*root.glob("*/.old-*"), *root.glob("*/*/.old-*"), *root.glob("*/.tmp-*"),
                      *root.glob("*/*/.tmp-*")]:
-        shutil.rmtree(leftover, ignore_errors=True)
+        # derived/ holds the batch's caches: a running batch may be writing its .tmp-* there
+        if leftover.relative_to(root).parts[0] != "derived":
+            shutil.rmtree(leftover, ignore_errors=True)

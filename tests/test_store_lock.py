@@ -132,3 +132,71 @@ def test_two_ingests_at_once_both_finish_and_the_store_stays_whole(st, tmp_path)
     o = loaders.load_orders(months=MONTH, store=st, columns=["license_id"])
     assert o["license_id"].isin(loaders.load_customers(store=st)["license_id"]).all()  # no orphans
     assert not list(st.glob(".staging-*")) and not list(st.rglob(".old-*"))
+
+
+SNAPSHOT = textwrap.dedent("""
+    import sys
+    from kehu_lib import store
+    with store.snapshot(sys.argv[1], command="test batch"):
+        print("reading", flush=True)
+        sys.stdin.readline()  # hold until the test closes our stdin
+""")
+
+
+def test_ingest_commits_after_a_batch_snapshot_and_says_whom_it_waits_for(st, tmp_path):
+    """A month's batch reads one store: an ingest finishing meanwhile waits at its commit."""
+    folder = tmp_path / "in"
+    export_month(MONTH, folder, store_dir=st)
+    for f in folder.iterdir():
+        if f.name != "orders.csv":
+            f.unlink()
+    orders = folder / "orders.csv"
+    import pandas as pd
+    df = pd.read_csv(orders, dtype=str)
+    df["qty_supplied"] = (pd.to_numeric(df["qty_supplied"]) + 1).astype(str)
+    df.to_csv(orders, index=False)
+    before = loaders.load_orders(months=MONTH, store=st, columns=["qty_supplied"])["qty_supplied"].sum()
+    reader = subprocess.Popen([sys.executable, "-c", SNAPSHOT, str(st)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "reading"
+    assert [r["command"] for r in store.snapshot_readers(st)] == ["test batch"]
+    try:
+        ingest = subprocess.Popen([sys.executable, "-m", "kehu_lib.cli", "ingest", str(folder),
+                                   "--out", str(st)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        line = ingest.stderr.readline()
+        assert f"being read by test batch (pid {reader.pid}" in line
+        time.sleep(0.5)
+        assert ingest.poll() is None  # waits at the commit
+        # the batch (any process) still reads the old month
+        now = loaders.load_orders(months=MONTH, store=st, columns=["qty_supplied"])["qty_supplied"]
+        assert now.sum() == before
+    finally:
+        _release(reader)
+    out, err = ingest.communicate(timeout=300)
+    assert ingest.returncode == 0, err
+    after = loaders.load_orders(months=MONTH, store=st, columns=["qty_supplied"])["qty_supplied"]
+    assert after.sum() == before + len(after)
+    assert store.snapshot_readers(st) == []  # the note left with the reader
+
+
+def test_run_batch_holds_a_snapshot_for_the_whole_run(st, monkeypatch):
+    import os
+
+    from kehu_lib.batch import runner
+
+    seen = []
+    monkeypatch.setattr(runner, "_run_batch", lambda opts: seen.append(store.snapshot_readers(st)))
+    runner.run_batch(runner.BatchOptions(month=MONTH, store=st))
+    assert [(r["pid"], r["command"]) for r in seen[0]] == [(os.getpid(), "kehu run")]
+    assert store.snapshot_readers(st) == []
+
+
+def test_recover_leaves_the_batch_cache_being_written(st):
+    tmp = st / "derived" / "forecasts" / f".tmp-month={MONTH}-abcd1234"
+    tmp.mkdir(parents=True)
+    stray = st / "orders" / ".tmp-x"
+    stray.mkdir()
+    with store.writer_lock(st):
+        store.recover(st)
+    assert tmp.exists() and not stray.exists()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import config
+from ..store import snapshot as store_snapshot
 from . import params as P
 from .execute import RunResult, RunSpec, execute_run
 from .index import LOGS_DIR, district_xlsx, month_index, top_index, write_tables
@@ -255,7 +256,16 @@ def longest_first(specs: Sequence[RunSpec], previous: dict[str, dict]) -> list[R
 
 
 def run_batch(opts: BatchOptions) -> BatchReport:
-    """Run the batch (see the module docstring); never raises for a failing notebook."""
+    """Run the batch (see the module docstring); never raises for a failing notebook.
+
+    The whole run holds a :func:`kehu_lib.store.snapshot` of the store: the fingerprints, the
+    precompute and every report read the same data, and an ingest finishing meanwhile commits
+    after the batch (it says so while it waits)."""
+    with store_snapshot(_dirs(opts)[2], command="kehu run"):
+        return _run_batch(opts)
+
+
+def _run_batch(opts: BatchOptions) -> BatchReport:
     start = time.perf_counter()
     pl = plan(opts)
     month_dir = pl.reports / pl.month

@@ -94,10 +94,10 @@ def build_sample(size: str = "default", seed: int = 7, out: str | Path | None = 
     with store.writer_lock(final, wait=wait, on_wait=on_wait, command=f"kehu sample --size {size}"):
         if if_missing and is_current(final, size, seed):  # built meanwhile by the lock's holder
             return json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-        return _build(size, seed, final, progress)
+        return _build(size, seed, final, progress, on_wait)
 
 
-def _build(size: str, seed: int, final: Path, progress: bool) -> dict:
+def _build(size: str, seed: int, final: Path, progress: bool, on_wait=None) -> dict:
     t0 = time.perf_counter()
     n_shops, n_months, panel_scale = SIZES[size]
     signals = load_signals()
@@ -174,7 +174,7 @@ def _build(size: str, seed: int, final: Path, progress: bool) -> dict:
         },
     }
     (root / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    with store.commit_lock(final):
+    with store.commit_lock(final, on_wait=on_wait):
         old = store.swap_in(root, final, remove_old=False)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
