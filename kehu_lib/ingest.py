@@ -257,9 +257,10 @@ def ingest_folder(path: str | Path, *, store_dir: str | Path | None = None,
 
 def _read_file(lo: Layout, known: dict, prof: profiles.Profile, chunk_rows: int):
     """Validate one file chunk by chunk: (compact good rows, reject frames, FileResult)."""
-    state = DateState(prof.date_format)
+    state = DateState(prof.date_format, open_end=prof.open_end_dates)
     goods, rejs = [], []
     time_dropped: dict[str, int] = {}
+    open_end: dict[str, int] = {}
     n_read = 0
     for rows, bad_lines in chunks(lo, chunk_rows):
         if len(bad_lines):
@@ -275,6 +276,8 @@ def _read_file(lo: Layout, known: dict, prof: profiles.Profile, chunk_rows: int)
             raise IngestError(f"{lo.path.name}: {exc}; nothing written") from None
         for col, n in v.notes.get("time_dropped", {}).items():
             time_dropped[col] = time_dropped.get(col, 0) + n
+        for col, n in v.notes.get("open_end", {}).items():
+            open_end[col] = open_end.get(col, 0) + n
         goods.append(_compact(v.good, lo.table))
         if len(v.rejects):
             rejs.append(v.rejects)
@@ -282,6 +285,9 @@ def _read_file(lo: Layout, known: dict, prof: profiles.Profile, chunk_rows: int)
     notes = lo.notes()
     for col, n in time_dropped.items():
         notes.append(f"{col}: time of day dropped from {n:,} value(s); dates are stored at day precision")
+    for col, n in open_end.items():
+        notes.append(f"{col}: {n:,} value(s) {' / '.join(prof.open_end_dates)} read as no date "
+                     "(stored empty: the profile's open_end_dates)")
     for col, order in state.order.items():
         notes.append(f"{col}: D/M/Y dates read {'day' if order == 'dayfirst' else 'month'}-first "
                      "(found in the values)")
@@ -508,7 +514,7 @@ def inspect_file(path: str | Path, *, profile: str | None = None, date_format: s
         known = {k: v for k, v in known.items() if len(v)}
         if "license_id" not in known:
             lines.append("references: the store has no customers/products; shops and SKUs not checked")
-        state = DateState(prof.date_format)
+        state = DateState(prof.date_format, open_end=prof.open_end_dates)
         try:
             v = validate_rows(rows.drop(columns="_row"), lo.table, row_numbers=rows["_row"],
                               dates=state, factors=lo.factors, known=known)
@@ -521,7 +527,9 @@ def inspect_file(path: str | Path, *, profile: str | None = None, date_format: s
                     found = ", ".join(f"{k} ({n:,})" for k, n in seen.items()) or "no dates"
                     lines.append(f"dates:     {col}: {found}"
                                  + (f"; time of day dropped from {v.notes['time_dropped'][col]:,}"
-                                    if col in v.notes.get("time_dropped", {}) else ""))
+                                    if col in v.notes.get("time_dropped", {}) else "")
+                                 + (f"; {v.notes['open_end'][col]:,} open-end date(s) read as no date"
+                                    if col in v.notes.get("open_end", {}) else ""))
             lines.append(f"first {min(sample_rows, len(v.good))} parsed rows (of the first {len(rows):,}: "
                          f"{len(v.good):,} good, {len(v.rejects):,} rejected):")
             with pd.option_context("display.width", 160, "display.max_columns", 30):

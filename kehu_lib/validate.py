@@ -74,12 +74,28 @@ class DateState:
 
     date_format: str | None = None
     order: dict[str, str] = field(default_factory=dict)  # column -> "dayfirst" | "monthfirst"
+    #: dates an export writes for "no date yet" (e.g. 9999-12-31 as an open 歇业日期), as
+    #: YYYY-MM-DD; in a nullable date field they are stored empty and counted, elsewhere rejected
+    open_end: tuple[str, ...] = ()
     seen: dict[str, dict[str, int]] = field(default_factory=dict)  # column -> format -> values
 
     def saw(self, column: str, label: str, n: int) -> None:
         if n:
             d = self.seen.setdefault(column, {})
             d[label] = d.get(label, 0) + int(n)
+
+    def open_end_mask(self, text: pd.Series) -> pd.Series:
+        """Values of ``text`` that are one of the :attr:`open_end` dates in any written form
+        (9999-12-31, 9999/12/31, 9999年12月31日, 99991231, 31/12/9999, with or without a time)."""
+        if not self.open_end:
+            return pd.Series(False, index=text.index)
+        forms = set()
+        for d in self.open_end:
+            y, m, dd = str(d).split("-")
+            forms |= {y + m + dd, dd + m + y, m + dd + y}
+        digits = text.astype("string").str.replace(r"[^0-9]", "", regex=True)
+        ymd = digits.str[:8].isin(forms) & digits.str.len().isin([8, 12, 14])
+        return ymd.fillna(False).astype(bool)
 
     def given_order(self) -> str | None:
         f = self.date_format or ""
@@ -318,6 +334,11 @@ def validate_rows(raw: pd.DataFrame, table: str, *, row_numbers: pd.Series | Non
             if dont_know.any():
                 data["_dont_know_word"] = dont_know
         if f.dtype == "date":
+            if f.nullable and dates is not None:
+                open_end = dates.open_end_mask(text)
+                if open_end.any():
+                    notes.setdefault("open_end", {})[f.name] = int(open_end.sum())
+                    text = text.mask(open_end)
             val, bad, out, n_time = parse_dates(text, f.name, dates, rows)
             if n_time:
                 notes.setdefault("time_dropped", {})[f.name] = n_time

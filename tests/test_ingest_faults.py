@@ -211,13 +211,39 @@ def test_excel_serial_dates_in_xlsx_and_csv(exported, st, tmp_path):
 def test_out_of_range_date_is_rejected_per_row(exported, st, tmp_path):
     folder = _folder(tmp_path, exported, "customers")
     c = pd.read_csv(folder / "customers.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    c.loc[3, "closed_date"] = "9999-12-31"
+    c.loc[3, "closed_date"] = "2199-12-31"
+    c.loc[5, "opened_date"] = "9999-12-31"  # "no date" is no answer for a required date
     _csv(c, folder / "customers.csv")
     report = ingest_folder(folder, store_dir=st)
     (r,) = report.results
-    assert r.rejected == 1
+    assert r.rejected == 2
     rej = pd.read_csv(r.rejects_file, dtype=str, encoding="utf-8-sig")
-    assert rej.loc[0, "row"] == "5" and "date out of range" in rej.loc[0, "reason"]
+    assert rej["row"].tolist() == ["5", "7"]
+    assert rej["reason"].str.contains("date out of range").all()
+
+
+def test_open_end_date_in_an_optional_date_is_stored_empty_and_counted(exported, st, tmp_path):
+    """Systems write 9999-12-31 for a shop still open: the row is kept, 歇业日期 is empty."""
+    folder = _folder(tmp_path, exported, "customers")
+    c = pd.read_csv(folder / "customers.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    forms = ["9999-12-31", "9999/12/31 00:00:00", "99991231", "9999年12月31日", "31/12/9999"]
+    for i, form in enumerate(forms):
+        c.loc[i, "closed_date"] = form
+    _csv(c, folder / "customers.csv")
+    report = ingest_folder(folder, store_dir=st)
+    (r,) = report.results
+    assert r.rejected == 0 and r.stored == len(c)
+    assert "closed_date: 5 value(s) 9999-12-31 read as no date" in report.summary()
+    got = loaders.load_customers(store=st).set_index("license_id")
+    assert got.loc[c.loc[:4, "license_id"], "closed_date"].isna().all()
+    # a profile without open_end_dates rejects them as out of range, as before
+    import yaml
+    from kehu_lib import profiles
+    mine = yaml.safe_load(profiles.load("canonical").path.read_text(encoding="utf-8"))
+    mine.pop("open_end_dates")
+    (tmp_path / "strict.yaml").write_text(yaml.safe_dump(mine, allow_unicode=True), encoding="utf-8")
+    report = ingest_folder(folder, store_dir=st, profile=str(tmp_path / "strict.yaml"))
+    assert report.results[0].rejected == 5
 
 
 def test_all_rows_rejected_exits_non_zero_with_a_summary(exported, st, tmp_path):

@@ -81,6 +81,8 @@ class Profile:
     header_row: int | None = None
     sheet: str | int | None = None
     path: Path | None = None
+    #: dates that mean "no date yet" in this system's exports (YYYY-MM-DD), e.g. 9999-12-31
+    open_end_dates: tuple[str, ...] = ()
 
     def table_for_file(self, path: Path) -> str | None:
         stem = norm(path.stem)
@@ -131,9 +133,16 @@ def _parse(data: dict, path: Path) -> Profile:
         tables[table] = TableSpec([str(f) for f in spec.get("files") or [table]], headers, units,
                                   [str(c) for c in spec.get("ignore") or []])
     header_row = _auto(data.get("header_row"))
+    open_end = []
+    for d in data.get("open_end_dates") or []:
+        text = str(d)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ProfileError(f"{where}: open_end_dates: {text!r} is not a date written YYYY-MM-DD")
+        open_end.append(text)
     return Profile(str(data.get("name") or path.stem), str(data.get("description") or ""), tables,
                    str(data.get("encoding") or "auto"), _auto(data.get("date_format")),
-                   int(header_row) if header_row is not None else None, _auto(data.get("sheet")), path)
+                   int(header_row) if header_row is not None else None, _auto(data.get("sheet")), path,
+                   tuple(open_end))
 
 
 def available() -> list[str]:
