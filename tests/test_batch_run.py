@@ -62,6 +62,9 @@ def test_month_index_shows_status_headlines_and_links(demo_batch):
     assert "总销量(箱)：250.00" in page and "测试报告" in page
     assert 'href="_logs/yingze/failing.log"' in page
     assert "共 6 份报告：成功 5，失败 1" in page
+    # each run's status badge reads as the glossary's run_status name, never the code
+    assert re.findall(r'<span class="badge (\w+)">([^<]*)</span>', page).count(("failed", "失败")) == 1
+    assert re.findall(r'<span class="badge (\w+)">([^<]*)</span>', page).count(("ok", "成功")) == 5
     top = (opts.reports / "index.html").read_text(encoding="utf-8")
     assert 'href="2026-10/index.html"' in top and "失败 1" in top
     assert not re.search(r"(src|href)=\"(https?:)?//", page + top)
