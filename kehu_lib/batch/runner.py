@@ -332,7 +332,7 @@ def run_batch(opts: BatchOptions) -> BatchReport:
                                          {r.key for r in results if r.slug == slug
                                           and r.status != "skipped"})
             for p in removed:
-                print(f"removed {p.relative_to(pl.reports)} (no run of this batch wrote it)",
+                print(f"removed {p.relative_to(pl.reports)} (no run of the district writes it any more)",
                       file=sys.stderr)
     else:
         changed = set()
