@@ -23,8 +23,8 @@ __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_
 PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
 #: The thresholds of the findings; their values live in params/market_report.yaml only.
 THRESHOLD_KEYS = ("price_index_alert", "stock_to_sales_alert", "min_checks", "alert_z",
-                  "key_brand_gap_alert", "key_brand_min_baseline", "key_brand_min_shops",
-                  "key_brand_min_share", "key_brand_current_months", "new_product_months",
+                  "key_brand_loss_alert", "key_brand_loss_min_baseline", "key_brand_min_shops",
+                  "key_brand_min_share", "key_brand_current_months", "new_product_tracking_months",
                   "new_product_min_weeks", "new_product_reach_alert", "structure_change_alert",
                   "volume_change_alert", "margin_target")
 #: Order columns the report reads (the dates only for the new products' weekly reach).
@@ -58,7 +58,7 @@ def _place(district: str | None) -> tuple[str, str | None]:
 
 
 def load_inputs(district: str | None, month: str, *, store=None,
-                new_product_months: int = DEFAULTS["new_product_months"]) -> dict[str, Any]:
+                new_product_months: int = DEFAULTS["new_product_tracking_months"]) -> dict[str, Any]:
     """The report's data slice for one district (or 全市) and month.
 
     - ``orders``: order lines without their dates (month, district_code, license_id, sku,
@@ -101,7 +101,7 @@ def key_brand_loss(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFr
 
     The shop's key-brand change ratio (:func:`~kehu_lib.metrics.customers.key_brand_change`,
     last two months vs months −6..−4, relative to its other brands) is compared with the median of
-    its peers (同业态/商圈/档位, within the district); ``gap_ratio`` ≤ ``key_brand_gap_alert``
+    its peers (同业态/商圈/档位, within the district); ``gap_ratio`` ≤ ``key_brand_loss_alert``
     (−0.40: 40% below peers) flags the shop.
 
     Returns
@@ -111,13 +111,13 @@ def key_brand_loss(orders: pd.DataFrame, products: pd.DataFrame, cust: pd.DataFr
     t = {**DEFAULTS, **(thresholds or {})}
     ch = customers.key_brand_change(orders, products, month=month,
                                     current_months=int(t["key_brand_current_months"]),
-                                    min_baseline=t["key_brand_min_baseline"])
+                                    min_baseline=t["key_brand_loss_min_baseline"])
     attrs = ["license_id", "district_code", "manager_id", "business_format", "trade_area", "tier"]
     ch = ch.merge(cust[[c for c in attrs if c in cust.columns]], on="license_id", how="inner")
     keys = (["district_code"] if by_district else []) + list(customers.DEFAULT_PEER_KEYS)
     fallback = [keys[:i] for i in range(len(keys) - 1, 0 if by_district else -1, -1)]
     comp = customers.peer_comparison(ch, value="change_ratio", peer_keys=keys, fallback=fallback)
-    comp["flagged"] = comp["gap_ratio"] <= t["key_brand_gap_alert"]
+    comp["flagged"] = comp["gap_ratio"] <= t["key_brand_loss_alert"]
     return comp.sort_values("gap_ratio", ignore_index=True)
 
 
@@ -127,7 +127,7 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
                        by: str | None = None) -> pd.DataFrame:
     """Reach of each new product at the end of ``month`` (新品铺市进度).
 
-    For SKUs launched within ``new_product_months`` months: weeks since launch (completed weeks,
+    For SKUs launched within ``new_product_tracking_months`` months: weeks since launch (completed weeks,
     :func:`kehu_lib.metrics.definitions.weeks_since_launch`), 订购面 and 重购率 at the last week
     (see :func:`~kehu_lib.metrics.brands.new_product_reach`; ``lines`` are the new products'
     order lines with dates, ``orders`` the monthly totals that define the active shops: the
@@ -139,7 +139,7 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
     DataFrame: [group], sku, name, launch_date, week, active_shops, reach, repeat_rate, stalled.
     """
     t = {**DEFAULTS, **(thresholds or {})}
-    new = brands.new_products(products, month=month, within_months=int(t["new_product_months"]))
+    new = brands.new_products(products, month=month, within_months=int(t["new_product_tracking_months"]))
     end = pd.Period(month, freq="M").end_time.normalize()
     rows = []
     for _, prod in new.iterrows():
@@ -333,7 +333,7 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
             med = g.loc[g["flagged"], "gap_ratio"].median()
             rows.append((85, "key_brand_loss", where, None,
                          f"{where}有{n}户零售户近两月重点品牌销量较同类客户低"
-                         f"{abs(t['key_brand_gap_alert']) * 100:.0f}%以上（中位数低{_pct(med)}），"
+                         f"{abs(t['key_brand_loss_alert']) * 100:.0f}%以上（中位数低{_pct(med)}），"
                          f"占可比客户的{n / judged * 100:.1f}%，需排查原因并开展重点品牌宣扬。"))
     for _, r in result["new_products"].iterrows():
         where = _district_name(r["group"]) or place

@@ -24,11 +24,11 @@ OPENING_HOURS = ("<12h", "12-16h", ">16h")
 
 @dataclass(frozen=True)
 class Field:
-    """One column: name, dtype, Chinese term, unit and value checks."""
+    """One column: name, dtype, unit and value checks; its Chinese term is the glossary's
+    (``store_field`` codes of ``kehu_lib/present/glossary.yaml``, by ``term`` or the name)."""
 
     name: str
     dtype: str
-    zh: str
     unit: str = ""
     nullable: bool = False
     isin: tuple | None = None
@@ -36,6 +36,14 @@ class Field:
     le: float | None = None
     regex: str | None = None
     doc: str = ""
+    term: str = ""  # glossary key when the name means another thing in another table
+
+    @property
+    def zh(self) -> str:
+        """The Chinese term (e.g. 许可证号), from the glossary."""
+        from .present import glossary
+
+        return glossary.code_name("store_field", self.term or self.name)
 
 
 @dataclass(frozen=True)
@@ -43,12 +51,18 @@ class Table:
     """One table of the store."""
 
     name: str
-    zh: str
     fields: tuple[Field, ...]
     key: tuple[str, ...] = ()
     partition: tuple[str, ...] = ()  # hive partition columns in the store
     doc: str = ""
     refs: dict[str, str] = field(default_factory=dict)  # column -> referenced table
+
+    @property
+    def zh(self) -> str:
+        """The table's Chinese name (e.g. 订单明细), from the glossary (``store_table`` codes)."""
+        from .present import glossary
+
+        return glossary.code_name("store_table", self.name)
 
     @property
     def columns(self) -> list[str]:
@@ -61,104 +75,104 @@ class Table:
         raise KeyError(name)
 
 
-LICENSE = Field("license_id", "string", "许可证号", regex=r"^\d{12}$",
+LICENSE = Field("license_id", "string", regex=r"^\d{12}$",
                 doc="12-digit retail licence number, kept as text")
-DISTRICT_CODE = Field("district_code", "string", "区县代码", regex=r"^\d{6}$")
-MONTH = Field("month", "string", "月份", "YYYY-MM", regex=r"^\d{4}-(0[1-9]|1[0-2])$")
-SKU = Field("sku", "string", "卷烟规格代码", regex=r"^\d{13}$", doc="13-digit barcode of the carton")
-ANSWER = Field("answer", "Int64", "答案", "1-5 (5 = 很满意)", nullable=True, ge=1, le=5,
+DISTRICT_CODE = Field("district_code", "string", regex=r"^\d{6}$")
+MONTH = Field("month", "string", "YYYY-MM", regex=r"^\d{4}-(0[1-9]|1[0-2])$")
+SKU = Field("sku", "string", regex=r"^\d{13}$", doc="13-digit barcode of the carton")
+ANSWER = Field("answer", "Int64", "1-5 (5 = 很满意)", nullable=True, ge=1, le=5,
                doc="5-point answer; missing when not answered or 'don't know'")
 
 TABLES: dict[str, Table] = {
     "districts": Table(
-        "districts", "区县/市场部",
+        "districts",
         (
             DISTRICT_CODE,
-            Field("district", "string", "区县名称"),
-            Field("kind", "string", "类型", isin=("urban", "mixed", "rural", "key_account")),
-            Field("panel_size", "Int64", "信息员样本量", "户", ge=0),
+            Field("district", "string"),
+            Field("kind", "string", isin=("urban", "mixed", "rural", "key_account")),
+            Field("panel_size", "Int64", "户", ge=0),
         ),
         key=("district_code",),
     ),
     "customers": Table(
-        "customers", "零售客户",
+        "customers",
         (
             LICENSE,
             DISTRICT_CODE,
-            Field("route_id", "string", "访销线", regex=r"^\d{6}-\d{2}$"),
-            Field("manager_id", "string", "客户经理编号", regex=r"^KM\d{4}$"),
-            Field("business_format", "string", "业态", isin=BUSINESS_FORMATS),
-            Field("trade_area", "string", "商圈", isin=TRADE_AREAS),
-            Field("urban_rural", "string", "城乡", isin=URBAN_RURAL),
-            Field("tier", "Int64", "档位", "1-30 (30 = highest)", ge=1, le=30),
-            Field("status", "string", "经营状态", isin=STATUSES),
-            Field("opened_date", "date", "开业日期"),
-            Field("closed_date", "date", "歇业日期", nullable=True),
-            Field("chain_type", "string", "连锁类型", isin=CHAIN_TYPES),
-            Field("opening_hours", "string", "营业时长", isin=OPENING_HOURS),
-            Field("e_settlement", "boolean", "电子结算"),
-            Field("survey_informant", "boolean", "信息员"),
-            Field("key_account", "boolean", "大客户"),
-            Field("shop_name", "string", "客户名称", nullable=True,
+            Field("route_id", "string", regex=r"^\d{6}-\d{2}$"),
+            Field("manager_id", "string", regex=r"^KM\d{4}$"),
+            Field("business_format", "string", isin=BUSINESS_FORMATS),
+            Field("trade_area", "string", isin=TRADE_AREAS),
+            Field("urban_rural", "string", isin=URBAN_RURAL),
+            Field("tier", "Int64", "1-30 (30 = highest)", ge=1, le=30),
+            Field("status", "string", isin=STATUSES),
+            Field("opened_date", "date"),
+            Field("closed_date", "date", nullable=True),
+            Field("chain_type", "string", isin=CHAIN_TYPES),
+            Field("opening_hours", "string", isin=OPENING_HOURS),
+            Field("e_settlement", "boolean"),
+            Field("survey_informant", "boolean"),
+            Field("key_account", "boolean"),
+            Field("shop_name", "string", nullable=True,
                   doc="the shop's business name (店名); not personal data"),
         ),
         key=("license_id",),
         refs={"district_code": "districts"},
     ),
     "products": Table(
-        "products", "卷烟规格",
+        "products",
         (
             SKU,
-            Field("brand", "string", "品牌"),
-            Field("name", "string", "规格名称"),
-            Field("wholesale_price", "float64", "批发价(不含税调拨口径)", "元/条", ge=0.01),
-            Field("retail_price", "float64", "建议零售价", "元/条", ge=0.01),
-            Field("price_class", "string", "价类", isin=PRICE_CLASSES),
-            Field("key_brand", "boolean", "重点品牌"),
-            Field("launch_date", "date", "上市日期"),
+            Field("brand", "string"),
+            Field("name", "string"),
+            Field("wholesale_price", "float64", "元/条", ge=0.01),
+            Field("retail_price", "float64", "元/条", ge=0.01),
+            Field("price_class", "string", isin=PRICE_CLASSES),
+            Field("key_brand", "boolean"),
+            Field("launch_date", "date"),
         ),
         key=("sku",),
     ),
     "orders": Table(
-        "orders", "订单明细",
+        "orders",
         (
-            Field("order_date", "date", "订货日期"),
+            Field("order_date", "date"),
             MONTH,
             DISTRICT_CODE,
             LICENSE,
             SKU,
-            Field("qty_ordered", "float64", "订购量(需求量)", "条", ge=0),
-            Field("qty_supplied", "float64", "供货量", "条", ge=0),
-            Field("amount", "float64", "金额", "元", ge=0),
+            Field("qty_ordered", "float64", "条", ge=0),
+            Field("qty_supplied", "float64", "条", ge=0),
+            Field("amount", "float64", "元", ge=0),
         ),
         key=("order_date", "license_id", "sku"),
         partition=("month", "district_code"),
         refs={"license_id": "customers", "sku": "products"},
     ),
     "price_checks": Table(
-        "price_checks", "价存采集",
+        "price_checks",
         (
-            Field("check_date", "date", "采集日期"),
+            Field("check_date", "date"),
             MONTH,
             DISTRICT_CODE,
             LICENSE,
             SKU,
-            Field("retail_price", "float64", "实际零售价", "元/条", ge=0.01),
-            Field("stock", "float64", "库存", "条", ge=0),
+            Field("retail_price", "float64", "元/条", ge=0.01, term="checked_retail_price"),
+            Field("stock", "float64", "条", ge=0),
         ),
         key=("check_date", "license_id", "sku"),
         partition=("month",),
         refs={"license_id": "customers", "sku": "products"},
     ),
     "visits": Table(
-        "visits", "拜访记录",
+        "visits",
         (
-            Field("visit_date", "date", "拜访日期"),
+            Field("visit_date", "date"),
             MONTH,
             DISTRICT_CODE,
-            Field("manager_id", "string", "客户经理编号", regex=r"^KM\d{4}$"),
+            Field("manager_id", "string", regex=r"^KM\d{4}$"),
             LICENSE,
-            Field("kzb_codes", "string", "营销服务策略", "';'-separated KZB-xx", nullable=True,
+            Field("kzb_codes", "string", "';'-separated KZB-xx", nullable=True,
                   regex=r"^(KZB-\d{2})(;KZB-\d{2})*$"),
         ),
         key=("visit_date", "license_id"),
@@ -166,47 +180,47 @@ TABLES: dict[str, Table] = {
         refs={"license_id": "customers"},
     ),
     "retailer_survey": Table(
-        "retailer_survey", "零售客户满意度调查",
+        "retailer_survey",
         (
             MONTH,
             DISTRICT_CODE,
             LICENSE,
-            Field("item", "string", "题目代码", regex=r"^R\d{2}$"),
+            Field("item", "string", regex=r"^R\d{2}$"),
             ANSWER,
-            Field("dont_know", "boolean", "不清楚"),
+            Field("dont_know", "boolean"),
         ),
         key=("month", "license_id", "item"),
         partition=("month",),
         refs={"license_id": "customers"},
     ),
     "consumer_survey": Table(
-        "consumer_survey", "消费者调查",
+        "consumer_survey",
         (
             MONTH,
             DISTRICT_CODE,
-            Field("respondent_id", "string", "消费者编号", regex=r"^C\d{5}$"),
-            Field("consumer_class", "string", "消费者类别", "A >20, B 10-20, C 5-10, D <5 元/盒",
+            Field("respondent_id", "string", regex=r"^C\d{5}$"),
+            Field("consumer_class", "string", "A >20, B 10-20, C 5-10, D <5 元/盒",
                   isin=CONSUMER_CLASSES),
-            Field("item", "string", "题目代码", regex=r"^C\d{2}$"),
+            Field("item", "string", regex=r"^C\d{2}$"),
             ANSWER,
-            Field("dont_know", "boolean", "不清楚"),
+            Field("dont_know", "boolean"),
         ),
         key=("month", "respondent_id", "item"),
         partition=("month",),
     ),
     "census": Table(
-        "census", "零售户普查",
+        "census",
         (
-            Field("wave", "string", "普查期次", "YYYY-MM", regex=r"^\d{4}-(0[1-9]|1[0-2])$"),
+            Field("wave", "string", "YYYY-MM", regex=r"^\d{4}-(0[1-9]|1[0-2])$"),
             DISTRICT_CODE,
             LICENSE,
-            Field("licensed", "boolean", "有证"),
-            Field("business_format", "string", "业态", isin=BUSINESS_FORMATS),
-            Field("trade_area", "string", "商圈", isin=TRADE_AREAS),
-            Field("urban_rural", "string", "城乡", isin=URBAN_RURAL),
-            Field("chain_type", "string", "连锁类型", isin=CHAIN_TYPES),
-            Field("opening_hours", "string", "营业时长", isin=OPENING_HOURS),
-            Field("accepts_stock_guidance", "boolean", "愿意接受库存指导"),
+            Field("licensed", "boolean"),
+            Field("business_format", "string", isin=BUSINESS_FORMATS),
+            Field("trade_area", "string", isin=TRADE_AREAS),
+            Field("urban_rural", "string", isin=URBAN_RURAL),
+            Field("chain_type", "string", isin=CHAIN_TYPES),
+            Field("opening_hours", "string", isin=OPENING_HOURS),
+            Field("accepts_stock_guidance", "boolean"),
         ),
         key=("wave", "license_id"),
         partition=("wave",),

@@ -86,12 +86,19 @@ def test_palette_png_is_the_same_picture_in_fewer_bytes():
         rgba, pal = print_figure(fig, "png"), figure_png(fig, base64=False)
     finally:
         plt.close(fig)
-    a = np.asarray(_png_bytes(rgba).convert("RGBA"), dtype=int)
-    b = np.asarray(_png_bytes(pal).convert("RGBA"), dtype=int)
+    a = np.asarray(_png_bytes(rgba).convert("RGB"), dtype=int)
+    b = np.asarray(_png_bytes(pal).convert("RGB"), dtype=int)
     assert a.shape == b.shape  # same tight bounding box and dpi
     diff = np.abs(a - b).max(axis=2)
-    assert diff.mean() < 0.5 and (diff <= 2).mean() > 0.95  # anti-aliased edges move a little
-    assert len(pal) < len(rgba) / 2
+    # every flat colour (white, grid, the six series, text) is kept exactly, so no two series
+    # merge; only anti-aliased edge pixels move to a near palette entry
+    packed = (a[..., 0] << 16) | (a[..., 1] << 8) | a[..., 2]
+    colours, counts = np.unique(packed, return_counts=True)
+    flat = np.isin(packed, colours[counts >= 0.001 * packed.size])
+    assert flat.mean() > 0.9 and (diff[flat] == 0).all()
+    assert {int(c[1:], 16) for c in theme.PALETTE[:6]} <= set(colours[counts >= 0.001 * packed.size])
+    assert diff.mean() < 1.5 and (diff == 0).mean() > 0.9
+    assert len(pal) < len(rgba) / 4
     assert figure_png(plt.figure()) is None  # an empty figure shows nothing, as in IPython
     clear = plt.figure(facecolor="none")
     clear.add_subplot().plot([1, 2])
@@ -106,3 +113,23 @@ def _png_bytes(data: bytes):
     from PIL import Image
 
     return Image.open(io.BytesIO(data))
+
+
+def test_palette_keeps_every_flat_colour_of_a_many_coloured_chart():
+    """A heatmap-like picture of 100 flat cells keeps all 100 colours exactly (the palette grows
+    beyond COLORS), and a picture of few colours is stored as they are."""
+    import numpy as np
+    from PIL import Image
+
+    from kehu_lib.batch.charts import COLORS, palette_image
+
+    cells = np.array([[i * 2, 255 - i * 2, (i * 37) % 256] for i in range(100)], dtype=np.uint8)
+    grid = np.repeat(np.repeat(cells.reshape(10, 10, 3), 20, axis=0), 20, axis=1)
+    grid[::20, :, :] = 255  # white lines between the cells
+    out = np.asarray(palette_image(Image.fromarray(grid)).convert("RGB"))
+    assert (out == grid).all()
+    two = np.zeros((10, 10, 3), dtype=np.uint8)
+    two[:5] = 255
+    img = palette_image(Image.fromarray(two))
+    assert img.mode == "P" and (np.asarray(img.convert("RGB")) == two).all()
+    assert COLORS < 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 
 import pytest
@@ -61,6 +62,9 @@ def test_month_index_shows_status_headlines_and_links(demo_batch):
     assert "总销量(箱)：250.00" in page and "测试报告" in page
     assert 'href="_logs/yingze/failing.log"' in page
     assert "共 6 份报告：成功 5，失败 1" in page
+    # each run's status badge reads as the glossary's run_status name, never the code
+    assert re.findall(r'<span class="badge (\w+)">([^<]*)</span>', page).count(("failed", "失败")) == 1
+    assert re.findall(r'<span class="badge (\w+)">([^<]*)</span>', page).count(("ok", "成功")) == 5
     top = (opts.reports / "index.html").read_text(encoding="utf-8")
     assert 'href="2026-10/index.html"' in top and "失败 1" in top
     assert not re.search(r"(src|href)=\"(https?:)?//", page + top)
@@ -197,3 +201,59 @@ def test_index_links_each_districts_files(tmp_path):
     assert "wanbailin/files/货源投放建议_万柏林区_2026-10.csv" in hrefs
     assert ">KM0101</a>" in page and "下载与客户经理工作方案" in page
     assert not any("yingze/files" in h or ".tmp" in h for h in hrefs)
+
+
+def test_stale_files_of_a_rerun_are_removed_and_others_kept(tmp_path):
+    """A run that no longer writes a file (a manager who left the district) leaves no stale
+    page behind; files of runs not run again, a failed run's files and anything outside the
+    run's files/ folder stay."""
+    from batch_fixtures import copy_notebook
+
+    nbs = tmp_path / "nbs"
+    copy_notebook("files_writer", nbs)
+    shutil.copy(nbs / "files_writer.ipynb", nbs / "other_writer.ipynb")
+    yamls = {"files_writer": "names: KM01,KM02\n", "other_writer": "prefix: 货源\nnames: A\n"}
+    opts = options(tmp_path, yamls, notebooks_dir=nbs, districts=["万柏林区", "迎泽区"], jobs=2)
+    assert {r.status for r in runner.run_batch(opts).results} == {"ok"}
+    month = opts.reports / "2026-10"
+    files = month / "wanbailin" / "files"
+    assert sorted(p.name for p in files.iterdir()) == ["方案_KM01.html", "方案_KM02.html",
+                                                      "货源_A.html"]
+    (month / "wanbailin" / "mine.txt").write_text("x", encoding="utf-8")  # beside files/
+    (files / "sub").mkdir()  # a folder inside files/ is never removed
+
+    # KM02 left: only files_writer runs again, other_writer is current and keeps its file
+    (opts.params_dir / "files_writer.yaml").write_text("names: KM01\n", encoding="utf-8")
+    again = runner.run_batch(opts)
+    status = {r.key: r.status for r in again.results}
+    assert status["wanbailin/files_writer"] == "ok"
+    assert status["wanbailin/other_writer"] == "skipped"
+    assert sorted(p.name for p in files.iterdir()) == ["sub", "方案_KM01.html", "货源_A.html"]
+    assert sorted(p.name for p in (month / "yingze" / "files").iterdir()) == [
+        "方案_KM01.html", "货源_A.html"]
+    assert (month / "wanbailin" / "mine.txt").exists()
+    index = (month / "index.html").read_text(encoding="utf-8")
+    assert "KM01" in index and "KM02" not in index
+
+    # a run that fails keeps the files it wrote last time
+    copy_notebook("failing", nbs)
+    (nbs / "files_writer.ipynb").write_bytes((nbs / "failing.ipynb").read_bytes())
+    (opts.params_dir / "files_writer.yaml").write_text("fail_in: 万柏林区\n", encoding="utf-8")
+    failed = runner.run_batch(opts)
+    assert {r.key: r.status for r in failed.results}["wanbailin/files_writer"] == "failed"
+    assert sorted(p.name for p in files.iterdir()) == ["sub", "方案_KM01.html", "货源_A.html"]
+
+
+def test_stale_files_kept_while_a_run_of_the_district_has_no_file_list(tmp_path):
+    from kehu_lib.batch.runner import remove_stale_files
+
+    files = tmp_path / "wanbailin" / "files"
+    files.mkdir(parents=True)
+    (files / "old.html").write_text("x", encoding="utf-8")
+    runs = {"wanbailin/a": {"slug": "wanbailin", "files": []},
+            "wanbailin/b": {"slug": "wanbailin"}}  # recorded by an older batch: files unknown
+    assert remove_stale_files(tmp_path, "wanbailin", runs, {"wanbailin/a"}) == []
+    assert remove_stale_files(tmp_path, "wanbailin", {"wanbailin/a": runs["wanbailin/a"]},
+                              set()) == []  # nothing ran again
+    assert remove_stale_files(tmp_path, "wanbailin", {"wanbailin/a": runs["wanbailin/a"]},
+                              {"wanbailin/a"}) == [files / "old.html"]

@@ -123,3 +123,16 @@ def test_district_plan_evaluates_its_own_shops(small_store):
     assert (plan["states"]["district_code"] == "140106").all()
     cov = plan["coverage"].iloc[0]
     assert 0 < cov["visit_coverage"] <= 1 and cov["planned_shops"] > 0
+
+
+def test_outcome_names_and_units_come_from_the_glossary():
+    from kehu_lib.plan.evaluate import OUTCOMES, outcome_label
+    from kehu_lib.present import glossary
+
+    # one home: every judged indicator has a Chinese name and a unit in the glossary, no more
+    assert set(glossary.code_names("outcome")) == set(OUTCOMES)
+    assert set(glossary.code_names("outcome_unit")) == set(OUTCOMES)
+    assert outcome_label("shop_stock_ratio") == ("单店存销比", "月")
+    assert outcome_label("recommendation") == ("重点品牌及新品销量占比", "比例")
+    assert outcome_label("nonsense") == ("", "")
+    assert OUTCOMES["shop_stock_ratio"] == -1 and OUTCOMES["volume"] == 1

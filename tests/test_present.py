@@ -152,3 +152,23 @@ def test_index_figures_use_the_glossary_kinds():
     assert _figures(heads, wanted, 3) == [
         ("销量（箱）", "415.8"), ("销量同比", "+1.2%"), ("单箱值（元）", "23,543"),
         ("市场预警", "1"), ("食杂店占比", "65.4%"), ("有效户数", "378"), ("其他", "1,234")]
+
+
+def test_store_fields_and_tables_are_named_by_the_glossary():
+    """The data dictionary's Chinese terms have one home (glossary store_field/store_table):
+    every field and table of kehu_lib.schema has one, and the glossary keeps none unused."""
+    from kehu_lib import schema
+    from kehu_lib.present import glossary
+
+    fields = glossary.code_names("store_field")
+    used = set()
+    for t in schema.TABLES.values():
+        assert t.zh == glossary.code_names("store_table")[t.name]
+        for f in t.fields:
+            used.add(f.term or f.name)
+            assert f.zh == fields[f.term or f.name] and f.zh != f.name, (t.name, f.name)
+    assert used == set(fields)
+    assert set(glossary.code_names("store_table")) == set(schema.TABLES)
+    # the one name that means two things: the guided price of a SKU vs the price checked
+    assert schema.TABLES["products"].field("retail_price").zh == "建议零售价"
+    assert schema.TABLES["price_checks"].field("retail_price").zh == "实际零售价"

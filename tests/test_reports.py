@@ -81,6 +81,23 @@ def test_parameters_cell_matches_yaml(name):
     assert not diff, f"{name}: defaults differ from params/{name}.yaml (cell, yaml): {diff}"
 
 
+#: Settings that may differ by report under one name (how many rows a table shows).
+PER_REPORT_SETTINGS = {"top_n"}
+
+
+def test_one_name_one_rule_across_notebooks():
+    """A parameter name two notebooks declare is one rule with one value (a different rule gets
+    its own name: key_brand_loss_alert in the market report, key_brand_volume_gap_alert in the
+    plan; new_product_tracking_months vs the plan's new_product_months)."""
+    values: dict[str, dict[str, object]] = {}
+    for name in sorted(P.discover(config.PARAMS_DIR, config.NOTEBOOKS_DIR)):
+        for key, value in reports.load_params(name).items():
+            values.setdefault(key, {})[name] = value
+    clashes = {k: v for k, v in values.items()
+               if k not in PER_REPORT_SETTINGS and len({json.dumps(x) for x in v.values()}) > 1}
+    assert not clashes, f"one name, different values (rename the distinct rules): {clashes}"
+
+
 @pytest.mark.parametrize("district", [config.CITY, "万柏林区"])
 @pytest.mark.parametrize("name", THIN)
 def test_report_builds_and_every_column_is_in_the_glossary(name, district, sample_env, tmp_path):

@@ -69,13 +69,15 @@ class RunResult:
     log: str = ""
     tables: list[tuple[dict, bytes]] = field(default_factory=list)
     fingerprint: str = ""
+    files: list[str] = field(default_factory=list)  # names the run wrote into its output_dir
 
     def summary(self) -> dict[str, Any]:
         """The small part kept in the manifest (no payloads)."""
         return {"key": self.key, "notebook": self.notebook, "district": self.district,
                 "slug": self.slug, "status": self.status, "seconds": round(self.seconds, 3),
                 "cell_seconds": round(self.cell_seconds, 3), "headlines": self.headlines,
-                "error": self.error, "attempts": self.attempts, "fingerprint": self.fingerprint}
+                "error": self.error, "attempts": self.attempts, "fingerprint": self.fingerprint,
+                "files": self.files}
 
 
 def _is_dead_kernel(exc: BaseException) -> bool:
@@ -218,6 +220,28 @@ def _collect_tables(folder: Path) -> list[tuple[dict, bytes]]:
     return out
 
 
+def file_state(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """``{name: (mtime_ns, size, inode)}`` of the regular files directly in ``folder``."""
+    state = {}
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:  # not there (yet)
+        return state
+    for p in entries:
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        if p.is_file() and not p.is_symlink():
+            state[p.name] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return state
+
+
+def written_files(folder: Path, before: dict[str, tuple[int, int, int]]) -> list[str]:
+    """Names of the files in ``folder`` that are new or changed since ``before``."""
+    return sorted(n for n, st in file_state(folder).items() if before.get(n) != st)
+
+
 def execute_run(spec: RunSpec, kernel: WarmKernel | None = None, *,
                 render: bool = True) -> RunResult:
     """Execute one run on a warm kernel (the calling thread's unless given); never raises.
@@ -232,6 +256,8 @@ def execute_run(spec: RunSpec, kernel: WarmKernel | None = None, *,
     nb = None
     extra = ""
     export_dir = Path(tempfile.mkdtemp(prefix="kehu-export-"))
+    out_dir = spec.parameters.get("output_dir")
+    files_before = file_state(Path(out_dir)) if out_dir else {}
     try:
         for attempt in (1, 2):
             result.attempts = attempt
@@ -275,6 +301,8 @@ def execute_run(spec: RunSpec, kernel: WarmKernel | None = None, *,
         extra += traceback.format_exc()
     finally:
         shutil.rmtree(export_dir, ignore_errors=True)
+    if out_dir:  # what this run wrote (a run into the same folder beside it may add some)
+        result.files = written_files(Path(out_dir), files_before)
     result.seconds = time.perf_counter() - start
     result.log = run_log(spec, nb, result, extra)
     return result

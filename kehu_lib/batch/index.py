@@ -19,12 +19,12 @@ from urllib.parse import quote
 from typing import Any, Iterable
 
 from .. import config
+from ..present import glossary
 from .manifest import MANIFEST, atomic_write
 
 TABLES_DIR = "_tables"
 LOGS_DIR = "_logs"
 FILES_DIR = "files"  # what the runs write through their output_dir (params.safe_files_dir)
-STATUS_ZH = {"ok": "成功", "failed": "失败", "skipped": "未变"}
 
 CSS = """body{margin:0;background:#f6f7f9;color:#222;font:14px/1.6 -apple-system,"PingFang SC",
 "Hiragino Sans GB","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",
@@ -179,7 +179,7 @@ def month_index(month_dir: Path, runs: dict[str, dict[str, Any]],
                 links += (f' · <a href="{LOGS_DIR}/{slug}/{nb}.log">日志</a>'
                           f' · <a href="{LOGS_DIR}/{slug}/{nb}.ipynb">笔记本</a>')
                 fig_html = html.escape(r.get("error", ""))
-            cells.append(f'<td class="{st}"><span class="badge {st}">{STATUS_ZH.get(st, st)}'
+            cells.append(f'<td class="{st}"><span class="badge {st}">{html.escape(glossary.code_name("run_status", st))}'
                          f'</span> {links}<div class="fig">{fig_html}</div>'
                          f'<div class="sec">{r.get("seconds", 0):.1f} 秒</div></td>')
         xlsx = f"{slug}/{slug}_{month}.xlsx"

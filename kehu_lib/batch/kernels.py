@@ -60,7 +60,7 @@ if _MPL_INLINE:
     import matplotlib as _mpl
     assert _mpl.is_interactive(), 'matplotlib inline integration not active'
     del _mpl
-# charts as palette PNGs (a quarter of the bytes of matplotlib's RGBA PNGs): kehu_lib.batch.charts
+# charts as compact palette PNGs (a fifth of the bytes of matplotlib's RGBA PNGs): kehu_lib.batch.charts
 __import__('kehu_lib.batch.charts', fromlist=['register']).register(get_ipython())
 import sys as _sys, types as _types
 _snap = _types.ModuleType('__kehu_warm__')

@@ -23,7 +23,7 @@ from .. import config
 from ..store import snapshot as store_snapshot
 from . import params as P
 from .execute import RunResult, RunSpec, execute_run
-from .index import LOGS_DIR, district_xlsx, month_index, top_index, write_tables
+from .index import FILES_DIR, LOGS_DIR, district_xlsx, month_index, top_index, write_tables
 from .kernels import notebook_imports, shutdown_all, thread_kernel
 from .manifest import Manifest, atomic_write, data_digest, fingerprint
 
@@ -255,6 +255,33 @@ def longest_first(specs: Sequence[RunSpec], previous: dict[str, dict]) -> list[R
     return sorted(specs, key=expected, reverse=True)
 
 
+def remove_stale_files(month_dir: Path, slug: str, runs: dict[str, dict[str, Any]],
+                       rerun: set[str]) -> list[Path]:
+    """Remove the files in ``<slug>/files/`` that no run of the district claims, once some of
+    its runs (``rerun``) ran again; returns the removed paths.
+
+    Every run's manifest record lists the files it wrote there (``files``); the runs not run
+    again keep their claims. Nothing is removed while a run of the district has no such list
+    (a record of an older batch: its files are unknown), nor outside that folder (no
+    sub-folders, no symbolic links followed).
+    """
+    if not rerun:
+        return []
+    folder = month_dir / slug / FILES_DIR
+    if not folder.is_dir() or folder.is_symlink():
+        return []
+    mine = [rec for rec in runs.values() if rec.get("slug") == slug]
+    if any("files" not in rec for rec in mine):
+        return []
+    claimed = {name for rec in mine for name in rec["files"]}
+    removed = []
+    for p in sorted(folder.iterdir()):
+        if p.name not in claimed and p.is_file() and not p.is_symlink():
+            p.unlink()
+            removed.append(p)
+    return removed
+
+
 def run_batch(opts: BatchOptions) -> BatchReport:
     """Run the batch (see the module docstring); never raises for a failing notebook.
 
@@ -272,6 +299,7 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
     manifest = Manifest(month_dir)
     results: list[RunResult] = []
     pending: list[RunSpec] = []
+    before = {key: dict(rec) for key, rec in manifest.runs.items()}
     for spec in pl.specs:
         html = month_dir / spec.slug / f"{spec.notebook}.html"
         if not opts.force and manifest.is_current(spec.key, spec.fingerprint, html):
@@ -288,6 +316,9 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
                 spec.threads = kernel_threads(jobs)
 
         def on_result(result: RunResult) -> None:
+            if result.status != "ok":  # a failed run may not have rewritten its files: keep them
+                old = before.get(result.key, {}).get("files", [])
+                result.files = sorted(set(result.files) | set(old))
             _write(pl, result, manifest)
             result.html = result.ipynb = result.log = ""
             result.tables = []
@@ -306,6 +337,13 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
         else:
             raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
         changed = {r.slug for r in results if r.status != "skipped"}
+        for slug in sorted(changed):
+            removed = remove_stale_files(month_dir, slug, manifest.runs,
+                                         {r.key for r in results if r.slug == slug
+                                          and r.status != "skipped"})
+            for p in removed:
+                print(f"removed {p.relative_to(pl.reports)} (no run of the district writes it any more)",
+                      file=sys.stderr)
     else:
         changed = set()
     for spec in pl.specs:

@@ -16,19 +16,30 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["OUTCOMES", "VERDICTS", "verdict_codes", "strategy_execution", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
+__all__ = ["OUTCOMES", "outcome_label", "VERDICTS", "verdict_codes", "strategy_execution", "diff_in_diff", "outcome_panel", "evaluate_strategies", "plan_coverage",
            "forecast_error"]
 
-#: Indicators a strategy can be judged on: name -> (中文, unit, direction of an improvement).
-OUTCOMES: dict[str, tuple[str, str, int]] = {
-    "volume": ("销量", "条", 1),
-    "value_per_carton": ("平均单条值", "元/条", 1),
-    "key_brand_volume": ("重点品牌销量", "条", 1),
-    "assortment_width": ("品牌组合宽度", "个规格", 1),
-    "recommendation": ("重点品牌及新品销量占比", "比例", 1),
-    "shop_stock_ratio": ("单店存销比", "月", -1),
-    "new_product_adoption": ("新品引入率", "比例", 1),
+#: Indicators a strategy can be judged on: code -> direction of an improvement (+1: up is
+#: better, -1: down is better). Their Chinese names and units are the glossary's ``outcome`` and
+#: ``outcome_unit`` codes (:func:`outcome_label`).
+OUTCOMES: dict[str, int] = {
+    "volume": 1,
+    "value_per_carton": 1,
+    "key_brand_volume": 1,
+    "assortment_width": 1,
+    "recommendation": 1,
+    "shop_stock_ratio": -1,
+    "new_product_adoption": 1,
 }
+
+
+def outcome_label(outcome: str) -> tuple[str, str]:
+    """``(中文名, unit)`` of an outcome code, from the glossary (``("", "")`` if unknown)."""
+    from ..present import glossary
+
+    if outcome not in OUTCOMES:
+        return "", ""
+    return glossary.code_name("outcome", outcome), glossary.code_name("outcome_unit", outcome)
 
 
 #: Verdict codes (names in the glossary's ``verdict`` map: 有效 / 效果为负 / 未见效果 / 样本不足).
@@ -48,7 +59,7 @@ def verdict_codes(ev: pd.DataFrame, *, alpha: float = 0.05, min_treated: int = 5
       strategies judged is neither praised nor blamed
     - ``no_effect``: otherwise
     """
-    direction = ev["outcome"].map(lambda o: OUTCOMES[o][2]).astype(float)
+    direction = ev["outcome"].map(OUTCOMES).astype(float)
     enough = (ev["n_treated"] >= min_treated) & ev["estimate"].notna()
     sig = ev["p_holm"] < alpha
     good = sig & (np.sign(ev["estimate"]) == direction)
@@ -175,7 +186,7 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
         panel = panel[panel["district_code"].isin(districts)]
         panel = panel.assign(treated=panel["license_id"].isin(shops))
         r = diff_in_diff(panel, outcome=s["evaluate_on"], covariates=covariates)
-        zh, unit, _ = OUTCOMES[s["evaluate_on"]]
+        zh, unit = outcome_label(s["evaluate_on"])
         rows.append({"code": s["code"], "name": s["name"], "outcome_zh": zh, "unit": unit, **r})
     if not rows:
         return pd.DataFrame(columns=cols)
@@ -183,7 +194,7 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     enough = out["n_treated"] >= min_treated
     p = out["p_value"].where(enough).to_numpy(dtype=float)
     out["p_holm"] = _holm(p)
-    direction = out["outcome"].map(lambda o: OUTCOMES[o][2])
+    direction = out["outcome"].map(OUTCOMES)
     out["effect_found"] = (out["p_holm"] < alpha) & (np.sign(out["estimate"]) == direction)
     out["verdict_code"] = verdict_codes(out, alpha=alpha, min_treated=min_treated)
     out["verdict"] = out["verdict_code"]

@@ -218,7 +218,7 @@ def shop_states(values: pd.DataFrame, *,
     keep = ["license_id", "month", "district_code", "manager_id"]
     frames = []
     gap_alert = {"volume": "volume_gap_alert", "value_per_carton": "value_gap_alert",
-                 "key_brand_volume": "key_brand_gap_alert",
+                 "key_brand_volume": "key_brand_volume_gap_alert",
                  "recommendation": "recommendation_gap_alert",
                  "assortment_width": "width_gap_alert"}
     for ind, key in gap_alert.items():

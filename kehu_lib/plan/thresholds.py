@@ -17,7 +17,7 @@ __all__ = ["PARAMS_FILE", "INDICATOR_KEYS", "PRIORITY_KEYS", "EVALUATION_KEYS",
 
 PARAMS_FILE = config.PARAMS_DIR / "monthly_plan.yaml"
 #: Thresholds of the state indicators (:mod:`.indicators`).
-INDICATOR_KEYS = ("volume_gap_alert", "value_gap_alert", "key_brand_gap_alert",
+INDICATOR_KEYS = ("volume_gap_alert", "value_gap_alert", "key_brand_volume_gap_alert",
                   "shop_stock_ratio_alert", "min_stock", "order_swing_alert", "rationed_alert",
                   "recommendation_gap_alert", "width_gap_alert", "key_brand_change_alert",
                   "adoption_gap_alert", "key_brand_min_baseline", "new_product_months",

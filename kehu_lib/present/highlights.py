@@ -164,10 +164,10 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
                 f"存在“{what}{f'（{why}）' if why else ''}”问题，作为区县行动统一安排"
                 f"{library.label(codes)}，不再逐户列出。")
     if code == "strategy_negative":
-        from ..plan.evaluate import OUTCOMES
+        from ..plan.evaluate import outcome_label
 
         kzb, _, outcome = str(subject).partition(":")
-        name, unit, _ = OUTCOMES.get(outcome, ("", "", 1))
+        name, unit = outcome_label(outcome)
         scale, unit = (100, "个百分点") if unit == "比例" else (1, unit)
         est, lo, hi = (_num(row[c]) * scale for c in ("value", "change", "reference"))
         return (f"上月策略{library.label([kzb])}效果为负：{name}估计变化{est:+.1f}{unit}"

@@ -84,12 +84,14 @@ def new_product_chart(reach: pd.DataFrame, *, name: str = "", title: str | None 
 def district_small_multiples(monthly: pd.DataFrame, *, value: str = "volume_cases",
                              ylabel: str = "销量（箱）", title: str = "各区县月度销量"):
     """One small panel per district of ``value`` by month (from ``sales_summary`` by
-    district_code and month); panels share the y axis so the districts compare at a glance."""
+    district_code and month); panels share the y axis so the districts compare at a glance.
+    Four panels a row, sized so the figure fits the page's width (about 960 px at the theme's
+    100 dpi) and is shown at its own size, not scaled down (which blurs the Chinese labels)."""
     data = monthly.copy()
     data["区县"] = data["district_code"].map(
         lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c)
     g = sns.relplot(data=data, x="month", y=value, col="区县", col_wrap=4, kind="line",
-                    marker="o", height=2.2, aspect=1.3)
+                    marker="o", height=1.8, aspect=1.3)
     g.set_axis_labels("月份", ylabel)
     g.set_titles("{col_name}")
     for ax in g.axes.flat:

@@ -41,29 +41,36 @@ def _number_format(e: glossary.Entry) -> str | None:
     return NUMBER_FORMATS.get(e.kind)
 
 
-def _cell_values(s: pd.Series, e: glossary.Entry) -> list:
-    """Values of a column as written: numbers stay numbers, the rest become text."""
+def _cell_value(v: Any, e: glossary.Entry):
+    """One value as written: numbers stay numbers, the rest become text (None if missing)."""
+    if fmt.is_missing(v):
+        return None
     if e.kind in _TEXT_KINDS or e.kind in ("bool", "code"):
-        return [None if fmt.is_missing(v) else fmt.value(v, e.key) for v in s]
+        return fmt.value(v, e.key)
     if e.kind == "share_change":
-        return [None if fmt.is_missing(v) else float(v) * 100 for v in s]  # 百分点
-    return [None if fmt.is_missing(v) else float(v) for v in s]
+        return float(v) * 100  # 百分点
+    return float(v)
 
 
 def _column(df: pd.DataFrame, col: str, row_keys: str | None):
     """(header, values, number formats per row, shown texts) of one column."""
+    raw = df[col].tolist()  # Python values: iterating an Arrow-backed column is slow
     if not all(glossary.has(str(c)) for c in df.columns):  # a sheet with its own headers
         values = [None if fmt.is_missing(v) else (v.item() if hasattr(v, "item") else v)
-                  for v in df[col]]
+                  for v in raw]
         return str(col), values, [None] * len(values), [str(v) for v in values]
     if row_keys and col in BY_ROW:  # each row its own quantity (an indicator table)
-        entries = [glossary.entry(k) for k in df[row_keys]]
-        values = [_cell_values(pd.Series([v]), e)[0] for v, e in zip(df[col], entries)]
-        return (glossary.header(col), values, [_number_format(e) for e in entries],
-                [fmt.value(v, e.key) for v, e in zip(df[col], entries)])
+        entries = [glossary.entry(k) for k in df[row_keys].tolist()]
+        return (glossary.header(col), [_cell_value(v, e) for v, e in zip(raw, entries)],
+                [_number_format(e) for e in entries],
+                [fmt.value(v, e.key) for v, e in zip(raw, entries)])
     e = glossary.entry(str(col))
-    return (e.header, _cell_values(df[col], e), [_number_format(e)] * len(df),
-            list(fmt.series(df[col], str(col))))
+    values = [_cell_value(v, e) for v in raw]
+    if e.kind in _TEXT_KINDS or e.kind in ("bool", "code"):  # written as shown: format once
+        shown = [fmt.MISSING if v is None else v for v in values]
+    else:
+        shown = list(fmt.series(df[col], str(col)))
+    return e.header, values, [_number_format(e)] * len(df), shown
 
 
 def _write_sheet(wb, name: str, df: pd.DataFrame, row_keys: str | None = None) -> None:

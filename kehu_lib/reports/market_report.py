@@ -41,7 +41,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     month = month or loaders.latest_month(store=store)
     thresholds = {k: v for k, v in p.items() if k in findings.DEFAULTS}
     data = findings.load_inputs(district, month, store=store,
-                                new_product_months=p["new_product_months"])
+                                new_product_months=p["new_product_tracking_months"])
     result = findings.analyse(data, thresholds)
     od, prod, cust, chk = data["orders"], data["products"], data["customers"], data["checks"]
     cur, last = od[od["month"] == month], od[od["month"] == _months_before(month, 12)]
@@ -106,7 +106,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
            Table(fill[["brand", "sku_name", "qty_ordered", "qty_supplied", "shortfall",
                        "fill_rate"]], title="订单满足率最低的规格", cap=top_n, noun="个规格",
                  sheet="订单满足率"))
-    new = brands.new_products(prod, month=month, within_months=p["new_product_months"])
+    new = brands.new_products(prod, month=month, within_months=p["new_product_tracking_months"])
     nview = new_status.rename(columns={"name": "new_product"})
     ncols = ["new_product", "week", "active_shops", "reach",
                                             "repeat_rate", "stalled"]
@@ -114,7 +114,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         nview = nview.rename(columns={"group": "district_code"})
         ncols = ["district_code"] + ncols
     br.add(Table(nview[ncols], title="新品铺市进度", sheet="新品铺市",
-                 empty=f"近{p['new_product_months']}个月没有上市的新品。"))
+                 empty=f"近{p['new_product_tracking_months']}个月没有上市的新品。"))
     if len(new):
         launch = new["launch_date"].iloc[0]
         active = od.loc[(od["month"] >= str(pd.Period(launch, "M")))
@@ -161,7 +161,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         "peer_median_ratio", "gap_ratio"]
     cu.add(Table(flagged[kcols], title="重点品牌流失户（近两月较基期，剔除整体波动）",
                  cap=top_n, sheet="重点品牌流失户", city=city,
-                 empty=f"没有重点品牌销量变化比同类客户低{abs(p['key_brand_gap_alert']):.0%}以上"
+                 empty=f"没有重点品牌销量变化比同类客户低{abs(p['key_brand_loss_alert']):.0%}以上"
                        "的零售户。"))
     cu.add(Table(result["margin"][["shops", "share_reaching", "shops_below", "median_margin",
                                    "largest_gap"]],
