@@ -104,13 +104,12 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
     rel, rel_note = key_accounts.relationship_score(vis_now)
     sat = satisfaction_actions(month, library, store=store)
     execution = evaluate.strategy_execution(cut(strat_b)[["license_id", "code"]], cut(given))
-    actions, shop_strats = strategies.district_actions(cut(city["states"]),
-                                                       cut(city["strategies"]), library)
     return {
         "market_alerts": cut(city["market_alerts"]),
         "alert_strategies": cut(city["alert_strategies"]),
         "satisfaction_actions": cut(sat),
-        "district_actions": actions, "shop_strategies": shop_strats,
+        "district_actions": cut(city["district_actions"]),
+        "shop_strategies": cut(city["shop_strategies"]), "week_plan": cut(city["week_plan"]),
         "execution": execution,
         "advice": improve.improvement_advice(ev, execution, min_treated=int(t["min_treated"])),
         "execution_flags": improve.execution_flags(cov),
@@ -123,7 +122,14 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
         "forecast_error": fe, "forecast_note": fe_note, "review": improve.review_list(ev),
         "carry_over": cut(city["carry_over"]), "key_accounts": cut(city["key_accounts"]),
         "relationship": rel, "relationship_note": rel_note, "library": library,
+        "sku_names": sku_names(store),
     }
+
+
+def sku_names(store=None) -> dict[str, str]:
+    """SKU code -> product name (规格名称), for the problems that name a product."""
+    prod = loaders.load_products(store=store, columns=["sku", "name"])
+    return dict(zip(prod["sku"].astype(str), prod["name"].astype(str)))
 
 
 def satisfaction_actions(month: str, library, *, store=None) -> pd.DataFrame:

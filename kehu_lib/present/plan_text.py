@@ -12,7 +12,7 @@ import pandas as pd
 from . import glossary
 
 __all__ = ["effect", "advice_sentence", "advice_view", "flag_sentence", "flag_view",
-           "district_action_view", "satisfaction_view"]
+           "district_action_view", "satisfaction_view", "problem_text", "district_action_note"]
 
 
 def effect(value: Any, unit: str) -> str:
@@ -124,3 +124,36 @@ def satisfaction_view(actions: pd.DataFrame, library, names: dict[str, str]) -> 
         "ci_low": actions["ci_low"], "ci_high": actions["ci_high"],
         "cause_text": [_cause(library, c) for c in actions["cause"]],
         "strategy_codes": [library.label(str(c).split(";")) for c in actions["codes"]]})[cols]
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v) or v == ""
+
+
+def problem_text(indicator: Any, cause: Any, sku_name: Any, library) -> str:
+    """A shop's problem in words, naming the product: '品牌培育协作：未引入新品（娇子(宽窄细支)）',
+    '订单合理性：库存积压（云烟(紫)）', '销量' (indicator only); '' without a problem."""
+    if _missing(indicator):
+        return ""
+    text = glossary.code_name("state_indicator", indicator)
+    if not _missing(cause):
+        text += f"：{_cause(library, cause)}"
+        if not _missing(sku_name):
+            text += f"（{sku_name}）"
+    return text
+
+
+def district_action_note(actions: pd.DataFrame, library) -> str:
+    """The district actions in one sentence for a manager's page (they are not listed shop by
+    shop there); '' when there is none."""
+    if actions is None or actions.empty:
+        return ""
+    parts = []
+    for _, r in actions.iterrows():
+        what = glossary.code_name("state_indicator", r["indicator"])
+        cause = _cause(library, r["cause"]) if not _missing(r["cause"]) else ""
+        codes = library.label(str(r["codes"]).split(";")) if not _missing(r["codes"]) else ""
+        parts.append(f"{what}{'（' + cause + '）' if cause else ''}涉及本区"
+                     f"{float(r['share']) * 100:.0f}%的客户（{int(r['shops_flagged']):,}户），"
+                     f"由区县统一安排{codes}")
+    return "区县统一行动：" + "；".join(parts) + "。这些问题不在下表逐户列出。"
