@@ -12,7 +12,8 @@ import pandas as pd
 from . import glossary
 
 __all__ = ["effect", "advice_sentence", "advice_view", "flag_sentence", "flag_view",
-           "district_action_view", "satisfaction_view", "problem_text", "district_action_note"]
+           "district_action_view", "satisfaction_view", "problem_text", "district_action_note",
+           "manager_link_items"]
 
 
 def effect(value: Any, unit: str) -> str:
@@ -157,3 +158,26 @@ def district_action_note(actions: pd.DataFrame, library) -> str:
                      f"{float(r['share']) * 100:.0f}%的客户（{int(r['shops_flagged']):,}户），"
                      f"由区县统一安排{codes}")
     return "区县统一行动：" + "；".join(parts) + "。这些问题不在下表逐户列出。"
+
+
+def manager_link_items(written: pd.DataFrame, targets: pd.DataFrame, *,
+                       base: str | None) -> list[str]:
+    """One Markdown list item per manager's page: '[KM0401 的工作方案](files/…html)：重点客户20户，
+    销量目标111.5箱'. ``written``: :func:`kehu_lib.plan.output.write_manager_plans`; ``base``: the
+    folder of the pages relative to the plan page ('files/'), None to link the written file by
+    its absolute address (an interactive run)."""
+    from pathlib import Path
+    from urllib.parse import quote
+
+    from . import format as fmt
+
+    t = targets.drop_duplicates("manager_id").set_index("manager_id")
+    items = []
+    for _, w in written.iterrows():
+        href = (base + quote(w["html"]) if base is not None
+                else (Path(w["folder"]) / w["html"]).resolve().as_uri())
+        text = f"[客户经理 {w['manager_id']} 的工作方案]({href})：重点客户{int(w['key_shops'])}户"
+        if w["manager_id"] in t.index:
+            text += f"，销量目标{fmt.cases(t.at[w['manager_id'], 'volume_target_cases'])}箱"
+        items.append(text + "。")
+    return items

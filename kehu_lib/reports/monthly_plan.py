@@ -4,6 +4,7 @@ managers' own plans."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .. import config, loaders
@@ -24,6 +25,18 @@ def _item_names() -> dict[str, str]:
     from ..schema import survey_items
 
     return {k: str(v.get("label", k)).removesuffix("满意度") for k, v in survey_items().items()}
+
+
+def manager_links_base(output_dir: Any) -> str | None:
+    """How the plan page links its managers' pages: ``'files/'`` when the batch writes them into
+    the ``files/`` folder beside the page (``reports/<month>/<district>/files/``), None for an
+    interactive run (the pages then sit in ``reports/interactive/…`` and are linked by their
+    absolute file address)."""
+    from ..batch.index import FILES_DIR
+
+    if output_dir and Path(str(output_dir)).name == FILES_DIR:
+        return f"{FILES_DIR}/"
+    return None
 
 
 def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
@@ -119,9 +132,11 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                   "volume_cases", "recent_cases", "yoy", "trend", "direction"]],
               title="大客户", cap=top_n, sheet="大客户", empty="没有大客户。"))
 
-    written = output.write_manager_plans(plan, p["output_dir"])
-    r.section("managers").add(Table(written.rename(columns={"key_shops": "plan_key_shops"}),
-                                    title="客户经理工作方案文件",
-                                    empty="没有客户经理工作方案。"))
+    back = manager_links_base(p["output_dir"])
+    written = output.write_manager_plans(plan, p["output_dir"],
+                                         back=f"../{NOTEBOOK}.html" if back else "")
+    r.section("managers").add(
+        Text(items=plan_text.manager_link_items(written, plan["targets"], base=back))
+        if len(written) else Text("没有客户经理工作方案。"))
     r.headlines = monthly.summary(plan)
     return r
