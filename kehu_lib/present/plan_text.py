@@ -13,7 +13,7 @@ from . import glossary
 
 __all__ = ["effect", "advice_sentence", "advice_view", "flag_sentence", "flag_view",
            "district_action_view", "satisfaction_view", "problem_text", "district_action_note",
-           "manager_link_items"]
+           "manager_link_items", "section_summary"]
 
 
 def effect(value: Any, unit: str) -> str:
@@ -181,3 +181,136 @@ def manager_link_items(written: pd.DataFrame, targets: pd.DataFrame, *,
             text += f"，销量目标{fmt.cases(t.at[w['manager_id'], 'volume_target_cases'])}箱"
         items.append(text + "。")
     return items
+
+
+def _pct(x: float) -> str:
+    from . import format as fmt
+
+    return fmt.share(x)
+
+
+def _outcome(code: str) -> str:
+    from ..plan.evaluate import OUTCOMES
+
+    return OUTCOMES.get(code, (code,))[0]
+
+
+def _states_text(f, library, names):
+    if not f["flagged"]:
+        return "本月各项状态指标均未发现问题客户。", "按例行拜访维护，不另安排针对性策略。"
+    top = f["top"]
+    c = (f"本月{f['shops']:,}户中{f['flagged']:,}户（{_pct(f['flagged'] / f['shops'])}）"
+         f"至少一项状态指标存在问题，最多的是"
+         f"{glossary.code_name('state_indicator', top['indicator'])}（{top['flagged']:,}户，"
+         f"{_pct(top['share'])}）。")
+    if f["district"]:
+        d = f["district"][0]
+        what = glossary.code_name("state_indicator", d["indicator"])
+        cause = f"（{_cause(library, d['cause'])}）" if d["cause"] else ""
+        a = (f"{what}{cause}涉及{_pct(d['share'])}的客户，是区县共性问题而非逐户问题：由区县统一"
+             f"安排{library.label(d['codes'].split(';'))}（含调整投放），重点客户名单只列各户自身的问题。")
+    else:
+        a = "各类问题均未超过区县客户的半数，按重点客户名单逐户安排策略。"
+    return c, a
+
+
+def _plan_text(f, library, names):
+    if not f["key_shops"]:
+        return "下月没有列入重点客户的零售户。", "按例行拜访维护客户。"
+    c = (f"下月{f['managers']}位客户经理共列{f['key_shops']:,}户重点客户，销量目标合计"
+         f"{f['target_cases']:,.1f}箱")
+    if f["top_strategy"]:
+        t = f["top_strategy"]
+        c += f"；重点客户中最常用的策略是{library.label([t['code']])}（{t['shops']:,}户）"
+    c += "。"
+    adds = []
+    for a in f["alerts"]:
+        adds.append(f"{names.get(a['sku'], a['sku'])}市场预警，在销的{a['shops']:,}户安排"
+                    f"{library.label(a['codes'].split(';'))}")
+    for s_ in f["satisfaction"]:
+        adds.append(f"{names.get(s_['item'], s_['item'])}满意度显著下降，区县安排"
+                    f"{library.label(s_['codes'].split(';'))}")
+    a = ("各客户经理按本人工作方案的拜访日和访销线顺序走访重点客户，逐户落实所列策略并在拜访记录中"
+         "登记策略代码")
+    a += ("；另：" + "；".join(adds) + "。") if adds else "。"
+    return c, a
+
+
+def _evaluation_text(f, library, names):
+    if not f["judged"]:
+        return "上月拜访记录中没有可评估的策略。", "拜访时登记所执行的策略代码，下月才能评估效果。"
+    v = f["verdicts"]
+    parts = [f"{glossary.code_name('verdict', k)}{v[k]}项" for k in
+             ("effective", "negative", "no_effect", "insufficient") if v.get(k)]
+    c = f"上月评估{f['judged']}项策略：" + "，".join(parts) + "。"
+    advice = []
+    for code, out in f["negative"]:
+        advice.append(f"{library.label([code])}使{_outcome(out)}变差，停止用于该问题并复核执行方式")
+    for code, out in f["effective"]:
+        advice.append(f"{library.label([code])}对{_outcome(out)}有效，推广到同类问题客户")
+    if not advice:
+        advice.append("没有显著有效或为负的策略：结合下节执行率判断是未落实还是策略不对路")
+    return c, "；".join(advice) + "。"
+
+
+def _execution_text(f, library, names):
+    if not f["managers"]:
+        return "上月没有工作方案可对照执行情况。", "本月起按方案拜访并登记策略，下月对照。"
+    sc, vc = f["strategy_coverage"], f["visit_coverage"]
+    c = f"上月{f['managers']}位客户经理"
+    c += f"拜访计划完成率{_pct(vc)}" if vc is not None else ""
+    c += f"，计划策略执行率{_pct(sc)}" if sc is not None else ""
+    n_low = f["flagged"].get("low_strategy_execution", 0)
+    if n_low:
+        c += f"，{n_low}位策略执行率低于预警线"
+    c += "。"
+    if f["ape"] is not None:
+        c += f"上月销量预测绝对误差率{_pct(f['ape'])}。"
+    if n_low:
+        a = ("策略执行率过低时效果评估没有意义：本月先按方案在拜访中逐户落实策略并登记代码，"
+             "区县每周抽查拜访记录。")
+    elif f["flagged"].get("low_visit_coverage", 0):
+        a = "拜访计划完成率偏低的客户经理按拜访日补足对重点客户的走访。"
+    else:
+        a = "执行到位，保持按方案拜访和登记。"
+    return c, a
+
+
+def _improve_text(f, library, names):
+    c = (f"{f['review']}项策略列入复核，{f['carry']:,}户上月已列出的问题本月仍存在，结转到下月方案。")
+    adv = f["advice"]
+    parts = []
+    if adv.get("execute_first"):
+        parts.append(f"{adv['execute_first']}项策略先执行到位再评估")
+    if adv.get("stop"):
+        parts.append(f"{adv['stop']}项效果为负的策略停止使用")
+    if adv.get("revise"):
+        parts.append(f"{adv['revise']}项执行了仍未见效果的策略调整组合")
+    if adv.get("extend"):
+        parts.append(f"{adv['extend']}项有效策略推广")
+    a = ("；".join(parts) + "；结转客户优先列入重点客户。") if parts else "结转客户优先列入重点客户。"
+    return c, a
+
+
+def _key_accounts_text(f, library, names):
+    if not f["accounts"]:
+        return "没有大客户。", "无。"
+    c = (f"大客户{f['accounts']:,}户，其中近12个月月均销量下降的{f['declining']:,}户，"
+         f"近3月同比下降的{f['yoy_down']:,}户。")
+    a = ("对同比和趋势均下降的大客户优先安排拜访，了解原因（货源、竞争、经营变化）并保障优先供货；"
+         "客情关系评分待拜访记录补齐考核字段后计算。")
+    return c, a
+
+
+_SECTIONS = {"states": _states_text, "plan": _plan_text, "evaluation": _evaluation_text,
+             "execution": _execution_text, "improve": _improve_text,
+             "key_accounts": _key_accounts_text}
+
+
+def section_summary(section: str, facts: dict, library, names: dict[str, str] | None = None
+                    ) -> list[str]:
+    """The conclusion and 建议 of one section of the plan page, from
+    :func:`kehu_lib.plan.monthly.section_facts` (``names``: SKU and survey item names):
+    ['**结论**：…', '**建议**：…']."""
+    conclusion, advice = _SECTIONS[section](facts[section], library, names or {})
+    return [f"**结论**：{conclusion}", f"**建议**：{advice}"]

@@ -52,6 +52,12 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     city = r.city
     where = ["district_code"] if city else []
     r.section("data").add(Text(f"{plan['place']}：{month}状态判断，{plan['plan_month']}工作方案。"))
+    facts = monthly.section_facts(plan)
+    names = {**plan["sku_names"], **_item_names()}
+    for sec in ("states", "plan", "evaluation", "execution", "improve", "key_accounts"):
+        # each section opens with its conclusion and 建议 (seed 004: 结论和建议 per section)
+        r.section(sec).add(Text(items=plan_text.section_summary(sec, facts, plan["library"],
+                                                                names), numbered=False))
 
     summary = indicators.indicator_summary(plan["states"]).rename(
         columns={"indicator": "state_indicator"})
