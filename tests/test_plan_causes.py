@@ -297,3 +297,40 @@ def test_shop_level_states_only_unflag_the_district_problem(lib):
     assert own["flagged"].to_dict() == {"A": False, "B": True, "C": False}
     assert own.loc["B", "severity"] == 0.7 and own.loc["A", "severity"] == 0.0
     assert stg.shop_level_states(st, acts.iloc[:0]) is st
+
+
+def test_strategy_summary_counts_key_shops_on_their_own_list(lib):
+    """The district action's strategies are not counted as planned on the key shops."""
+    st = _states([("A", "order_rationality", True, 0.9, "overstock", None),
+                  ("B", "order_rationality", True, 0.9, "overstock", None),
+                  ("C", "order_rationality", False, 0.0, None, None),
+                  ("A", "volume", True, 0.5, None, None),
+                  ("B", "volume", False, 0.0, None, None),
+                  ("C", "volume", False, 0.0, None, None)])
+    a = stg.assign_strategies(st, lib)
+    acts, shop = stg.district_actions(st, a, lib)
+    assert list(acts["indicator"]) == ["order_rationality"]
+    keys = pd.DataFrame({"license_id": ["A"]})
+    plain = stg.strategy_summary(a, lib, keys).set_index("code")
+    own = stg.strategy_summary(a, lib, keys, shop).set_index("code")
+    assert plain.loc["KZB-13", "key_shops"] == 1 and own.loc["KZB-13", "key_shops"] == 0
+    assert own.loc["KZB-13", "shops"] == 2  # every shop's strategies still counted
+    assert own.loc["KZB-09", "key_shops"] == 1  # A's own volume problem
+
+
+def test_effect_chart_tells_negative_from_effective():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from kehu_lib.plan import output
+
+    ev = pd.DataFrame({"code": ["KZB-14", "KZB-12", "KZB-09"], "name": ["a", "b", "c"],
+                       "outcome_zh": ["x", "y", "z"], "estimate": [3.0, -0.05, 1.0],
+                       "se": [0.2, 0.015, 2.0], "effect_found": [True, False, False],
+                       "verdict_code": ["effective", "negative", "no_effect"]})
+    ax = output.effect_chart(ev)
+    colors = [to_hex(p.get_facecolor()) for p in ax.patches]
+    assert colors == [output.EFFECT_COLORS["effective"], output.EFFECT_COLORS["negative"],
+                      "#7f8c8d"]

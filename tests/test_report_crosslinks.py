@@ -156,7 +156,7 @@ def test_advice_is_specific_to_indicator_and_effect():
     flags = plan_text.flag_view(pd.DataFrame({"manager_id": ["KM0401"],
                                               "code": ["low_strategy_execution"],
                                               "value": [0.05], "threshold": [0.2]}))
-    assert flags.loc[0, "flag_text"].startswith("策略执行率5%，低于20%")
+    assert flags.loc[0, "flag_text"].startswith("策略执行率5.0%，低于20.0%")  # as in its table
     assert not glossary.check_mapping(v.columns) and not glossary.check_mapping(flags.columns)
 
 

@@ -222,6 +222,10 @@ def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "", *,
     return pd.DataFrame(rows, columns=["manager_id", "key_shops", "html", "sheet", "folder"])
 
 
+#: Bar colour of a strategy's verdict: effective red, negative blue, the rest grey.
+EFFECT_COLORS = {"effective": "#c0392b", "negative": "#2457a6"}
+
+
 def effect_chart(evaluation: pd.DataFrame, *, ax=None):
     """Chart of the strategies' DiD effects in standard errors (估计值 / 标准误), with the ±1.96
     band: a bar beyond the band is a significant change before the multiple-testing adjustment.
@@ -236,11 +240,13 @@ def effect_chart(evaluation: pd.DataFrame, *, ax=None):
         _, ax = plt.subplots(figsize=(6, 0.4 * len(ev) + 1.2))
     z = ev["estimate"] / ev["se"]
     labels = ev["code"] + " " + ev["name"] + "（" + ev["outcome_zh"] + "）"
-    colors = ["#c0392b" if f else "#7f8c8d" for f in ev["effect_found"]]
+    verdict = (ev["verdict_code"] if "verdict_code" in ev.columns
+               else ev["effect_found"].map({True: "effective", False: "no_effect"}))
+    colors = [EFFECT_COLORS.get(v, "#7f8c8d") for v in verdict]
     ax.barh(labels, z, color=colors)
     for x in (-1.96, 1.96):
         ax.axvline(x, color="#555", linestyle="--", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("效果估计 / 标准误（倍）")
-    ax.set_title("上月策略效果（双重差分，红色为校正后显著）")
+    ax.set_title("上月策略效果（双重差分；红色有效、蓝色效果为负，均为校正后显著）")
     return ax

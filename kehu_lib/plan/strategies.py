@@ -307,12 +307,15 @@ def parse_codes(visits: pd.DataFrame) -> pd.DataFrame:
 
 
 def strategy_summary(assigned: pd.DataFrame, library: Library,
-                     key_shops: pd.DataFrame | None = None) -> pd.DataFrame:
+                     key_shops: pd.DataFrame | None = None,
+                     shop_strategies: pd.DataFrame | None = None) -> pd.DataFrame:
     """Shops per strategy (策略组合汇总) in the plan.
 
     ``shops`` = shops given the strategy (from :func:`assign_strategies`); ``key_shops`` = of
-    which key shops of the month (when ``key_shops`` is given); ``answers`` = the flagged states
-    it answers there ('、'-joined).
+    which key shops of the month that carry it on their own list (when ``key_shops`` is given;
+    with ``shop_strategies``, the shop actions of :func:`district_actions`, a strategy of a
+    district action is not counted on the key shops); ``answers`` = the flagged states it answers
+    there ('、'-joined).
 
     Returns
     -------
@@ -322,7 +325,13 @@ def strategy_summary(assigned: pd.DataFrame, library: Library,
     if assigned.empty:
         return pd.DataFrame(columns=cols)
     keys = set(key_shops["license_id"]) if key_shops is not None else set()
-    g = assigned.assign(_k=assigned["license_id"].isin(keys)).groupby("code").agg(
+    if shop_strategies is not None:
+        own = set(zip(shop_strategies["license_id"], shop_strategies["code"]))
+        on_key = [lic in keys and (lic, c) in own
+                  for lic, c in zip(assigned["license_id"], assigned["code"])]
+    else:
+        on_key = assigned["license_id"].isin(keys)
+    g = assigned.assign(_k=on_key).groupby("code").agg(
         shops=("license_id", "nunique"), key_shops=("_k", "sum"),
         answers=("reasons", lambda s: "、".join(dict.fromkeys("、".join(s).split("、")))))
     g = g.reset_index()

@@ -13,7 +13,13 @@ from . import glossary
 
 __all__ = ["effect", "advice_sentence", "advice_view", "flag_sentence", "flag_view",
            "district_action_view", "satisfaction_view", "problem_text", "district_action_note",
-           "manager_link_items", "section_summary"]
+           "manager_link_items", "manager_short_links", "section_summary"]
+
+
+def _pct(x: float) -> str:
+    from . import format as fmt
+
+    return fmt.share(x)
 
 
 def effect(value: Any, unit: str) -> str:
@@ -69,10 +75,10 @@ def advice_view(advice: pd.DataFrame, evaluation: pd.DataFrame, library) -> pd.D
 def flag_sentence(code: str, value: float, threshold: float) -> str:
     """An execution flag in words."""
     if code == "low_strategy_execution":
-        return (f"策略执行率{value * 100:.0f}%，低于{threshold * 100:.0f}%：上月计划的策略大多没有在"
+        return (f"策略执行率{_pct(value)}，低于{_pct(threshold)}：上月计划的策略大多没有在"
                 "拜访中落实，策略效果无从评估；本月先按方案落实。")
     if code == "low_visit_coverage":
-        return (f"拜访计划完成率{value * 100:.0f}%，低于{threshold * 100:.0f}%：计划拜访的客户未走访到位。")
+        return (f"拜访计划完成率{_pct(value)}，低于{_pct(threshold)}：计划拜访的客户未走访到位。")
     return glossary.code_name("execution_flag", code)
 
 
@@ -160,22 +166,31 @@ def district_action_note(actions: pd.DataFrame, library) -> str:
     return "区县统一行动：" + "；".join(parts) + "。这些问题不在下表逐户列出。"
 
 
+def _href(w, base: str | None) -> str:
+    from pathlib import Path
+    from urllib.parse import quote
+
+    return (base + quote(w["html"]) if base is not None
+            else (Path(w["folder"]) / w["html"]).resolve().as_uri())
+
+
+def manager_short_links(written: pd.DataFrame, *, base: str | None) -> list[str]:
+    """'[KM0401](files/…html)' per manager's page (see :func:`manager_link_items`)."""
+    return [f"[{w['manager_id']}]({_href(w, base)})" for _, w in written.iterrows()]
+
+
 def manager_link_items(written: pd.DataFrame, targets: pd.DataFrame, *,
                        base: str | None) -> list[str]:
     """One Markdown list item per manager's page: '[KM0401 的工作方案](files/…html)：重点客户20户，
     销量目标111.5箱'. ``written``: :func:`kehu_lib.plan.output.write_manager_plans`; ``base``: the
     folder of the pages relative to the plan page ('files/'), None to link the written file by
     its absolute address (an interactive run)."""
-    from pathlib import Path
-    from urllib.parse import quote
-
     from . import format as fmt
 
     t = targets.drop_duplicates("manager_id").set_index("manager_id")
     items = []
     for _, w in written.iterrows():
-        href = (base + quote(w["html"]) if base is not None
-                else (Path(w["folder"]) / w["html"]).resolve().as_uri())
+        href = _href(w, base)
         text = f"[客户经理 {w['manager_id']} 的工作方案]({href})：重点客户{int(w['key_shops'])}户"
         if w["manager_id"] in t.index:
             text += f"，销量目标{fmt.cases(t.at[w['manager_id'], 'volume_target_cases'])}箱"
@@ -183,10 +198,7 @@ def manager_link_items(written: pd.DataFrame, targets: pd.DataFrame, *,
     return items
 
 
-def _pct(x: float) -> str:
-    from . import format as fmt
 
-    return fmt.share(x)
 
 
 def _outcome(code: str) -> str:
@@ -294,7 +306,7 @@ def _improve_text(f, library, names):
 
 def _key_accounts_text(f, library, names):
     if not f["accounts"]:
-        return "没有大客户。", "无。"
+        return "没有大客户。", ""
     c = (f"大客户{f['accounts']:,}户，其中近12个月月均销量下降的{f['declining']:,}户，"
          f"近3月同比下降的{f['yoy_down']:,}户。")
     a = ("对同比和趋势均下降的大客户优先安排拜访，了解原因（货源、竞争、经营变化）并保障优先供货；"
@@ -313,4 +325,4 @@ def section_summary(section: str, facts: dict, library, names: dict[str, str] | 
     :func:`kehu_lib.plan.monthly.section_facts` (``names``: SKU and survey item names):
     ['**结论**：…', '**建议**：…']."""
     conclusion, advice = _SECTIONS[section](facts[section], library, names or {})
-    return [f"**结论**：{conclusion}", f"**建议**：{advice}"]
+    return [f"**结论**：{conclusion}"] + ([f"**建议**：{advice}"] if advice else [])
