@@ -159,7 +159,8 @@ def summary(plan: Mapping[str, Any]) -> dict[str, Any]:
         "shops": int(st["license_id"].nunique()), "shops_flagged": int(flagged),
         "key_shops": int(len(plan["key_shops"])),
         "strategies_planned": int(len(plan["strategies"])),
-        "strategies_on_key_shops": int(plan["strategies"]["license_id"].isin(
+        # the strategies on the key shops' own lists (a district action is planned once)
+        "strategies_on_key_shops": int(plan["shop_strategies"]["license_id"].isin(
             set(plan["key_shops"]["license_id"])).sum()),
         "volume_target_cases": float(plan["targets"]["volume_target_cases"].sum()),
         "carry_over_shops": int(plan["carry_over"]["license_id"].nunique()),

@@ -161,7 +161,7 @@ def district_action_note(actions: pd.DataFrame, library) -> str:
         cause = _cause(library, r["cause"]) if not _missing(r["cause"]) else ""
         codes = library.label(str(r["codes"]).split(";")) if not _missing(r["codes"]) else ""
         parts.append(f"{what}{'（' + cause + '）' if cause else ''}涉及本区"
-                     f"{float(r['share']) * 100:.0f}%的客户（{int(r['shops_flagged']):,}户），"
+                     f"{_pct(float(r['share']))}的客户（{int(r['shops_flagged']):,}户），"
                      f"由区县统一安排{codes}")
     return "区县统一行动：" + "；".join(parts) + "。这些问题不在下表逐户列出。"
 
