@@ -33,7 +33,8 @@ def test_demand_plan_control_flag_and_excess_stock_netted():
     plan = pd.DataFrame({"sku": ["A", "B", "C"], "mean": [6272.0, 1000.0, 300.0]})
     inv = pd.DataFrame({"sku": ["A", "B", "C"], "stock": [1640.0, 3000.0, 100.0],
                         "sales": [1000.0, 1000.0, 200.0], "stock_to_sales": [1.64, 3.0, 0.5]})
-    adj = cr.demand_plan_adjustment(plan, _alerts(), inv).set_index("sku")
+    one = dict(control_months=1, control_floor=0.0)  # all of the excess next month
+    adj = cr.demand_plan_adjustment(plan, _alerts(), inv, **one).set_index("sku")
     assert adj["control"].to_dict() == {"A": True, "B": False, "C": True}
     assert adj.loc["A", "control_reason"] == "oversupply"
     assert adj.loc["C", "control_reason"] == "price_below_guided"
@@ -41,12 +42,43 @@ def test_demand_plan_control_flag_and_excess_stock_netted():
     assert adj.loc["A", "excess_stock"] == 640.0 and adj.loc["A", "suggested"] == 5632.0
     assert adj.loc["B", "suggested"] == 1000.0  # no alert: unchanged even with stock
     assert adj.loc["C", "excess_stock"] == 0.0 and adj.loc["C", "reduction"] == 0.0
-    loose = cr.demand_plan_adjustment(plan, _alerts(), inv, stock_norm=1.5).set_index("sku")
+    loose = cr.demand_plan_adjustment(plan, _alerts(), inv, stock_norm=1.5, **one).set_index("sku")
     assert loose.loc["A", "excess_stock"] == pytest.approx(140.0)
-    big = cr.demand_plan_adjustment(plan.assign(mean=[500.0, 1, 1]), _alerts(), inv)
+    big = cr.demand_plan_adjustment(plan.assign(mean=[500.0, 1, 1]), _alerts(), inv, **one)
     assert big["suggested"].iloc[0] == 0.0  # never negative
     with pytest.raises(KeyError, match="'sku' and 'mean'"):
         cr.demand_plan_adjustment(plan.rename(columns={"mean": "forecast"}), _alerts(), inv)
+
+
+def test_control_nets_the_excess_over_months_above_a_floor():
+    """Issue #13: all excess social stock netted in one month (云烟(紫) 小店区 6,318 → 814 条).
+    A planner runs it down over the horizon and keeps supply above a floor share of demand."""
+    plan = pd.DataFrame({"sku": ["A", "B", "C"], "mean": [6000.0, 1000.0, 300.0]})
+    inv = pd.DataFrame({"sku": ["A", "B", "C"], "stock": [9000.0, 3000.0, 100.0],
+                        "sales": [3000.0, 1000.0, 200.0], "stock_to_sales": [3.0, 3.0, 0.5]})
+    alerts = _alerts().assign(sku=["A", "B"])
+    adj = cr.demand_plan_adjustment(plan, alerts, inv, control_months=3,
+                                    control_floor=0.5).set_index("sku")
+    # A: excess 9000 − 3000 = 6000; 6000 / 3 = 2000 a month, under the room 0.5 × 6000 = 3000
+    assert adj.loc["A", "reduction"] == 2000.0 and adj.loc["A", "suggested"] == 4000.0
+    assert adj.loc["A", "excess_left"] == 4000.0
+    # B: excess 2000; 2000 / 3 = 666.7 > room 0.5 × 1000 = 500: held at the floor
+    assert adj.loc["B", "suggested"] == 500.0 and adj.loc["B", "excess_left"] == 1500.0
+    # C: no alert, nothing netted
+    assert adj.loc["C", "suggested"] == 300.0 and adj.loc["C", "excess_left"] == 0.0
+    # the months and the floor are parameters: 2 months, floor 0.8
+    two = cr.demand_plan_adjustment(plan, alerts, inv, control_months=2,
+                                    control_floor=0.8).set_index("sku")
+    assert two.loc["A", "suggested"] == pytest.approx(4800.0)  # room 1200 < 3000
+    # defaults come from params/sales_forecast.yaml
+    d = cr.control_params()
+    dflt = cr.demand_plan_adjustment(plan, alerts, inv).set_index("sku")
+    assert dflt.loc["A", "reduction"] == pytest.approx(
+        min(6000.0 / d["control_months"], 6000.0 * (1 - d["control_floor"])))
+    with pytest.raises(ValueError, match="control_months"):
+        cr.demand_plan_adjustment(plan, alerts, inv, control_months=0)
+    with pytest.raises(ValueError, match="control_floor"):
+        cr.demand_plan_adjustment(plan, alerts, inv, control_floor=1.5)
 
 
 def test_alert_strategies_for_the_carrying_shops(lib):
@@ -89,7 +121,9 @@ def test_highlights_order_filter_and_consequences():
     hl = cr.month_highlights([demand, other], district_code="140105")
     assert hl["code"].tolist() == ["headline", "oversupply", "demand_control"]
     assert hl["rank"].tolist() == [1, 2, 3]
-    assert hl.loc[2, "consequence_of"] == "oversupply" and hl.loc[2, "change"] == -640.0
+    # 640 条 excess netted over the default 3 months: 213.3 next month, all 640 carried
+    assert hl.loc[2, "consequence_of"] == "oversupply" and hl.loc[2, "count"] == 640.0
+    assert hl.loc[2, "change"] == pytest.approx(-640.0 / cr.control_params()["control_months"])
     assert hl.loc[2, "anchor"] == "sales_forecast#demand_plan"
     assert hl.loc[2, "source"] == "sales_forecast"
     city = cr.month_highlights([demand, other])

@@ -249,3 +249,88 @@ def test_rationed_shop_gets_substitute_promotion(lib):
     assert "未满足30%" in r["detail"].iloc[0]
     a = stg.assign_strategies(st, lib)
     assert a.loc[a["license_id"] == "A", "code"].tolist() == ["KZB-12"]
+
+
+def test_key_shops_leave_the_district_problem_to_the_district_action(lib):
+    """458 of 570 shops flagged for 订单合理性 is one 投放 problem: it is one district action, the
+    key-shop list neither lists it shop by shop nor ranks shops by it."""
+    from kehu_lib.plan import shared
+
+    # 140105: 4 of 5 shops overstocked (80% > the library's 0.5); A and E also have a problem of
+    # their own (recommendation), so they are the key shops, ranked by it alone
+    rows = [(s, "order_rationality", s != "E", 0.9, "overstock" if s != "E" else None, None)
+            for s in "ABCDE"]
+    rows += [("A", "recommendation", True, 0.2, None, None),
+             ("E", "recommendation", True, 0.4, None, None)]
+    rows += [(s, "recommendation", False, 0.0, None, None) for s in "BCD"]
+    st = _states(rows)
+    values = pd.DataFrame({"license_id": list("ABCDE"), "district_code": "140105",
+                           "manager_id": "KM0104", "amount": 100.0})
+    visits = pd.DataFrame(columns=["license_id", "visit_date"])
+    strat, prio, keys, actions, shop = shared._plan(values, st, lib, visits, "2026-11",
+                                                    {"key_shops_per_manager": 3})
+    assert list(actions["indicator"]) == ["order_rationality"]
+    assert list(actions["cause"]) == ["overstock"] and actions["shops_flagged"].iloc[0] == 4
+    # B, C, D have only the district problem: no priority, not key shops
+    assert list(keys["license_id"]) == ["E", "A"]
+    assert set(keys["problems"]) == {"recommendation"}
+    assert not keys["strategy_codes"].str.contains("KZB-13").any()
+    assert prio.set_index("license_id").loc["A", "gap_score"] == pytest.approx(0.2)
+    # the strategy summary still counts every shop's strategies, the district's included
+    assert (strat["code"] == "KZB-13").sum() == 4
+    # below the share, the same problem stays shop by shop
+    few = _states([(s, "order_rationality", s == "A", 0.9, "overstock" if s == "A" else None,
+                    None) for s in "ABCDE"])
+    _, _, k2, a2, _ = shared._plan(values, few, lib, visits, "2026-11",
+                                   {"key_shops_per_manager": 3})
+    assert a2.empty and list(k2["license_id"]) == ["A"]
+    assert k2["strategy_codes"].iloc[0] == "KZB-13;KZB-10"
+
+
+def test_shop_level_states_only_unflag_the_district_problem(lib):
+    st = _states([("A", "order_rationality", True, 0.9, "overstock", None),
+                  ("B", "order_rationality", True, 0.7, "rationed", None),
+                  ("C", "order_rationality", True, 0.9, "overstock", None)])
+    acts = pd.DataFrame({"district_code": ["140105"], "indicator": ["order_rationality"],
+                         "cause": pd.array(["overstock"], dtype="string")})
+    own = stg.shop_level_states(st, acts).set_index("license_id")
+    assert own["flagged"].to_dict() == {"A": False, "B": True, "C": False}
+    assert own.loc["B", "severity"] == 0.7 and own.loc["A", "severity"] == 0.0
+    assert stg.shop_level_states(st, acts.iloc[:0]) is st
+
+
+def test_strategy_summary_counts_key_shops_on_their_own_list(lib):
+    """The district action's strategies are not counted as planned on the key shops."""
+    st = _states([("A", "order_rationality", True, 0.9, "overstock", None),
+                  ("B", "order_rationality", True, 0.9, "overstock", None),
+                  ("C", "order_rationality", False, 0.0, None, None),
+                  ("A", "volume", True, 0.5, None, None),
+                  ("B", "volume", False, 0.0, None, None),
+                  ("C", "volume", False, 0.0, None, None)])
+    a = stg.assign_strategies(st, lib)
+    acts, shop = stg.district_actions(st, a, lib)
+    assert list(acts["indicator"]) == ["order_rationality"]
+    keys = pd.DataFrame({"license_id": ["A"]})
+    plain = stg.strategy_summary(a, lib, keys).set_index("code")
+    own = stg.strategy_summary(a, lib, keys, shop).set_index("code")
+    assert plain.loc["KZB-13", "key_shops"] == 1 and own.loc["KZB-13", "key_shops"] == 0
+    assert own.loc["KZB-13", "shops"] == 2  # every shop's strategies still counted
+    assert own.loc["KZB-09", "key_shops"] == 1  # A's own volume problem
+
+
+def test_effect_chart_tells_negative_from_effective():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from kehu_lib.plan import output
+
+    ev = pd.DataFrame({"code": ["KZB-14", "KZB-12", "KZB-09"], "name": ["a", "b", "c"],
+                       "outcome_zh": ["x", "y", "z"], "estimate": [3.0, -0.05, 1.0],
+                       "se": [0.2, 0.015, 2.0], "effect_found": [True, False, False],
+                       "verdict_code": ["effective", "negative", "no_effect"]})
+    ax = output.effect_chart(ev)
+    colors = [to_hex(p.get_facecolor()) for p in ax.patches]
+    assert colors == [output.EFFECT_COLORS["effective"], output.EFFECT_COLORS["negative"],
+                      "#7f8c8d"]

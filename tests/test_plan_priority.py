@@ -97,6 +97,7 @@ def test_fallback_forecast_by_hand():
 
 def test_manager_files_show_full_ids_notebook_masks(tmp_path, small_store):
     from kehu_lib.plan import data, monthly, output
+    from kehu_lib.present import glossary
 
     plan = monthly.build(data.load_inputs("2026-10", store=small_store), district="小店区",
                          store=small_store)
@@ -113,7 +114,8 @@ def test_manager_files_show_full_ids_notebook_masks(tmp_path, small_store):
     assert wb.sheetnames == ["目标"] + list(written["sheet"])
     ws = wb[row["sheet"]]
     header = [c.value for c in ws[1]]
-    assert header == list(output.SHEET_COLUMNS.values())  # headers in row 1, no title above
+    # headers in row 1 (the glossary's), no title above
+    assert header == [glossary.header(c) for c in output.SHEET_COLUMNS]
     assert ws.freeze_panes == "A2" and ws.max_row == row["key_shops"] + 1
     col = header.index("许可证号") + 1
     ids = [ws.cell(r, col) for r in range(2, ws.max_row + 1)]
@@ -122,9 +124,55 @@ def test_manager_files_show_full_ids_notebook_masks(tmp_path, small_store):
     letter = openpyxl.utils.get_column_letter(col)
     assert ws.column_dimensions[letter].width >= 12  # 12 digits fit
     targets = wb["目标"]
-    assert [c.value for c in targets[1]][:2] == ["客户经理", "重点客户（户）"]
+    assert [c.value for c in targets[1]][:2] == ["客户经理", "重点客户数"]
     assert targets.freeze_panes == "A2" and targets.max_row == len(written) + 1
     shops = {targets.cell(r, 1).value: targets.cell(r, 2).value for r in range(2, targets.max_row + 1)}
     assert shops == dict(zip(written["manager_id"], written["key_shops"]))
     m = output.masked(plan["key_shops"])
     assert m["license_id"].str.fullmatch(r"\d{4}\*{6}\d{2}").all()
+
+
+def test_manager_page_is_a_week_list_a_manager_can_act_on(tmp_path, small_store, signals):
+    """Issue #13: no shop name, route order or weekly schedule; per-shop targets in 箱 with 3
+    decimals; 本户未引入新品 never names the product; 订单合理性 listed shop by shop."""
+    import openpyxl
+
+    from kehu_lib import loaders
+    from kehu_lib.plan import data, monthly, output
+    from kehu_lib.present import glossary
+
+    plan = monthly.build(data.load_inputs("2026-10", store=small_store),
+                         district=signals["oversupplied_sku"]["district"], store=small_store)
+    written = output.write_manager_plans(plan, tmp_path, back="../monthly_plan.html")
+    cust = loaders.load_customers(None, store=small_store).set_index("license_id")
+    new_name = plan["sku_names"][signals["new_product"]["sku"]]
+    named_new = 0
+    for _, row in written.iterrows():
+        view = output.manager_view(plan, row["manager_id"])
+        assert len(view) == row["key_shops"] > 0
+        # by visit day, then route order 1..n within the day
+        assert list(view["weekday"]) == sorted(view["weekday"])
+        for _, g in view.groupby("weekday"):
+            assert list(g["visit_order"]) == list(range(1, len(g) + 1))
+        assert list(view["shop_label"]) == list(view["license_id"].map(cust["shop_name"]))
+        # whole 条 summing to about the manager's target share of the key shops
+        assert str(view["target_qty"].dtype) == "Int64" and (view["target_qty"] >= 0).all()
+        # the district-wide overstock is one district action, not a shop problem
+        assert not view["problem_text"].str.contains("库存积压").any()
+        named_new += int(view["problem_text"].str.contains(f"未引入新品（{new_name}）",
+                                                          regex=False).sum())
+        page = (tmp_path / row["html"]).read_text(encoding="utf-8")
+        assert "周" in page and "区县统一行动：订单合理性（库存积压）" in page
+        for name in view["shop_label"]:
+            assert name in page
+        assert "@page{size:A4 landscape" in page and 'href="../monthly_plan.html"' in page
+    assert named_new > 0  # the product is named where it was not introduced
+    wb = openpyxl.load_workbook(next(tmp_path.glob("*.xlsx")))
+    ws = wb[written["sheet"].iloc[0]]
+    header = [c.value for c in ws[1]]
+    col = header.index(glossary.header("target_qty")) + 1
+    vals = [ws.cell(r, col).value for r in range(2, ws.max_row + 1)]
+    assert header[col - 1] == "销量目标（条）"
+    assert all(isinstance(v, int) for v in vals)  # whole 条, not 箱 with decimals
+    day = [ws.cell(r, header.index("拜访日") + 1).value for r in range(2, ws.max_row + 1)]
+    assert set(day) <= {"周一", "周二", "周三", "周四", "周五", "周六", "周日"}

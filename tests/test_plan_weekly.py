@@ -51,7 +51,7 @@ def _week(name=None):
     cust = pd.DataFrame({"license_id": ks["license_id"], "manager_id": "KM0101",
                          "route_id": ["140105-02", "140105-01", "140105-01"]})
     if name is not None:
-        cust["name"] = name
+        cust["shop_name"] = name
     vis = pd.DataFrame({"visit_date": pd.to_datetime(["2026-10-05", "2026-10-05", "2026-10-07"]),
                         "license_id": ks["license_id"],
                         "kzb_codes": pd.array([None, None, None], dtype="string")})
@@ -105,4 +105,10 @@ def test_sample_week_plan(small_store, signals):
     if len(newp):
         assert set(newp["problem_sku"]) == {signals["new_product"]["sku"]}
         assert newp["strategy_codes"].str.contains("KZB-16").all()
-    assert w["shop_label"].str.contains(r"\*", regex=True).all()
+    # the sample's customers carry 客户名称: the list names each shop
+    cust = loaders.load_customers(None, store=small_store).set_index("license_id")
+    assert list(w["shop_label"]) == list(w["license_id"].map(cust["shop_name"]))
+    # the plan carries the same week list, built once city-wide
+    pw = plan["week_plan"].set_index("license_id").loc[w["license_id"]]
+    assert list(pw["target_qty"]) == list(w["target_qty"])
+    assert set(pw["district_code"]) == {"140106"}

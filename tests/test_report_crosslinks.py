@@ -100,13 +100,19 @@ def test_demand_plan_workbook_shows_the_control_flag(tmp_path):
     alerts = pd.DataFrame({"sku": ["S1"], "price_alert": [True], "stock_alert": [True]})
     inv = pd.DataFrame({"sku": ["S1", "S2"], "stock": [14104.0, 100.0],
                         "sales": [8600.0, 6000.0], "stock_to_sales": [1.64, 0.02]})
-    adj = crossreport.demand_plan_adjustment(demand, alerts, inv)
-    # hand: excess = 14104 − 1.0 × 8600 = 5504 条; suggested = 6318.4 − 5504 = 814.4
-    assert adj.loc[0, "suggested"] == pytest.approx(814.4) and not adj.loc[1, "control"]
+    adj = crossreport.demand_plan_adjustment(demand, alerts, inv, control_months=3,
+                                             control_floor=0.5)
+    # hand: excess = 14104 − 1.0 × 8600 = 5504 条, netted over 3 months: 1834.67 a month
+    # (the floor 0.5 × 6318.4 = 3159.2 is not reached); suggested = 6318.4 − 1834.67 = 4483.73
+    assert adj.loc[0, "suggested"] == pytest.approx(4483.7333, abs=1e-3)
+    assert adj.loc[0, "excess_left"] == pytest.approx(3669.3333, abs=1e-3)
+    assert not adj.loc[1, "control"]
     paths = plan.write_plan(adj, tmp_path, month="2026-10", district="小店区")
     back = pd.read_excel(paths["xlsx"], dtype={glossary.header("sku"): str})
     assert list(back[glossary.header("demand_control")]) == ["是", "否"]
-    assert back.loc[0, glossary.header("plan_suggested")] == 814
+    assert back.loc[0, glossary.header("plan_suggested")] == 4484
+    assert back.loc[0, glossary.header("control_reduction")] == 1835
+    assert back.loc[0, glossary.header("excess_left_cartons")] == 3669
     assert back.loc[0, glossary.header("control_reason")] == glossary.code_name(
         "control_reason", "oversupply")
     assert not any("_" in str(c) for c in back.columns)
@@ -150,5 +156,20 @@ def test_advice_is_specific_to_indicator_and_effect():
     flags = plan_text.flag_view(pd.DataFrame({"manager_id": ["KM0401"],
                                               "code": ["low_strategy_execution"],
                                               "value": [0.05], "threshold": [0.2]}))
-    assert flags.loc[0, "flag_text"].startswith("策略执行率5%，低于20%")
+    assert flags.loc[0, "flag_text"].startswith("策略执行率5.0%，低于20.0%")  # as in its table
     assert not glossary.check_mapping(v.columns) and not glossary.check_mapping(flags.columns)
+
+
+def test_control_sentence_says_the_rest_is_netted_later():
+    rows = [{"code": "oversupply", "district_code": XD, "subject": "S1", "value": 0.9,
+             "reference": 1.64},
+            {"code": "demand_control", "district_code": XD, "subject": "S1", "value": 4483.7,
+             "reference": 6318.4, "change": -1834.7, "count": 5504.0,
+             "consequence_of": "oversupply"}]
+    items = highlights.highlight_items(crossreport.month_highlights([crossreport._rows(rows)]),
+                                       _composed().iloc[:0], notebook="market_report",
+                                       page_code=XD, names={"S1": "云烟(紫)"},
+                                       library=load_library())
+    text = next(t for t in items if "列为控量" in t)
+    assert ("投放建议4,484条，较预测6,318条扣减1,835条；超出合理库存的社会库存共5,504条，"
+            "其余3,669条在以后月份逐月扣减。") in text

@@ -87,7 +87,8 @@ PLAN_COLUMNS = {"sku": "sku", "name": "sku_name", "brand": "brand", "price_class
 #: The columns :func:`kehu_lib.plan.crossreport.demand_plan_adjustment` adds -> glossary keys.
 ADJUSTMENT_COLUMNS = {"control": "demand_control", "control_reason": "control_reason",
                       "stock_to_sales": "stock_to_sales", "excess_stock": "excess_stock_cartons",
-                      "suggested": "plan_suggested"}
+                      "reduction": "control_reduction", "suggested": "plan_suggested",
+                      "excess_left": "excess_left_cartons"}
 
 
 def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, district: str) -> dict:
@@ -113,10 +114,10 @@ def write_plan(plan: pd.DataFrame, output_dir: str | Path, *, month: str, distri
         view["control"] = view["control"].map(fmt.boolean)
         view["control_reason"] = [glossary.code_name("control_reason", c) if isinstance(c, str)
                                   else "" for c in view["control_reason"]]
-        for col in ("excess_stock", "suggested"):
-            view[col] = view[col].round(0)
+        for col in ("excess_stock", "reduction", "suggested", "excess_left"):
+            if col in view.columns:
+                view[col] = view[col].round(0)
         view["stock_to_sales"] = view["stock_to_sales"].round(2)
-        view = view.drop(columns=[c for c in ("reduction",) if c in view.columns])
         names.update(ADJUSTMENT_COLUMNS)
     view = view.rename(columns={c: glossary.header(k) for c, k in names.items()})
     csv = folder / f"{name}.csv"

@@ -2,7 +2,7 @@
 
 - market alerts (oversupply: price index under, 存销比 over its norm) →
   :func:`demand_plan_adjustment` (the demand plan's 控量 flag, social stock above the norm
-  netted out of 投放建议) and :func:`alert_shop_strategies` (KZB-13 / KZB-10 for the shops
+  netted out of 投放建议 over the following months) and :func:`alert_shop_strategies` (KZB-13 / KZB-10 for the shops
   carrying the SKU in the monthly plan)
 - satisfaction drops (survey change results) → :func:`satisfaction_actions` (district
   strategies chosen by the strategy library's ``survey_causes`` and ``causes`` tables)
@@ -21,7 +21,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["FINDING_COLUMNS", "IMPORTANCE", "ANCHORS", "demand_plan_adjustment",
+__all__ = ["FINDING_COLUMNS", "IMPORTANCE", "ANCHORS", "CONTROL_KEYS", "control_params",
+           "demand_plan_adjustment",
            "alert_cause", "alert_shop_strategies", "satisfaction_actions", "market_findings",
            "driver_findings", "demand_findings", "plan_findings", "survey_findings",
            "month_highlights", "highlights_for"]
@@ -38,7 +39,8 @@ FINDING_COLUMNS = ["source", "anchor", "code", "district_code", "subject", "valu
 #: change_explained: subject = dimension:group, value = contribution, change = total change,
 #: share = contribution / change, reference = indicator code's base (see driver_findings);
 #: oversupply / price_low / overstock: subject = SKU, value = price index, reference = 存销比;
-#: demand_control: subject = SKU, value = suggested 条, reference = forecast 条, change = −reduction;
+#: demand_control: subject = SKU, value = suggested 条, reference = forecast 条, change = −reduction,
+#: count = excess social stock 条 (netted over the months, :func:`demand_plan_adjustment`);
 #: plan_alert_strategy: subject = SKU, count = shops given KZB-13/KZB-10;
 #: satisfaction_drop: subject = item, change = points (0-100), value = lower CI, reference = upper;
 #: plan_satisfaction_action: subject = item, count = strategies (codes in the plan frame);
@@ -87,29 +89,65 @@ def alert_cause(alert: Mapping[str, Any]) -> str:
     return "overstock" if bool(alert.get("stock_alert")) else "price_below_guided"
 
 
+#: The 控量 settings of the demand plan and their home (params/sales_forecast.yaml).
+CONTROL_KEYS = ("control_months", "control_floor")
+
+
+def control_params(path=None) -> dict[str, Any]:
+    """``control_months`` and ``control_floor`` of the demand plan's 控量, read from
+    ``params/sales_forecast.yaml`` (their one home; a missing key is an error naming it)."""
+    import yaml
+
+    from .. import config
+
+    path = path or config.PARAMS_DIR / "sales_forecast.yaml"
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    params = data.get("parameters", data)
+    missing = [k for k in CONTROL_KEYS if k not in params]
+    if missing:
+        raise KeyError(f"{getattr(path, 'name', path)}: 控量 settings {missing} are missing")
+    return {k: params[k] for k in CONTROL_KEYS}
+
+
 def demand_plan_adjustment(plan: pd.DataFrame, alerts: pd.DataFrame,
                            inventory: pd.DataFrame | None = None, *,
-                           stock_norm: float = 1.0) -> pd.DataFrame:
+                           stock_norm: float = 1.0, control_months: int | None = None,
+                           control_floor: float | None = None) -> pd.DataFrame:
     """The demand plan (货源投放建议) checked against the market report's alerts.
 
     ``plan``: :func:`kehu_lib.forecast.plan.demand_plan` of one district (sku, mean in 条, ...);
     ``alerts``: :func:`kehu_lib.metrics.market.market_alerts` of the same district;
     ``inventory``: :func:`kehu_lib.metrics.market.social_inventory` of the same district (stock
     and sales in 条). ``stock_norm``: the 存销比 norm (months of sales retailers may hold; the
-    market report's ``stock_to_sales_alert``, 1.0).
+    market report's ``stock_to_sales_alert``, 1.0). ``control_months`` / ``control_floor``:
+    how the excess is netted (default: :func:`control_params`, params/sales_forecast.yaml).
 
     - 控量 ``control`` = the SKU has a market alert; ``control_reason`` = :func:`alert_cause`
     - 超量社会库存 ``excess_stock`` = max(0, social stock − ``stock_norm`` × month's sales) (条)
-    - 投放建议 ``suggested`` = max(0, mean − excess_stock) for a controlled SKU, else mean (条):
-      the forecast was fitted on the pushed supply, so the stock retailers hold above the norm
-      is taken off next month's supply; ``reduction`` = mean − suggested (条)
+    - the excess is run down the way a planner does it, not in one month: next month nets
+      ``excess_stock`` / ``control_months`` (the months of the forecast horizon over which the
+      retailers sell it down), and never more than takes 投放建议 below ``control_floor`` × the
+      forecast (retail stock is uneven: a cut to nothing leaves the shops without stock short):
+      ``reduction`` = min(excess_stock / control_months, (1 − control_floor) × mean)
+    - 投放建议 ``suggested`` = mean − reduction (条); ``excess_left`` = excess_stock − reduction:
+      what later months still net (re-measured then from the month's price and stock checks)
 
     Returns
     -------
-    ``plan`` with control, control_reason, stock_to_sales, excess_stock, suggested, reduction.
+    ``plan`` with control, control_reason, stock_to_sales, excess_stock, reduction, suggested,
+    excess_left.
     """
     if "sku" not in plan.columns or "mean" not in plan.columns:
         raise KeyError("demand plan needs the columns 'sku' and 'mean' (see forecast.plan.demand_plan)")
+    if control_months is None or control_floor is None:
+        d = control_params()
+        control_months = d["control_months"] if control_months is None else control_months
+        control_floor = d["control_floor"] if control_floor is None else control_floor
+    if int(control_months) < 1:
+        raise ValueError(f"control_months must be at least 1, got {control_months}")
+    if not 0 <= float(control_floor) <= 1:
+        raise ValueError(f"control_floor must be in [0, 1], got {control_floor}")
     out = plan.copy()
     a = alerts.drop_duplicates("sku").set_index("sku") if len(alerts) else None
     out["control"] = out["sku"].isin(set(alerts["sku"])) if len(alerts) else False
@@ -125,8 +163,10 @@ def demand_plan_adjustment(plan: pd.DataFrame, alerts: pd.DataFrame,
         out["stock_to_sales"] = out["sku"].map(inv["stock_to_sales"]).astype(float)
         excess = (stock - stock_norm * sales).clip(lower=0).fillna(0.0)
     out["excess_stock"] = excess.where(out["control"], 0.0)
-    out["suggested"] = (out["mean"] - out["excess_stock"]).clip(lower=0)
-    out["reduction"] = out["mean"] - out["suggested"]
+    room = (out["mean"] * (1 - float(control_floor))).clip(lower=0)
+    out["reduction"] = np.minimum(out["excess_stock"] / int(control_months), room)
+    out["suggested"] = out["mean"] - out["reduction"]
+    out["excess_left"] = out["excess_stock"] - out["reduction"]
     return out
 
 
@@ -253,7 +293,7 @@ def demand_findings(adjusted: pd.DataFrame, *, district_code: str | None = None
     """控量 SKUs of :func:`demand_plan_adjustment` as findings (consequence of the alert)."""
     rows = [{"code": "demand_control", "district_code": district_code, "subject": r["sku"],
              "value": r["suggested"], "reference": r["mean"], "change": -r["reduction"],
-             "consequence_of": r["control_reason"]}
+             "count": r["excess_stock"], "consequence_of": r["control_reason"]}
             for _, r in adjusted[adjusted["control"]].iterrows()]
     return _rows(rows)
 

@@ -19,7 +19,8 @@ from . import evaluate, improve, indicators, key_accounts, priority, shared, str
 from .shared import states_for
 from .thresholds import PARAMS_FILE, load_thresholds
 
-__all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "build_month", "summary"]
+__all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "build_month", "summary",
+           "section_facts", "sku_names"]
 
 def build(inputs: Mapping[str, Any], *, district: str | None = None,
           thresholds: Mapping[str, Any] | None = None, library=None, store=None,
@@ -104,13 +105,12 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
     rel, rel_note = key_accounts.relationship_score(vis_now)
     sat = satisfaction_actions(month, library, store=store)
     execution = evaluate.strategy_execution(cut(strat_b)[["license_id", "code"]], cut(given))
-    actions, shop_strats = strategies.district_actions(cut(city["states"]),
-                                                       cut(city["strategies"]), library)
     return {
         "market_alerts": cut(city["market_alerts"]),
         "alert_strategies": cut(city["alert_strategies"]),
         "satisfaction_actions": cut(sat),
-        "district_actions": actions, "shop_strategies": shop_strats,
+        "district_actions": cut(city["district_actions"]),
+        "shop_strategies": cut(city["shop_strategies"]), "week_plan": cut(city["week_plan"]),
         "execution": execution,
         "advice": improve.improvement_advice(ev, execution, min_treated=int(t["min_treated"])),
         "execution_flags": improve.execution_flags(cov),
@@ -123,7 +123,14 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
         "forecast_error": fe, "forecast_note": fe_note, "review": improve.review_list(ev),
         "carry_over": cut(city["carry_over"]), "key_accounts": cut(city["key_accounts"]),
         "relationship": rel, "relationship_note": rel_note, "library": library,
+        "sku_names": sku_names(store),
     }
+
+
+def sku_names(store=None) -> dict[str, str]:
+    """SKU code -> product name (规格名称), for the problems that name a product."""
+    prod = loaders.load_products(store=store, columns=["sku", "name"])
+    return dict(zip(prod["sku"].astype(str), prod["name"].astype(str)))
 
 
 def satisfaction_actions(month: str, library, *, store=None) -> pd.DataFrame:
@@ -152,7 +159,8 @@ def summary(plan: Mapping[str, Any]) -> dict[str, Any]:
         "shops": int(st["license_id"].nunique()), "shops_flagged": int(flagged),
         "key_shops": int(len(plan["key_shops"])),
         "strategies_planned": int(len(plan["strategies"])),
-        "strategies_on_key_shops": int(plan["strategies"]["license_id"].isin(
+        # the strategies on the key shops' own lists (a district action is planned once)
+        "strategies_on_key_shops": int(plan["shop_strategies"]["license_id"].isin(
             set(plan["key_shops"]["license_id"])).sum()),
         "volume_target_cases": float(plan["targets"]["volume_target_cases"].sum()),
         "carry_over_shops": int(plan["carry_over"]["license_id"].nunique()),
@@ -164,3 +172,95 @@ def summary(plan: Mapping[str, Any]) -> dict[str, Any]:
         out[f"did_{k}_se"] = float(r["se"])
         out[f"did_{k}_effect"] = bool(r["effect_found"])
     return out
+
+
+def _top(frame: pd.DataFrame, by: str) -> dict[str, Any] | None:
+    if frame is None or frame.empty:
+        return None
+    return frame.sort_values(by, ascending=False, kind="stable").iloc[0].to_dict()
+
+
+def section_facts(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The numbers and codes each section's conclusion and 建议 are written from
+    (:func:`kehu_lib.present.plan_text.section_summary`), per section id of the plan page.
+
+    - ``states``: shops, flagged (shops with at least one problem), top (indicator, flagged,
+      share of the most common problem), district (the district actions: indicator, cause,
+      share, shops, codes)
+    - ``plan``: managers, key_shops, top_strategy (code, key shops), target_cases (Σ 箱),
+      alerts (SKU, shops, codes of the market alerts' strategies), satisfaction (item, codes)
+    - ``evaluation``: judged, counts by verdict code, the codes judged negative / effective
+    - ``execution``: managers, mean strategy_coverage and visit_coverage, flagged managers,
+      forecast ape of last month
+    - ``improve``: review (strategies to review), carry (shops carried over), advice counts
+    - ``key_accounts``: accounts, declining (trend < 0), the largest decline's licence
+    """
+    from .indicators import indicator_summary
+
+    st = plan["states"]
+    summ = indicator_summary(st)
+    shops = int(st["license_id"].nunique())
+    flagged = int(st.loc[st["flagged"], "license_id"].nunique())
+    top = _top(summ[summ["flagged"] > 0], "flagged")
+    acts = plan.get("district_actions", pd.DataFrame())
+    facts: dict[str, dict[str, Any]] = {"states": {
+        "shops": shops, "flagged": flagged,
+        "top": None if top is None else {"indicator": top["indicator"],
+                                         "flagged": int(top["flagged"]),
+                                         "share": float(top["share"])},
+        "district": [{"indicator": r["indicator"], "cause": r["cause"] if isinstance(
+            r["cause"], str) else None, "share": float(r["share"]),
+            "shops": int(r["shops_flagged"]), "codes": str(r["codes"])}
+            for _, r in acts.iterrows()]}}
+
+    ks, ss = plan["key_shops"], plan.get("shop_strategies", pd.DataFrame())
+    on_keys = ss[ss["license_id"].isin(set(ks["license_id"]))] if len(ss) else ss
+    ts = (on_keys.groupby("code")["license_id"].nunique().sort_values(ascending=False,
+                                                                      kind="stable")
+          if len(on_keys) else pd.Series(dtype="int64"))
+    al = plan.get("alert_strategies", pd.DataFrame())
+    alerts = [] if al is None or al.empty else [
+        {"sku": k, "shops": int(g["license_id"].nunique()),
+         "codes": ";".join(dict.fromkeys(g["code"]))} for k, g in al.groupby("sku")]
+    sat = plan.get("satisfaction_actions", pd.DataFrame())
+    facts["plan"] = {
+        "managers": int(ks["manager_id"].nunique()), "key_shops": int(len(ks)),
+        "top_strategy": None if ts.empty else {"code": ts.index[0], "shops": int(ts.iloc[0])},
+        "target_cases": float(plan["targets"]["volume_target_cases"].sum()),
+        "alerts": alerts,
+        "satisfaction": [] if sat is None or sat.empty else [
+            {"item": r["item"], "codes": r["codes"]} for _, r in sat.iterrows()]}
+
+    ev = plan["evaluation"]
+    verdicts = ev["verdict_code"].value_counts().to_dict() if len(ev) else {}
+    facts["evaluation"] = {
+        "judged": int(len(ev)), "verdicts": {k: int(v) for k, v in verdicts.items()},
+        "negative": [] if ev.empty else [(r["code"], r["outcome"]) for _, r in
+                                         ev[ev["verdict_code"] == "negative"].iterrows()],
+        "effective": [] if ev.empty else [(r["code"], r["outcome"]) for _, r in
+                                          ev[ev["verdict_code"] == "effective"].iterrows()]}
+
+    cov, fl = plan["coverage"], plan["execution_flags"]
+    fe = plan["forecast_error"]
+    facts["execution"] = {
+        "managers": int(len(cov)),
+        "strategy_coverage": (float(cov["executed_strategies"].sum()
+                                    / cov["planned_strategies"].sum())
+                              if len(cov) and cov["planned_strategies"].sum() > 0 else None),
+        "visit_coverage": (float(cov["recorded_visits"].sum() / cov["planned_visits"].sum())
+                           if len(cov) and cov["planned_visits"].sum() > 0 else None),
+        "flagged": {c: int((fl["code"] == c).sum()) for c in fl["code"].unique()}
+        if len(fl) else {},
+        "ape": float(fe["ape"].iloc[0]) if len(fe) == 1 and "ape" in fe.columns else None}
+
+    adv = plan["advice"]
+    facts["improve"] = {
+        "review": int(plan["review"]["review"].sum()) if len(plan["review"]) else 0,
+        "carry": int(plan["carry_over"]["license_id"].nunique()),
+        "advice": adv["advice"].value_counts().to_dict() if len(adv) else {}}
+
+    ka = plan["key_accounts"]
+    down = ka[ka["trend"] < 0] if len(ka) else ka
+    facts["key_accounts"] = {"accounts": int(len(ka)), "declining": int(len(down)),
+                             "yoy_down": int((ka["yoy"] < 0).sum()) if len(ka) else 0}
+    return facts

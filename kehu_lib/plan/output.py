@@ -15,15 +15,17 @@ import pandas as pd
 
 from ..exports import mask_license
 
-__all__ = ["manager_sheet", "write_manager_plans", "masked", "effect_chart"]
+__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "manager_view", "manager_sheet", "targets_sheet",
+           "page_name", "write_manager_plans", "masked", "effect_chart"]
 
-#: Columns of the manager's shop list and their Chinese headers.
-SHEET_COLUMNS = {
-    "rank": "序号", "license_id": "许可证号", "business_format": "业态", "trade_area": "商圈",
-    "tier": "档位", "volume_cases": "本月销量(箱)", "problems": "存在问题的状态指标",
-    "details": "问题说明", "strategy_codes": "策略代码", "strategy_names": "营销服务策略",
-    "weekdays": "拜访日", "planned_visits": "计划拜访次数", "carry_over": "上月已列入",
-}
+#: The manager's week list (周工作安排): glossary keys of its columns, in order (the Chinese
+#: headers live in ``kehu_lib/present/glossary.yaml``).
+SHEET_COLUMNS = ("weekday", "visit_order", "route_id", "shop_label", "license_id", "problem_text",
+                 "details", "strategy_names", "target_qty", "last_visit_date", "last_result",
+                 "carry_over")
+#: The workbook's 目标 sheet (one row per manager): glossary keys.
+TARGET_COLUMNS = ("manager_id", "plan_key_shops", "volume_target_cases", "share_volume",
+                  "key_brand_target_cases")
 
 
 def masked(df: pd.DataFrame, col: str = "license_id") -> pd.DataFrame:
@@ -34,93 +36,172 @@ def masked(df: pd.DataFrame, col: str = "license_id") -> pd.DataFrame:
     return out
 
 
-def manager_sheet(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
-    """The key-shop list of one manager with Chinese headers (full licence ids).
+def manager_view(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
+    """The week list of one manager (full licence ids), columns :data:`SHEET_COLUMNS` as codes
+    and numbers plus the problem in words.
 
-    Returns
-    -------
-    DataFrame with the headers of :data:`SHEET_COLUMNS`, one row per key shop, by rank.
+    From ``plan['week_plan']`` (:func:`kehu_lib.plan.weekly.week_plan`): by visit day and route
+    order; ``problem_text`` names the indicator, the cause and the SKU
+    (:func:`kehu_lib.present.plan_text.problem_text`); ``details``: the numbers of the shop's own
+    flagged states (a district-wide problem is left to the district action); ``target_qty`` in
+    whole 条; ``carry_over``: listed with the same problem last month.
     """
-    ks = plan["key_shops"]
-    ks = ks[ks["manager_id"] == manager_id].copy()
+    from ..present import plan_text
+    from .strategies import district_problem_keys
+
+    w = plan["week_plan"]
+    w = w[w["manager_id"] == manager_id].sort_values(["weekday", "visit_order"]).copy()
+    lib = plan["library"]
+    names = plan.get("sku_names", {})
     st = plan["states"]
-    det = (st[st["flagged"] & st["license_id"].isin(set(ks["license_id"]))]
-           .sort_values("severity", ascending=False)
+    shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
+    own = st[st["flagged"] & st["license_id"].isin(set(w["license_id"]))]
+    own = own[[k not in shared for k in zip(own["license_id"], own["indicator"])]]
+    det = (own.sort_values("severity", ascending=False)
            .groupby("license_id")["detail"].agg(lambda s: "；".join(x for x in s if x)))
-    ks["details"] = ks["license_id"].map(det).fillna("")
-    ks["volume_cases"] = ks["volume"] / 250.0
+    w["details"] = w["license_id"].map(det).fillna("")
+    w["problem_text"] = [plan_text.problem_text(i, c, names.get(k, k) if isinstance(k, str)
+                                                else None, lib)
+                         for i, c, k in zip(w["problem_indicator"], w["problem_cause"],
+                                            w["problem_sku"])]
+    w["strategy_names"] = [lib.label(str(c).split(";")) if isinstance(c, str) and c else ""
+                           for c in w["strategy_codes"]]
     carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
-    ks["carry_over"] = ks["license_id"].isin(carried).map({True: "是", False: ""})
-    ks = ks.sort_values("rank")
-    return ks[list(SHEET_COLUMNS)].rename(columns=SHEET_COLUMNS).reset_index(drop=True)
+    w["carry_over"] = w["license_id"].isin(carried)
+    w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
+    return w[list(SHEET_COLUMNS)].reset_index(drop=True)
+
+
+def manager_sheet(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
+    """:func:`manager_view` for the workbook: Chinese headers (glossary), codes as names,
+    numbers kept as numbers (target in whole 条), licence ids in full."""
+    from ..present import format as fmt, glossary
+
+    v = manager_view(plan, manager_id)
+    out = v.copy()
+    for col in out.columns:
+        e = glossary.entry(col)
+        if e.kind in ("code", "bool") or col == "last_visit_date":
+            out[col] = [("" if fmt.is_missing(x) else fmt.value(x, col)) for x in v[col]]
+    out["carry_over"] = out["carry_over"].replace({fmt.NO: ""})
+    return out.rename(columns={c: glossary.header(c) for c in out.columns})
 
 
 def _targets_line(plan, manager_id: str) -> str:
+    from ..present import format as fmt
+
     t = plan["targets"]
     t = t[t["manager_id"] == manager_id]
     if t.empty:
         return ""
     r = t.iloc[0]
-    return (f"{plan['plan_month']}销量目标 {r['volume_target_cases']:,.1f} 箱（占本区近3月销量的"
-            f"{r['share'] * 100:.1f}%），重点品牌目标 {r['key_brand_target_cases']:,.1f} 箱。"
+    return (f"{plan['plan_month']}销量目标 {fmt.cases(r['volume_target_cases'])} 箱（占本区近3月"
+            f"销量的{fmt.share(r['share'])}），重点品牌目标 "
+            f"{fmt.cases(r['key_brand_target_cases'])} 箱；每户目标按其近3月销量占比分解，以条计。"
             f"{plan.get('targets_note', '')}")
 
 
-_CSS = """body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;font-size:11pt}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:3px 6px;
-vertical-align:top}th{background:#eee}h1{font-size:16pt}@media print{body{margin:0.5cm}
-tr{page-break-inside:avoid}}"""
+#: The manager's page: screen and A4 landscape print (a day's table keeps its header on every
+#: printed page; a shop's row is never split).
+_CSS = """body{font-family:'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:2em;font-size:11pt;
+color:#222}table{border-collapse:collapse;width:100%;margin-bottom:1em}th,td{border:1px solid #999;
+padding:3px 6px;vertical-align:top}th{background:#eee;white-space:nowrap}td.n{text-align:right;
+white-space:nowrap}td.c{white-space:nowrap}h1{font-size:16pt;margin:.2em 0}h2{font-size:13pt;
+margin:1em 0 .3em}.note{color:#555}.back{font-size:10pt}
+@page{size:A4 landscape;margin:1cm}
+@media print{body{margin:0;font-size:9pt}.back{display:none}thead{display:table-header-group}
+tr{page-break-inside:avoid}h2{page-break-after:avoid}}"""
+#: Columns written as numbers (right-aligned) and short codes (never wrapped) on the page.
+_NUMERIC = {"visit_order", "target_qty"}
+_NOWRAP = {"weekday", "route_id", "license_id", "last_visit_date", "last_result", "carry_over"}
 
 
-def _page(plan, manager_id: str, sheet: pd.DataFrame) -> str:
+def _table(view: pd.DataFrame) -> str:
+    from ..present import format as fmt, glossary
+
+    cols = [c for c in view.columns if c != "weekday"]
+    head = "".join(f"<th>{html.escape(glossary.header(c))}</th>" for c in cols)
+    rows = []
+    for _, r in view.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            text = "" if (c == "carry_over" and not v) else (
+                "" if fmt.is_missing(v) or v == "" else fmt.value(v, c))
+            cls = ' class="n"' if c in _NUMERIC else ' class="c"' if c in _NOWRAP else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _page(plan, manager_id: str, view: pd.DataFrame, back: str = "") -> str:
+    from ..present import format as fmt, glossary, plan_text
+
     title = f"{plan['place']} 客户经理 {manager_id} {plan['plan_month']} 月度工作方案"
     lib = plan["library"]
-    used = sorted({c for codes in sheet["策略代码"].dropna() for c in str(codes).split(";") if c})
+    used = sorted({c for codes in plan["week_plan"].loc[
+        plan["week_plan"]["manager_id"] == manager_id, "strategy_codes"].dropna()
+        for c in str(codes).split(";") if c})
     legend = "".join(f"<li>{html.escape(c)} {html.escape(lib.name(c))}</li>" for c in used)
-    body = sheet.to_html(index=False, escape=True, na_rep="")
+    days = []
+    for wd, g in view.groupby("weekday", dropna=False, sort=True):
+        day = "拜访日未定" if fmt.is_missing(wd) else glossary.code_name("weekday", wd)
+        total = g["target_qty"].dropna().sum()
+        days.append(f"<h2>{html.escape(day)}（{len(g)}户，目标合计{fmt.cartons(total)}条）</h2>"
+                    + _table(g))
+    district = plan_text.district_action_note(plan.get("district_actions", pd.DataFrame()), lib)
+    nav = f'<p class="back"><a href="{html.escape(back)}">← 返回本区月度工作方案</a></p>' \
+        if back else ""
     return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>"
-            f"{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"{html.escape(title)}</title><style>{_CSS}</style></head><body>{nav}"
             f"<h1>{html.escape(title)}</h1><p>{html.escape(_targets_line(plan, manager_id))}</p>"
-            f"<p>本方案含完整许可证号，仅供客户经理本人使用，请勿转发。</p>"
-            f"<h2>重点客户（{len(sheet)}户）</h2>{body}<h2>策略说明</h2><ul>{legend}</ul>"
-            f"</body></html>")
-
-
-#: Headers of the workbook's 目标 sheet (one row per manager).
-TARGET_COLUMNS = {"manager_id": "客户经理", "key_shops": "重点客户（户）",
-                  "volume_target_cases": "销量目标（箱）", "share_pct": "占本区近3月销量（%）",
-                  "key_brand_target_cases": "重点品牌目标（箱）"}
+            + (f"<p>{html.escape(district)}</p>" if district else "")
+            + f"<p class='note'>重点客户{len(view)}户，按拜访日和访销线顺序排列。"
+            f"本方案含完整许可证号，仅供客户经理本人使用，请勿转发。</p>"
+            + "".join(days) + f"<h2>策略说明</h2><ul>{legend}</ul></body></html>")
 
 
 def targets_sheet(plan: Mapping[str, Any], managers: list[str]) -> pd.DataFrame:
     """The managers' targets, one row each, with Chinese headers (the workbook's first sheet)."""
+    from ..present import glossary
+
     t = plan["targets"].drop_duplicates("manager_id").set_index("manager_id")
     counts = plan["key_shops"]["manager_id"].value_counts()
     rows = []
     for m in managers:
         r = t.loc[m] if m in t.index else None
-        rows.append({"manager_id": m, "key_shops": int(counts.get(m, 0)),
+        rows.append({"manager_id": m, "plan_key_shops": int(counts.get(m, 0)),
                      "volume_target_cases": None if r is None else round(float(r["volume_target_cases"]), 1),
-                     "share_pct": None if r is None else round(float(r["share"]) * 100, 1),
+                     "share_volume": None if r is None else round(float(r["share"]), 3),
                      "key_brand_target_cases": None if r is None else round(float(r["key_brand_target_cases"]), 1)})
-    out = pd.DataFrame(rows, columns=list(TARGET_COLUMNS)).rename(columns=TARGET_COLUMNS)
+    out = pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
+    out = out.rename(columns={c: glossary.header(c) for c in TARGET_COLUMNS})
     note = plan.get("targets_note", "")
     if note:
-        out["说明"] = note
+        out[glossary.header("note")] = note
     return out
 
 
-def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "") -> pd.DataFrame:
-    """Write each manager's plan: ``月度工作方案_<plan month>_<manager>.html`` and one workbook
+def page_name(plan: Mapping[str, Any], manager_id: str) -> str:
+    """File name of a manager's page: ``月度工作方案_<plan month>_<manager>.html``."""
+    return f"月度工作方案_{plan['plan_month']}_{manager_id}.html"
+
+
+def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "", *,
+                        back: str = "") -> pd.DataFrame:
+    """Write each manager's plan: ``月度工作方案_<plan month>_<manager>.html`` (the week list by
+    visit day and route order, printable on A4) and one workbook
     ``月度工作方案_<place>_<plan month>.xlsx`` (a 目标 sheet, then a sheet per manager with the
-    shop list: headers in row 1, frozen, licence ids as text), in ``output_dir``
+    week list: headers in row 1, frozen, licence ids as text), in ``output_dir``
     (:func:`kehu_lib.config.files_dir`: empty is the interactive folder under ``reports/``).
+    ``back``: link from each page back to the district's plan page (relative to the files).
 
     Returns
     -------
-    DataFrame: manager_id, key_shops, html (file name), sheet — what was written.
+    DataFrame: manager_id, key_shops, html (file name), sheet, folder — what was written.
     """
     from .. import config
+    from ..present import glossary
     from ..workbook import write_workbook
 
     out = config.files_dir(output_dir, month=plan.get("month", ""), place=plan["place"])
@@ -129,15 +210,20 @@ def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "") ->
     sheets = [("目标", targets_sheet(plan, managers))]
     rows = []
     for m in managers:
-        sheet = manager_sheet(plan, m)
+        view = manager_view(plan, m)
         name = f"{plan['plan_month']}_{m}"[:31]
-        sheets.append((name, sheet))
-        page = out / f"月度工作方案_{plan['plan_month']}_{m}.html"
-        page.write_text(_page(plan, m, sheet), encoding="utf-8")
-        rows.append((m, len(sheet), page.name, name))
+        sheets.append((name, manager_sheet(plan, m)))
+        page = out / page_name(plan, m)
+        page.write_text(_page(plan, m, view, back), encoding="utf-8")
+        rows.append((m, len(view), page.name, name, str(out)))
     write_workbook(out / f"月度工作方案_{plan['place']}_{plan['plan_month']}.xlsx", sheets,
-                   text_columns=[SHEET_COLUMNS["license_id"], TARGET_COLUMNS["manager_id"]])
-    return pd.DataFrame(rows, columns=["manager_id", "key_shops", "html", "sheet"])
+                   text_columns=[glossary.header("license_id"), glossary.header("manager_id"),
+                                 glossary.header("route_id")])
+    return pd.DataFrame(rows, columns=["manager_id", "key_shops", "html", "sheet", "folder"])
+
+
+#: Bar colour of a strategy's verdict: effective red, negative blue, the rest grey.
+EFFECT_COLORS = {"effective": "#c0392b", "negative": "#2457a6"}
 
 
 def effect_chart(evaluation: pd.DataFrame, *, ax=None):
@@ -154,11 +240,13 @@ def effect_chart(evaluation: pd.DataFrame, *, ax=None):
         _, ax = plt.subplots(figsize=(6, 0.4 * len(ev) + 1.2))
     z = ev["estimate"] / ev["se"]
     labels = ev["code"] + " " + ev["name"] + "（" + ev["outcome_zh"] + "）"
-    colors = ["#c0392b" if f else "#7f8c8d" for f in ev["effect_found"]]
+    verdict = (ev["verdict_code"] if "verdict_code" in ev.columns
+               else ev["effect_found"].map({True: "effective", False: "no_effect"}))
+    colors = [EFFECT_COLORS.get(v, "#7f8c8d") for v in verdict]
     ax.barh(labels, z, color=colors)
     for x in (-1.96, 1.96):
         ax.axvline(x, color="#555", linestyle="--", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("效果估计 / 标准误（倍）")
-    ax.set_title("上月策略效果（双重差分，红色为校正后显著）")
+    ax.set_title("上月策略效果（双重差分；红色有效、蓝色效果为负，均为校正后显著）")
     return ax

@@ -26,7 +26,7 @@ from .. import config, loaders
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import data as pdata
-from . import improve, indicators, key_accounts, priority, strategies
+from . import improve, indicators, key_accounts, priority, strategies, weekly
 
 __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cache_key", "city_plan", "ensure_month_plan",
            "states_for"]
@@ -34,7 +34,8 @@ __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cach
 #: The frames of the city-wide part (all keyed by license_id or district_code, city-wide).
 FRAMES = ("values", "states", "strategies", "priority", "key_shops", "values_b", "states_b",
           "strategies_b", "key_shops_b", "targets", "district_volume", "key_accounts",
-          "carry_over", "market_alerts", "alert_strategies")
+          "carry_over", "market_alerts", "alert_strategies", "district_actions",
+          "shop_strategies", "week_plan")
 #: Cached thresholds sets kept per month (the oldest are removed).
 KEEP = 6
 
@@ -50,10 +51,18 @@ def states_for(inputs: Mapping[str, Any], month: str, thresholds: Mapping[str, A
 
 
 def _plan(values, states, library, visits, plan_month, thresholds):
+    """Strategies, district actions, priorities and key shops of one month's states.
+
+    A problem shared by most of a district's shops (:func:`kehu_lib.plan.strategies.
+    district_actions`) is one district action: it neither ranks the shops nor is listed shop by
+    shop, so the key shops are those with problems of their own."""
     strat = strategies.assign_strategies(states, library)
-    prio = priority.shop_priority(states, values, thresholds=thresholds)
-    keys = priority.key_shops(prio, strat, visits, plan_month=plan_month, thresholds=thresholds)
-    return strat, prio, keys
+    actions, shop_strat = strategies.district_actions(states, strat, library)
+    own = strategies.shop_level_states(states, actions)
+    prio = priority.shop_priority(own, values, thresholds=thresholds)
+    keys = priority.key_shops(prio, shop_strat, visits, plan_month=plan_month,
+                              thresholds=thresholds)
+    return strat, prio, keys, actions, shop_strat
 
 
 def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library, *,
@@ -69,10 +78,11 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     visits = inputs["visits"]
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
     values, states = states_for(inputs, month, thresholds)
-    strat, prio, keys = _plan(values, states, library, vis_now, pdata.plan_month(month),
-                              thresholds)
+    strat, prio, keys, actions, shop_strat = _plan(values, states, library, vis_now,
+                                                   pdata.plan_month(month), thresholds)
     values_b, states_b = states_for(inputs, before, thresholds)
-    strat_b, _, keys_b = _plan(values_b, states_b, library, vis_prev, prev, thresholds)
+    _, _, keys_b, _, shop_strat_b = _plan(values_b, states_b, library, vis_prev, prev,
+                                                thresholds)
     names = pdata.district_names()
     monthly = pdata.district_volume(inputs["orders"], inputs["products"])
     pm = pdata.plan_month(month)
@@ -87,15 +97,22 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
                                        month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
     alerts, alert_strat = market_alert_strategies(inputs, library)
+    planned_b = shop_strat_b[shop_strat_b["license_id"].isin(set(keys_b["license_id"]))]
+    week = weekly.week_plan(keys, strategies.shop_level_states(states, actions), shop_strat,
+                            inputs["customers"], visits, inputs["orders"], targets, month=month,
+                            planned_last_month=planned_b[["license_id", "code"]])
     return {
+        "week_plan": week,
         "market_alerts": alerts, "alert_strategies": alert_strat,
+        "district_actions": actions, "shop_strategies": shop_strat,
         "values": values, "states": states, "strategies": strat, "priority": prio,
-        "key_shops": keys, "values_b": values_b, "states_b": states_b, "strategies_b": strat_b,
+        "key_shops": keys, "values_b": values_b, "states_b": states_b,
+        "strategies_b": shop_strat_b,
         "key_shops_b": keys_b, "targets": targets, "targets_note": note,
         "district_volume": monthly,
         "key_accounts": key_accounts.key_account_list(inputs["orders"], inputs["customers"],
                                                       month=month),
-        "carry_over": improve.carry_over(states_b, states, strat_b),
+        "carry_over": improve.carry_over(states_b, states, shop_strat_b),
     }
 
 

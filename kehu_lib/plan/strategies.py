@@ -20,7 +20,8 @@ from .. import config
 from .indicators import INDICATORS
 
 __all__ = ["LIBRARY_FILE", "Library", "load_library", "assign_strategies", "parse_codes",
-           "strategy_summary", "district_actions", "DISTRICT_ACTION_SHARE"]
+           "strategy_summary", "district_actions", "district_problem_keys",
+           "shop_level_states", "DISTRICT_ACTION_SHARE"]
 
 #: Default share of a district's judged shops above which a cause is a district-wide problem.
 DISTRICT_ACTION_SHARE = 0.5
@@ -239,9 +240,7 @@ def district_actions(states: pd.DataFrame, assigned: pd.DataFrame, library: Libr
     acts["cause"] = acts["cause"].astype("string")
     # a shop strategy is dropped when every state it answers is, for this shop, a district
     # problem (same district, indicator and cause)
-    problem = set(zip(acts["district_code"], acts["indicator"], acts["_key"]))
-    covered = fl[[k in problem for k in zip(fl["district_code"], fl["indicator"], fl["_key"])]]
-    covered = set(zip(covered["license_id"], covered["indicator"]))
+    covered = district_problem_keys(states, acts)
     zh_to_ind = {v[0]: k for k, v in INDICATORS.items()}
     if len(assigned):
         only = [all((lic, zh_to_ind.get(z, z)) in covered for z in str(r).split("、"))
@@ -251,6 +250,44 @@ def district_actions(states: pd.DataFrame, assigned: pd.DataFrame, library: Libr
     else:
         shop = assigned
     return acts.reset_index(drop=True)[cols], shop.reset_index(drop=True)
+
+
+def _problem_key(states: pd.DataFrame) -> pd.Series:
+    """A state's problem: its cause, else its indicator (the key of :func:`district_actions`)."""
+    cause = (states["cause"].astype("object") if "cause" in states.columns
+             else pd.Series(None, index=states.index, dtype="object"))
+    return cause.where(cause.notna(), states["indicator"])
+
+
+def district_problem_keys(states: pd.DataFrame, actions: pd.DataFrame) -> set:
+    """The (license_id, indicator) flags of ``states`` that are a district problem of
+    ``actions`` (:func:`district_actions`: same district, indicator and cause)."""
+    if actions.empty:
+        return set()
+    key = actions["cause"].astype("object")
+    key = key.where(key.notna(), actions["indicator"])
+    problem = set(zip(actions["district_code"], actions["indicator"], key))
+    fl = states[states["flagged"].astype(bool)]
+    hit = [k in problem for k in zip(fl["district_code"], fl["indicator"], _problem_key(fl))]
+    return set(zip(fl.loc[hit, "license_id"], fl.loc[hit, "indicator"]))
+
+
+def shop_level_states(states: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
+    """``states`` with the district problems of ``actions`` no longer flagged shop by shop.
+
+    A flag that is a district problem (:func:`district_problem_keys`) is answered once by the
+    district action, so it neither raises the shop's priority nor appears in the key-shop list:
+    ``flagged`` becomes False and ``severity`` 0 for it; every other row is unchanged.
+    """
+    covered = district_problem_keys(states, actions)
+    if not covered:
+        return states
+    out = states.copy()
+    hit = pd.Series([k in covered for k in zip(out["license_id"], out["indicator"])],
+                    index=out.index) & out["flagged"].astype(bool)
+    out.loc[hit, "flagged"] = False
+    out.loc[hit, "severity"] = 0.0
+    return out
 
 
 def parse_codes(visits: pd.DataFrame) -> pd.DataFrame:
@@ -270,12 +307,15 @@ def parse_codes(visits: pd.DataFrame) -> pd.DataFrame:
 
 
 def strategy_summary(assigned: pd.DataFrame, library: Library,
-                     key_shops: pd.DataFrame | None = None) -> pd.DataFrame:
+                     key_shops: pd.DataFrame | None = None,
+                     shop_strategies: pd.DataFrame | None = None) -> pd.DataFrame:
     """Shops per strategy (策略组合汇总) in the plan.
 
     ``shops`` = shops given the strategy (from :func:`assign_strategies`); ``key_shops`` = of
-    which key shops of the month (when ``key_shops`` is given); ``answers`` = the flagged states
-    it answers there ('、'-joined).
+    which key shops of the month that carry it on their own list (when ``key_shops`` is given;
+    with ``shop_strategies``, the shop actions of :func:`district_actions`, a strategy of a
+    district action is not counted on the key shops); ``answers`` = the flagged states it answers
+    there ('、'-joined).
 
     Returns
     -------
@@ -285,7 +325,13 @@ def strategy_summary(assigned: pd.DataFrame, library: Library,
     if assigned.empty:
         return pd.DataFrame(columns=cols)
     keys = set(key_shops["license_id"]) if key_shops is not None else set()
-    g = assigned.assign(_k=assigned["license_id"].isin(keys)).groupby("code").agg(
+    if shop_strategies is not None:
+        own = set(zip(shop_strategies["license_id"], shop_strategies["code"]))
+        on_key = [lic in keys and (lic, c) in own
+                  for lic, c in zip(assigned["license_id"], assigned["code"])]
+    else:
+        on_key = assigned["license_id"].isin(keys)
+    g = assigned.assign(_k=on_key).groupby("code").agg(
         shops=("license_id", "nunique"), key_shops=("_k", "sum"),
         answers=("reasons", lambda s: "、".join(dict.fromkeys("、".join(s).split("、")))))
     g = g.reset_index()

@@ -87,9 +87,10 @@ def last_visit(visits: pd.DataFrame, planned: pd.DataFrame | None = None) -> pd.
         p = planned[["license_id", "code"]].drop_duplicates()
         p = p.assign(done=[(a, b) in rec for a, b in zip(p["license_id"], p["code"])])
         share = p.groupby("license_id")["done"].mean()
-        s = last["license_id"].map(share)
-        last["last_result"] = np.select([s.isna(), s >= 1, s > 0],
-                                        ["no_plan", "done", "partly"], "not_done")
+        s = last["license_id"].map(share).astype(float)
+        last["last_result"] = np.select(
+            [s.isna().to_numpy(), (s >= 1).to_numpy(bool), (s > 0).to_numpy(bool)],
+            ["no_plan", "done", "partly"], "not_done")
     return last.reset_index(drop=True)[cols]
 
 
@@ -110,7 +111,7 @@ def week_plan(key_shops: pd.DataFrame, states: pd.DataFrame, strategies: pd.Data
 
     - ``weekday`` (0 = Monday), ``visit_order`` (1 = first of the manager's day; see the module
       docstring), ``route_id``
-    - ``shop_label``: the shop's ``name`` when the customers carry one, else the masked licence
+    - ``shop_label``: the shop's ``shop_name`` (客户名称) when the customers carry one, else the masked licence
       id ('1401******23'); ``license_id`` (full: the manager's own page)
     - ``problem_indicator``, ``problem_cause``, ``problem_sku``: the most severe flagged state
       as codes (e.g. brand_cooperation / new_product_not_carried / the new SKU); ``problems``
@@ -120,10 +121,12 @@ def week_plan(key_shops: pd.DataFrame, states: pd.DataFrame, strategies: pd.Data
 
     Returns
     -------
-    DataFrame sorted by manager_id, weekday, visit_order.
+    DataFrame (with ``district_code`` first when the key shops carry it) sorted by manager_id,
+    weekday, visit_order.
     """
-    ks = key_shops[["license_id", "manager_id", "rank"]].copy()
-    cust_cols = [c for c in ("license_id", "route_id", "route_seq", "name") if c in
+    ks = key_shops[[c for c in ("license_id", "district_code", "manager_id", "rank")
+                    if c in key_shops.columns]].copy()
+    cust_cols = [c for c in ("license_id", "route_id", "route_seq", "shop_name") if c in
                  customers.columns]
     ks = ks.merge(customers[cust_cols], on="license_id", how="left")
     wd = usual_weekday(visits)
@@ -133,8 +136,8 @@ def week_plan(key_shops: pd.DataFrame, states: pd.DataFrame, strategies: pd.Data
     ks = ks.sort_values(["manager_id", "weekday", "route_id", *order_keys, "license_id"],
                         na_position="last", ignore_index=True)
     ks["visit_order"] = ks.groupby(["manager_id", "weekday"], dropna=False).cumcount() + 1
-    if "name" in ks.columns:
-        label = ks["name"].astype("string")
+    if "shop_name" in ks.columns:
+        label = ks["shop_name"].astype("string")
         ks["shop_label"] = label.where(label.notna() & (label != ""),
                                        ks["license_id"].map(mask_license))
     else:
@@ -157,7 +160,7 @@ def week_plan(key_shops: pd.DataFrame, states: pd.DataFrame, strategies: pd.Data
     lv = last_visit(visits, planned_last_month).set_index("license_id")
     for c in ("last_visit_date", "last_visit_codes", "last_result"):
         ks[c] = ks["license_id"].map(lv[c]) if len(lv) else pd.NA
-    cols = ["manager_id", "weekday", "visit_order", "route_id", "license_id", "shop_label",
+    cols = (["district_code"] if "district_code" in ks.columns else []) + ["manager_id", "weekday", "visit_order", "route_id", "license_id", "shop_label",
             "rank", "problem_indicator", "problem_cause", "problem_sku", "problems",
             "strategy_codes", "target_qty", "last_visit_date", "last_visit_codes", "last_result"]
     return ks[cols]

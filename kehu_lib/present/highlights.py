@@ -15,6 +15,8 @@ strategy library (strategy and cause names).
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, Mapping
 
 import pandas as pd
@@ -126,6 +128,15 @@ def _cause_name(library, cause: Any) -> str:
     return str(hit.iloc[0]) if len(hit) else glossary.code_name("highlight", cause)
 
 
+def _netting(forecast: float, cut: float, excess: float) -> str:
+    """How the demand plan nets the excess social stock: all of it next month, or part of it
+    with the rest left to the following months."""
+    if not math.isfinite(excess) or round(excess) <= round(cut):
+        return f"较预测{forecast:,.0f}条扣减超出合理库存的社会库存{cut:,.0f}条。"
+    return (f"较预测{forecast:,.0f}条扣减{cut:,.0f}条；超出合理库存的社会库存共{excess:,.0f}条，"
+            f"其余{excess - cut:,.0f}条在以后月份逐月扣减。")
+
+
 def _num(x: Any) -> float:
     try:
         return float(x)
@@ -144,7 +155,7 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
         reason = _cause_name(library, row["consequence_of"])
         return (f"{where}{names.get(subject, subject)}{f'因{reason}' if reason else ''}"
                 f"在货源投放建议中列为控量：投放建议{_num(row['value']):,.0f}条，"
-                f"较预测{_num(row['reference']):,.0f}条扣减超出合理库存的社会库存{cut:,.0f}条。")
+                + _netting(_num(row['reference']), cut, _num(row.get("count"))))
     if code == "plan_alert_strategy":
         return (f"月度工作方案对{where}在销{names.get(subject, subject)}的"
                 f"{int(_num(row['count'])):,}户零售户安排{library.label(codes)}。")

@@ -4,6 +4,7 @@ managers' own plans."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from .. import config, loaders
@@ -26,6 +27,18 @@ def _item_names() -> dict[str, str]:
     return {k: str(v.get("label", k)).removesuffix("满意度") for k, v in survey_items().items()}
 
 
+def manager_links_base(output_dir: Any) -> str | None:
+    """How the plan page links its managers' pages: ``'files/'`` when the batch writes them into
+    the ``files/`` folder beside the page (``reports/<month>/<district>/files/``), None for an
+    interactive run (the pages then sit in ``reports/interactive/…`` and are linked by their
+    absolute file address)."""
+    from ..batch.index import FILES_DIR
+
+    if output_dir and Path(str(output_dir)).name == FILES_DIR:
+        return f"{FILES_DIR}/"
+    return None
+
+
 def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
     """The monthly plan of ``district`` (or 全市) for report month ``month`` (``""``: latest)."""
     p = {**load_params(NOTEBOOK), **params}
@@ -39,6 +52,12 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     city = r.city
     where = ["district_code"] if city else []
     r.section("data").add(Text(f"{plan['place']}：{month}状态判断，{plan['plan_month']}工作方案。"))
+    facts = monthly.section_facts(plan)
+    names = {**plan["sku_names"], **_item_names()}
+    for sec in ("states", "plan", "evaluation", "execution", "improve", "key_accounts"):
+        # each section opens with its conclusion and 建议 (seed 004: 结论和建议 per section)
+        r.section(sec).add(Text(items=plan_text.section_summary(sec, facts, plan["library"],
+                                                                names), numbered=False))
 
     summary = indicators.indicator_summary(plan["states"]).rename(
         columns={"indicator": "state_indicator"})
@@ -46,22 +65,18 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                                            "note"]], title="客户状态指标与问题户",
                                            sheet="客户状态"))
 
-    strat = strategies.strategy_summary(plan["strategies"], plan["library"], plan["key_shops"])
+    strat = strategies.strategy_summary(plan["strategies"], plan["library"], plan["key_shops"],
+                                        plan["shop_strategies"])
     targets = plan["targets"].rename(columns={"share": "share_volume"})
-    keys = output.masked(plan["key_shops"])
+    # the district page lists the most urgent key shops first, whoever their manager
+    keys = output.masked(plan["key_shops"]).sort_values(["priority", "manager_id", "rank"],
+                                                        ascending=[False, True, True],
+                                                        kind="stable")
     r.section("plan").add(
         Table(strat.rename(columns={"code": "strategy_code", "name": "strategy"})[
             ["strategy_code", "strategy", "shops", "key_shops", "answers"]],
-            title=f"{plan['plan_month']}营销服务策略组合", empty="没有存在问题的客户，无需策略。"),
-        Text(plan["targets_note"]),
-        Table(targets[where + ["manager_id", "shops", "recent_volume_cases", "share_volume",
-                               "volume_target_cases", "key_brand_share",
-                               "key_brand_target_cases"]], title="客户经理销量目标",
-              sheet="销量目标"),
-        Table(keys[where + ["manager_id", "rank", "license_id", "business_format", "tier",
-                            "problems", "strategy_codes", "planned_visits", "priority"]],
-              title="重点客户", cap=top_n, sheet="重点客户", city=city,
-              empty="没有列入重点客户的零售户。"),
+            title=f"{plan['plan_month']}营销服务策略组合（其中重点客户：列入本户方案的）",
+            empty="没有存在问题的客户，无需策略。"),
         Table(plan_text.district_action_view(plan["district_actions"], plan["library"])[
             where + ["state_indicator", "cause_text", "shops_flagged", "shops_judged", "share",
                      "strategy_codes"]],
@@ -72,7 +87,16 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
             where + ["item", "comparison", "score_diff", "ci_low", "ci_high", "cause_text",
                      "strategy_codes"]],
               title="零售客户满意度显著下降的应对（区县行动）",
-              empty="零售客户满意度没有显著下降的题目。"))
+              empty="零售客户满意度没有显著下降的题目。"),
+        Text(plan["targets_note"]),
+        Table(targets[where + ["manager_id", "shops", "recent_volume_cases", "share_volume",
+                               "volume_target_cases", "key_brand_share",
+                               "key_brand_target_cases"]], title="客户经理销量目标",
+              sheet="销量目标"),
+        Table(keys[where + ["manager_id", "rank", "license_id", "business_format", "tier",
+                            "problems", "strategy_codes", "planned_visits", "priority"]],
+              title="重点客户（按优先级，各户自身的问题；区县共性问题见上表）", cap=top_n,
+              sheet="重点客户", city=city, empty="没有列入重点客户的零售户。"))
 
     ev = plan["evaluation"].drop(columns="outcome").rename(columns=EVALUATION)
     r.section("evaluation").add(
@@ -102,10 +126,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         carry_shops=("license_id", "nunique")).rename(columns={"indicator": "state_indicator"})
     carry = carry.sort_values("state_indicator", key=lambda s: s.map(
         {k: i for i, k in enumerate(indicators.INDICATORS)}))
+    review = review[review["review"].astype(bool)] if len(review) else review
     r.section("improve").add(
         Table(review[["strategy_code", "strategy", "outcome", "n_treated", "estimate",
                       "estimate_low", "estimate_high", "p_holm", "verdict"]],
-              title="策略复核清单", empty="上月没有评估的策略，无需复核。"),
+              title="策略复核清单（未见效果或效果为负）",
+              empty=("上月评估的策略均有效或样本不足，无需复核。" if len(plan["review"])
+                     else "上月没有评估的策略，无需复核。")),
         Table(plan_text.advice_view(plan["advice"], plan["evaluation"], plan["library"]),
               title="改进建议（按评估指标和实测效果）", sheet="改进建议",
               empty="上月没有评估的策略，无改进建议。"),
@@ -119,9 +146,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                   "volume_cases", "recent_cases", "yoy", "trend", "direction"]],
               title="大客户", cap=top_n, sheet="大客户", empty="没有大客户。"))
 
-    written = output.write_manager_plans(plan, p["output_dir"])
-    r.section("managers").add(Table(written.rename(columns={"key_shops": "plan_key_shops"}),
-                                    title="客户经理工作方案文件",
-                                    empty="没有客户经理工作方案。"))
+    back = manager_links_base(p["output_dir"])
+    written = output.write_manager_plans(plan, p["output_dir"],
+                                         back=f"../{NOTEBOOK}.html" if back else "")
+    links = plan_text.manager_link_items(written, plan["targets"], base=back)
+    r.section("managers").add(Text(items=links) if links else Text("没有客户经理工作方案。"))
+    if links:  # a manager finds his own page at the top too
+        r.section("data").add(Text("客户经理本人的周工作安排（按拜访日和访销线顺序）：" + "；".join(
+            plan_text.manager_short_links(written, base=back)) + "（详见第六节）。"))
     r.headlines = monthly.summary(plan)
     return r

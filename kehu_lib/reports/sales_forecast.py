@@ -100,12 +100,11 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     demand = plan.demand_plan(month, name, history=p["history_months"],
                               fill_threshold=p["fill_threshold"], store=store)
     alerts, inv = _market_check(name, month, store=store)
-    adjusted = crossreport.demand_plan_adjustment(demand, alerts, inv)
+    adjusted = crossreport.demand_plan_adjustment(demand, alerts, inv,
+                                                  control_months=p["control_months"],
+                                                  control_floor=p["control_floor"])
     files = plan.write_plan(adjusted, p["output_dir"], month=month, district=name)
-    view = adjusted.rename(columns={**plan.PLAN_COLUMNS, "control": "demand_control",
-                                    "control_reason": "control_reason",
-                                    "excess_stock": "excess_stock_cartons",
-                                    "suggested": "plan_suggested"})
+    view = adjusted.rename(columns={**plan.PLAN_COLUMNS, **plan.ADJUSTMENT_COLUMNS})
     controlled = view[view["demand_control"]]
     cols = ["sku_name", "price_class", "plan_mean", "plan_lo_80", "plan_hi_80", "ordered_avg",
             "supplied_avg", "fill_rate", "rationed", "demand_control", "plan_suggested"]
@@ -116,8 +115,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Text(f"全表另存为 {files['xlsx'].name} 和同名 CSV 文件。"))
     if len(controlled):
         sup.add(Table(controlled[["sku_name", "control_reason", "stock_to_sales", "plan_mean",
-                                  "excess_stock_cartons", "plan_suggested"]],
-                      title="控量规格（市场分析预警：投放建议 = 预测 − 超出合理库存的社会库存）",
+                                  "excess_stock_cartons", "control_reduction", "plan_suggested",
+                                  "excess_left_cartons"]],
+                      title=(f"控量规格（市场分析预警：超出合理库存的社会库存分{p['control_months']}"
+                             f"个月扣减，投放建议不低于预测的{p['control_floor'] * 100:.0f}%）"),
                       sheet="控量规格"))
     else:
         sup.add(Text("本月没有市场预警规格，投放建议即预测值。"))
