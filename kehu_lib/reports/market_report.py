@@ -19,6 +19,7 @@ from ..present import Chart, Table, Text
 from ..present import highlights
 from ..present import market_plots as plots
 from ..schema import survey_items
+from . import market_sections
 from .base import Report, load_params, place
 
 __all__ = ["build"]
@@ -229,6 +230,14 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                 Chart(plots.district_small_multiples,
                       sales.sales_summary(od[od["month"].isin(window)],
                                           by=["district_code", "month"])))
+
+    # 访销线, 城乡, 高档卷烟, 市场机会, 规格毛利率, 大客户 (seed 004 / 003); then 结论与建议
+    views = market_sections.add_sections(r, month=month, district=district, products=prod,
+                                         customers=cust, checks=chk, new_status=new_status,
+                                         params=p, store=store)
+    market_sections.conclusions(r, result, views, params=p, frames={
+        "structure": structure, "fill": fill, "wpi": wpi,
+        "by_district": by_d if city else None})
 
     h = head.set_index("indicator")
     r.headlines = {
