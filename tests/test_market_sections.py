@@ -125,11 +125,15 @@ def test_key_account_view_from_aggregates_equals_lines(small_store, products):
     cust = loaders.load_customers(KA, store=small_store)
     v = ms.key_account_frames(M, KA, cust, products, store=small_store)
     assert v is not None
-    managed = cust[cust["key_account"].astype(bool) & (cust["status"] != "歇业")]
-    assert set(v["relationship"]["license_id"]) == set(managed["license_id"])
-    assert v["closed"] == int((cust["status"] == "歇业").sum())
     allc = loaders.load_customers(None, store=small_store)
     od = loaders.load_orders(None, (str(pd.Period(M, "M") - 14), M), store=small_store)
+    supplied = set(od.loc[(od["month"] == M) & (od["qty_supplied"] > 0), "license_id"])
+    managed = cust[cust["key_account"].astype(bool)
+                   & ((cust["status"] != "歇业") | cust["license_id"].isin(supplied))]
+    assert set(v["relationship"]["license_id"]) == set(managed["license_id"])
+    assert v["closed"] == len(cust) - len(managed)
+    # every key account supplied this month is in the view: its count agrees with 有效户数
+    assert supplied & set(cust["license_id"]) <= set(managed["license_id"])
     p = ka.priority_supply(od, allc, month=M, rationed_below=ms.RATIONED_BELOW)
     p = p[p["license_id"].isin(set(managed["license_id"]))]
     pd.testing.assert_frame_equal(
@@ -186,12 +190,12 @@ def test_overview_conclusion_quotes_the_headline(pages):
 def test_conclusion_advice_follows_the_numbers():
     """The same template gives a different 建议 when the numbers differ (a fall beyond the
     alert line names the largest contributor; a rise keeps the pace)."""
-    def result(yoy, contrib):
+    def result(yoy, contrib, dimension="shop_group", group="key_brand_loss"):
         head = pd.DataFrame({"indicator": ["volume_cases", "value_per_case", "share_class12"],
                              "value": [100.0, 20000.0, 0.4], "yoy": [yoy, 0.01, 0.01],
                              "mom": [0.0, 0.0, 0.0]})
         drv = pd.DataFrame({"indicator": "volume_cases", "comparison": "yoy",
-                            "dimension": "shop_group", "group": ["key_brand_loss", "other"],
+                            "dimension": dimension, "group": [group, "other"],
                             "contribution": [contrib, 0.0], "total_change": contrib,
                             "share_of_change": [1.0, 0.0]})
         return {"headline": head, "drivers": drv}
@@ -200,8 +204,13 @@ def test_conclusion_advice_follows_the_numbers():
     text, advice = ms._overview(result(-0.2, -20.0), {}, params, {})
     assert "减少20.0箱" in text and "重点品牌流失户" in text
     assert "下降超过10%" in advice and "重点品牌流失户" in advice
+    text, advice = ms._overview(result(0.05, 5.0, "price_class", "二类"), {}, params, {})
+    assert "二类卷烟增加5.0箱" in text and "下降" not in advice and "同步增长" in advice
     text, advice = ms._overview(result(0.05, 5.0), {}, params, {})
-    assert "增加5.0箱" in text and "下降" not in advice
+    assert "变动主要来自重点品牌流失户" in advice
+    text, advice = ms._overview(result(-0.005, -3.0, "price_class", "三类"), {}, params, {})
+    assert "三类卷烟减少3.0箱" in text
+    assert "小幅下降" in advice and "同步增长" not in advice
 
 
 def test_headings_numbered_after_the_report_sections(pages):
@@ -257,3 +266,12 @@ def test_sku_margin_table_by_hand(pages, small_store, products):
         assert row["margin"] == pytest.approx(margin[sku])
     ref = definitions.sku_margins(chk, products)
     assert len(ref[ref["below_target"]]) == len(t.data)
+
+
+def test_route_written_by_district_and_number():
+    """A 访销线 code shows as 小店区14线 (no bare district code on the page, audit rule)."""
+    assert fmt.route("140105-14") == "小店区14线"
+    assert fmt.value("140199-03", "route_id") == "大客户3线"
+    assert fmt.route("X-1") == "X-1" and fmt.route(None) == fmt.MISSING
+    t = Table(pd.DataFrame({"route_id": ["140105-14"], "volume_cases": [1.0]}))
+    assert "140105" not in t.formatted().to_string()

@@ -154,13 +154,21 @@ def key_account_frames(month: str, district, customers: pd.DataFrame, products: 
     kas = customers[customers["key_account"].fillna(False).astype(bool)]
     if kas.empty:
         return None
-    closed = int((kas["status"] == "歇业").sum()) if "status" in kas.columns else 0
-    kas = kas[kas["status"] != "歇业"] if "status" in kas.columns else kas  # managed: not closed
     ids = pd.DataFrame({"license_id": kas["license_id"].astype(str)})
     vol = order_aggregate(
         "SELECT o.month, o.license_id, SUM(o.qty_supplied) AS qty_supplied FROM orders o "
         "JOIN ka USING (license_id) GROUP BY ALL", months=_window(month, 15), district=district,
         store=store, tables={"ka": ids})
+    # managed: every key account not closed, and a closed one still supplied this month (it is
+    # among the month's 有效户数)
+    if "status" in kas.columns:
+        now = set(vol.loc[(vol["month"] == month) & (vol["qty_supplied"] > 0), "license_id"])
+        keep = (kas["status"] != "歇业") | kas["license_id"].isin(now)
+        closed = int((~keep).sum())
+        kas = kas[keep]
+        ids = pd.DataFrame({"license_id": kas["license_id"].astype(str)})
+    else:
+        closed = 0
     by_sku = order_aggregate(
         "SELECT o.month, CASE WHEN ka.license_id IS NULL THEN NULL ELSE o.license_id END "
         "AS license_id, o.sku, SUM(o.qty_ordered) AS qty_ordered, "
@@ -312,7 +320,7 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame, customers: 
             title="按区县类型的增长方式（近3个月，与去年同期比）"))
 
     # 高档卷烟（一类）: order quantity, frequency, cycle, profit
-    hi_skus = list(products.loc[products["price_class"] == "一类", "sku"])
+    hi_skus = list(products.loc[products["price_class"] == config.PRICE_CLASSES[0], "sku"])
     lines = loaders.load_orders(where, (cur3[0], month), skus=hi_skus,
                                 columns=["order_date", "month", "license_id", "sku",
                                          "qty_supplied", "amount"], store=store)
@@ -335,7 +343,8 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame, customers: 
                  "一类卷烟的零售户（近3个月；盈利按价存采集的实际零售价，未采集的按指导价）。"),
             Table(summary, title="经营一类卷烟的零售户概况（近3个月）",
                   empty="近3个月没有一类卷烟供货。"),
-            Table(hi.rename(columns={"share_amount": "high_end_share_amount"})[hcols], title="一类卷烟订购量最大的零售户", cap=top_n, sheet="一类卷烟客户",
+            Table(hi.rename(columns={"share_amount": "high_end_share_amount"})[hcols],
+                  title="一类卷烟订购量最大的零售户", cap=top_n, sheet="一类卷烟客户",
                   city=city, empty="近3个月没有零售户订购一类卷烟。"))
 
     # 市场机会 with the lift of past years
@@ -499,6 +508,11 @@ def _overview(result, views, params, frames):
     elif top is not None and top["group"] in ("new_shop", "stopped_shop", "key_brand_loss"):
         advice = (f"变动主要来自{_group_name(top)}，不是普遍的量价变化：对这部分客户逐户核实原因"
                   "（新增的巩固订货，停订和流失的回访）。")
+    elif not fmt.is_missing(vyoy) and vyoy < 0:
+        advice = (f"销量同比小幅下降（未超过{fmt.share(alert, 0)}的预警线），单箱值在提高："
+                  "结构提升抵消了销量下降，"
+                  + (f"关注{_group_name(top)}的变化，" if top is not None else "")
+                  + "保持结构培育的同时稳定订货户的销量。")
     else:
         advice = "量价同步增长，保持现有投放节奏，继续关注结构提升。"
     return text, advice
@@ -605,14 +619,14 @@ def _routes(result, views, params, frames):
     if rt is None or rt.empty:
         return None
     ok = rt.dropna(subset=["volume_yoy"])
-    text = f"共{len(rt)}条访销线，销量最高的{rt.iloc[0]['route_id']}为{_q('volume_cases', rt.iloc[0]['volume_cases'])}"
+    text = f"共{len(rt)}条访销线，销量最高的{fmt.route(rt.iloc[0]['route_id'])}为{_q('volume_cases', rt.iloc[0]['volume_cases'])}"
     if len(ok) >= 2:
         lo, hi = ok.loc[ok["volume_yoy"].idxmin()], ok.loc[ok["volume_yoy"].idxmax()]
         falling = int((ok["volume_yoy"] < 0).sum())
-        text += (f"；{falling}条线路销量同比下降，降幅最大的{lo['route_id']}为"
-                 f"{fmt.growth(lo['volume_yoy'])}，增长最快的{hi['route_id']}为"
+        text += (f"；{falling}条线路销量同比下降，降幅最大的{fmt.route(lo['route_id'])}为"
+                 f"{fmt.growth(lo['volume_yoy'])}，增长最快的{fmt.route(hi['route_id'])}为"
                  f"{fmt.growth(hi['volume_yoy'])}")
-        advice = (f"对{lo['route_id']}等下降线路按线路逐户查看订货变化，结合线路的消费结构调整"
+        advice = (f"对{fmt.route(lo['route_id'])}等下降线路按线路逐户查看订货变化，结合线路的消费结构调整"
                   "品牌投放和拜访重点。")
     else:
         advice = "去年同期线路数据不足，暂按本月线路销量安排拜访重点。"
@@ -674,7 +688,7 @@ def _key_accounts(result, views, params, frames):
     not_p = int((prio["status"] == "not_prioritised").sum())
     score = rel["score"]
     closed = kav.get("closed", 0)
-    text = (f"{n}户在册大客户" + (f"（另有{closed}户已歇业）" if closed else "")
+    text = (f"{n}户在册大客户" + (f"（另有{closed}户已歇业、本月无供货）" if closed else "")
             + f"，客情关系得分平均{fmt.number(score.mean(), 1)}分（最低"
             f"{fmt.number(score.min(), 1)}分）；订购紧俏规格的大客户中{not_p}户订单满足率低于"
             f"其他客户（{fmt.share(prio['others_fill_rate'].iloc[0] if len(prio) else np.nan)}）")
