@@ -315,6 +315,9 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame, customers: 
     if city:
         kind = ma.urban_rural_judgement(agg, products, customers, month=month,
                                         by="district_kind")
+        order = {k: i for i, k in enumerate(("urban", "mixed", "rural", "key_account"))}
+        kind = kind.sort_values("district_kind", key=lambda s: s.map(order),
+                                ignore_index=True)
         views["district_kind"] = kind
         sec.add(Table(kind.rename(columns=_JUDGEMENT_KEYS)[["district_kind"] + jcols],
             title="按区县类型的增长方式（近3个月，与去年同期比）"))
