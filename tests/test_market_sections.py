@@ -249,6 +249,19 @@ def test_one_definition_each_on_the_page(pages):
     assert "重购率为上月订购该新品的零售户中本月再次订购的比例" in _texts(r.sections["brands"])
 
 
+def test_repeat_rate_shown_is_the_stated_definition(pages, small_store, products):
+    """The table's 重购率 = shops ordering the new SKU in September and again in October /
+    shops ordering it in September (sets of licence ids, by hand)."""
+    new = _table(pages[DISTRICT].sections["brands"], "新品铺市进度").data.iloc[0]
+    sku = products.loc[products["name"] == new["new_product"], "sku"].iloc[0]
+    od = loaders.load_orders(DISTRICT, ("2026-09", M), skus=[sku], store=small_store)
+    od = od[od["qty_ordered"] > 0]
+    sep = set(od.loc[od["month"] == "2026-09", "license_id"])
+    oct_ = set(od.loc[od["month"] == M, "license_id"])
+    assert len(sep) > 0
+    assert new["repeat_rate"] == pytest.approx(len(sep & oct_) / len(sep))
+
+
 def test_sku_margin_table_by_hand(pages, small_store, products):
     """The SKUs below the margin target at observed prices: (mean observed − wholesale) /
     mean observed, computed here from the checks."""
