@@ -288,3 +288,20 @@ def test_route_written_by_district_and_number():
     assert fmt.route("X-1") == "X-1" and fmt.route(None) == fmt.MISSING
     t = Table(pd.DataFrame({"route_id": ["140105-14"], "volume_cases": [1.0]}))
     assert "140105" not in t.formatted().to_string()
+
+
+def test_margin_advice_names_the_cause():
+    """Below the margin target because of a price under the guided one, or a thin spread."""
+    result = {"key_brand": pd.DataFrame({"flagged": [False]}),
+              "margin": pd.DataFrame({"median_margin": [0.15], "shops_below": [0]})}
+
+    def views(observed, guided):
+        return {"sku_margins": pd.DataFrame({
+            "name": ["X"], "observed_price": [observed], "wholesale_price": [85.0],
+            "guided_price": [guided], "margin": [(observed - 85) / observed],
+            "shops_below": [3], "below_target": [True]})}
+
+    text, advice = ms._customers(result, views(90.0, 100.0), {"margin_target": 0.10}, {})
+    assert "最低的X为5.6%（3户）" in text and "实际售价低于指导价（90.0元/条" in advice
+    _, advice = ms._customers(result, views(92.0, 92.0), {"margin_target": 0.10}, {})
+    assert "批零差价本身偏小" in advice

@@ -584,8 +584,12 @@ def _customers(result, views, params, frames):
     if n_kb:
         advice.append(f"对{n_kb}户重点品牌流失户安排回访，查明是断货、价格还是竞品原因")
     if len(low):
-        advice.append(f"{low.iloc[0]['name']}售价低于指导价、利润偏薄，做好价格维护与合理库存建议"
-                      "，帮助客户毛利达到10%以上")
+        l0 = low.iloc[0]
+        why = ("实际售价低于指导价" if l0["observed_price"] < l0["guided_price"]
+               else "批零差价本身偏小")
+        advice.append(f"{l0['name']}{why}（{fmt.number(l0['observed_price'], 1)}元/条，批发价"
+                      f"{fmt.number(l0['wholesale_price'], 1)}元/条），做好价格维护与合理库存建议，"
+                      f"帮助客户毛利率达到{fmt.share(target, 0)}以上")
     if not advice:
         advice.append("客户经营总体平稳，继续按ABC分类做差异化服务")
     return text, "；".join(advice) + "。"
