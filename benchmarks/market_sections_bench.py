@@ -38,9 +38,8 @@ def main() -> None:
             data = findings.load_inputs(d, a.month, store=a.store)
             t1 = time.perf_counter()
             r = Report("market_report", a.month, d)
-            views = ms.add_sections(r, month=a.month, district=d, products=prod,
-                                    customers=data["customers"], checks=data["checks"],
-                                    params=p, store=a.store)
+            views = ms.add_sections(r, month=a.month, district=d, products=prod, params=p,
+                                    store=a.store)
             t2 = time.perf_counter()
             t_in.append(t1 - t0)
             t_sec.append(t2 - t1)

@@ -39,7 +39,7 @@ from ..present import Table, Text
 from ..present import format as fmt
 from ..present import glossary
 
-__all__ = ["add_sections", "conclusions", "order_aggregate", "shop_class_volume",
+__all__ = ["CUSTOMER_COLUMNS", "add_sections", "conclusions", "order_aggregate", "shop_class_volume",
            "monthly_volume", "expected_effect", "key_account_frames", "SECTION_HEADINGS",
            "RATIONED_BELOW"]
 
@@ -174,6 +174,8 @@ def key_account_frames(month: str, district, customers: pd.DataFrame, products: 
         "AS license_id, o.sku, SUM(o.qty_ordered) AS qty_ordered, "
         "SUM(o.qty_supplied) AS qty_supplied FROM orders o LEFT JOIN ka USING (license_id) "
         "GROUP BY ALL", months=[month], district=None, store=store, tables={"ka": ids})
+    allc = loaders.load_customers(None, columns=["license_id", "key_account", "district_code",
+                                                 "manager_id"], store=store)
     new = new_products(products, month=month, within_months=new_product_months)
     trial = pd.DataFrame(columns=["license_id", "sku", "first_month", "status", "ka_share",
                                   "others_share"])
@@ -187,7 +189,6 @@ def key_account_frames(month: str, district, customers: pd.DataFrame, products: 
             " SUM(o.qty_supplied) AS qty_supplied FROM orders o LEFT JOIN new n USING (sku) "
             "WHERE o.qty_supplied > 0 GROUP BY ALL", months=months, district=None, store=store,
             tables={"new": new[["sku"]].astype(str)})
-        allc = loaders.load_customers(None, columns=["license_id", "key_account"], store=store)
         trial = ka.new_product_trial(took, products, allc, month=month,
                                      within_months=new_product_months)
         trial = trial[trial["license_id"].isin(set(ids["license_id"]))]
@@ -201,8 +202,6 @@ def key_account_frames(month: str, district, customers: pd.DataFrame, products: 
         survey = survey[survey["license_id"].isin(set(ids["license_id"]))]
     except FileNotFoundError:
         survey = None
-    allc = loaders.load_customers(None, columns=["license_id", "key_account", "district_code",
-                                                 "manager_id"], store=store)
     prio = ka.priority_supply(by_sku, allc, month=month, rationed_below=RATIONED_BELOW)
     prio = prio[prio["license_id"].isin(set(ids["license_id"]))]
     rel = ka.relationship_indicators(vol, visits, kas, survey, month=month)
@@ -233,14 +232,29 @@ def _insert_after(section, title: str, *items) -> None:
     section.items[pos:pos] = list(items)
 
 
-def add_sections(r, *, month: str, district, products: pd.DataFrame, customers: pd.DataFrame,
-                 checks: pd.DataFrame, new_status: pd.DataFrame | None = None,
-                 params: Mapping[str, Any], store=None) -> dict[str, Any]:
+#: The customer columns the sections read (the dimension table, a few columns).
+CUSTOMER_COLUMNS = ["license_id", "district_code", "route_id", "manager_id", "business_format",
+                    "urban_rural", "tier", "status", "key_account"]
+
+
+def add_sections(r, *, month: str, district, products: pd.DataFrame,
+                 new_status: pd.DataFrame | None = None, params: Mapping[str, Any],
+                 store=None) -> dict[str, Any]:
     """Add the seed-004 / seed-003 sections to report ``r`` and return the frames computed, for
-    :func:`conclusions`. ``district``: the page's district (None or 全市: the city)."""
+    :func:`conclusions`. ``district``: the page's district (None or 全市: the city).
+
+    Reads its own data (independent of how the report loads its inputs): the customers'
+    :data:`CUSTOMER_COLUMNS`, the month's price checks (licence, SKU, price) and DuckDB
+    aggregates of the order lines."""
     top_n = int(params["top_n"])
     city = r.city
     where = None if city else district
+    customers = loaders.load_customers(where, columns=CUSTOMER_COLUMNS, store=store)
+    try:
+        checks = loaders.load_price_checks(where, month, columns=["license_id", "sku",
+                                                                  "retail_price"], store=store)
+    except FileNotFoundError:
+        checks = pd.DataFrame(columns=["license_id", "sku", "retail_price"])
     ly = str(pd.Period(month, freq="M") - 12)
     cur3, ly3 = _window(month, 3), _window(month, 3, back=12)
     agg = shop_class_volume(sorted(set(cur3 + ly3 + [ly])), where, products, store=store)
