@@ -8,6 +8,11 @@
   countryside by volume?
 - :func:`market_opportunities`: the coming month's festivals (:mod:`kehu_lib.calendar`) with
   the lift the same month showed in past years
+
+The route and 城乡 views take order lines (month, license_id, sku, qty_supplied, amount) or
+the same columns summed by shop × 价类 with ``price_class`` in place of ``sku`` (what a DuckDB
+``GROUP BY`` over the store returns at city scale, :mod:`kehu_lib.reports.market_sections`);
+both give the same figures.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ def _months(month: str, n: int) -> list[str]:
 
 def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
                      checks: pd.DataFrame | None = None, *, month: str, months: int = 3,
-                     classes: Sequence[str] = ("一类",)) -> pd.DataFrame:
+                     classes: Sequence[str] = ("一类",),
+                     shop_amount: pd.Series | None = None) -> pd.DataFrame:
     """High-end cigarettes (高档卷烟, 一类 by default) per shop over the ``months`` months up to
     ``month``.
 
@@ -44,7 +50,9 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
     - 盈利 ``gross_profit_per_month`` = Σ qty × (retail − wholesale) / months (元/月), retail =
       the shop's observed price of the SKU in ``checks`` (价存采集) or the guided price;
       ``margin`` = gross profit / retail value (0-1)
-    - ``share_amount`` = high-end amount / the shop's whole amount (0-1)
+    - ``share_amount`` = high-end amount / the shop's whole amount (0-1); the whole amount is
+      ``shop_amount`` (license_id -> 元 supplied over the same months) when given, so ``lines``
+      may hold the high-end SKUs only; else it is summed from ``lines``
 
     Returns
     -------
@@ -56,7 +64,8 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
     df = lines[lines["month"].isin(win) & (lines["qty_supplied"] > 0)]
     p = products[["sku", "price_class", "wholesale_price", "retail_price"]]
     df = df.merge(p, on="sku", how="left")
-    total_amount = df.groupby("license_id")["amount"].sum()
+    total_amount = (df.groupby("license_id")["amount"].sum() if shop_amount is None
+                    else shop_amount)
     hi = df[df["price_class"].isin(list(classes))].copy()
     cols = ["license_id", "qty_per_month", "orders_per_month", "cycle_days",
             "gross_profit_per_month", "margin", "share_amount"]
@@ -85,6 +94,14 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
     return out[cols]
 
 
+def _price_class(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Series:
+    """Each row's 价类: its own ``price_class`` column (shop × price-class aggregates, e.g. from
+    a DuckDB GROUP BY) or its SKU's class in ``products``."""
+    if "price_class" in orders.columns:
+        return orders["price_class"]
+    return orders["sku"].map(products.set_index("sku")["price_class"])
+
+
 def _attach(orders: pd.DataFrame, customers: pd.DataFrame, cols) -> pd.DataFrame:
     want = [c for c in cols if c not in orders.columns]
     return orders.merge(customers[["license_id", *want]], on="license_id", how="left") if want \
@@ -109,8 +126,8 @@ def route_summary(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.Da
 
     ly = str(pd.Period(month, freq="M") - 12)
     od = _attach(orders[orders["month"].isin([month, ly])], customers, ["route_id", "manager_id"])
-    cls = products.set_index("sku")["price_class"]
-    od = od.assign(_v12=od["qty_supplied"].where(od["sku"].map(cls).isin(["一类", "二类"]), 0.0),
+    od = od.assign(_v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
+                                                 0.0),
                    _shop=od["license_id"].where(od["qty_supplied"] > 0))
     g = od.groupby(["route_id", "month"]).agg(
         manager_id=("manager_id", "first"), shops=("_shop", "nunique"),
@@ -140,7 +157,7 @@ def route_structure(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.
     DataFrame: route_id, price_class, volume_cases, share; classes in 一类..五类 order.
     """
     od = _attach(orders[orders["month"] == month], customers, ["route_id"])
-    od = od.merge(products[["sku", "price_class"]], on="sku", how="left")
+    od = od.assign(price_class=_price_class(od, products))
     g = od.groupby(["route_id", "price_class"])["qty_supplied"].sum().unstack(fill_value=0.0)
     g = g.reindex(columns=list(PRICE_CLASSES), fill_value=0.0)
     share = g.div(g.sum(axis=1).where(g.sum(axis=1) > 0), axis=0)
@@ -189,9 +206,9 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
     else:
         od = od.assign(district_kind=od["district_code"].map(
             lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown"))
-    cls = products.set_index("sku")["price_class"]
     od = od.assign(_p=np.where(od["month"].isin(cur), "cur", "ly"),
-                   _v12=od["qty_supplied"].where(od["sku"].map(cls).isin(["一类", "二类"]), 0.0))
+                   _v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
+                                                 0.0))
     g = od.groupby([by, "_p"])[["qty_supplied", "amount", "_v12"]].sum().unstack("_p")
     out = pd.DataFrame(index=g.index)
     for p in ("cur", "ly"):

@@ -5,7 +5,8 @@
 - shares: per cent to one decimal (``12.3%``); relative changes signed (``+1.2%``); changes of
   shares in 百分点 (``+1.2``; the unit is in the header, :func:`pp` writes it out in sentences)
 - volume: shop level in 条 (integers), district level in 箱 (one decimal)
-- booleans: 是/否; codes: their names; missing values: ``—``
+- booleans: 是/否; codes: their names; 访销线 by district and number (``小店区14线``);
+  missing values: ``—``
 - never ``-0.0``: a value that rounds to zero is written without a sign
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from . import glossary
 
 __all__ = ["MISSING", "is_missing", "number", "count", "money", "money_wan", "cartons", "cases",
-           "share", "growth", "share_change", "pp", "score", "score_change", "pvalue", "boolean", "value",
+           "share", "growth", "share_change", "pp", "score", "score_change", "pvalue", "boolean", "route", "value",
            "series"]
 
 MISSING = "—"
@@ -150,6 +151,18 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+def route(v: Any) -> str:
+    """A 访销线 code ``<district code>-<nn>`` by its name: ``140105-14`` -> ``小店区14线``
+    (a code of another form is written as it is)."""
+    if is_missing(v):
+        return MISSING
+    from .. import config
+
+    code, _, nn = str(v).partition("-")
+    d = config.DISTRICT_BY_CODE.get(code)
+    return f"{d.name}{int(nn)}线" if d is not None and nn.isdigit() else str(v)
+
+
 def _month(v: Any) -> str:
     if is_missing(v):
         return MISSING
@@ -163,7 +176,7 @@ _BY_KIND = {
     "share": share, "growth": growth, "share_change": share_change, "score": score,
     "score_change": score_change,
     "pvalue": pvalue, "bool": boolean, "text": _text, "id": _text, "month": _month,
-    "category": _text,
+    "category": _text, "route": route,
 }
 
 

@@ -24,7 +24,7 @@ GLOSSARY_FILE = Path(__file__).with_name("glossary.yaml")
 #: The kinds of value the glossary knows (see ``glossary.yaml`` for their meaning).
 KINDS = ("text", "id", "month", "bool", "code", "category", "count", "money", "money_wan",
          "cartons", "cases", "share", "growth", "share_change", "score", "score_change", "number",
-         "pvalue")
+         "pvalue", "route")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from . import glossary
 
 __all__ = ["Table", "Chart", "Text", "show", "html_table"]
 
-_LEFT = {"text", "id", "category", "code", "month", "bool"}
+_LEFT = {"text", "id", "category", "code", "month", "bool", "route"}
 #: Columns written by each row's own quantity in a table with ``row_keys`` (an indicator table).
 BY_ROW = ("value", "prev_month", "last_year")
 

@@ -26,7 +26,7 @@ NUMBER_FORMATS = {
     "share_change": "+0.0;-0.0;0.0", "score": "0.0", "score_change": "+0.0;-0.0;0.0",
     "pvalue": "0.0000",
 }
-_TEXT_KINDS = ("text", "id", "month", "category")
+_TEXT_KINDS = ("text", "id", "month", "category", "route")
 
 
 def display_width(text: Any) -> int:

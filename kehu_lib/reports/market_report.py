@@ -1,7 +1,9 @@
 """市场分析报告 (notebooks/market_report.ipynb): everything the page shows, computed here.
 
 :func:`build` reads the district's (or the city's) month, computes the findings and the four
-sections (经营概况, 品牌, 客户, 市场) and, on the city page, the district comparison. Columns are
+sections (经营概况, 品牌, 客户, 市场) and, on the city page, the district comparison;
+:mod:`.market_sections` adds 访销线, 城乡, 高档卷烟, 市场机会, 规格毛利率 and the 大客户 view
+(seed 004 / 003), and closes every section with a 结论 and a 建议. Columns are
 renamed to their glossary keys; the presentation layer labels and formats them.
 """
 
@@ -19,6 +21,7 @@ from ..present import Chart, Table, Text
 from ..present import highlights
 from ..present import market_plots as plots
 from ..schema import survey_items
+from . import market_sections
 from .base import Report, load_params, place
 
 __all__ = ["build"]
@@ -229,6 +232,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                 Chart(plots.district_small_multiples,
                       sales.sales_summary(od[od["month"].isin(window)],
                                           by=["district_code", "month"])))
+
+    # 访销线, 城乡, 高档卷烟, 市场机会, 规格毛利率, 大客户 (seed 004 / 003); then 结论与建议
+    views = market_sections.add_sections(r, month=month, district=district, products=prod,
+                                         new_status=new_status, params=p, store=store)
+    market_sections.conclusions(r, result, views, params=p, frames={
+        "structure": structure, "fill": fill, "wpi": wpi,
+        "by_district": by_d if city else None})
 
     h = head.set_index("indicator")
     r.headlines = {
