@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import config, loaders
+from . import aggregates, config, loaders
 from .metrics import brands, customers, definitions, drivers, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
@@ -61,9 +61,12 @@ def load_inputs(district: str | None, month: str, *, store=None,
                 new_product_months: int = DEFAULTS["new_product_months"]) -> dict[str, Any]:
     """The report's data slice for one district (or 全市) and month.
 
-    - ``orders``: order lines without their dates (month, district_code, license_id, sku,
-      qty_ordered, qty_supplied, amount) of the 14 months up to ``month`` (同比, 环比, the
-      13-month trend and the 1-2月 comparison)
+    - ``orders``: the monthly ledger (:func:`kehu_lib.aggregates.shop_sku_month`: one row per
+      month × shop × SKU with the summed qty_ordered, qty_supplied, amount and the number of
+      order ``lines``; summed by DuckDB in the store) of the 14 months up to ``month`` (同比,
+      环比, the 13-month trend and the 1-2月 comparison). Every figure of the report sums
+      these, counts shops or tests a quantity > 0, so the ledger gives the figures of the
+      order lines at a third of the rows.
     - ``new_lines``: order lines (with dates) of the new products since their launch
     - ``checks``: the month's price checks; ``customers``; ``products``
     - ``survey``: the retailer survey of the month, the month before and the same month last
@@ -87,8 +90,8 @@ def load_inputs(district: str | None, month: str, *, store=None,
     return {
         "place": place, "month": month, "products": products, "new_lines": lines,
         "survey": survey,
-        "orders": loaders.load_orders(district, (str(p - 13), month), columns=ORDER_COLUMNS,
-                                      store=store),
+        "orders": aggregates.shop_sku_month(district, (str(p - 13), month),
+                                            columns=ORDER_COLUMNS + ["lines"], store=store),
         "checks": loaders.load_price_checks(district, month, store=store),
         "customers": loaders.load_customers(district, store=store),
     }

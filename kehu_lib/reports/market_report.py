@@ -47,7 +47,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     cur, last = od[od["month"] == month], od[od["month"] == _months_before(month, 12)]
     top_n = p["top_n"]
     r = Report(NOTEBOOK, month, data["place"])
-    r.section("data").add(Text(f"{data['place']} {month}：订单{len(cur):,}行，"
+    r.section("data").add(Text(f"{data['place']} {month}：订单{int(cur['lines'].sum()):,}行，"
                                f"价存采集{len(chk):,}户次，零售客户{len(cust):,}户。"))
     city = r.city
 
