@@ -219,6 +219,21 @@ def kernel_threads(jobs: int, cores: int | None = None) -> int:
     return 0 if jobs <= 1 else max(1, cores // jobs)
 
 
+def kernel_memory_limit(jobs: int, total_bytes: int | None = None) -> str:
+    """DuckDB memory cap per process for ``jobs`` kernels side by side (``$KEHU_MEMORY_LIMIT``).
+
+    A kernel's budget is 2 GB RSS; DuckDB gets at most half of it (the frames a page shows live
+    beside it), and no more than a quarter of the machine's memory shared by the ``jobs``
+    kernels and the batch process: min(1 GB, RAM / 4 / (jobs + 1)), at least 256 MB."""
+    if total_bytes is None:
+        try:
+            total_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            total_bytes = 8 << 30
+    mb = min(1024, total_bytes // 4 // (max(1, jobs) + 1) // (1 << 20))
+    return f"{max(256, mb)}MB"
+
+
 def run_history(reports: Path, manifest: Manifest) -> dict[str, dict]:
     """The last recorded result of every run key over all months of ``reports`` (this month's
     manifest last, so it wins): a new month starts with last month's timings."""
@@ -273,6 +288,9 @@ def run_batch(opts: BatchOptions) -> BatchReport:
     if pending:
         pending = longest_first(pending, run_history(pl.reports, manifest))
         jobs = opts.jobs or os.cpu_count() or 1
+        # DuckDB's memory cap in the kernels (they inherit the environment) and the precompute
+        if not os.environ.get("KEHU_MEMORY_LIMIT"):
+            os.environ["KEHU_MEMORY_LIMIT"] = kernel_memory_limit(jobs)
         if not opts.scheduler:  # jobs kernels side by side share this machine's cores
             for spec in pending:
                 spec.threads = kernel_threads(jobs)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import config, loaders
+from .. import aggregates, config, loaders
 
 __all__ = ["ORDER_COLUMNS", "load_inputs", "plan_month", "district_volume", "fallback_forecast",
            "load_forecasts", "last_month_forecast", "district_names"]
@@ -31,7 +31,10 @@ def plan_month(month: str) -> str:
 def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     """Everything the plan reads for report month ``month`` (city-wide).
 
-    - ``orders``: order lines without dates, months ``month`` − 14 .. ``month``
+    - ``orders``: the monthly ledger (:func:`kehu_lib.aggregates.shop_sku_month`, one row per
+      month × shop × SKU with the summed quantities and amount, summed by DuckDB in the store
+      and cached by the batch's precompute), months ``month`` − 14 .. ``month``; the plan sums
+      it, counts shops and tests quantities > 0, which the ledger answers as the order lines do
     - ``checks``: price and stock checks (价存采集) of ``month`` and ``month`` − 2
     - ``visits``: visit records of ``month`` − 1 (the strategies judged) and ``month`` (the usual
       visit weekdays)
@@ -40,8 +43,8 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     p = pd.Period(month, freq="M")
     return {
         "month": month,
-        "orders": loaders.load_orders(None, (str(p - HISTORY), month), columns=ORDER_COLUMNS,
-                                      store=store),
+        "orders": aggregates.shop_sku_month(None, (str(p - HISTORY), month),
+                                            columns=ORDER_COLUMNS, store=store),
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
         "customers": loaders.load_customers(None, store=store),
