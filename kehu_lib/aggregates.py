@@ -8,8 +8,9 @@ store, and only the monthly ledger reaches pandas:
   ``amount`` (sums) and ``lines`` (order lines summed); the columns of the order lines the
   reports read, so every metric that sums, counts shops or tests ``qty > 0`` gives the same
   figures on it as on the lines (quantities are never negative, see :mod:`kehu_lib.schema`);
-- :func:`sku_month` and :func:`district_month` — the 13-month trends (by SKU; by district with
-  the month's 有效户数), summed from the ledger without loading it.
+- :func:`sku_month`, :func:`shop_month` and :func:`district_month` — the 13-month trends (by
+  SKU; by shop, the shop × month indicators; by district with the month's 有效户数), summed
+  from the ledger inside DuckDB without loading it.
 
 The monthly ledger of each month is cached in ``<store>/derived/orders_monthly/month=YYYY-MM/``
 (``part-0.parquet`` and ``fingerprint.txt``, written atomically like the forecast cache): the
@@ -39,7 +40,8 @@ from . import store as _store
 from .digest import update_with_files
 
 __all__ = ["LEDGER_COLUMNS", "HISTORY", "cache_dir", "month_fingerprint", "ensure_month",
-           "ensure_month_aggregates", "shop_sku_month", "sku_month", "district_month"]
+           "ensure_month_aggregates", "shop_sku_month", "sku_month", "shop_month",
+           "district_month"]
 
 #: Columns of the monthly ledger (:func:`shop_sku_month`).
 LEDGER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
@@ -227,24 +229,36 @@ def sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:
     return _grouped(["month", "sku"], district, months, store)
 
 
+def shop_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+    """Sums per shop and month (the shop × month indicators; 13-month district trends with
+    their 有效户数): month, district_code, license_id, qty_ordered, qty_supplied, amount, lines.
+    A shop has qty_supplied > 0 here exactly when one of its order lines has."""
+    return _grouped(["month", "district_code", "license_id"], district, months, store,
+                    lines=True)
+
+
 def district_month(district=None, months=None, *, store=None) -> pd.DataFrame:
     """Sums per district and month with the month's 有效户数 (shops supplied, qty_supplied > 0):
     month, district_code, qty_ordered, qty_supplied, amount, active_shops."""
     return _grouped(["month", "district_code"], district, months, store, active=True)
 
 
-def _grouped(keys: list[str], district, months, store, active: bool = False) -> pd.DataFrame:
+def _grouped(keys: list[str], district, months, store, active: bool = False,
+             lines: bool = False) -> pd.DataFrame:
     root = _root(store)
     with _store.read_lock(root):
         source = _ledger_sql(_months(months, root), root)
         if source is None:
-            cols = keys + list(_SUMS) + (["active_shops"] if active else [])
-            return pd.DataFrame({c: pd.Series(dtype="string" if c in keys else "float64")
+            cols = (keys + list(_SUMS) + (["active_shops"] if active else [])
+                    + (["lines"] if lines else []))
+            return pd.DataFrame({c: pd.Series(dtype="string" if c in keys else "int64"
+                                              if c in ("lines", "active_shops") else "float64")
                                  for c in cols})
         conds, params = _filters(district, None)
         sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in _SUMS)
         extra = (", COUNT(DISTINCT license_id) FILTER (WHERE qty_supplied > 0)::BIGINT "
                  "AS active_shops") if active else ""
+        extra += ", SUM(lines)::BIGINT AS lines" if lines else ""
         sql = (f"SELECT {', '.join(keys)}, {sums}{extra} FROM ({source})"
                + (" WHERE " + " AND ".join(conds) if conds else "")
                + f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")

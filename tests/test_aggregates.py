@@ -132,3 +132,26 @@ def test_duckdb_is_capped_per_process(monkeypatch):
     assert kernel_memory_limit(1, total_bytes=64 << 30) == "1024MB"
     assert kernel_memory_limit(8, total_bytes=2 << 30) == "256MB"
     assert os.environ["KEHU_MEMORY_LIMIT"] == "300MB"
+
+
+def test_shop_month_gives_the_district_trend_of_the_lines(store, lines):
+    from kehu_lib.metrics import sales
+
+    got = sales.sales_summary(aggregates.shop_month(None, MONTHS, store=store),
+                              by=["district_code", "month"])
+    ref = sales.sales_summary(lines, by=["district_code", "month"])
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    shops = aggregates.shop_month("140109", MONTH, store=store)
+    assert set(shops["district_code"]) == {"140109"}
+    assert shops["lines"].sum() == ((lines["month"] == MONTH)
+                                    & (lines["district_code"] == "140109")).sum()
+
+
+def test_brand_trend_on_sku_sums_equals_the_lines(store, lines):
+    from kehu_lib.metrics import brands
+
+    prod = loaders.load_products(store=store)
+    window = sorted(lines["month"].unique())
+    got = brands.brand_trend(aggregates.sku_month(None, MONTHS, store=store), prod, months=window)
+    ref = brands.brand_trend(lines, prod, months=window)
+    pd.testing.assert_frame_equal(got, ref)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import calendar, config, findings
+from .. import aggregates, calendar, config, findings
 from ..config import CARTONS_PER_CASE
 from ..metrics import brands, customers, market, sales
 from ..plan import crossreport
@@ -88,7 +88,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     top = brands.top_items(cur, prod, level="sku", last_year=last, n=top_n)
     top = top.assign(volume_ly_cases=top["volume_ly"] / CARTONS_PER_CASE).rename(
         columns={"name": "sku_name"})
-    trend = brands.brand_trend(od[od["month"].isin(window)], prod, key_only=True, months=window)
+    # the 13-month trends are summed in the store (by SKU; by shop for the districts' 有效户数)
+    trend = brands.brand_trend(aggregates.sku_month(district, (window[0], window[-1]),
+                                                    store=store),
+                               prod, key_only=True, months=window)
     structure = brands.price_class_structure(cur, prod, previous=last)
     conc = brands.concentration(cur, prod, level="brand").rename(columns={"n_items": "n_brands"})
     fill = brands.fill_rate(cur, prod, by="sku").rename(columns={"name": "sku_name"})
@@ -227,7 +230,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                             "yoy_value_per_case", "share_class12", "active_shops"]],
                       title="各区县销量、单箱值与同比", sheet="区县对比"),
                 Chart(plots.district_small_multiples,
-                      sales.sales_summary(od[od["month"].isin(window)],
+                      sales.sales_summary(aggregates.shop_month(None, (window[0], window[-1]),
+                                                                store=store),
                                           by=["district_code", "month"])))
 
     h = head.set_index("indicator")
