@@ -8,8 +8,9 @@ store, and only the monthly ledger reaches pandas:
   ``amount`` (sums) and ``lines`` (order lines summed); the columns of the order lines the
   reports read, so every metric that sums, counts shops or tests ``qty > 0`` gives the same
   figures on it as on the lines (quantities are never negative, see :mod:`kehu_lib.schema`);
-- :func:`sku_month`, :func:`shop_month` and :func:`district_month` — the 13-month trends (by
-  SKU; by shop, the shop × month indicators; by district with the month's 有效户数), summed
+- :func:`sku_month`, :func:`shop_month`, :func:`district_sku_month` and
+  :func:`district_month` — the 13-month trends (by SKU; by shop, the shop × month indicators;
+  by district and SKU, the forecasts' series; by district with the month's 有效户数), summed
   from the ledger inside DuckDB without loading it.
 
 The monthly ledger of each month is cached in ``<store>/derived/orders_monthly/month=YYYY-MM/``
@@ -41,7 +42,7 @@ from .digest import update_with_files
 
 __all__ = ["LEDGER_COLUMNS", "HISTORY", "cache_dir", "month_fingerprint", "ensure_month",
            "ensure_month_aggregates", "shop_sku_month", "sku_month", "shop_month",
-           "district_month"]
+           "district_sku_month", "district_month"]
 
 #: Columns of the monthly ledger (:func:`shop_sku_month`).
 LEDGER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
@@ -235,6 +236,12 @@ def shop_month(district=None, months=None, *, store=None) -> pd.DataFrame:
     A shop has qty_supplied > 0 here exactly when one of its order lines has."""
     return _grouped(["month", "district_code", "license_id"], district, months, store,
                     lines=True)
+
+
+def district_sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+    """Sums per district, SKU and month (the forecasts' series): month, district_code, sku,
+    qty_ordered, qty_supplied, amount."""
+    return _grouped(["month", "district_code", "sku"], district, months, store)
 
 
 def district_month(district=None, months=None, *, store=None) -> pd.DataFrame:

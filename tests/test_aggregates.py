@@ -155,3 +155,19 @@ def test_brand_trend_on_sku_sums_equals_the_lines(store, lines):
     got = brands.brand_trend(aggregates.sku_month(None, MONTHS, store=store), prod, months=window)
     ref = brands.brand_trend(lines, prod, months=window)
     pd.testing.assert_frame_equal(got, ref)
+
+
+def test_forecast_series_sums_equal_the_lines(store):
+    """forecast.pipeline.monthly_volume (now summed in DuckDB) against pandas on the lines."""
+    from kehu_lib.forecast import pipeline
+
+    got = pipeline.monthly_volume(MONTH, store=store)
+    o = loaders.load_orders(None, None, store=store,
+                            columns=["month", "district_code", "sku", "qty_ordered", "qty_supplied"])
+    ref = o.groupby(["month", "district_code", "sku"], as_index=False)[
+        ["qty_ordered", "qty_supplied"]].sum()
+    got_sums = got.groupby(["month", "sku"])[["qty_ordered", "qty_supplied"]].sum()
+    ref_sums = ref.groupby(["month", "sku"])[["qty_ordered", "qty_supplied"]].sum()
+    pd.testing.assert_frame_equal(got_sums, ref_sums)
+    assert len(got) == len(ref)
+    assert list(got["month"]) == list(ref["month"]) and list(got["sku"]) == list(ref["sku"])

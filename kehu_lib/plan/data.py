@@ -55,12 +55,14 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
 def district_volume(orders: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monthly volume per district (条): district_code, month, volume, key_brand_volume."""
     od = orders
-    kb = 0.0
+    kb = pd.Series(0.0, index=od.index)
     if products is not None:
         key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
         kb = od["qty_supplied"].where(od["sku"].isin(key), 0.0)
-    g = od.assign(_kb=kb).groupby(["district_code", "month"]).agg(
-        volume=("qty_supplied", "sum"), key_brand_volume=("_kb", "sum")).reset_index()
+    # grouped by the columns themselves: no copy of the whole (city-wide) frame
+    keys = [od["district_code"], od["month"]]
+    g = pd.DataFrame({"volume": od["qty_supplied"].groupby(keys).sum(),
+                      "key_brand_volume": kb.groupby(keys).sum()}).reset_index()
     return g
 
 
