@@ -171,3 +171,14 @@ def test_forecast_series_sums_equal_the_lines(store):
     pd.testing.assert_frame_equal(got_sums, ref_sums)
     assert len(got) == len(ref)
     assert list(got["month"]) == list(ref["month"]) and list(got["sku"]) == list(ref["sku"])
+
+
+def test_survey_volume_change_on_shop_sums_equals_the_lines(store):
+    from kehu_lib.metrics import survey_groups
+
+    months = ("2025-08", MONTH)
+    o = loaders.load_orders(None, months, store=store, columns=["month", "license_id",
+                                                                 "qty_ordered"])
+    got = survey_groups.volume_change(aggregates.shop_month(None, months, store=store),
+                                      month=MONTH)
+    pd.testing.assert_frame_equal(got, survey_groups.volume_change(o, month=MONTH))
