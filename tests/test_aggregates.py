@@ -182,3 +182,15 @@ def test_survey_volume_change_on_shop_sums_equals_the_lines(store):
     got = survey_groups.volume_change(aggregates.shop_month(None, months, store=store),
                                       month=MONTH)
     pd.testing.assert_frame_equal(got, survey_groups.volume_change(o, month=MONTH))
+
+
+def test_forecast_page_market_check_on_the_ledger_equals_the_lines(store, monkeypatch):
+    from kehu_lib.metrics import market
+    from kehu_lib.reports import sales_forecast
+
+    _, inv = sales_forecast._market_check("全市", MONTH, store=store)
+    chk = loaders.load_price_checks(None, MONTH, store=store)
+    od = loaders.load_orders(None, MONTH, store=store,
+                             columns=["month", "license_id", "sku", "qty_supplied"])
+    ref = market.social_inventory(chk, od, loaders.load_customers(None, store=store), month=MONTH)
+    pd.testing.assert_frame_equal(inv, ref)

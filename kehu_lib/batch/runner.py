@@ -289,7 +289,9 @@ def run_batch(opts: BatchOptions) -> BatchReport:
         pending = longest_first(pending, run_history(pl.reports, manifest))
         jobs = opts.jobs or os.cpu_count() or 1
         # DuckDB's memory cap in the kernels (they inherit the environment) and the precompute
-        if not os.environ.get("KEHU_MEMORY_LIMIT"):
+        # (set for this batch only; a value the user set is kept)
+        own_limit = not os.environ.get("KEHU_MEMORY_LIMIT")
+        if own_limit:
             os.environ["KEHU_MEMORY_LIMIT"] = kernel_memory_limit(jobs)
         if not opts.scheduler:  # jobs kernels side by side share this machine's cores
             for spec in pending:
@@ -304,15 +306,19 @@ def run_batch(opts: BatchOptions) -> BatchReport:
         def precompute() -> None:
             run_precompute(pl.precompute, pl.month, pl.store)
 
-        if opts.executor == "dask":
-            from .dask_exec import execute_dask
+        try:
+            if opts.executor == "dask":
+                from .dask_exec import execute_dask
 
-            precompute()
-            execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
-        elif opts.executor == "local":
-            _execute_local(pending, jobs, on_result, opts.progress, before=precompute)
-        else:
-            raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
+                precompute()
+                execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
+            elif opts.executor == "local":
+                _execute_local(pending, jobs, on_result, opts.progress, before=precompute)
+            else:
+                raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
+        finally:
+            if own_limit:
+                os.environ.pop("KEHU_MEMORY_LIMIT", None)
         changed = {r.slug for r in results if r.status != "skipped"}
     else:
         changed = set()
