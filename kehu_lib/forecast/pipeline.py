@@ -231,13 +231,16 @@ def _sku_frame(results: list[dict], vol: pd.DataFrame, rec: pd.DataFrame) -> pd.
 
 
 def inputs_fingerprint(month: str, store=None) -> str:
-    """A hash of what the month's forecasts depend on: the forecasting code and the order and
-    product files of the store up to ``month`` (paths, sizes, modification times)."""
+    """A hash of what the month's forecasts depend on: the forecasting code (and
+    :mod:`kehu_lib.aggregates`, which sums the series) and the order and product files of the
+    store up to ``month`` (paths, sizes, modification times)."""
     import hashlib
 
     root = Path(store).resolve() if store is not None else config.store_dir()
     h = hashlib.sha256()
-    for src in sorted(Path(__file__).parent.glob("*.py")):
+    # the series are summed by kehu_lib.aggregates: its code is part of the forecasts' inputs
+    for src in sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1]
+                                                              / "aggregates.py"]:
         h.update(src.read_bytes())
     last = str(pd.Period(month, "M"))
     files = [root / "products.parquet"] + sorted(
