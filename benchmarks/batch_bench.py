@@ -19,6 +19,21 @@ at least 3x faster than the plain loop, incremental < 5 s.
     .venv/bin/python benchmarks/batch_bench.py [--districts 全市,万柏林区]      # the store in data/store
     .venv/bin/kehu sample --size small --out .cache/bench-small
     KEHU_STORE=.cache/bench-small .venv/bin/python benchmarks/batch_bench.py   # a small sample
+
+City scale (issue 16), with ``--store`` (once per store, e.g. the ``city`` and the ``default``
+sample): the whole month's batch as a user runs it, ``kehu run --month M --force --jobs 2``,
+precompute included and from cold caches (each batch on a fresh hard-linked copy of the store
+without ``derived/``), while the process tree is sampled every 0.2 s (psutil) for the peak RSS
+of the batch process (it runs the precompute), of its other helper processes and of each
+kernel. Prints per store and tree: wall seconds, the precompute's seconds (its own log lines),
+the peaks in MB, and with ``--baseline REV`` the same batch with the code of git revision REV
+(exported to a temporary folder, same interpreter), alternated ``--repeat`` times, with the
+ratios this tree / baseline. Targets on the city sample: wall <= 90 s, every process <= 2 GB;
+on the default sample: wall ratio <= 1. The machine may be shared: read the ratios of the same
+run, not the seconds.
+
+    .venv/bin/python benchmarks/batch_bench.py --store STORE_CITY --store STORE_DEFAULT \
+        --baseline REV [--repeat 2] [--month 2026-10]
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from kehu_lib import config  # noqa: E402
 from kehu_lib.batch import runner  # noqa: E402
@@ -85,6 +101,121 @@ def precompute(pl, cold: bool) -> float:
     return time.perf_counter() - start
 
 
+# --------------------------------------------------------------------------------------------
+# city scale: wall and peak RSS per process of the whole batch, this tree against a baseline
+
+
+def _sample_tree(proc, peaks: dict, stop) -> None:
+    """Sample the RSS of ``proc`` and its descendants into ``peaks`` (pid -> [kind, bytes])."""
+    import psutil
+
+    try:
+        root = psutil.Process(proc.pid)
+    except psutil.NoSuchProcess:
+        return
+    while not stop.is_set():
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        for q in procs:
+            try:
+                rss = q.memory_info().rss
+                if q.pid not in peaks:
+                    cmd = " ".join(q.cmdline())
+                    kind = ("batch" if q.pid == root.pid else
+                            "kernel" if "ipykernel" in cmd else "other")
+                    peaks[q.pid] = [kind, 0]
+                peaks[q.pid][1] = max(peaks[q.pid][1], rss)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        stop.wait(0.2)
+
+
+def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> dict:
+    """One cold batch of ``tree``'s code on a fresh copy of ``store``: wall, precompute seconds,
+    peak RSS (MB) of the batch process, its other helpers and the kernels (max and each)."""
+    import re
+    import threading
+
+    from html_bench import linked_store, tree_env
+
+    copy = reports.parent / f"store-{reports.name}"
+    if copy.exists():
+        shutil.rmtree(copy)
+    linked_store(store, copy)
+    env = tree_env(tree, copy, reports)
+    env.pop("KEHU_MEMORY_LIMIT", None)
+    peaks: dict[int, list] = {}
+    stop = threading.Event()
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kehu_lib.cli", "run", "--month", month,
+                             "--force", "--jobs", str(jobs)], env=env, cwd=tree,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = threading.Thread(target=_sample_tree, args=(proc, peaks, stop), daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    shutil.rmtree(copy, ignore_errors=True)
+    pre = sum(float(x) for x in re.findall(r"^precompute \S+: ([0-9.]+) s", err, re.M))
+    summary = [ln for ln in out.splitlines() if " runs: " in ln]
+    if proc.returncode != 0:
+        print(f"kehu run exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}", file=sys.stderr)
+    mb = 1 << 20
+    kernels = sorted((v[1] / mb for v in peaks.values() if v[0] == "kernel"), reverse=True)
+    return {"wall": wall, "precompute": pre, "summary": summary[-1] if summary else "?",
+            "batch_mb": max([v[1] / mb for v in peaks.values() if v[0] == "batch"], default=0),
+            "other_mb": max([v[1] / mb for v in peaks.values() if v[0] == "other"], default=0),
+            "kernel_mb": kernels[0] if kernels else 0, "kernels_mb": kernels}
+
+
+def scale_main(args) -> None:
+    import html_bench
+
+    stores = [Path(s).resolve() for s in args.store]
+    with tempfile.TemporaryDirectory(prefix="kehu-scale-bench-") as tmp:
+        tmp = Path(tmp)
+        trees = [("this tree", ROOT)]
+        if args.baseline:
+            rev = subprocess.run(["git", "rev-parse", "--short", args.baseline], cwd=ROOT,
+                                 check=True, capture_output=True, text=True).stdout.strip()
+            trees.insert(0, (f"baseline {rev}", html_bench.export_tree(rev, tmp / "baseline")))
+        results: dict[tuple[str, str], list[dict]] = {}
+        for store in stores:
+            month = args.month or max(p.name.split("=", 1)[1]
+                                      for p in (store / "orders").glob("month=*"))
+            print(f"store {store.name}: month {month}, --jobs {args.jobs}, "
+                  f"{os.cpu_count()} cores", flush=True)
+            for i in range(max(1, args.repeat)):
+                for label, tree in trees:  # alternated: baseline, this tree, baseline, ...
+                    r = scale_run(tree, store, tmp / f"r{i}-{len(results)}", month, args.jobs)
+                    results.setdefault((store.name, label), []).append(r)
+                    print(f"  {label}: {r['summary']} ({r['wall']:.1f} s wall, precompute "
+                          f"{r['precompute']:.1f} s, batch {r['batch_mb']:.0f} MB, kernels "
+                          f"{', '.join(f'{k:.0f}' for k in r['kernels_mb'])} MB)", flush=True)
+    med = statistics.median
+    cols = ("wall", "precompute", "batch_mb", "other_mb", "kernel_mb")
+    print(f"\n{'store':<10} {'code':<18} {'wall s':>8} {'precompute s':>13} "
+          f"{'batch+precompute MB':>20} {'helpers MB':>11} {'max kernel MB':>14}")
+    for (name, label), rs in results.items():
+        v = [med(r[c] for r in rs) for c in cols]
+        print(f"{name:<10} {label:<18} {v[0]:8.1f} {v[1]:13.1f} {v[2]:20.0f} {v[3]:11.0f} "
+              f"{v[4]:14.0f}")
+    if args.baseline:
+        print("\nratios this tree / baseline (medians of the alternated runs):")
+        for store in stores:
+            base = next(rs for (n, lab), rs in results.items()
+                        if n == store.name and lab.startswith("baseline"))
+            mine = results[(store.name, "this tree")]
+            parts = [f"{c} {med(r[c] for r in mine) / max(med(r[c] for r in base), 1e-9):.2f}"
+                     for c in cols]
+            print(f"  {store.name}: " + ", ".join(parts))
+    print("targets (city sample): wall <= 90 s; every process <= 2048 MB; "
+          "default sample: wall ratio <= 1.00")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--districts", default="", help="comma-separated (default: all + city)")
@@ -93,7 +224,16 @@ def main() -> None:
                     help="repetitions of the jobs-1 / jobs-2 pair (medians are printed)")
     ap.add_argument("--warm", action="store_true",
                     help="keep the month's precompute caches (default: time them from cold)")
+    ap.add_argument("--store", action="append", default=[],
+                    help="city scale: a store to run the whole cold batch on (repeatable)")
+    ap.add_argument("--baseline", default="",
+                    help="with --store: git revision whose batch runs alternated with this tree")
+    ap.add_argument("--month", default="", help="with --store: the month (default: the latest)")
+    ap.add_argument("--jobs", type=int, default=2, help="with --store: kehu run --jobs")
     args = ap.parse_args()
+    if args.store:
+        scale_main(args)
+        return
     districts = [d for d in args.districts.split(",") if d] or None
     sel = ["--districts", ",".join(districts)] if districts else []
     with tempfile.TemporaryDirectory(prefix="kehu-bench-") as tmp:

@@ -14,10 +14,10 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import config, loaders
+from . import aggregates, config, loaders
 from .metrics import brands, customers, definitions, drivers, market, sales
 
-__all__ = ["DEFAULTS", "load_thresholds", "load_inputs", "key_brand_loss", "new_product_status",
+__all__ = ["DEFAULTS", "load_thresholds", "report_months", "load_inputs", "key_brand_loss", "new_product_status",
            "satisfaction_drops", "analyse", "compose", "findings_for"]
 
 PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
@@ -57,13 +57,30 @@ def _place(district: str | None) -> tuple[str, str | None]:
     return (config.CITY, None) if d is None else (d.name, d.code)
 
 
+def report_months(month: str, new_product_months: int = DEFAULTS["new_product_months"]
+                  ) -> list[str]:
+    """The months of the ledger the report reads, oldest first: ``month`` − 13 and − 12 (同比,
+    the 1-2月 comparison) and the last max(7, ``new_product_months`` + 1) months (环比, the
+    key-brand change against months −6..−4, the new products since their launch, 停止订货
+    over 3 months)."""
+    p = pd.Period(month, freq="M")
+    recent = max(7, int(new_product_months) + 1)
+    back = sorted({13, 12, *range(recent)}, reverse=True)
+    return [str(p - k) for k in back]
+
+
 def load_inputs(district: str | None, month: str, *, store=None,
                 new_product_months: int = DEFAULTS["new_product_tracking_months"]) -> dict[str, Any]:
     """The report's data slice for one district (or 全市) and month.
 
-    - ``orders``: order lines without their dates (month, district_code, license_id, sku,
-      qty_ordered, qty_supplied, amount) of the 14 months up to ``month`` (同比, 环比, the
-      13-month trend and the 1-2月 comparison)
+    - ``orders``: the monthly ledger (:func:`kehu_lib.aggregates.shop_sku_month`: one row per
+      month × shop × SKU with the summed qty_ordered, qty_supplied, amount and the number of
+      order ``lines``; summed by DuckDB in the store) of the months the report reads
+      (:func:`report_months`: the last 7 — 环比, the key-brand baseline, new products, 停止
+      订货 — and the same month and the month before it a year earlier — 同比 and the 1-2月
+      comparison). Every figure sums these, counts shops or tests a quantity > 0, so the
+      ledger gives the figures of the order lines at a third of the rows; the 13-month trends
+      are summed in the store (:func:`kehu_lib.aggregates.sku_month`, ``shop_month``).
     - ``new_lines``: order lines (with dates) of the new products since their launch
     - ``checks``: the month's price checks; ``customers``; ``products``
     - ``survey``: the retailer survey of the month, the month before and the same month last
@@ -87,8 +104,8 @@ def load_inputs(district: str | None, month: str, *, store=None,
     return {
         "place": place, "month": month, "products": products, "new_lines": lines,
         "survey": survey,
-        "orders": loaders.load_orders(district, (str(p - 13), month), columns=ORDER_COLUMNS,
-                                      store=store),
+        "orders": aggregates.shop_sku_month(district, report_months(month, new_product_months),
+                                            columns=ORDER_COLUMNS + ["lines"], store=store),
         "checks": loaders.load_price_checks(district, month, store=store),
         "customers": loaders.load_customers(district, store=store),
     }

@@ -390,11 +390,24 @@ def _district_code(district) -> str | None:
     return None if d is None else d.code
 
 
+#: DuckDB memory cap of a process when ``$KEHU_MEMORY_LIMIT`` is not set (``kehu run`` sets it
+#: per kernel from ``--jobs``: :func:`kehu_lib.batch.runner.kernel_memory_limit`).
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
 def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection limited to this machine's cores (or ``$KEHU_THREADS``, which the
-    batch sets when several kernels share the cores)."""
+    """A DuckDB connection capped for this process: ``$KEHU_THREADS`` threads (default: the
+    machine's cores; the batch sets cores // jobs when several kernels share them) and
+    ``$KEHU_MEMORY_LIMIT`` of memory (default :data:`DEFAULT_MEMORY_LIMIT`; the batch sets a
+    share of the machine's memory per kernel). A query that needs more spills to a temporary
+    folder (``$TMPDIR/kehu-duckdb``) instead of growing the process."""
+    import tempfile
+
     threads = int(os.environ.get("KEHU_THREADS") or 0) or os.cpu_count() or 1
-    con = duckdb.connect(config={"threads": max(1, threads)})
+    limit = os.environ.get("KEHU_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    con = duckdb.connect(config={"threads": max(1, threads), "memory_limit": limit,
+                                 "temp_directory": os.path.join(tempfile.gettempdir(),
+                                                                "kehu-duckdb")})
     try:  # no progress bar on stdout; inside Jupyter DuckDB wants ipywidgets even to turn it off
         con.execute("SET enable_progress_bar = false")
     except duckdb.Error:

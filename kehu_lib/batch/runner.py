@@ -220,6 +220,21 @@ def kernel_threads(jobs: int, cores: int | None = None) -> int:
     return 0 if jobs <= 1 else max(1, cores // jobs)
 
 
+def kernel_memory_limit(jobs: int, total_bytes: int | None = None) -> str:
+    """DuckDB memory cap per process for ``jobs`` kernels side by side (``$KEHU_MEMORY_LIMIT``).
+
+    A kernel's budget is 2 GB RSS; DuckDB gets at most half of it (the frames a page shows live
+    beside it), and no more than a quarter of the machine's memory shared by the ``jobs``
+    kernels and the batch process: min(1 GB, RAM / 4 / (jobs + 1)), at least 256 MB."""
+    if total_bytes is None:
+        try:
+            total_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            total_bytes = 8 << 30
+    mb = min(1024, total_bytes // 4 // (max(1, jobs) + 1) // (1 << 20))
+    return f"{max(256, mb)}MB"
+
+
 def run_history(reports: Path, manifest: Manifest) -> dict[str, dict]:
     """The last recorded result of every run key over all months of ``reports`` (this month's
     manifest last, so it wins): a new month starts with last month's timings."""
@@ -311,6 +326,11 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
     if pending:
         pending = longest_first(pending, run_history(pl.reports, manifest))
         jobs = opts.jobs or os.cpu_count() or 1
+        # DuckDB's memory cap in the kernels (they inherit the environment) and the precompute
+        # (set for this batch only; a value the user set is kept)
+        own_limit = not os.environ.get("KEHU_MEMORY_LIMIT")
+        if own_limit:
+            os.environ["KEHU_MEMORY_LIMIT"] = kernel_memory_limit(jobs)
         if not opts.scheduler:  # jobs kernels side by side share this machine's cores
             for spec in pending:
                 spec.threads = kernel_threads(jobs)
@@ -327,15 +347,19 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
         def precompute() -> None:
             run_precompute(pl.precompute, pl.month, pl.store)
 
-        if opts.executor == "dask":
-            from .dask_exec import execute_dask
+        try:
+            if opts.executor == "dask":
+                from .dask_exec import execute_dask
 
-            precompute()
-            execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
-        elif opts.executor == "local":
-            _execute_local(pending, jobs, on_result, opts.progress, before=precompute)
-        else:
-            raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
+                precompute()
+                execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
+            elif opts.executor == "local":
+                _execute_local(pending, jobs, on_result, opts.progress, before=precompute)
+            else:
+                raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
+        finally:
+            if own_limit:
+                os.environ.pop("KEHU_MEMORY_LIMIT", None)
         changed = {r.slug for r in results if r.status != "skipped"}
         for slug in sorted(changed):
             removed = remove_stale_files(month_dir, slug, manifest.runs,

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config
-from ..loaders import available_months, latest_month, load_orders, load_products
+from ..loaders import available_months, latest_month, load_products
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import select as sel
@@ -73,17 +73,15 @@ def monthly_volume(month: str, *, store=None) -> pd.DataFrame:
     ``price_class``, ``brand``, ``key_brand``, ``brand_group`` (the brand if key, else 其他品牌).
     """
     end = str(pd.Period(month, "M"))
-    parts = []
-    # one month at a time: the order lines of a large store never sit in memory all at once
-    # (and the worker processes forked later do not inherit them)
-    for m in [m for m in available_months(store=store) if m <= end]:
-        o = load_orders(months=m, store=store,
-                        columns=["month", "district_code", "sku", "qty_ordered", "qty_supplied"])
-        parts.append(o.groupby(["month", "district_code", "sku"], as_index=False,
-                               observed=True)[["qty_ordered", "qty_supplied"]].sum())
-    if not parts:
+    from ..aggregates import district_sku_month
+
+    # summed by DuckDB in the store (the order lines never reach pandas, and the worker
+    # processes forked later do not inherit them)
+    months = [m for m in available_months(store=store) if m <= end]
+    if not months:
         raise ValueError(f"no order data up to {end} in the store")
-    g = pd.concat(parts, ignore_index=True)
+    g = district_sku_month(None, (months[0], end), store=store)[
+        ["month", "district_code", "sku", "qty_ordered", "qty_supplied"]]
     prod = load_products(store=store, columns=["sku", "brand", "name", "price_class", "key_brand"])
     g = g.merge(prod, on="sku", how="left", validate="many_to_one")
     g["district"] = g["district_code"].map({d.code: d.name for d in config.DISTRICTS})
@@ -233,13 +231,16 @@ def _sku_frame(results: list[dict], vol: pd.DataFrame, rec: pd.DataFrame) -> pd.
 
 
 def inputs_fingerprint(month: str, store=None) -> str:
-    """A hash of what the month's forecasts depend on: the forecasting code and the order and
-    product files of the store up to ``month`` (paths, sizes, modification times)."""
+    """A hash of what the month's forecasts depend on: the forecasting code (and
+    :mod:`kehu_lib.aggregates`, which sums the series) and the order and product files of the
+    store up to ``month`` (paths, sizes, modification times)."""
     import hashlib
 
     root = Path(store).resolve() if store is not None else config.store_dir()
     h = hashlib.sha256()
-    for src in sorted(Path(__file__).parent.glob("*.py")):
+    # the series are summed by kehu_lib.aggregates: its code is part of the forecasts' inputs
+    for src in sorted(Path(__file__).parent.glob("*.py")) + [Path(__file__).parents[1]
+                                                              / "aggregates.py"]:
         h.update(src.read_bytes())
     last = str(pd.Period(month, "M"))
     files = [root / "products.parquet"] + sorted(

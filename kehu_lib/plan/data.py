@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import config, loaders
+from .. import aggregates, config, loaders
 
 __all__ = ["ORDER_COLUMNS", "load_inputs", "plan_month", "district_volume", "fallback_forecast",
            "load_forecasts", "last_month_forecast", "district_names"]
@@ -31,7 +31,10 @@ def plan_month(month: str) -> str:
 def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     """Everything the plan reads for report month ``month`` (city-wide).
 
-    - ``orders``: order lines without dates, months ``month`` − 14 .. ``month``
+    - ``orders``: the monthly ledger (:func:`kehu_lib.aggregates.shop_sku_month`, one row per
+      month × shop × SKU with the summed quantities and amount, summed by DuckDB in the store
+      and cached by the batch's precompute), months ``month`` − 14 .. ``month``; the plan sums
+      it, counts shops and tests quantities > 0, which the ledger answers as the order lines do
     - ``checks``: price and stock checks (价存采集) of ``month`` and ``month`` − 2
     - ``visits``: visit records of ``month`` − 1 (the strategies judged) and ``month`` (the usual
       visit weekdays)
@@ -40,8 +43,8 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     p = pd.Period(month, freq="M")
     return {
         "month": month,
-        "orders": loaders.load_orders(None, (str(p - HISTORY), month), columns=ORDER_COLUMNS,
-                                      store=store),
+        "orders": aggregates.shop_sku_month(None, (str(p - HISTORY), month),
+                                            columns=ORDER_COLUMNS, store=store),
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
         "customers": loaders.load_customers(None, store=store),
@@ -52,12 +55,14 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
 def district_volume(orders: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monthly volume per district (条): district_code, month, volume, key_brand_volume."""
     od = orders
-    kb = 0.0
+    kb = pd.Series(0.0, index=od.index)
     if products is not None:
         key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
         kb = od["qty_supplied"].where(od["sku"].isin(key), 0.0)
-    g = od.assign(_kb=kb).groupby(["district_code", "month"]).agg(
-        volume=("qty_supplied", "sum"), key_brand_volume=("_kb", "sum")).reset_index()
+    # grouped by the columns themselves: no copy of the whole (city-wide) frame
+    keys = [od["district_code"], od["month"]]
+    g = pd.DataFrame({"volume": od["qty_supplied"].groupby(keys).sum(),
+                      "key_brand_volume": kb.groupby(keys).sum()}).reset_index()
     return g
 
 

@@ -149,7 +149,8 @@ def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
     root = Path(store).resolve() if store is not None else config.store_dir()
     h = hashlib.sha256()
     here = Path(__file__).parent
-    for src in sorted(here.glob("*.py")) + [here.parent / "metrics" / "customers.py"]:
+    for src in sorted(here.glob("*.py")) + [here.parent / "metrics" / "customers.py",
+                                            here.parent / "aggregates.py"]:
         h.update(src.read_bytes())
     h.update(json.dumps({k: thresholds[k] for k in sorted(thresholds)}, default=str).encode())
     h.update(Path(library_file).read_bytes())

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import calendar, config, findings
+from .. import aggregates, calendar, config, findings
 from ..config import CARTONS_PER_CASE
 from ..metrics import brands, customers, market, sales
 from ..plan import crossreport
@@ -50,7 +50,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     cur, last = od[od["month"] == month], od[od["month"] == _months_before(month, 12)]
     top_n = p["top_n"]
     r = Report(NOTEBOOK, month, data["place"])
-    r.section("data").add(Text(f"{data['place']} {month}：订单{len(cur):,}行，"
+    r.section("data").add(Text(f"{data['place']} {month}：订单{int(cur['lines'].sum()):,}行，"
                                f"价存采集{len(chk):,}户次，零售客户{len(cust):,}户。"))
     city = r.city
 
@@ -91,7 +91,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     top = brands.top_items(cur, prod, level="sku", last_year=last, n=top_n)
     top = top.assign(volume_ly_cases=top["volume_ly"] / CARTONS_PER_CASE).rename(
         columns={"name": "sku_name"})
-    trend = brands.brand_trend(od[od["month"].isin(window)], prod, key_only=True, months=window)
+    # the 13-month trends are summed in the store (by SKU; by shop for the districts' 有效户数)
+    trend = brands.brand_trend(aggregates.sku_month(district, (window[0], window[-1]),
+                                                    store=store),
+                               prod, key_only=True, months=window)
     structure = brands.price_class_structure(cur, prod, previous=last)
     conc = brands.concentration(cur, prod, level="brand").rename(columns={"n_items": "n_brands"})
     fill = brands.fill_rate(cur, prod, by="sku").rename(columns={"name": "sku_name"})
@@ -230,7 +233,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                             "yoy_value_per_case", "share_class12", "active_shops"]],
                       title="各区县销量、单箱值与同比", sheet="区县对比"),
                 Chart(plots.district_small_multiples,
-                      sales.sales_summary(od[od["month"].isin(window)],
+                      sales.sales_summary(aggregates.shop_month(None, (window[0], window[-1]),
+                                                                store=store),
                                           by=["district_code", "month"])))
 
     # 访销线, 城乡, 高档卷烟, 市场机会, 规格毛利率, 大客户 (seed 004 / 003); then 结论与建议

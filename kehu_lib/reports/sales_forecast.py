@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import calendar, config, findings, loaders
+from .. import aggregates, calendar, config, findings, loaders
 from ..forecast import load_backtest, load_month_forecasts, load_series, plan, report
 from ..metrics import definitions, market
 from ..plan import crossreport
@@ -31,8 +31,9 @@ def _market_check(name: str, month: str, *, store=None):
     district = None if name == config.CITY else name
     t = findings.load_thresholds()
     chk = loaders.load_price_checks(district, month, store=store)
-    od = loaders.load_orders(district, month, store=store,
-                             columns=["month", "license_id", "sku", "qty_supplied"])
+    # the month's ledger (shop x SKU sums, summed in the store), not the city's order lines
+    od = aggregates.shop_sku_month(district, month, store=store,
+                                   columns=["month", "license_id", "sku", "qty_supplied"])
     prod = loaders.load_products(store=store)
     inv = market.social_inventory(chk, od, loaders.load_customers(district, store=store),
                                   month=month)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import config, loaders
+from .. import aggregates, config, loaders
 from ..metrics import (crosstab, reliability, survey, survey_change, survey_groups,
                        survey_quality)
 from ..present import Chart, Table, Text
@@ -153,9 +153,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Table(by_manager, title="客户经理服务客户满意度（由低到高）", cap=10, noun="位",
               sheet="客户经理满意度"))
 
-    orders = loaders.load_orders(district=code, months=(survey_change.shift_month(month, -14),
-                                                        month),
-                                 columns=["month", "license_id", "qty_ordered"], store=store)
+    # ordered volume per shop and month, summed in the store (not the city's order lines)
+    orders = aggregates.shop_month(code, (survey_change.shift_month(month, -14), month),
+                                   store=store)[["month", "license_id", "qty_ordered"]]
     link = survey_groups.satisfaction_sales_link(
         shops, survey_groups.volume_change(orders, month=month, window=3))
     r.section("sales").add(Table(link.rename(columns={"n": "sample_shops"})[

@@ -1,0 +1,272 @@
+"""Month aggregates of the order ledger, computed by DuckDB over the Parquet store.
+
+A city's month holds about 1.3 M order lines (20,000 shops, several orders per shop and SKU); the
+reports and the plan only ever sum them by month, shop and SKU. So the sums are taken inside the
+store, and only the monthly ledger reaches pandas:
+
+- :func:`shop_sku_month` — one row per month × shop × SKU: ``qty_ordered``, ``qty_supplied``,
+  ``amount`` (sums) and ``lines`` (order lines summed); the columns of the order lines the
+  reports read, so every metric that sums, counts shops or tests ``qty > 0`` gives the same
+  figures on it as on the lines (quantities are never negative, see :mod:`kehu_lib.schema`);
+- :func:`sku_month`, :func:`shop_month`, :func:`district_sku_month` and
+  :func:`district_month` — the 13-month trends (by SKU; by shop, the shop × month indicators;
+  by district and SKU, the forecasts' series; by district with the month's 有效户数), summed
+  from the ledger inside DuckDB without loading it.
+
+The monthly ledger of each month is cached in ``<store>/derived/orders_monthly/month=YYYY-MM/``
+(``part-0.parquet`` and ``fingerprint.txt``, written atomically like the forecast cache): the
+fingerprint hashes this module's code and the month's order files (path, size, modification
+time), so a re-ingested month is re-aggregated and an unchanged one never is. The batch's
+precompute (:func:`ensure_month_aggregates`, ``params/defaults.yaml``) brings the report month
+and the :data:`HISTORY` months before it up to date once; a report that finds a month's cache
+missing or stale sums that month's lines on the fly (and does not write: only the precompute
+writes the cache).
+
+Memory and threads: every query runs on :func:`kehu_lib.store.connect`, which caps DuckDB per
+process (``$KEHU_THREADS`` threads, ``$KEHU_MEMORY_LIMIT`` memory; the batch sets both per kernel
+from ``--jobs``, see :func:`kehu_lib.batch.runner.kernel_limits`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import pyarrow as pa
+
+from . import config
+from . import store as _store
+from .digest import update_with_files
+
+__all__ = ["LEDGER_COLUMNS", "HISTORY", "cache_dir", "month_fingerprint", "ensure_month",
+           "ensure_month_aggregates", "shop_sku_month", "sku_month", "shop_month",
+           "district_sku_month", "district_month"]
+
+#: Columns of the monthly ledger (:func:`shop_sku_month`).
+LEDGER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
+                  "amount", "lines"]
+#: Months before the report month the precompute caches (the plan reads 14, the market report 13).
+HISTORY = 14
+_SUMS = ("qty_ordered", "qty_supplied", "amount")
+
+
+def _root(store) -> Path:
+    return Path(store).resolve() if store is not None else config.store_dir()
+
+
+def cache_dir(month: str, store=None) -> Path:
+    """Folder of one month's cached ledger."""
+    return _root(store) / "derived" / "orders_monthly" / f"month={pd.Period(month, 'M')}"
+
+
+def _order_files(month: str, root: Path) -> list[Path]:
+    return sorted((root / "orders" / f"month={month}").glob("district_code=*/*.parquet"))
+
+
+def month_fingerprint(month: str, store=None) -> str:
+    """Hash of what one month's ledger depends on: this module and the month's order files."""
+    root = _root(store)
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    update_with_files(h, root, _order_files(str(pd.Period(month, "M")), root))
+    return h.hexdigest()[:16]
+
+
+def _lines_source(files: Sequence[Path], month: str) -> str:
+    """SQL of one month's ledger summed from its order-line files."""
+    listing = ", ".join(f"'{f.as_posix()}'" for f in files)
+    sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in _SUMS)
+    return (f"SELECT '{month}' AS month, district_code, license_id, sku, {sums}, "
+            f"COUNT(*)::BIGINT AS lines FROM read_parquet([{listing}], hive_partitioning=true, "
+            "hive_types={'month': VARCHAR, 'district_code': VARCHAR}) "
+            "GROUP BY district_code, license_id, sku")
+
+
+def _current(month: str, root: Path) -> Path | None:
+    """The cached ledger file of ``month`` if its fingerprint is current."""
+    folder = cache_dir(month, root)
+    stamp = folder / "fingerprint.txt"
+    try:
+        if stamp.read_text(encoding="utf-8").strip() == month_fingerprint(month, root):
+            return folder / "part-0.parquet"
+    except OSError:
+        pass
+    return None
+
+
+def ensure_month(month: str, store=None) -> bool:
+    """Cache one month's ledger unless current; True when it wrote. A month without orders is
+    not cached."""
+    root = _root(store)
+    month = str(pd.Period(month, "M"))
+    if _current(month, root) is not None:
+        return False
+    with _store.read_lock(root):
+        files = _order_files(month, root)
+        if not files:
+            return False
+        fingerprint = month_fingerprint(month, root)
+        con = _store.connect()
+        try:
+            sql = _lines_source(files, month) + " ORDER BY district_code, license_id, sku"
+            table = con.sql(sql).to_arrow_table()
+        finally:
+            con.close()
+
+    def _write(tmp: Path) -> None:
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, tmp / "part-0.parquet", compression="zstd", row_group_size=64_000)
+        (tmp / "fingerprint.txt").write_text(fingerprint, encoding="utf-8")
+
+    _store.atomic_dir_write(cache_dir(month, root), _write)
+    return True
+
+
+def ensure_month_aggregates(month: str = "", store=None) -> int:
+    """Batch precompute: cache the ledger of ``month`` and the :data:`HISTORY` months before it.
+    Returns the number of months (re)computed."""
+    from .loaders import latest_month
+
+    month = month or latest_month(store=store)
+    p = pd.Period(month, "M")
+    return sum(ensure_month(str(p - i), store) for i in range(HISTORY, -1, -1))
+
+
+def _ledger_sql(month_list: Sequence[str], root: Path) -> str | None:
+    """SQL of the ledger of ``month_list``: the cache where current, else summed from lines."""
+    parts = []
+    for m in month_list:
+        cached = _current(m, root)
+        if cached is not None:
+            parts.append(f"SELECT {', '.join(LEDGER_COLUMNS)} FROM read_parquet('{cached.as_posix()}')")
+            continue
+        files = _order_files(m, root)
+        if files:
+            parts.append(_lines_source(files, m))
+    return " UNION ALL ".join(parts) if parts else None
+
+
+def _months(months, root: Path) -> list[str]:
+    found = _store.months("orders", root)
+    wanted = _store._months_filter(months)
+    return found if wanted is None else [m for m in wanted if m in set(found)]
+
+
+def _run(sql: str, params: list) -> pa.Table:
+    con = _store.connect()
+    try:
+        return con.sql(sql, params=params).to_arrow_table() if params else con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _filters(district, skus) -> tuple[list[str], list]:
+    conds, params = [], []
+    code = _store._district_code(district)
+    if code is not None:
+        conds.append("district_code = ?")
+        params.append(code)
+    if skus is not None:
+        skus = [str(s) for s in skus]
+        conds.append(f"sku IN ({', '.join('?' * len(skus))})" if skus else "FALSE")
+        params += skus
+    return conds, params
+
+
+def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None = None,
+                   skus: Sequence[str] | None = None, store=None) -> pd.DataFrame:
+    """The monthly ledger: one row per month × shop × SKU with the summed ``qty_ordered``,
+    ``qty_supplied``, ``amount`` and the number of order ``lines``.
+
+    ``district``, ``months`` and ``skus`` filter as in :func:`kehu_lib.loaders.load_orders`;
+    ``columns`` a subset of :data:`LEDGER_COLUMNS` (default all). Rows are sorted by month,
+    district, shop and SKU; dtypes as the order table's (``lines`` int64). A cached month is
+    decoded straight from its file (filters pushed into the Parquet scan); a month without a
+    current cache is summed from its order lines by DuckDB.
+    """
+    import pyarrow.dataset as ds
+
+    root = _root(store)
+    cols = list(columns) if columns is not None else LEDGER_COLUMNS
+    unknown = [c for c in cols if c not in LEDGER_COLUMNS]
+    if unknown:
+        raise KeyError(f"the monthly ledger has no column(s) {unknown}; columns are {LEDGER_COLUMNS}")
+    schema = pa.schema([(c, pa.int64() if c == "lines" else pa.float64() if c in _SUMS
+                         else pa.string()) for c in LEDGER_COLUMNS])
+    code = _store._district_code(district)
+    expr = None
+    if code is not None:
+        expr = ds.field("district_code") == code
+    if skus is not None:
+        e = ds.field("sku").isin([str(s) for s in skus])
+        expr = e if expr is None else expr & e
+    parts: list[pa.Table] = []
+    with _store.read_lock(root):
+        for m in _months(months, root):
+            cached = _current(m, root)
+            if cached is not None:
+                t = ds.dataset(cached.as_posix(), format="parquet").to_table(filter=expr)
+            else:
+                files = _order_files(m, root)
+                if not files:
+                    continue
+                conds, params = _filters(district, skus)
+                sql = (f"SELECT * FROM ({_lines_source(files, m)})"
+                       + (" WHERE " + " AND ".join(conds) if conds else "")
+                       + " ORDER BY district_code, license_id, sku")
+                t = _run(sql, params)
+            parts.append(t.select(LEDGER_COLUMNS).cast(schema).select(cols))
+    # one chunk per column: pandas' row selections on Arrow-backed columns (take) slow down
+    # with the number of chunks (one per month and row group here)
+    table = (pa.concat_tables(parts).combine_chunks() if parts
+             else schema.empty_table().select(cols))
+    return _store._to_pandas(table, "orders")
+
+
+def sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+    """Sums per SKU and month (the brand trends): month, sku, qty_ordered, qty_supplied, amount."""
+    return _grouped(["month", "sku"], district, months, store)
+
+
+def shop_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+    """Sums per shop and month (the shop × month indicators; 13-month district trends with
+    their 有效户数): month, district_code, license_id, qty_ordered, qty_supplied, amount, lines.
+    A shop has qty_supplied > 0 here exactly when one of its order lines has."""
+    return _grouped(["month", "district_code", "license_id"], district, months, store,
+                    lines=True)
+
+
+def district_sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+    """Sums per district, SKU and month (the forecasts' series): month, district_code, sku,
+    qty_ordered, qty_supplied, amount."""
+    return _grouped(["month", "district_code", "sku"], district, months, store)
+
+
+def district_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+    """Sums per district and month with the month's 有效户数 (shops supplied, qty_supplied > 0):
+    month, district_code, qty_ordered, qty_supplied, amount, active_shops."""
+    return _grouped(["month", "district_code"], district, months, store, active=True)
+
+
+def _grouped(keys: list[str], district, months, store, active: bool = False,
+             lines: bool = False) -> pd.DataFrame:
+    root = _root(store)
+    with _store.read_lock(root):
+        source = _ledger_sql(_months(months, root), root)
+        if source is None:
+            cols = (keys + list(_SUMS) + (["active_shops"] if active else [])
+                    + (["lines"] if lines else []))
+            return pd.DataFrame({c: pd.Series(dtype="string" if c in keys else "int64"
+                                              if c in ("lines", "active_shops") else "float64")
+                                 for c in cols})
+        conds, params = _filters(district, None)
+        sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in _SUMS)
+        extra = (", COUNT(DISTINCT license_id) FILTER (WHERE qty_supplied > 0)::BIGINT "
+                 "AS active_shops") if active else ""
+        extra += ", SUM(lines)::BIGINT AS lines" if lines else ""
+        sql = (f"SELECT {', '.join(keys)}, {sums}{extra} FROM ({source})"
+               + (" WHERE " + " AND ".join(conds) if conds else "")
+               + f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
+        return _store._to_pandas(_run(sql, params), "orders")

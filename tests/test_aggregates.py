@@ -1,0 +1,196 @@
+"""Month aggregates summed by DuckDB in the store (kehu_lib.aggregates).
+
+The reference is pandas on the order lines of the same store (``loaders.load_orders`` and a
+``groupby().sum()``): the ledger, its cache and the trend sums must give the same numbers, and the
+market report's and the plan's figures computed on the ledger must equal those computed on the
+order lines.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from kehu_lib import aggregates, findings, loaders, store as kstore
+from kehu_lib.batch.runner import kernel_memory_limit
+
+from conftest import writable_copy
+
+MONTH = "2026-10"
+MONTHS = ("2025-09", MONTH)
+KEYS = ["month", "district_code", "license_id", "sku"]
+
+
+@pytest.fixture(scope="module")
+def store(small_store, tmp_path_factory):
+    """A private copy of the small sample (the cache is written into it)."""
+    return writable_copy(small_store, tmp_path_factory.mktemp("aggregates") / "store")
+
+
+@pytest.fixture(scope="module")
+def lines(store):
+    return loaders.load_orders(None, MONTHS, store=store,
+                               columns=KEYS + ["qty_ordered", "qty_supplied", "amount"])
+
+
+def _reference(lines: pd.DataFrame, keys=KEYS) -> pd.DataFrame:
+    g = lines.groupby(keys, observed=True)
+    out = g[["qty_ordered", "qty_supplied", "amount"]].sum()
+    out["lines"] = g.size().astype("int64")
+    return out.reset_index().sort_values(keys, ignore_index=True)
+
+
+def test_ledger_equals_pandas_sums_of_the_lines(store, lines):
+    got = aggregates.shop_sku_month(None, MONTHS, store=store)
+    assert list(got.columns) == aggregates.LEDGER_COLUMNS
+    ref = _reference(lines)
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    assert got["license_id"].dtype == "string" and got["lines"].dtype == "int64"
+    assert got["lines"].sum() == len(lines)
+
+
+def test_cache_is_written_once_read_back_and_refreshed_by_a_new_export(store, lines):
+    uncached = aggregates.shop_sku_month("万柏林区", MONTH, store=store)
+    assert aggregates.ensure_month_aggregates(MONTH, store=store) == aggregates.HISTORY + 1
+    assert (aggregates.cache_dir(MONTH, store) / "fingerprint.txt").exists()
+    assert aggregates.ensure_month_aggregates(MONTH, store=store) == 0  # current: nothing to do
+    cached = aggregates.shop_sku_month("万柏林区", MONTH, store=store)
+    pd.testing.assert_frame_equal(cached, uncached)
+    assert set(cached["district_code"]) == {"140109"}
+    # a changed partition of the month makes its cache stale: it is summed from the lines again
+    # (never the old cache) and the next precompute rewrites it
+    part = kstore.partition_dir("orders", (MONTH, "140109"), store)
+    df = kstore.read_partition("orders", (MONTH, "140109"), store)
+    df = df.assign(qty_supplied=df["qty_supplied"] * 2)
+    kstore.write_partitions(df, "orders", store)
+    assert part.exists()
+    fresh = aggregates.shop_sku_month("万柏林区", MONTH, store=store)
+    assert fresh["qty_supplied"].sum() == pytest.approx(2 * cached["qty_supplied"].sum())
+    assert aggregates.ensure_month(MONTH, store=store) is True
+    pd.testing.assert_frame_equal(aggregates.shop_sku_month("万柏林区", MONTH, store=store), fresh)
+    kstore.write_partitions(df.assign(qty_supplied=df["qty_supplied"] / 2), "orders", store)
+
+
+def test_filters_columns_and_errors(store, lines):
+    skus = sorted(lines["sku"].unique())[:3]
+    got = aggregates.shop_sku_month("140109", MONTH, skus=skus, store=store,
+                                    columns=["license_id", "sku", "qty_supplied"])
+    sel = lines[(lines["month"] == MONTH) & (lines["district_code"] == "140109")
+                & lines["sku"].isin(skus)]
+    assert list(got.columns) == ["license_id", "sku", "qty_supplied"]
+    assert got["qty_supplied"].sum() == sel["qty_supplied"].sum()
+    assert set(got["sku"]) == set(sel["sku"])
+    assert aggregates.shop_sku_month(None, "2030-01", store=store).empty
+    with pytest.raises(KeyError, match=r"no column\(s\) \['qty'\]"):
+        aggregates.shop_sku_month(None, MONTH, columns=["qty"], store=store)
+
+
+def test_trend_sums_equal_pandas(store, lines):
+    by_sku = aggregates.sku_month(None, MONTHS, store=store)
+    ref = lines.groupby(["month", "sku"], as_index=False)[
+        ["qty_ordered", "qty_supplied", "amount"]].sum()
+    pd.testing.assert_frame_equal(by_sku, ref, check_dtype=False)
+    by_d = aggregates.district_month(None, MONTHS, store=store)
+    sup = lines[lines["qty_supplied"] > 0]
+    active = sup.groupby(["month", "district_code"])["license_id"].nunique()
+    assert by_d.set_index(["month", "district_code"])["active_shops"].to_dict() == active.to_dict()
+    vol = lines.groupby(["month", "district_code"])["qty_supplied"].sum()
+    assert by_d.set_index(["month", "district_code"])["qty_supplied"].to_dict() == vol.to_dict()
+
+
+def test_market_report_figures_on_the_ledger_equal_those_on_the_lines(store):
+    """findings.analyse on load_inputs (the ledger) against the same on the order lines."""
+    inputs = findings.load_inputs(None, MONTH, store=store)
+    p = pd.Period(MONTH, "M")
+    ref_inputs = {**inputs, "orders": loaders.load_orders(None, (str(p - 13), MONTH),
+                                                           columns=findings.ORDER_COLUMNS,
+                                                           store=store)}
+    got, ref = findings.analyse(inputs), findings.analyse(ref_inputs)
+    for key in ("headline", "alerts", "key_brand", "new_products", "margin", "drivers",
+                "explanation"):
+        pd.testing.assert_frame_equal(got[key].reset_index(drop=True),
+                                      ref[key].reset_index(drop=True), check_dtype=False,
+                                      obj=key)
+    pd.testing.assert_frame_equal(findings.compose(got), findings.compose(ref))
+
+
+def test_duckdb_is_capped_per_process(monkeypatch):
+    monkeypatch.setenv("KEHU_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("KEHU_THREADS", "1")
+    con = kstore.connect()
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    finally:
+        con.close()
+    assert threads == 1
+    assert limit.replace(" ", "").upper().startswith(("286.1MIB", "300.0MB", "300MB", "286MIB"))
+    # a quarter of the memory shared by the kernels and the batch process, at most 1 GB each
+    assert kernel_memory_limit(2, total_bytes=8 << 30) == "682MB"
+    assert kernel_memory_limit(1, total_bytes=64 << 30) == "1024MB"
+    assert kernel_memory_limit(8, total_bytes=2 << 30) == "256MB"
+    assert os.environ["KEHU_MEMORY_LIMIT"] == "300MB"
+
+
+def test_shop_month_gives_the_district_trend_of_the_lines(store, lines):
+    from kehu_lib.metrics import sales
+
+    got = sales.sales_summary(aggregates.shop_month(None, MONTHS, store=store),
+                              by=["district_code", "month"])
+    ref = sales.sales_summary(lines, by=["district_code", "month"])
+    pd.testing.assert_frame_equal(got, ref, check_dtype=False)
+    shops = aggregates.shop_month("140109", MONTH, store=store)
+    assert set(shops["district_code"]) == {"140109"}
+    assert shops["lines"].sum() == ((lines["month"] == MONTH)
+                                    & (lines["district_code"] == "140109")).sum()
+
+
+def test_brand_trend_on_sku_sums_equals_the_lines(store, lines):
+    from kehu_lib.metrics import brands
+
+    prod = loaders.load_products(store=store)
+    window = sorted(lines["month"].unique())
+    got = brands.brand_trend(aggregates.sku_month(None, MONTHS, store=store), prod, months=window)
+    ref = brands.brand_trend(lines, prod, months=window)
+    pd.testing.assert_frame_equal(got, ref)
+
+
+def test_forecast_series_sums_equal_the_lines(store):
+    """forecast.pipeline.monthly_volume (now summed in DuckDB) against pandas on the lines."""
+    from kehu_lib.forecast import pipeline
+
+    got = pipeline.monthly_volume(MONTH, store=store)
+    o = loaders.load_orders(None, None, store=store,
+                            columns=["month", "district_code", "sku", "qty_ordered", "qty_supplied"])
+    ref = o.groupby(["month", "district_code", "sku"], as_index=False)[
+        ["qty_ordered", "qty_supplied"]].sum()
+    got_sums = got.groupby(["month", "sku"])[["qty_ordered", "qty_supplied"]].sum()
+    ref_sums = ref.groupby(["month", "sku"])[["qty_ordered", "qty_supplied"]].sum()
+    pd.testing.assert_frame_equal(got_sums, ref_sums)
+    assert len(got) == len(ref)
+    assert list(got["month"]) == list(ref["month"]) and list(got["sku"]) == list(ref["sku"])
+
+
+def test_survey_volume_change_on_shop_sums_equals_the_lines(store):
+    from kehu_lib.metrics import survey_groups
+
+    months = ("2025-08", MONTH)
+    o = loaders.load_orders(None, months, store=store, columns=["month", "license_id",
+                                                                 "qty_ordered"])
+    got = survey_groups.volume_change(aggregates.shop_month(None, months, store=store),
+                                      month=MONTH)
+    pd.testing.assert_frame_equal(got, survey_groups.volume_change(o, month=MONTH))
+
+
+def test_forecast_page_market_check_on_the_ledger_equals_the_lines(store, monkeypatch):
+    from kehu_lib.metrics import market
+    from kehu_lib.reports import sales_forecast
+
+    _, inv = sales_forecast._market_check("全市", MONTH, store=store)
+    chk = loaders.load_price_checks(None, MONTH, store=store)
+    od = loaders.load_orders(None, MONTH, store=store,
+                             columns=["month", "license_id", "sku", "qty_supplied"])
+    ref = market.social_inventory(chk, od, loaders.load_customers(None, store=store), month=MONTH)
+    pd.testing.assert_frame_equal(inv, ref)
