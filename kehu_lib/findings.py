@@ -57,7 +57,7 @@ def _place(district: str | None) -> tuple[str, str | None]:
     return (config.CITY, None) if d is None else (d.name, d.code)
 
 
-def report_months(month: str, new_product_months: int = DEFAULTS["new_product_months"]
+def report_months(month: str, new_product_months: int = DEFAULTS["new_product_tracking_months"]
                   ) -> list[str]:
     """The months of the ledger the report reads, oldest first: ``month`` − 13 and − 12 (同比,
     the 1-2月 comparison) and the last max(7, ``new_product_months`` + 1) months (环比, the

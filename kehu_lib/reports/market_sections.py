@@ -286,7 +286,7 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame,
     # on a district page with key accounts (the 大客户 page); the city page links the districts
     kav = None if city else key_account_frames(
         month, where, customers, products, store=store,
-        new_product_months=int(params["new_product_months"]))
+        new_product_months=int(params["new_product_tracking_months"]))
     views["key_accounts"] = kav
     if kav is not None:
         sec = r.section("key_accounts")
