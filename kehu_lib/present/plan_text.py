@@ -202,9 +202,9 @@ def manager_link_items(written: pd.DataFrame, targets: pd.DataFrame, *,
 
 
 def _outcome(code: str) -> str:
-    from ..plan.evaluate import OUTCOMES
+    from ..plan.evaluate import outcome_label
 
-    return OUTCOMES.get(code, (code,))[0]
+    return outcome_label(code)[0] or code
 
 
 def _states_text(f, library, names):
