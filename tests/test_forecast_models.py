@@ -161,6 +161,8 @@ def test_series_without_seasonality_gets_the_non_seasonal_forms():
     assert not F.has_seasonality(z) and not F.has_seasonality(z, difference=True)
     y = np.exp(z)
     assert M.ets(y, 6, start=START).note.endswith("N)")
+    # below SEASON_TEST_MIN (36) months the test has little power: the seasonal forms stay
+    assert M.SEASON_TEST_MIN == 36 and M.ets(y[:30], 6, start=START).note.endswith("A)")
     ref = ThetaModel(z, period=12, deseasonalize=False, method="additive").fit().forecast(6)
     np.testing.assert_allclose(M.theta(y, 6, start=START).mean, np.exp(np.asarray(ref)),
                                rtol=1e-5)
