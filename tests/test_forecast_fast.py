@@ -181,3 +181,69 @@ def test_damped_airline_forecast_bends_the_trend_only():
     np.testing.assert_allclose(sd, F.airline_fit(z, 24)[1])  # intervals as the model's
     # phi -> 1 is the undamped model
     np.testing.assert_allclose(F.airline_fit(z, 24, phi=1 - 1e-9)[0], plain, atol=1e-6)
+
+
+def test_has_seasonality_matches_statsmodels_theta_test():
+    # statsmodels ThetaModel(use_test=True)._test_seasonality: n r_m^2 / sum_{k<m} r_k^2 > 2.7055
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    rng = np.random.default_rng(11)
+    seen = set()
+    for _ in range(120):
+        n = int(rng.integers(24, 100))
+        t = np.arange(n)
+        z = (rng.normal(size=n).cumsum() * rng.uniform(0, 1)
+             + rng.uniform(0, 1) * np.sin(t * np.pi / 6) + rng.normal(size=n))
+        ref = ThetaModel(z, period=12, use_test=True, method="additive")
+        ref._test_seasonality()
+        assert F.has_seasonality(z) == ref._has_seasonality
+        seen.add(ref._has_seasonality)
+    assert seen == {True, False}  # both outcomes were checked
+    assert F.has_seasonality(np.tile(PATTERN, 3))
+    assert not F.has_seasonality(np.tile(PATTERN, 2)[:23])  # below two cycles
+    assert not F.has_seasonality(np.ones(36))  # constant
+
+
+def test_sigma2_window(monkeypatch):
+    e = np.r_[np.full(10, 3.0), np.full(5, 1.0)]
+    monkeypatch.setattr(F, "SIGMA_WINDOW", None)
+    assert F.sigma2(e) == pytest.approx((10 * 9 + 5) / 15)
+    monkeypatch.setattr(F, "SIGMA_WINDOW", 5)
+    assert F.sigma2(e) == pytest.approx(1.0)  # only the last 5 errors
+    assert F.sigma2(e[:4]) == pytest.approx(9.0)  # fewer than the window: all
+
+
+def test_error_quantiles_hand_computed(monkeypatch):
+    monkeypatch.setattr(F, "SIGMA_WINDOW", None)
+    # 20 errors of +-1 and 4 of +-3: rms = sqrt((20 + 36) / 24); |e| sorted = 20 ones, 4 threes;
+    # linear-interpolated quantiles at 0.8 x 23 = 18.4 -> 1 and 0.95 x 23 = 21.85 -> 3
+    e = np.r_[np.tile([1.0, -1.0], 10), [3.0, -3.0, 3.0, -3.0]]
+    rms = np.sqrt(56 / 24)
+    q = F.error_quantiles(e)
+    assert q[80] == pytest.approx(1 / rms) and q[95] == pytest.approx(3 / rms)
+    # heavy tails: narrower than the normal's 1.2816 at 80%, wider than its 1.96 at 95%
+    assert q[80] < 1.2816 and q[95] > 1.959
+    # the burn-in leaves the first errors out of the quantile, not out of the sd
+    big = np.r_[[10.0, -10.0], e]
+    qb = F.error_quantiles(big, burn=2)
+    ref = np.sqrt((200 + 56) / 26)
+    assert qb[80] == pytest.approx(1 / ref) and qb[95] == pytest.approx(3 / ref)
+    assert F.error_quantiles(e[:20]) is None  # too few errors: the normal quantiles
+    assert F.error_quantiles(np.zeros(30)) is None
+    # normal errors: close to the normal quantiles
+    g = F.error_quantiles(np.random.default_rng(0).normal(size=20000))
+    assert g[80] == pytest.approx(1.2816, abs=0.03) and g[95] == pytest.approx(1.96, abs=0.04)
+
+
+def test_model_intervals_follow_the_error_quantiles(monkeypatch):
+    from kehu_lib.forecast import models as M
+
+    resid = np.r_[np.tile([1.0, -1.0], 10), [3.0, -3.0, 3.0, -3.0]]
+    monkeypatch.setattr(M, "ERROR_QUANTILES", True)
+    fc = M._normal(np.zeros(2), np.array([2.0, 4.0]), "x", resid=resid)
+    q = F.error_quantiles(resid)
+    np.testing.assert_allclose(fc.hi[80], q[80] * np.array([2.0, 4.0]))
+    np.testing.assert_allclose(fc.lo[95], -q[95] * np.array([2.0, 4.0]))
+    monkeypatch.setattr(M, "ERROR_QUANTILES", False)
+    fc = M._normal(np.zeros(2), np.array([2.0, 4.0]), "x", resid=resid)
+    np.testing.assert_allclose(fc.hi[80], 1.2815516 * np.array([2.0, 4.0]), rtol=1e-6)

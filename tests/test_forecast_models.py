@@ -146,3 +146,41 @@ def test_weighted_combination_hand_computed():
     np.testing.assert_allclose(w.hi[80], 20 + 2 * 1.2815516 - 2.5, rtol=1e-6)
     with pytest.raises(ValueError, match="weights"):
         M.combine([a, b], weights=[1, -1])
+
+
+def test_series_without_seasonality_gets_the_non_seasonal_forms():
+    # 48 months of a noisy trend: neither the levels nor the changes pass the Theta method's
+    # seasonality test, so ETS and Theta drop the season; statsmodels' ThetaModel with
+    # deseasonalize=False gives the reference forecast (on the log scale)
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    from kehu_lib.forecast import fast as F
+
+    rng = np.random.default_rng(2)
+    z = np.log(200) + np.linspace(0, 0.3, 48) + rng.normal(0, 0.05, 48)
+    assert not F.has_seasonality(z) and not F.has_seasonality(z, difference=True)
+    y = np.exp(z)
+    assert M.ets(y, 6, start=START).note.endswith("N)")
+    # below SEASON_TEST_MIN (36) months the test has little power: the seasonal forms stay
+    assert M.SEASON_TEST_MIN == 36 and M.ets(y[:30], 6, start=START).note.endswith("A)")
+    ref = ThetaModel(z, period=12, deseasonalize=False, method="additive").fit().forecast(6)
+    np.testing.assert_allclose(M.theta(y, 6, start=START).mean, np.exp(np.asarray(ref)),
+                               rtol=1e-5)
+    # a seasonal series keeps its seasonal forms
+    seas = _seasonal(4) * np.exp(rng.normal(0, 0.03, 48))
+    assert F.has_seasonality(np.log(seas))
+    assert M.ets(seas, 6, start=START).note.endswith("A)")
+
+
+def test_seasonality_test_looks_at_levels_and_changes(monkeypatch):
+    # a strong trend hides the lag-12 peak of the levels' autocorrelations, not the changes'
+    from kehu_lib.forecast import fast as F
+
+    rng = np.random.default_rng(4)
+    t = np.arange(48)
+    z = 0.05 * t + 0.08 * np.sin(t * np.pi / 6) + rng.normal(0, 0.01, 48)
+    assert F.has_seasonality(z, difference=True) and not F.has_seasonality(z)
+    monkeypatch.setattr(M, "SEASON_TEST_ON", "levels")
+    assert not M._seasonal(z, 12, "ets")
+    monkeypatch.setattr(M, "SEASON_TEST_ON", "either")
+    assert M._seasonal(z, 12, "ets") and M._seasonal(z, 12, "sarima")  # sarima: never tested

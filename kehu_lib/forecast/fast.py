@@ -44,6 +44,20 @@ PHI_BOUNDS = (0.8, 0.98)
 _EPS = 1e-4
 
 
+#: One-step errors from which the forecast variance is estimated: the last SIGMA_WINDOW (None =
+#: all). The parameters are fitted on the whole series either way.
+SIGMA_WINDOW: int | None = 60
+
+
+def sigma2(e) -> float:
+    """Mean squared one-step error of the last :data:`SIGMA_WINDOW` errors ``e`` (all when
+    fewer or when the window is None): the variance the prediction intervals are built from."""
+    e = np.asarray(e, float)
+    if SIGMA_WINDOW is not None and len(e) > SIGMA_WINDOW:
+        e = e[-SIGMA_WINDOW:]
+    return float(e @ e) / len(e) if len(e) else 0.0
+
+
 def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.zeros(max(len(a), len(b)))
     out[: len(a)] += a
@@ -149,6 +163,7 @@ class EtsFit:
     sd: np.ndarray | None = None
     init: np.ndarray | None = None  # initial level (and trend), least squares
     season0: np.ndarray | None = None  # initial seasonal states, s0[j] for observation j
+    resid: np.ndarray | None = None  # in-sample one-step errors
 
     @property
     def aicc(self) -> float:
@@ -199,6 +214,53 @@ def season_indices(x, m: int = 12) -> np.ndarray:
     return s - s.mean()
 
 
+#: Fewest one-step errors from which :func:`error_quantiles` shapes the intervals (fewer: the
+#: Gaussian quantiles).
+MIN_QUANTILE_ERRORS = 24
+
+
+def error_quantiles(e, levels=(80, 95), *, burn: int = 0) -> dict[int, float] | None:
+    """Multipliers of the forecast sd for the central intervals of ``levels`` from the one-step
+    errors ``e`` themselves: the L% quantile of ``|e_t|`` over the sd the forecast variance is
+    built from (``sqrt(sigma2(e))``, :func:`sigma2`); the Gaussian quantile (1.2816 for 80%)
+    when the errors are normal. The quantile leaves out the first ``burn`` errors (start-up
+    transients of the initial states) and, like :func:`sigma2`, all but the last
+    :data:`SIGMA_WINDOW`. Heavy-tailed errors (a few large shocks in a mostly quiet series)
+    give a smaller multiplier at 80% and a larger one at 95% than the normal's. None when
+    fewer than :data:`MIN_QUANTILE_ERRORS` errors remain or the sd is 0."""
+    e = np.asarray(e, float)
+    ref = np.sqrt(sigma2(e)) if len(e) else 0.0
+    e = e[burn:]
+    if SIGMA_WINDOW is not None and len(e) > SIGMA_WINDOW:
+        e = e[-SIGMA_WINDOW:]
+    if len(e) < MIN_QUANTILE_ERRORS or not ref > 0 or not np.all(np.isfinite(e)):
+        return None
+    a = np.abs(e) / ref
+    return {lv: float(np.quantile(a, lv / 100)) for lv in levels}
+
+
+def has_seasonality(z, m: int = 12, *, difference: bool = False) -> bool:
+    """The seasonality test of the Theta method as statsmodels' ``ThetaModel(use_test=True,
+    difference=...)`` (and R forecast's ``thetaf``) runs it: with r_k the sample
+    autocorrelations of ``z`` (of its first differences when ``difference``: a trend makes
+    every autocorrelation of the levels large and hides the lag-m peak), the statistic
+    ``n r_m^2 / (r_0^2 + ... + r_(m-1)^2)`` against 2.7055, the 90% quantile of chi-squared(1)
+    (a two-sided 10% test of r_m with Bartlett's variance). Fewer than ``2 m`` observations
+    or a constant series: False."""
+    z = np.asarray(z, float)
+    if len(z) < 2 * m:
+        return False
+    if difference:
+        z = np.diff(z)
+    n = len(z)
+    x = z - z.mean()
+    c0 = float(x @ x)
+    if not c0 > 0:
+        return False
+    r = np.array([1.0] + [float(x[k:] @ x[:-k]) / c0 for k in range(1, m + 1)])
+    return bool(n * r[m] ** 2 / np.sum(r[:m] ** 2) > 2.705543454095404)
+
+
 def heuristic_season(y, m: int = 12) -> np.ndarray:
     """Initial additive seasonal states by the heuristic of statsmodels'
     ``_initialization_heuristic``: :func:`season_indices` of the first <= 5 full cycles (at
@@ -213,10 +275,11 @@ def heuristic_season(y, m: int = 12) -> np.ndarray:
     return season_indices(y[: m * k], m)
 
 
-def ses(x, *, xatol: float = 1e-6) -> tuple[float, float, float]:
+def ses(x, *, xatol: float = 1e-6, info: dict | None = None) -> tuple[float, float, float]:
     """Simple exponential smoothing as the Theta method fits it (statsmodels ``ThetaModel``,
     ``use_mle=False``): initial level x_0, alpha in (0, 1) minimising the sum of squared one-step
-    errors. Returns ``(alpha, last level = the SES forecast, rms one-step error)``."""
+    errors. Returns ``(alpha, last level = the SES forecast, rms one-step error)``; ``info``
+    (a dict) receives ``resid``, the one-step errors."""
     from scipy.optimize import minimize_scalar
 
     x = np.asarray(x, float)
@@ -232,7 +295,9 @@ def ses(x, *, xatol: float = 1e-6) -> tuple[float, float, float]:
                                   options={"xatol": xatol}).x)
     lv = levels(alpha)
     err = x[1:] - lv[:-1]
-    return alpha, float(lv[-1]), float(np.sqrt(err @ err / len(err))) if len(err) else 0.0
+    if info is not None:
+        info["resid"] = err
+    return alpha, float(lv[-1]), float(np.sqrt(sigma2(err)))
 
 
 def damped_steps(h: int, phi: float | None, *, first: int = 1) -> np.ndarray:
@@ -245,13 +310,14 @@ def damped_steps(h: int, phi: float | None, *, first: int = 1) -> np.ndarray:
 
 
 def theta_forecast(z, h: int, *, m: int = 12, seasonal: bool = True,
-                   phi: float | None = None):
+                   phi: float | None = None, info: dict | None = None):
     """The Theta method (theta = 2) as statsmodels' ``ThetaModel(method="additive",
     use_test=False).fit().forecast(h)``, in numpy: deseasonalise by :func:`season_indices`,
     SES plus half the OLS slope ``b0 (h - 1 + 1/alpha - (1 - alpha)^n / alpha)``, reseasonalise.
     Returns ``(mean, sd, alpha)``; sd from the SES-with-drift form (Hyndman & Billah 2003),
     ``sigma sqrt(1 + (h - 1) alpha^2)``. ``phi``: damp the drift, ``h - 1`` replaced by
-    ``phi + ... + phi^(h-1)`` (:func:`damped_steps`; None = the undamped method)."""
+    ``phi + ... + phi^(h-1)`` (:func:`damped_steps`; None = the undamped method). ``info``: a
+    dict that receives ``resid``, the one-step errors of the SES."""
     z = np.asarray(z, float)
     n = len(z)
     s = season_indices(z, m) if seasonal else np.zeros(m)
@@ -259,7 +325,7 @@ def theta_forecast(z, h: int, *, m: int = 12, seasonal: bool = True,
     t = np.arange(n, dtype=float)
     tc = t - t.mean()
     b0 = float(tc @ (x - x.mean()) / (tc @ tc)) if n > 1 else 0.0
-    alpha, last, sigma = ses(x)
+    alpha, last, sigma = ses(x, info=info)
     steps = damped_steps(h, phi, first=0) + 1 / alpha - (1 - alpha) ** n / alpha
     mean = 0.5 * b0 * steps + last + s[(n + np.arange(h)) % m]
     return mean, sigma * np.sqrt(1 + np.arange(h) * alpha ** 2), alpha
@@ -313,20 +379,20 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
     sse = float(e @ e)
     name = "A" + {"N": "N", "A": "A", "Ad": "Ad"}[trend] + ("A" if seasonal else "N")
     fit = EtsFit(name, np.asarray(p, float), sse, n, k=npar + len(coef) + 1, init=coef,
-                 season0=s0)
+                 season0=s0, resid=e)
     # forecasts: the noise-free path plus the zero-state response with zero future errors
     ph = _unpack(p, has_t, damped, seasonal)[3]
     d = _season_path(s0, n + h, m) + _design(n + h, has_t, ph) @ coef
     resp = lfilter(th, a, np.r_[e, np.zeros(h)])
     fit.mean = d[n:] + resp[n:]
     psi = lfilter(th, a, np.r_[1.0, np.zeros(h - 1)])
-    fit.sd = np.sqrt(sse / n * np.cumsum(psi ** 2))
+    fit.sd = np.sqrt(sigma2(e) * np.cumsum(psi ** 2))
     return fit
 
 
 def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal: bool = True,
-                start_params=None,
-                phi: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                start_params=None, phi: float | None = None,
+                info: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit ARIMA(0,1,1)(0,1,1)_m (or ARIMA(0,1,1) when not ``seasonal``) with optional regressors
     by conditional sum of squares; returns ``(mean, sd, params)`` of the ``h``-step forecast.
 
@@ -336,6 +402,7 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     ``params`` = the MA parameters then beta. ``phi``: damp the trend of the forecast function
     (linear trend plus season beyond the MA lags): with ``b`` its slope per month, the k-step
     forecast becomes ``f(k) - b (k - D(k))``, ``D`` of :func:`damped_steps` (None = undamped).
+    ``info``: a dict that receives ``resid``, the one-step errors (after differencing).
     """
     z = np.asarray(z, float)
     n = len(z)
@@ -380,5 +447,7 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     if X is not None:
         mean = mean + np.asarray(xreg_future, float).reshape(h, -1) @ beta
     psi = lfilter(ma, ar, np.r_[1.0, np.zeros(h - 1)])
-    sd = np.sqrt(float(e @ e) / len(e) * np.cumsum(psi ** 2))
+    sd = np.sqrt(sigma2(e) * np.cumsum(psi ** 2))
+    if info is not None:
+        info["resid"] = e
     return mean, sd, np.r_[p, beta]

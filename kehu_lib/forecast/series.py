@@ -15,7 +15,12 @@ pipeline (reports, demand plan) runs and that ``benchmarks/forecast_bench.py`` m
   the weights are returned as the evidence;
 - series with zero months are modelled on ``log(y + c)`` (no raw-scale fit), positive ones on
   ``log y``; the airline SARIMA's trend is damped (a finished surge is not run forward); the
-  Spring-Festival regressor enters when ``festival`` and its effect is clear.
+  Spring-Festival regressor enters when ``festival`` and its effect is clear;
+- ETS and Theta take their seasonal form only when the series (36 months or more) passes the
+  Theta method's seasonality test on its levels or its changes;
+- the members' intervals are built from the recent one-step errors (the last 60 months) and
+  those errors' own quantiles (heavy tails: narrower at 80%, wider at 95% than the normal's);
+  the combination's bounds are the median of the members' (:func:`models.combine`).
 """
 
 from __future__ import annotations
