@@ -19,6 +19,20 @@ DATA_DIR = PROJ_ROOT / "data"
 BENCHMARKS_DIR = PROJ_ROOT / "benchmarks"
 
 
+def yaml_params(path: str | Path, keys: tuple[str, ...] | list[str], *, what: str) -> dict:
+    """The values of ``keys`` in the parameters YAML ``path`` (top level, or nested under
+    ``parameters:``); a missing key is an error naming the file and ``what`` the keys are."""
+    import yaml
+
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    params = data.get("parameters", data)
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise KeyError(f"{Path(path).name}: {what} {missing} are missing")
+    return {k: params[k] for k in keys}
+
+
 def store_dir() -> Path:
     """The columnar store root (``data/store`` unless ``KEHU_STORE`` is set)."""
     return Path(os.environ.get("KEHU_STORE", DATA_DIR / "store")).resolve()

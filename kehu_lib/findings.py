@@ -37,15 +37,7 @@ def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
 
     A threshold missing from the file is an error naming it (the YAML is their one home).
     """
-    import yaml
-
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    params = data.get("parameters", data)
-    missing = [k for k in THRESHOLD_KEYS if k not in params]
-    if missing:
-        raise KeyError(f"{Path(path).name}: thresholds {missing} are missing")
-    return {k: params[k] for k in THRESHOLD_KEYS}
+    return config.yaml_params(path, THRESHOLD_KEYS, what="thresholds")
 
 
 #: The thresholds of params/market_report.yaml (used where a caller passes none).

@@ -243,3 +243,16 @@ def test_new_product_stall_only_in_the_stalled_districts(highlights, signals):
     for n in where:
         row = highlights[n][highlights[n]["code"] == "new_product_stall"]
         assert row["subject"].tolist() == [sig["sku"]]
+
+
+def test_a_missing_setting_is_an_error_naming_the_file_and_key(tmp_path):
+    from kehu_lib import findings
+
+    f = tmp_path / "sales_forecast.yaml"
+    f.write_text("parameters:\n  control_months: 3\n", encoding="utf-8")
+    with pytest.raises(KeyError, match=r"sales_forecast.yaml: 控量 settings \['control_floor'\]"):
+        cr.control_params(f)
+    g = tmp_path / "market_report.yaml"
+    g.write_text("price_index_alert: 0.95\n", encoding="utf-8")
+    with pytest.raises(KeyError, match=r"market_report.yaml: thresholds \[.*'min_checks'"):
+        findings.load_thresholds(g)

@@ -96,18 +96,10 @@ CONTROL_KEYS = ("control_months", "control_floor")
 def control_params(path=None) -> dict[str, Any]:
     """``control_months`` and ``control_floor`` of the demand plan's 控量, read from
     ``params/sales_forecast.yaml`` (their one home; a missing key is an error naming it)."""
-    import yaml
-
     from .. import config
 
-    path = path or config.PARAMS_DIR / "sales_forecast.yaml"
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    params = data.get("parameters", data)
-    missing = [k for k in CONTROL_KEYS if k not in params]
-    if missing:
-        raise KeyError(f"{getattr(path, 'name', path)}: 控量 settings {missing} are missing")
-    return {k: params[k] for k in CONTROL_KEYS}
+    return config.yaml_params(path or config.PARAMS_DIR / "sales_forecast.yaml", CONTROL_KEYS,
+                              what="控量 settings")
 
 
 def demand_plan_adjustment(plan: pd.DataFrame, alerts: pd.DataFrame,
