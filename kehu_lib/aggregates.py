@@ -207,7 +207,8 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
         for m in _months(months, root):
             cached = _current(m, root)
             if cached is not None:
-                t = ds.dataset(cached.as_posix(), format="parquet").to_table(filter=expr)
+                t = ds.dataset(cached.as_posix(), format="parquet").to_table(
+                    columns=cols, filter=expr)  # only the columns asked: no decode of the rest
             else:
                 files = _order_files(m, root)
                 if not files:
@@ -217,12 +218,26 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
                        + (" WHERE " + " AND ".join(conds) if conds else "")
                        + " ORDER BY district_code, license_id, sku")
                 t = _run(sql, params)
-            parts.append(t.select(LEDGER_COLUMNS).cast(schema).select(cols))
+            parts.append(t.select(cols).cast(pa.schema([schema.field(c) for c in cols])))
     # one chunk per column: pandas' row selections on Arrow-backed columns (take) slow down
     # with the number of chunks (one per month and row group here)
-    table = (pa.concat_tables(parts).combine_chunks() if parts
-             else schema.empty_table().select(cols))
+    table = _one_chunk(parts, cols) if parts else schema.empty_table().select(cols)
     return _store._to_pandas(table, "orders")
+
+
+def _one_chunk(parts: list[pa.Table], cols: list[str]) -> pa.Table:
+    """``parts`` concatenated into one chunk per column, column by column (each column of the
+    parts is released once copied, ``parts`` is emptied of its columns: the peak is the table plus one column, not twice the
+    table). Strings become ``large_string``, the type pandas' Arrow-backed strings hold, so
+    the conversion to pandas copies nothing."""
+    arrays = []
+    for c in cols:
+        typ = parts[0].schema.field(c).type
+        typ = pa.large_string() if typ == pa.string() else typ
+        chunks = [ch.cast(typ) for p in parts for ch in p.column(c).chunks]
+        arrays.append(pa.concat_arrays(chunks) if chunks else pa.array([], type=typ))
+        parts[:] = [p.drop_columns([c]) for p in parts]  # in place: the caller's list too
+    return pa.table(arrays, names=cols)
 
 
 def sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:

@@ -66,8 +66,9 @@ def shop_groups(orders: pd.DataFrame, *, month: str, base: str,
     DataFrame: license_id, shop_group (a code of :data:`SHOP_GROUPS`).
     """
     sup = orders[(orders["qty_supplied"] > 0) & orders["month"].isin([month, base])]
-    now = set(sup.loc[sup["month"] == month, "license_id"])
-    before = set(sup.loc[sup["month"] == base, "license_id"])
+    # distinct shops first (vectorised), then Python sets of the few thousand codes
+    now = set(sup.loc[sup["month"] == month, "license_id"].unique().tolist())
+    before = set(sup.loc[sup["month"] == base, "license_id"].unique().tolist())
     kbl = set(key_brand_loss)
     shops = sorted(now | before)
     group = ["key_brand_loss" if s in kbl else "new_shop" if s not in before

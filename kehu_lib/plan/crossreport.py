@@ -391,8 +391,8 @@ def highlights_for(district: str | None, month: str, *, store=None,
     if result is None:
         result = findings.analyse(findings.load_inputs(district, month, store=store),
                                   findings.load_thresholds())
-    if plan is None:
-        plan = monthly.build_month(month, district, store=store)
+    if plan is None:  # only the frames read below (the same as build_month's)
+        plan = monthly.findings_part(month, district, store=store)
     lib = plan.get("library") or load_library()
     frames = [market_findings(result, district_code=code),
               driver_findings(result.get("explanation", pd.DataFrame()), district_code=code)]

@@ -158,11 +158,14 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
             ["license_id", "sku"])
         popular = carried["sku"].value_counts().reindex(list(new), fill_value=0)
         popular = popular.sort_values(ascending=False, kind="stable")
-        have = carried.groupby("license_id")["sku"].agg(set)
+        have: dict[str, set] = {}
+        for lic, sku in zip(carried["license_id"].tolist(), carried["sku"].tolist()):
+            have.setdefault(lic, set()).add(sku)
         first = popular.index[0]
+        order = list(popular.index)
         out["missing_new_sku"] = pd.array(
-            [next((k for k in popular.index if k not in have.get(lic, ())), pd.NA)
-             if lic in have.index else first for lic in out["license_id"]], dtype="string")
+            [next((k for k in order if k not in have[lic]), pd.NA)
+             if lic in have else first for lic in out["license_id"].tolist()], dtype="string")
     else:
         out["new_product_adoption"] = np.nan
     out["missing_new_name"] = out["missing_new_sku"].map(names).astype("string")

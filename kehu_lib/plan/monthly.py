@@ -20,7 +20,7 @@ from .shared import states_for
 from .thresholds import PARAMS_FILE, load_thresholds
 
 __all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "build_month", "summary",
-           "section_facts", "sku_names"]
+           "section_facts", "sku_names", "findings_part"]
 
 def build(inputs: Mapping[str, Any], *, district: str | None = None,
           thresholds: Mapping[str, Any] | None = None, library=None, store=None,
@@ -71,6 +71,46 @@ def build_month(month: str, district: str | None = None, *,
                           library=strategies.load_library(), store=store)
 
 
+def findings_part(month: str, district: str | None = None, *,
+                  thresholds: Mapping[str, Any] | None = None, store=None) -> dict:
+    """The part of :func:`build_month` that the month's findings read
+    (:func:`kehu_lib.plan.crossreport.highlights_for`): ``alert_strategies``,
+    ``satisfaction_actions``, ``district_actions``, ``evaluation`` and ``library``, the same
+    frames as :func:`build_month`'s, from only the city-wide frames they need (read from the
+    cache when current) and last month's visits."""
+    t = {**load_thresholds(), **(thresholds or {})}
+    city = shared.city_plan(month, t, store=store, frames=(
+        "alert_strategies", "district_actions", "values", "values_b"))
+    prev = str(pd.Period(month, freq="M") - 1)
+    library = strategies.load_library()
+    d = config.resolve_district(district)
+    code = None if d is None else d.code
+    given = strategies.parse_codes(loaders.load_visits(None, [prev], store=store))
+    return {
+        "alert_strategies": _cut(city["alert_strategies"], code),
+        "satisfaction_actions": _cut(satisfaction_actions(month, library, store=store), code),
+        "district_actions": _cut(city["district_actions"], code),
+        "evaluation": _evaluation(given, city, t, library, code),
+        "library": library,
+    }
+
+
+def _cut(df, code):
+    """Rows of district ``code`` (all when None or the frame has no district)."""
+    return df if code is None or df is None or "district_code" not in df.columns else \
+        df[df["district_code"] == code].reset_index(drop=True)
+
+
+def _evaluation(given, city, t, library, code):
+    """Strategies of last month judged: a district's on its own shops, the city's within
+    districts."""
+    return evaluate.evaluate_strategies(_cut(given, code), _cut(city["values_b"], code),
+                                        _cut(city["values"], code), library,
+                                        alpha=float(t["alpha"]),
+                                        min_treated=int(t["min_treated"]),
+                                        covariates=("district_code",) if code is None else ())
+
+
 def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
                    district: str | None, thresholds: Mapping[str, Any], library, store) -> dict:
     """The plan of one district (or 全市) from the city-wide part."""
@@ -80,16 +120,11 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
     code = None if d is None else d.code
 
     def cut(df):
-        return df if code is None or df is None or "district_code" not in df.columns else \
-            df[df["district_code"] == code].reset_index(drop=True)
+        return _cut(df, code)
 
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
     given = strategies.parse_codes(vis_prev)
-    # a district's strategies are judged on its own shops; the city's within districts
-    ev = evaluate.evaluate_strategies(cut(given), cut(city["values_b"]), cut(city["values"]),
-                                      library, alpha=float(t["alpha"]),
-                                      min_treated=int(t["min_treated"]),
-                                      covariates=("district_code",) if code is None else ())
+    ev = _evaluation(given, city, t, library, code)
     keys_b, strat_b = city["key_shops_b"], city["strategies_b"]
     cov = evaluate.plan_coverage(cut(keys_b)[["license_id", "manager_id", "planned_visits"]],
                                  cut(strat_b)[["license_id", "code"]], cut(vis_prev), cut(given))

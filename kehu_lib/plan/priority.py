@@ -88,13 +88,19 @@ def planned_visits(visits: pd.DataFrame, *, plan_month: str) -> pd.DataFrame:
     if visits.empty:
         return pd.DataFrame(columns=["license_id", "weekdays", "routine_visits"])
     wd = visits.assign(_w=pd.to_datetime(visits["visit_date"]).dt.day_of_week)
-    days = wd.groupby("license_id")["_w"].agg(lambda s: sorted(set(s)))
+    # each shop's weekdays as a 7-bit mask (bit d: weekday d), read from 128-entry tables
+    wd = wd.drop_duplicates(["license_id", "_w"])
+    mask = (np.left_shift(1, wd["_w"].astype("int64"))).groupby(wd["license_id"]).sum()
     p = pd.Period(plan_month, freq="M")
     cal = pd.date_range(p.start_time, p.end_time.normalize(), freq="D").day_of_week
     counts = np.bincount(cal, minlength=7)
-    out = pd.DataFrame({"license_id": days.index,
-                        "weekdays": ["、".join(names[d]) for d in days],
-                        "routine_visits": [int(counts[d].sum()) for d in days]})
+    bits = [[d for d in range(7) if m >> d & 1] for m in range(128)]
+    label = np.array(["、".join(names[b]) for b in bits], dtype=object)
+    visits_of = np.array([int(counts[b].sum()) for b in bits], dtype="int64")
+    m = mask.to_numpy(dtype="int64")
+    out = pd.DataFrame({"license_id": mask.index,
+                        "weekdays": list(label[m]),
+                        "routine_visits": visits_of[m].tolist()})
     return out.reset_index(drop=True)
 
 
@@ -119,7 +125,9 @@ def key_shops(priority: pd.DataFrame, strategies: pd.DataFrame, visits: pd.DataF
     top = top.merge(pv, on="license_id", how="left")
     top["routine_visits"] = top["routine_visits"].fillna(4).astype("int64")
     top["planned_visits"] = top["routine_visits"] + int(t["extra_visits_key"])
-    s = strategies.sort_values(["license_id", "order"])
+    # only the key shops' strategies are joined below
+    s = strategies[strategies["license_id"].isin(set(top["license_id"]))]
+    s = s.sort_values(["license_id", "order"])
     codes = s.groupby("license_id")["code"].agg(";".join).rename("strategy_codes")
     names = s.groupby("license_id")["name"].agg("、".join).rename("strategy_names")
     top = top.join(codes, on="license_id").join(names, on="license_id")

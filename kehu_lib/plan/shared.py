@@ -183,9 +183,9 @@ def _write(folder: Path, part: Mapping[str, Any]) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _read(folder: Path) -> dict[str, Any] | None:
+def _read(folder: Path, frames=FRAMES) -> dict[str, Any] | None:
     try:
-        part: dict[str, Any] = {n: pd.read_parquet(folder / f"{n}.parquet") for n in FRAMES}
+        part: dict[str, Any] = {n: pd.read_parquet(folder / f"{n}.parquet") for n in frames}
         part.update(json.loads((folder / "notes.json").read_text(encoding="utf-8")))
     except (OSError, ValueError):  # missing or half-removed folder: recompute
         return None
@@ -193,11 +193,18 @@ def _read(folder: Path) -> dict[str, Any] | None:
 
 
 def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
-              build_forecasts: bool = False, use_cache: bool = True) -> dict[str, Any]:
+              build_forecasts: bool = False, use_cache: bool = True,
+              frames=FRAMES) -> dict[str, Any]:
     """The city-wide part of ``month``'s plan for the default strategy library: read from the
-    cache when current, else computed from the store and cached (see the module docstring)."""
+    cache when current, else computed from the store and cached (see the module docstring).
+    ``frames``: the frames wanted (a read from the cache reads only these; a computed part
+    holds all)."""
+    unknown = [f for f in frames if f not in FRAMES]
+    if unknown:
+        raise KeyError(f"the city-wide plan has no frame(s) {unknown}; frames are {FRAMES}")
     if use_cache:
-        part = _read(cache_root(month, store) / cache_key(month, thresholds, store=store))
+        part = _read(cache_root(month, store) / cache_key(month, thresholds, store=store),
+                     frames)
         if part is not None:
             return part
     inputs = pdata.load_inputs(month, store=store)

@@ -185,9 +185,15 @@ def assign_strategies(states: pd.DataFrame, library: Library) -> pd.DataFrame:
         on="indicator", how="inner")
     m = pd.concat([by_cause, by_ind], ignore_index=True)
     m = m.sort_values(["license_id", "severity", "rank"], ascending=[True, False, True])
-    reasons = m.groupby(["license_id", "code"])["indicator_zh"].agg(
-        lambda s: "、".join(dict.fromkeys(s))).rename("reasons")
-    out = m.drop_duplicates(["license_id", "code"]).join(reasons, on=["license_id", "code"])
+    # all indicators a (shop, strategy) answers, in the sorted order, each once
+    seen: dict[tuple, dict] = {}
+    for k, zh_ in zip(zip(m["license_id"].tolist(), m["code"].tolist()),
+                      m["indicator_zh"].tolist()):
+        seen.setdefault(k, {})[zh_] = None
+    out = m.drop_duplicates(["license_id", "code"])
+    out = out.assign(reasons=pd.Series(
+        ["、".join(seen[k]) for k in zip(out["license_id"].tolist(), out["code"].tolist())],
+        index=out.index, dtype="str"))
     out["order"] = out.groupby("license_id").cumcount() + 1
     for c in ("cause", "cause_sku"):
         out[c] = out[c].astype("string")
@@ -283,7 +289,8 @@ def shop_level_states(states: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFra
     if not covered:
         return states
     out = states.copy()
-    hit = pd.Series([k in covered for k in zip(out["license_id"], out["indicator"])],
+    hit = pd.Series([k in covered for k in zip(out["license_id"].tolist(),
+                                                out["indicator"].tolist())],
                     index=out.index) & out["flagged"].astype(bool)
     out.loc[hit, "flagged"] = False
     out.loc[hit, "severity"] = 0.0
