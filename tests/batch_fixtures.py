@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -65,3 +66,25 @@ def demo_batch(tmp_path_factory):
 def copy_notebook(name: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy(TEST_NOTEBOOKS / f"{name}.ipynb", dest / f"{name}.ipynb"))
+
+
+def hrefs(page: Path) -> list[str]:
+    """The ``href`` of every link of an HTML page."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    return [a["href"] for a in soup.find_all("a", href=True)]
+
+
+def broken_links(pages, root: Path) -> list[str]:
+    """Links of ``pages`` that point at no file ("page -> href", paths relative to ``root``);
+    a link leaving the reports folder (with a scheme, e.g. https:) fails at once."""
+    broken = []
+    for page in pages:
+        for href in hrefs(page):
+            if href.startswith("#"):
+                continue
+            assert not urlsplit(href).scheme, f"{page.name}: {href} leaves the reports folder"
+            if not (page.parent / unquote(urlsplit(href).path)).is_file():
+                broken.append(f"{page.relative_to(root)} -> {href}")
+    return broken

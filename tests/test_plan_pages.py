@@ -4,13 +4,14 @@ pages, nothing linked to them)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
 
 from kehu_lib import config
 from kehu_lib.batch import runner
+
+from batch_fixtures import broken_links, hrefs
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow]
 
@@ -29,19 +30,12 @@ def plan_batch(small_store, signals, tmp_path_factory):
     return opts.reports / report.month
 
 
-def _hrefs(page: Path) -> list[str]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    return [a["href"] for a in soup.find_all("a", href=True)]
-
-
 def test_plan_page_links_every_manager_page_and_back(plan_batch):
     for slug in ("city", config.resolve_district("小店区").slug):
         page = plan_batch / slug / "monthly_plan.html"
         written = sorted((plan_batch / slug / "files").glob("月度工作方案_*_KM*.html"))
         assert written, f"{slug}: no manager page written"
-        links = [unquote(h) for h in _hrefs(page)]
+        links = [unquote(h) for h in hrefs(page)]
         managers = [h for h in links if h.startswith("files/月度工作方案_")]
         # every manager's page is linked from the plan page (at the top and in its own
         # section), and nothing else under that name
@@ -50,7 +44,7 @@ def test_plan_page_links_every_manager_page_and_back(plan_batch):
         for href in managers:
             target = page.parent / href
             assert target.is_file()
-            back = [unquote(h) for h in _hrefs(target)]
+            back = [unquote(h) for h in hrefs(target)]
             assert "../monthly_plan.html" in back  # and back to the plan page
             assert (target.parent / "../monthly_plan.html").resolve() == page.resolve()
 
@@ -58,15 +52,7 @@ def test_plan_page_links_every_manager_page_and_back(plan_batch):
 def test_every_link_of_the_plan_pages_resolves(plan_batch):
     pages = [*plan_batch.glob("*/monthly_plan.html"), *plan_batch.glob("*/files/*.html")]
     assert len(pages) > 2
-    broken = []
-    for page in pages:
-        for href in _hrefs(page):
-            if href.startswith("#"):
-                continue
-            assert not urlsplit(href).scheme, f"{page.name}: {href} leaves the reports folder"
-            if not (page.parent / unquote(urlsplit(href).path)).is_file():
-                broken.append(f"{page.relative_to(plan_batch)} -> {href}")
-    assert broken == []
+    assert broken_links(pages, plan_batch) == []
 
 
 def test_plan_pages_print_on_a4(plan_batch):

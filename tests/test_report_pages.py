@@ -10,8 +10,7 @@ charts for every district that has data, and in the sample every district has da
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
 
@@ -20,7 +19,7 @@ from kehu_lib.batch import runner
 from kehu_lib.batch.audit import audit_page, count_charts
 from kehu_lib.batch.html import render_html
 
-from batch_fixtures import options
+from batch_fixtures import broken_links, hrefs, options
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow,
               pytest.mark.xdist_group("small_sample_batch")]
@@ -75,26 +74,11 @@ def test_every_page_has_the_charts_of_a_cold_run(small_batch, cold_charts):
     assert got == want
 
 
-def _hrefs(page: Path) -> list[str]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-    return [a["href"] for a in soup.find_all("a", href=True)]
-
-
 def test_every_link_of_the_index_and_the_pages_resolves(small_batch):
     reports = small_batch.parent
     pages = [small_batch / "index.html", reports / "index.html", *small_batch.glob("*/*.html")]
-    broken = []
-    for page in pages:
-        for href in _hrefs(page):
-            if href.startswith("#"):
-                continue
-            assert not urlsplit(href).scheme, f"{page.name}: {href} leaves the reports folder"
-            if not (page.parent / unquote(urlsplit(href).path)).is_file():
-                broken.append(f"{page.relative_to(reports)} -> {href}")
-    assert broken == []
-    index = [unquote(h) for h in _hrefs(small_batch / "index.html")]
+    assert broken_links(pages, reports) == []
+    index = [unquote(h) for h in hrefs(small_batch / "index.html")]
     for d in config.DISTRICTS:  # every district: its key-table XLSX and its managers' own plans
         assert f"{d.slug}/{d.slug}_2026-10.xlsx" in index
         plans = [h for h in index if h.startswith(f"{d.slug}/files/月度工作方案_") and h.endswith(".html")]

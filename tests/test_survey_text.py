@@ -35,7 +35,7 @@ def test_nothing_significant_gives_no_sentence():
     assert survey_text.change_sentences(ch.iloc[:0]) == []
 
 
-def test_survey_changes_return_comparison_codes():
+def test_the_glossary_names_the_survey_codes_and_metrics_write_no_sentences():
     # the metric returns codes; the glossary names them (comparison_code)
     from kehu_lib.present import glossary
     assert glossary.code_name("comparison_code", "mom") == "环比"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 from pathlib import Path
 from urllib.parse import quote
 from typing import Any, Iterable

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import config, loaders
 from . import data as pdata
-from . import evaluate, improve, indicators, key_accounts, priority, shared, strategies
+from . import evaluate, improve, key_accounts, shared, strategies
 from .shared import states_for
 from .thresholds import PARAMS_FILE, load_thresholds
 

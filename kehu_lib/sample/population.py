@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from .. import config
-from ..schema import BUSINESS_FORMATS, TRADE_AREAS
 from .catalog import CATALOG, sku_code
 
 FORMAT_P = {"食杂店": 0.70, "便利店": 0.12, "超市": 0.05, "烟酒专卖店": 0.07, "娱乐服务业": 0.03,
