@@ -25,6 +25,7 @@ that finishes meanwhile commits after it, and says whom it waits for.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -285,18 +286,35 @@ def to_arrow(df: pd.DataFrame, table: str, drop: Sequence[str] = ()) -> pa.Table
 
 def swap_in(src: Path, dst: Path, remove_old: bool = True) -> Path | None:
     """Put the folder or file ``src`` in place of ``dst`` with renames. The old folder is removed,
-    or (``remove_old=False``) left as ``.old-*`` beside it and its path returned."""
+    or (``remove_old=False``) left as ``.old-*`` beside it and its path returned.
+
+    Safe when another process swaps in the same ``dst`` at the same time (two batches filling one
+    cache): a folder that appears between the check and the rename is moved aside in turn, so the
+    last writer wins and neither fails."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if src.is_dir() and dst.exists():
-        old = dst.parent / f".old-{dst.name}-{uuid.uuid4().hex[:8]}"
-        os.replace(dst, old)
+    if not src.is_dir():
         os.replace(src, dst)
-        if remove_old:
-            shutil.rmtree(old, ignore_errors=True)
-            return None
-        return old
-    os.replace(src, dst)
-    return None
+        return None
+    aside: list[Path] = []
+    for _ in range(100):
+        try:
+            os.replace(src, dst)  # succeeds when dst is missing (or an empty folder)
+            break
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        old = dst.parent / f".old-{dst.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            os.replace(dst, old)
+        except FileNotFoundError:  # moved by the other writer meanwhile: try again
+            continue
+        aside.append(old)
+    else:
+        raise OSError(errno.EBUSY, f"could not swap {src} in place of {dst}: it keeps being replaced")
+    keep = None if remove_old or not aside else aside.pop()
+    for path in aside:
+        shutil.rmtree(path, ignore_errors=True)
+    return keep
 
 
 def atomic_dir_write(target: Path, write) -> None:
