@@ -31,7 +31,7 @@ test: os-deps install ## run the whole test suite (unit, notebooks, browser)
 sample: install ## (re)build the sample city: make sample SIZE=small|default|city
 	$(BIN)/kehu sample --size $(SIZE) --seed $(SEED)
 
-bench: install ## run the benchmarks (store, ingest, batch, page sizes, forecasts); BENCH_BASE=<git rev> times the batch against it
+bench: install ## run the benchmarks (store, ingest, batch, page sizes, market sections, forecasts); BENCH_BASE=<git rev> times the batch against it
 	@# statsforecast (the outside reference) pins pandas<3: install it, then restore kehu's pandas
 	PANDAS=$$($(BIN)/python -c 'import pandas; print(pandas.__version__)'); \
 	$(BIN)/pip install -q -e '.[bench]' && $(BIN)/pip install -q "pandas==$$PANDAS"
@@ -39,6 +39,7 @@ bench: install ## run the benchmarks (store, ingest, batch, page sizes, forecast
 	$(BIN)/python benchmarks/ingest_bench.py
 	$(BIN)/python benchmarks/batch_bench.py --repeat 3
 	$(BIN)/python benchmarks/html_bench.py $(if $(BENCH_BASE),--baseline $(BENCH_BASE) --repeat 3,)
+	$(BIN)/python benchmarks/market_sections_bench.py --store data/store
 	$(BIN)/python benchmarks/forecast_bench.py
 
 lab: install ## open JupyterLab on notebooks/ with the project's kernel
