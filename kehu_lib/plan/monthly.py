@@ -197,7 +197,8 @@ def summary(plan: Mapping[str, Any]) -> dict[str, Any]:
         # the strategies on the key shops' own lists (a district action is planned once)
         "strategies_on_key_shops": int(plan["shop_strategies"]["license_id"].isin(
             set(plan["key_shops"]["license_id"])).sum()),
-        "volume_target_cases": float(plan["targets"]["volume_target_cases"].sum()),
+        # 箱 to 0.1 as shown (a forecast: see reports.sales_forecast)
+        "volume_target_cases": round(float(plan["targets"]["volume_target_cases"].sum()), 1),
         "carry_over_shops": int(plan["carry_over"]["license_id"].nunique()),
         "strategies_to_review": int(plan["review"]["review"].sum()) if len(plan["review"]) else 0,
     }

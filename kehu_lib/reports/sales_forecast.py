@@ -132,12 +132,14 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     chosen = bt_table[bt_table["model"] == "reconciled"].set_index("level")
     snaive = bt_table[bt_table["model"] == "snaive"].set_index("level")
     top = last["level"] == "总量"
+    # forecasts in 箱 to 0.1, as the page shows them: fitted figures differ in the fifth digit
+    # between machines (the optimiser's floating-point path), which a headline must not carry
     r.headlines = {
         "next_month": row["month"],
-        "forecast_next_month_cases": row["mean"],
-        "forecast_next_month_lo_80": row["lo_80"],
-        "forecast_next_month_hi_80": row["hi_80"],
-        "forecast_to_year_end_cases": year_end,
+        "forecast_next_month_cases": round(float(row["mean"]), 1),
+        "forecast_next_month_lo_80": round(float(row["lo_80"]), 1),
+        "forecast_next_month_hi_80": round(float(row["hi_80"]), 1),
+        "forecast_to_year_end_cases": round(float(year_end), 1),
         "backtest_mase_total": chosen.loc["总量", "mase"] if "总量" in chosen.index else None,
         "backtest_mase_snaive_total": (snaive.loc["总量", "mase"] if "总量" in snaive.index
                                        else None),
