@@ -122,10 +122,11 @@ def _sample_tree(proc, peaks: dict, stop) -> None:
             try:
                 rss = q.memory_info().rss
                 if q.pid not in peaks:
-                    cmd = " ".join(q.cmdline())
-                    kind = ("batch" if q.pid == root.pid else
-                            "kernel" if "ipykernel" in cmd else "other")
-                    peaks[q.pid] = [kind, 0]
+                    peaks[q.pid] = ["batch" if q.pid == root.pid else "other", 0]
+                if peaks[q.pid][0] == "other" and "ipykernel" in " ".join(q.cmdline()):
+                    # classified again until it is a kernel: a kernel first seen between its
+                    # fork and its exec still shows the batch's command line
+                    peaks[q.pid][0] = "kernel"
                 peaks[q.pid][1] = max(peaks[q.pid][1], rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue

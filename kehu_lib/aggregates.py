@@ -42,7 +42,7 @@ from .digest import update_with_files
 
 __all__ = ["LEDGER_COLUMNS", "HISTORY", "cache_dir", "month_fingerprint", "ensure_month",
            "ensure_month_aggregates", "shop_sku_month", "sku_month", "shop_month",
-           "district_sku_month", "district_month"]
+           "district_sku_month", "district_month", "district_volume"]
 
 #: Columns of the monthly ledger (:func:`shop_sku_month`).
 LEDGER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
@@ -285,3 +285,27 @@ def _grouped(keys: list[str], district, months, store, active: bool = False,
                + (" WHERE " + " AND ".join(conds) if conds else "")
                + f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}")
         return _store._to_pandas(_run(sql, params), "orders")
+
+
+def district_volume(key_skus: Sequence[str], district=None, months=None, *,
+                    store=None) -> pd.DataFrame:
+    """Monthly volume per district (条) with the volume of the SKUs ``key_skus`` (the key
+    brands): district_code, month, volume, key_brand_volume — sorted by district and month, the
+    frame :func:`kehu_lib.plan.data.district_volume` sums from the ledger in pandas. The sums
+    are taken in DuckDB (quantities are whole 条, so their sums are exact in any order)."""
+    root = _root(store)
+    cols = {"district_code": "string", "month": "string", "volume": "float64",
+            "key_brand_volume": "float64"}
+    with _store.read_lock(root):
+        source = _ledger_sql(_months(months, root), root)
+        if source is None:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+        conds, params = _filters(district, None)
+        keys = [str(k) for k in key_skus]
+        kb = (f"sku IN ({', '.join('?' * len(keys))})" if keys else "FALSE")
+        sql = (f"SELECT district_code, month, SUM(qty_supplied)::DOUBLE AS volume, "
+               f"COALESCE(SUM(qty_supplied) FILTER (WHERE {kb}), 0)::DOUBLE AS key_brand_volume "
+               f"FROM ({source})" + (" WHERE " + " AND ".join(conds) if conds else "")
+               + " GROUP BY district_code, month ORDER BY district_code, month")
+        out = _store._to_pandas(_run(sql, keys + params), "orders")
+    return out[list(cols)].astype(cols)

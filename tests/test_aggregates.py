@@ -194,3 +194,20 @@ def test_forecast_page_market_check_on_the_ledger_equals_the_lines(store, monkey
                              columns=["month", "license_id", "sku", "qty_supplied"])
     ref = market.social_inventory(chk, od, loaders.load_customers(None, store=store), month=MONTH)
     pd.testing.assert_frame_equal(inv, ref)
+
+
+def test_district_volume_in_the_store_equals_the_plans_pandas_sums(store):
+    """The plan's district volumes (with the key brands') summed by DuckDB equal exactly
+    :func:`kehu_lib.plan.data.district_volume` over the plan's ledger in pandas (as the plan
+    computed them before), for the city, one district and no key brand."""
+    from kehu_lib.plan import data as pdata
+
+    inputs = pdata.load_inputs(MONTH, store=store)
+    ref = pdata.district_volume(inputs["orders"], inputs["products"])
+    pd.testing.assert_frame_equal(inputs["district_volume"], ref, check_exact=True)
+    assert ref["key_brand_volume"].gt(0).all() and (ref["key_brand_volume"] < ref["volume"]).all()
+    months = (str(pd.Period(MONTH, "M") - pdata.HISTORY), MONTH)
+    one = aggregates.district_volume([], "万柏林区", months, store=store)
+    code = one["district_code"].iloc[0]
+    mine = ref[ref["district_code"] == code].reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, mine.assign(key_brand_volume=0.0), check_exact=True)

@@ -156,3 +156,47 @@ def test_abc_overview_four_views():
     assert gp.at["A", "share_value"] == pytest.approx(0.6)  # s1: 60 of 100
     for _, g in out.groupby("view"):
         assert g["shops"].sum() == 5 and g["share_value"].sum() == pytest.approx(1.0)
+
+
+def _peer_reference(df, value, levels, min_peers, include_self):
+    """Row by row with numpy.median over the peers' finite values (the definition)."""
+    med, n, lvl = [], [], []
+    for i in range(len(df)):
+        for level in levels:
+            same = np.ones(len(df), bool)
+            for k in level:
+                same &= (df[k] == df[k].iloc[i]).fillna(df[k].isna() & pd.isna(df[k].iloc[i]))\
+                    .to_numpy(bool)
+            if not include_self:
+                same[i] = False
+            v = df[value].to_numpy()[same]
+            v = v[np.isfinite(v)]
+            peers = len(v)  # with include_self the row itself counts (as before)
+            if peers >= min_peers:
+                med.append(np.median(v) if len(v) else np.nan)
+                n.append(peers)
+                lvl.append("+".join(level) if level else "全部")
+                break
+        else:
+            med.append(np.nan), n.append(0), lvl.append(None)
+    return med, n, lvl
+
+
+@pytest.mark.parametrize("include_self", [False, True])
+def test_peer_comparison_matches_a_row_by_row_numpy_median(include_self):
+    """All groups at once (vectorised) against numpy.median of each row's peers, with ties,
+    missing and infinite values, missing keys and the fallback levels."""
+    rng = np.random.default_rng(7)
+    n = 120
+    df = pd.DataFrame({"fmt": rng.choice(["x", "y", "z"], n),
+                       "area": pd.array(rng.choice(["r", "s", None], n), dtype="string"),
+                       "tier": rng.integers(1, 4, n),
+                       "v": rng.choice([1.0, 2.0, 2.0, 3.5, np.nan, np.inf, 0.0, 7.25, -1.0], n)})
+    levels = [["fmt", "area", "tier"], ["fmt"], []]
+    for mp in (1, 3, 6):
+        out = cm.peer_comparison(df, value="v", peer_keys=levels[0], fallback=levels[1:],
+                                 min_peers=mp, include_self=include_self)
+        med, cnt, lvl = _peer_reference(df, "v", levels, mp, include_self)
+        np.testing.assert_array_equal(out["peer_median"].to_numpy(), np.array(med, float))
+        assert out["peer_n"].tolist() == cnt
+        assert [None if pd.isna(x) else x for x in out["peer_level"]] == lvl

@@ -125,3 +125,39 @@ def test_sample_key_brand_loss_explains_most_of_the_yoy_fall(wanbailin, signals)
     top = e[e["dimension"] == "shop_group"]
     assert "key_brand_loss" in set(top["group"])
     assert (e.iloc[0]["dimension"], e.iloc[0]["group"]) == ("shop_group", "key_brand_loss")
+
+
+def test_sample_lookup_of_the_dimensions_equals_the_merge(small_store):
+    """decompose looks the brand, price class and shop group up by key (in Arrow) instead of
+    merging the order frame with products and shop groups (:func:`drivers._prepare`): the
+    groups' sums equal, to the last bit, those of the merged frame grouped by pandas as before,
+    on the small sample's city ledger (with a SKU without brand and a shop without group)."""
+    from kehu_lib import findings
+
+    month = "2026-10"
+    inp = findings.load_inputs(None, month, store=small_store)
+    od, prod, cust = inp["orders"], inp["products"], inp["customers"]
+    prod = prod.assign(brand=prod["brand"].where(prod["sku"] != prod["sku"].iloc[0]))  # 未知
+    groups = drivers.flagged_shop_groups(od, prod, cust, month=month, comparison="yoy")
+    groups = groups.iloc[1:]  # a shop without a group: 'other'
+    for dim in ("district", "price_class", "brand", "shop_group"):
+        new = drivers.decompose(od, prod, month=month, dimension=dim, groups=groups)
+        col = drivers.DIMENSIONS[dim]
+        df = drivers._prepare(od[od["month"].isin([month, "2025-10"])], prod, groups, [dim])
+        df[col] = df[col].astype("object").fillna("未知")
+        g = df.assign(_p=np.where(df["month"] == month, "cur", "base")).groupby(
+            [col, "_p"])[["qty_supplied", "amount"]].sum().unstack("_p", fill_value=0.0)
+        for ind, c, scale in (("volume_cases", "qty_supplied", 1 / drivers.CARTONS_PER_CASE),
+                              ("amount_wan", "amount", 1e-4)):
+            got = new[new["indicator"] == ind].set_index("group").sort_index()
+            ref = g[c].sort_index()
+            assert got.index.tolist() == ref.index.tolist()
+            if scale == 1e-4:
+                np.testing.assert_array_equal(got["base"].to_numpy(), (ref["base"] * scale).to_numpy())
+                np.testing.assert_array_equal(got["current"].to_numpy(), (ref["cur"] * scale).to_numpy())
+            else:
+                np.testing.assert_array_equal(got["base"].to_numpy(),
+                                              (ref["base"] / drivers.CARTONS_PER_CASE).to_numpy())
+                np.testing.assert_array_equal(got["current"].to_numpy(),
+                                              (ref["cur"] / drivers.CARTONS_PER_CASE).to_numpy())
+    assert "未知" in set(drivers.decompose(od, prod, month=month, dimension="brand")["group"])

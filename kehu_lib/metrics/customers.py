@@ -204,32 +204,58 @@ def segment_summary(shops: pd.DataFrame, *, by="business_format") -> pd.DataFram
 def _loo_median(values: np.ndarray) -> np.ndarray:
     """Median of the other members of the group for each member (leave-one-out).
 
-    Vectorised: with the m finite values sorted as a, removing a[k] leaves a[j] for j < k and
-    a[j + 1] for j ≥ k, so the median of the rest is read off a directly. A missing value's
-    "others" are all finite values.
+    A missing value's "others" are all finite values. One group: see :func:`_group_medians`.
+    """
+    return _group_medians(np.asarray(values, dtype="float64"), np.zeros(len(values), "int64"),
+                          1)[0]
+
+
+def _group_medians(values: np.ndarray, group: np.ndarray, n_groups: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the leave-one-out median of the other finite values of its group, the median of
+    all finite values of its group, and the number of finite values of its group.
+
+    Vectorised over all groups at once: with the m finite values of a group sorted as a, removing
+    a[k] leaves a[j] for j < k and a[j + 1] for j ≥ k, so the median of the rest is read off a
+    directly (for tied values any of their positions gives the same rest). A missing value's
+    leave-one-out median is the median of all m finite values; NaN where there is no other
+    finite value. Medians of an even count are (a + b) / 2 of the two middle values, as
+    ``numpy.median``.
     """
     n = len(values)
-    out = np.full(n, np.nan)
-    finite = np.isfinite(values)
-    a = np.sort(values[finite])
-    m = a.size
-    if m == 0:
-        return out
-    out[~finite] = np.median(a)
-    if m == 1:
-        return out
-    order = np.argsort(values[finite], kind="stable")
-    k = np.empty(m, dtype=int)
-    k[order] = np.arange(m)  # sorted position of each finite member
+    loo, full = np.full(n, np.nan), np.full(n, np.nan)
+    fin = np.isfinite(values)
+    idx = np.flatnonzero(fin)
+    gf, vf = group[idx], values[idx]
+    order = np.lexsort((vf, gf))  # by group, then value
+    a, ga, rows = vf[order], gf[order], idx[order]
+    m = np.bincount(gf, minlength=n_groups)  # finite values per group
+    start = np.zeros(n_groups, dtype="int64")
+    start[1:] = np.cumsum(m)[:-1]
+    # median of each group's finite values
+    med = np.full(n_groups, np.nan)
+    has = m > 0
+    s, h = start[has], m[has]
+    mid = a[s + h // 2]
+    med[has] = np.where(h % 2 == 1, mid, (a[s + np.maximum(h // 2 - 1, 0)] + mid) / 2)
+    full[:] = med[group]
+    cnt = m[group]
+    loo[~fin] = full[~fin]
+    # leave-one-out of the finite members of groups with at least two
+    sel = m[ga] >= 2
+    a_rows, g2 = rows[sel], ga[sel]
+    k = (np.arange(len(a)) - start[ga])[sel]  # sorted position within the group
+    st, r = start[g2], m[g2] - 1  # r: size of the rest
 
     def rest(j):
-        return np.where(j < k, a[np.minimum(j, m - 1)], a[np.minimum(j + 1, m - 1)])
+        return a[st + np.where(j < k, j, j + 1)]
 
-    r = m - 1  # size of the rest
-    med = rest(np.full(m, r // 2)) if r % 2 else (rest(np.full(m, r // 2 - 1))
-                                                  + rest(np.full(m, r // 2))) / 2
-    out[np.flatnonzero(finite)] = med
-    return out
+    half = r // 2
+    odd = r % 2 == 1
+    lo = rest(np.where(odd, half, half - 1))
+    hi = rest(half)
+    loo[a_rows] = np.where(odd, hi, (lo + hi) / 2)
+    return loo, full, cnt
 
 
 def peer_comparison(data: pd.DataFrame, *, value: str,
@@ -271,21 +297,20 @@ def peer_comparison(data: pd.DataFrame, *, value: str,
     median, peer_n = np.full(len(out), np.nan), np.zeros(len(out), dtype="int64")
     peer_level = np.full(len(out), None, dtype=object)
     todo = np.ones(len(out), dtype=bool)
+    own = np.isfinite(v_all).astype("int64")
     for level in levels:
         if not todo.any():
             break
-        groups = ([np.arange(len(out))] if not level else
-                  out.groupby(level, dropna=False, observed=True).indices.values())
-        for pos in groups:
-            v = v_all[pos]
-            n_peers = np.isfinite(v).sum() - (0 if include_self else np.isfinite(v).astype(int))
-            med = (np.full(len(v), np.nanmedian(v) if np.isfinite(v).any() else np.nan)
-                   if include_self else _loo_median(v))
-            ok = (n_peers >= min_peers) & todo[pos]
-            sel = pos[ok]
-            median[sel], peer_n[sel] = med[ok], n_peers[ok]
-            peer_level[sel] = "+".join(level) if level else "全部"
-            todo[sel] = False
+        gid = (np.zeros(len(out), dtype="int64") if not level else
+               out.groupby(level, dropna=False, observed=True, sort=False).ngroup()
+               .to_numpy(dtype="int64"))
+        loo, full, cnt = _group_medians(v_all, gid, int(gid.max()) + 1 if len(gid) else 0)
+        n_peers = cnt - (0 if include_self else own)
+        med = full if include_self else loo
+        ok = (n_peers >= min_peers) & todo
+        median[ok], peer_n[ok] = med[ok], n_peers[ok]
+        peer_level[ok] = "+".join(level) if level else "全部"
+        todo[ok] = False
     out["peer_median"], out["peer_n"] = median, peer_n
     out["peer_level"] = pd.array(peer_level, dtype="string")
     out["gap"] = vals - out["peer_median"]

@@ -97,6 +97,51 @@ def _prepare(orders: pd.DataFrame, products: pd.DataFrame | None,
     return df
 
 
+def _lookup(keys: pd.Series, table_keys: pd.Series, values: pd.Series) -> pd.Series:
+    """For each of ``keys``, the value of ``values`` at its row in ``table_keys`` (unique), NA
+    where it has none: ``keys.map(values.set_index(table_keys))`` as one hash lookup in Arrow
+    (no Python string per row)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        s = pa.large_string()
+        pos = pc.index_in(pa.array(keys).cast(s), value_set=pa.array(table_keys).cast(s))
+        found = pc.take(pa.array(values).cast(s), pos)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return keys.map(pd.Series(values.to_numpy(), index=table_keys.to_numpy()))
+    return pd.Series(pd.array(found, dtype=pd.StringDtype()), index=keys.index)
+
+
+def _keyed(orders: pd.DataFrame, products: pd.DataFrame | None,
+           groups: pd.DataFrame | None, dimension: str) -> pd.DataFrame:
+    """month, qty_supplied, amount and the dimension's column (a missing group is 未知) of
+    ``orders``, the rows in their order: :func:`_prepare`'s merge as a lookup by SKU in
+    ``products`` or by shop in ``groups`` (their keys are unique), without copying the other
+    columns of the order frame."""
+    col = DIMENSIONS[dimension]
+    needed = ["month", "license_id", "qty_supplied", "amount"]
+    missing = [c for c in needed if c not in orders.columns]
+    if missing:
+        raise KeyError(f"orders lacks column(s) {missing}; see kehu_lib/schema.py (orders)")
+    if dimension == "shop_group" and col not in orders.columns and groups is not None \
+            and groups["license_id"].is_unique:
+        key = _lookup(orders["license_id"], groups["license_id"], groups["shop_group"])
+        key = key.fillna("other")
+    elif col in ("price_class", "brand") and col not in orders.columns and products is not None \
+            and "sku" in orders.columns and products["sku"].is_unique:
+        key = _lookup(orders["sku"], products["sku"], products[col])
+    elif col in orders.columns and dimension != "shop_group":
+        key = orders[col]
+    else:  # the general path (or its error): merged with the dimension's table
+        key = _prepare(orders, products, groups, [dimension])[col]
+        key.index = orders.index
+    key = key.fillna("未知") if isinstance(key.dtype, pd.StringDtype) else \
+        key.astype("object").fillna("未知")
+    return pd.DataFrame({"month": orders["month"], "qty_supplied": orders["qty_supplied"],
+                         "amount": orders["amount"], col: key})
+
+
 def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, month: str,
               comparison: str = "yoy", dimension: str = "district",
               groups: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -118,15 +163,18 @@ def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mon
         raise ValueError(f"dimension must be one of {sorted(DIMENSIONS)}, got {dimension!r}")
     col = DIMENSIONS[dimension]
     bm = base_month(month, comparison)
-    df = _prepare(orders[orders["month"].isin([month, bm])], products, groups, [dimension])
-    df = df.assign(_p=np.where(df["month"] == month, "cur", "base"))
-    df[col] = df[col].astype("object").fillna("未知")
-    g = df.groupby([col, "_p"], observed=True)[["qty_supplied", "amount"]].sum().unstack(
+    df = _keyed(orders[orders["month"].isin([month, bm])], products, groups, dimension)
+    # the group sums over the rows of the two months in their order (the same sums as over the
+    # full order frame merged with its dimensions)
+    # period as a flag (False = base, True = current: sorted as 'base' < 'cur')
+    g = df.assign(_p=(df["month"] == month).to_numpy(dtype=bool)).groupby(
+        [col, "_p"], observed=True)[["qty_supplied", "amount"]].sum().unstack(
         "_p", fill_value=0.0)
-    q = pd.DataFrame({p: g[("qty_supplied", p)] if ("qty_supplied", p) in g.columns else 0.0
-                      for p in ("base", "cur")}, index=g.index) / CARTONS_PER_CASE
-    a = pd.DataFrame({p: g[("amount", p)] if ("amount", p) in g.columns else 0.0
-                      for p in ("base", "cur")}, index=g.index)
+    flag = {"base": False, "cur": True}
+    q = pd.DataFrame({p: g[("qty_supplied", f)] if ("qty_supplied", f) in g.columns else 0.0
+                      for p, f in flag.items()}, index=g.index) / CARTONS_PER_CASE
+    a = pd.DataFrame({p: g[("amount", f)] if ("amount", f) in g.columns else 0.0
+                      for p, f in flag.items()}, index=g.index)
     rows = []
     tq, ta = q.sum(), a.sum()
     for ind, frame, scale in (("volume_cases", q, 1.0), ("amount_wan", a, 1e-4)):
@@ -208,12 +256,16 @@ def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *
     The columns of :func:`decompose`, all comparisons and dimensions.
     """
     parts = []
+    cols = [c for c in orders.columns if c in ("month", "license_id", "sku", "qty_supplied",
+                                               "amount", *DIMENSIONS.values())]
     for c in comparisons:
+        # the rows of the two months once per comparison, only the columns decompose reads
+        two = orders.loc[orders["month"].isin([month, base_month(month, c)]), cols]
         for d in dimensions:
             g = (groups or {}).get(c)
             if d == "shop_group" and g is None:
                 continue
-            parts.append(decompose(orders, products, month=month, comparison=c, dimension=d,
+            parts.append(decompose(two, products, month=month, comparison=c, dimension=d,
                                    groups=g))
     return pd.concat(parts, ignore_index=True)
 

@@ -39,16 +39,22 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     - ``visits``: visit records of ``month`` − 1 (the strategies judged) and ``month`` (the usual
       visit weekdays)
     - ``customers``, ``products``
+    - ``district_volume``: :func:`district_volume` of ``orders``, summed by DuckDB in the store
     """
     p = pd.Period(month, freq="M")
+    products = loaders.load_products(store=store)
+    key = products.loc[products["key_brand"].fillna(False).astype(bool), "sku"]
     return {
         "month": month,
         "orders": aggregates.shop_sku_month(None, (str(p - HISTORY), month),
                                             columns=ORDER_COLUMNS, store=store),
+        # :func:`district_volume` of ``orders``, summed in the store
+        "district_volume": aggregates.district_volume(key.tolist(), None,
+                                                      (str(p - HISTORY), month), store=store),
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
         "customers": loaders.load_customers(None, store=store),
-        "products": loaders.load_products(store=store),
+        "products": products,
     }
 
 

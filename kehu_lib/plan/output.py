@@ -36,7 +36,8 @@ def masked(df: pd.DataFrame, col: str = "license_id") -> pd.DataFrame:
     return out
 
 
-def manager_view(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
+def manager_view(plan: Mapping[str, Any], manager_id: str, *,
+                 shared: set | None = None) -> pd.DataFrame:
     """The week list of one manager (full licence ids), columns :data:`SHEET_COLUMNS` as codes
     and numbers plus the problem in words.
 
@@ -44,7 +45,9 @@ def manager_view(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
     order; ``problem_text`` names the indicator, the cause and the SKU
     (:func:`kehu_lib.present.plan_text.problem_text`); ``details``: the numbers of the shop's own
     flagged states (a district-wide problem is left to the district action); ``target_qty`` in
-    whole 条; ``carry_over``: listed with the same problem last month.
+    whole 条; ``carry_over``: listed with the same problem last month. ``shared``: the
+    district problems' keys (:func:`kehu_lib.plan.strategies.district_problem_keys` of the
+    plan's states and district actions) when already known.
     """
     from ..present import plan_text
     from .strategies import district_problem_keys
@@ -54,7 +57,8 @@ def manager_view(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
     lib = plan["library"]
     names = plan.get("sku_names", {})
     st = plan["states"]
-    shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
+    if shared is None:
+        shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
     own = st[st["flagged"] & st["license_id"].isin(set(w["license_id"]))]
     own = own[[k not in shared for k in zip(own["license_id"], own["indicator"])]]
     det = (own.sort_values("severity", ascending=False)
@@ -72,12 +76,14 @@ def manager_view(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
     return w[list(SHEET_COLUMNS)].reset_index(drop=True)
 
 
-def manager_sheet(plan: Mapping[str, Any], manager_id: str) -> pd.DataFrame:
+def manager_sheet(plan: Mapping[str, Any], manager_id: str, *,
+                  view: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`manager_view` for the workbook: Chinese headers (glossary), codes as names,
-    numbers kept as numbers (target in whole 条), licence ids in full."""
+    numbers kept as numbers (target in whole 条), licence ids in full. ``view``: the manager's
+    :func:`manager_view` when already made."""
     from ..present import format as fmt, glossary
 
-    v = manager_view(plan, manager_id)
+    v = manager_view(plan, manager_id) if view is None else view
     out = v.copy()
     for col in out.columns:
         e = glossary.entry(col)
@@ -209,10 +215,13 @@ def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "", *,
     managers = sorted(set(plan["key_shops"]["manager_id"]) | set(plan["targets"]["manager_id"]))
     sheets = [("目标", targets_sheet(plan, managers))]
     rows = []
+    from .strategies import district_problem_keys
+
+    shared = district_problem_keys(plan["states"], plan.get("district_actions", pd.DataFrame()))
     for m in managers:
-        view = manager_view(plan, m)
+        view = manager_view(plan, m, shared=shared)
         name = f"{plan['plan_month']}_{m}"[:31]
-        sheets.append((name, manager_sheet(plan, m)))
+        sheets.append((name, manager_sheet(plan, m, view=view)))
         page = out / page_name(plan, m)
         page.write_text(_page(plan, m, view, back), encoding="utf-8")
         rows.append((m, len(view), page.name, name, str(out)))

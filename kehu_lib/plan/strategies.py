@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -58,10 +59,18 @@ class Library:
         """The strategy codes answering ``cause``, in order (empty when the cause is unknown)."""
         return list(self.causes.loc[self.causes["cause"] == cause, "code"])
 
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        """code -> name (the first row of a code), read once: the managers' pages name
+        thousands of strategies."""
+        names: dict[str, str] = {}
+        for c, n in zip(self.strategies["code"].tolist(), self.strategies["name"].tolist()):
+            names.setdefault(c, str(n))
+        return names
+
     def name(self, code: str) -> str:
         """Chinese name of a strategy code (the code itself when unknown)."""
-        hit = self.strategies.loc[self.strategies["code"] == code, "name"]
-        return str(hit.iloc[0]) if len(hit) else code
+        return self._names.get(code, code)
 
     def answers(self, code: str) -> list[str]:
         """The state indicators a strategy answers (from the potential-needs table)."""
