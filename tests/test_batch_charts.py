@@ -73,7 +73,7 @@ def test_palette_png_is_the_same_picture_in_fewer_bytes():
     from IPython.core.pylabtools import print_figure
 
     from kehu_lib.present import theme
-    from kehu_lib.batch.charts import figure_png
+    from kehu_lib.batch.charts import figure_png, render_tight
 
     theme.set_theme()
     rng = np.random.default_rng(1)
@@ -83,12 +83,12 @@ def test_palette_png_is_the_same_picture_in_fewer_bytes():
     ax.legend()
     ax.set_title("重点品牌近13个月走势")
     try:
-        rgba, pal = print_figure(fig, "png"), figure_png(fig, base64=False)
+        rgba, pal, a = print_figure(fig, "png"), figure_png(fig, base64=False), render_tight(fig)
     finally:
         plt.close(fig)
-    a = np.asarray(_png_bytes(rgba).convert("RGB"), dtype=int)
+    a = a.astype(int)  # the picture drawn once (test_render_tight_draws_print_figures_picture)
     b = np.asarray(_png_bytes(pal).convert("RGB"), dtype=int)
-    assert a.shape == b.shape  # same tight bounding box and dpi
+    assert a.shape == b.shape
     diff = np.abs(a - b).max(axis=2)
     # every flat colour (white, grid, the six series, text) is kept exactly, so no two series
     # merge; only anti-aliased edge pixels move to a near palette entry
@@ -105,6 +105,57 @@ def test_palette_png_is_the_same_picture_in_fewer_bytes():
     img = _png_bytes(figure_png(clear, base64=False))
     plt.close("all")
     assert img.mode == "P" and "transparency" in img.info  # a transparent figure stays so
+
+
+def _aligned_equal(a, b, shift: int = 3) -> float:
+    """Largest share of equal pixels of ``a`` and ``b`` over their overlap, ``b`` shifted by up
+    to ``shift`` pixels each way (two crops of one picture differ by a pixel or two)."""
+    import numpy as np
+
+    best = 0.0
+    for dy in range(-shift, shift + 1):
+        for dx in range(-shift, shift + 1):
+            ya, yb, xa, xb = max(0, -dy), max(0, dy), max(0, -dx), max(0, dx)
+            h = min(a.shape[0] - ya, b.shape[0] - yb)
+            w = min(a.shape[1] - xa, b.shape[1] - xb)
+            same = (a[ya:ya + h, xa:xa + w] == b[yb:yb + h, xb:xb + w]).all(axis=2)
+            best = max(best, float(same.sum()) / (a.shape[0] * a.shape[1]))
+    return best
+
+
+def test_render_tight_draws_print_figures_picture():
+    """The one-draw rendering is IPython's ``bbox_inches="tight"`` picture: the same size within
+    a few pixels and the same pixels (bar a sub-pixel shift of anti-aliased edges), also for a
+    legend and tick labels drawn outside the figure; a drawing beyond the margin is left to
+    ``print_figure`` (figure_png then has its exact size)."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from IPython.core.pylabtools import print_figure
+
+    from kehu_lib.batch.charts import figure_png, render_tight
+    from kehu_lib.present import theme
+
+    theme.set_theme()
+    fig, ax = plt.subplots(figsize=(5, 3))  # no tight_layout: labels and legend stick out
+    ax.barh(["KZB-11 提升客户推荐能力（重点品牌及新品销量占比）", "KZB-06 传递公司信息（销量）"],
+            [1.2, -0.6], label="效果")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_title("上月策略效果")
+    tight = np.asarray(_png_bytes(print_figure(fig, "png")).convert("RGB"))
+    once = render_tight(fig)
+    again = np.asarray(_png_bytes(print_figure(fig, "png")).convert("RGB"))
+    assert (again == tight).all()  # the figure is left as it was
+    assert tight.shape[1] > 5 * fig.dpi  # the labels and legend are outside the figure
+    assert np.abs(np.array(once.shape) - tight.shape).max() <= 3
+    assert _aligned_equal(tight, once) > 0.9
+    fig.text(-9, 0.5, "远在画布之外")  # beyond the margin: the usual two-pass save
+    assert render_tight(fig) is None
+    far = _png_bytes(figure_png(fig, base64=False))
+    assert far.size == _png_bytes(print_figure(fig, "png")).size
+    plt.close("all")
 
 
 def _png_bytes(data: bytes):

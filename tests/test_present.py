@@ -133,6 +133,22 @@ def test_uncapped_table_has_no_note_and_chinese_headers():
     assert "kehu-note" not in page
 
 
+def test_table_is_formatted_once_for_html_and_text(monkeypatch):
+    """A display asks a table for its HTML and its plain text: the values are written once;
+    a new frame (or cap) is written anew."""
+    t = Table(pd.DataFrame({"shops": [591.0, 12.0], "amount": [479760.0, 1.0]}), title="t")
+    calls = []
+    strings = Table.strings
+    monkeypatch.setattr(Table, "strings", lambda self, v, c: calls.append(c) or strings(self, v, c))
+    page, text = t._repr_html_(), repr(t)
+    assert calls == ["shops", "amount"]
+    assert "<td>479,760</td>" in page and "479,760" in text
+    t.data = pd.DataFrame({"shops": [7.0], "amount": [2.0]})
+    assert "<td>7</td>" in t._repr_html_() and "591" not in repr(t)
+    t.cap = 0
+    assert "共1户，显示前0户" in t._repr_html_()
+
+
 def test_table_refuses_unknown_columns_and_city_list_without_district():
     with pytest.raises(KeyError, match="no glossary entry"):
         Table(pd.DataFrame({"mystery": [1]}), title="x")

@@ -83,8 +83,18 @@ class Table:
 
     def formatted(self) -> pd.DataFrame:
         """The shown rows as strings, with Chinese headers."""
-        view = self.data.head(self.cap) if self.capped else self.data
-        return pd.DataFrame({glossary.header(c): self.strings(view, c) for c in view.columns})
+        view, cols = self.shown()
+        return pd.DataFrame({glossary.header(c): col for c, col in zip(view.columns, cols)})
+
+    def shown(self) -> tuple[pd.DataFrame, list]:
+        """The shown rows and each column of them as text (formatted once per table: a
+        notebook's display asks for the HTML and the plain text of the same table)."""
+        key = (self.data, self.cap, self.row_keys)  # the frame itself: a new one is new text
+        cached = getattr(self, "_shown", None)
+        if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
+            view = self.data.head(self.cap) if self.capped else self.data
+            cached = self._shown = (key, view, [self.strings(view, c) for c in view.columns])
+        return cached[1], cached[2]
 
     def strings(self, view: pd.DataFrame, col: str):
         """Column ``col`` of ``view`` written as text (by kind, or by row for :data:`BY_ROW`)."""
@@ -112,9 +122,8 @@ def html_table(t: Table) -> str:
     """The HTML of a table (a sentence when empty)."""
     if t.data.empty:
         return f'<p class="kehu-empty">{_html.escape(t.empty_text())}</p>'
-    view = t.data.head(t.cap) if t.capped else t.data
+    view, cols = t.shown()
     kinds = [glossary.entry(c).kind for c in view.columns]
-    cols = [t.strings(view, c) for c in view.columns]
     head = "".join(f"<th>{_html.escape(glossary.header(c))}</th>" for c in view.columns)
     rows = []
     for i in range(len(view)):
