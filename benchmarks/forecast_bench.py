@@ -24,7 +24,8 @@ origins), interval coverage 80/95, and wall seconds per 100 series (each method 
 ``--jobs`` warmed-up worker processes, the methods taking turns on quarters of each set; the
 machine is shared, so compare the ratio to AutoETS in the same run, not the seconds).
 
-Also printed from the same run (no extra fits): (c) the model-choice policies the product could
+Also printed from the same run (no extra fits): the interval coverage per block of 6 horizon
+steps (kehu and AutoETS); (c) the model-choice policies the product could
 use, evaluated on the backtest evidence and the members' forecasts ``forecast_series`` returns
 (combo = the equal-weight combination; pick = lowest backtest MASE; margin = switch when another
 model beats the combination's backtest MASE by 30%; inverse = members weighted by inverse backtest
@@ -282,6 +283,20 @@ def summary(rows: pd.DataFrame, walls: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def coverage_by_horizon(rows: pd.DataFrame, block: int = 6) -> pd.DataFrame:
+    """Interval coverage 80/95 of kehu and AutoETS per set and block of ``block`` horizon steps
+    (1-6, 7-12, ...): where the intervals grow too fast or too slowly with the horizon."""
+    d = rows[rows["method"].isin(["kehu", "autoets"])].copy()
+    first = (d["step"] - 1) // block * block + 1
+    d["steps"] = first.astype(str) + "-" + (first + block - 1).astype(str)
+    for lv in (80, 95):
+        d[f"cov{lv}"] = ((d["y"] >= d[f"lo_{lv}"]) & (d["y"] <= d[f"hi_{lv}"])).astype(float)
+    t = d.pivot_table(index=["set", "steps"], columns="method", values=["cov80", "cov95"],
+                      aggfunc="mean", sort=False)
+    t.columns = [f"{a}_{b}" for a, b in t.columns]
+    return t[["cov80_kehu", "cov80_autoets", "cov95_kehu", "cov95_autoets"]]
+
+
 def policies(extras: list[dict], rows: pd.DataFrame) -> pd.DataFrame:
     """Relative MASE per set of the model-choice policies, from the product's own evidence."""
     from kehu_lib.forecast.select import MARGIN, decide
@@ -431,6 +446,8 @@ def main(argv=None) -> None:
         print("    all sets: seconds per 100 series kehu %.2f, AutoETS %.2f, ratio %.2f"
               % (all_w.loc["kehu"].iloc[0], all_w.loc["autoets"].iloc[0],
                  all_w.loc["kehu"].iloc[0] / all_w.loc["autoets"].iloc[0]))
+        print("\n    interval coverage by horizon (steps of the hold-out):")
+        print(coverage_by_horizon(rows).round(3).to_string())
         print("\n(c) model-choice policies on the product's own backtest evidence (rel MASE, "
               "regular series; inverse = the product, combo = equal weights)")
         print(policies(extras, rows).round(3).to_string())

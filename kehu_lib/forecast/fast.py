@@ -45,7 +45,10 @@ _EPS = 1e-4
 
 
 #: One-step errors from which the forecast variance is estimated: the last SIGMA_WINDOW (None =
-#: all). The parameters are fitted on the whole series either way.
+#: all). The parameters are fitted on the whole series either way. Measured against 36
+#: (benchmarks/forecast_bench.py, same windows; 80% coverage of the product path): tourism
+#: 0.891 -> 0.880, aus_retail 0.811 -> 0.786, M3 0.783 -> 0.780, PBS 0.794 -> 0.799: the
+#: shorter window does not bring tourism's intervals to nominal and makes aus_retail's short.
 SIGMA_WINDOW: int | None = 60
 
 
