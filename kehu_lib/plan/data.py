@@ -44,13 +44,16 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     p = pd.Period(month, freq="M")
     products = loaders.load_products(store=store)
     key = products.loc[products["key_brand"].fillna(False).astype(bool), "sku"]
+    orders = aggregates.shop_sku_month(None, (str(p - HISTORY), month), columns=ORDER_COLUMNS,
+                                       store=store)
+    volume = aggregates.district_volume(key.tolist(), None, (str(p - HISTORY), month),
+                                        store=store)
+    volume.attrs["orders_id"] = id(orders)  # used only beside these very orders
     return {
         "month": month,
-        "orders": aggregates.shop_sku_month(None, (str(p - HISTORY), month),
-                                            columns=ORDER_COLUMNS, store=store),
+        "orders": orders,
         # :func:`district_volume` of ``orders``, summed in the store
-        "district_volume": aggregates.district_volume(key.tolist(), None,
-                                                      (str(p - HISTORY), month), store=store),
+        "district_volume": volume,
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
         "customers": loaders.load_customers(None, store=store),

@@ -85,7 +85,8 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
                                                 thresholds)
     names = pdata.district_names()
     monthly = inputs.get("district_volume")  # summed in the store by load_inputs
-    if monthly is None:
+    if monthly is None or monthly.attrs.get("orders_id") != id(inputs["orders"]):
+        # no store sums, or the caller's own orders
         monthly = pdata.district_volume(inputs["orders"], inputs["products"])
     pm = pdata.plan_month(month)
     fc, note = pdata.load_forecasts(month, store=store, build=build_forecasts)
