@@ -49,6 +49,18 @@ def test_notebook_without_parameters_cell_is_rejected(tmp_path):
         P.declared_parameters(nb)
 
 
+def test_parameter_declared_twice_is_an_error(tmp_path):
+    """A second declaration would silently win over the first (survey_retailer had one)."""
+    import json
+
+    nb = tmp_path / "x.ipynb"
+    cell = {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [],
+            "execution_count": None, "source": "a: int = 1  # x\nb: int = 2\na: int = 3  # x\n"}
+    nb.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    with pytest.raises(P.ParamError, match=r"x.ipynb: parameters cell declares 'a' twice \(line 3\)"):
+        P.declared_parameters(nb)
+
+
 @pytest.mark.parametrize("value, typ, source, expected", [
     ("007", "str", "command line", "007"),
     ("5", "int", "command line", 5),

@@ -150,6 +150,9 @@ def declared_parameters(notebook: str | Path) -> dict[str, Declared]:
             default = ast.literal_eval(value) if value is not None else None
         except ValueError:
             default = None
+        if name in found:
+            raise ParamError(f"{Path(notebook).name}: parameters cell declares {name!r} twice "
+                             f"(line {node.lineno}); keep one declaration")
         line = lines[node.lineno - 1]
         comment = line.split("#", 1)[1].strip() if "#" in line else ""
         found[name] = Declared(name, _type_name(ann, default), default, comment)
