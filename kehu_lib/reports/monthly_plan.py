@@ -44,7 +44,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     p = {**load_params(NOTEBOOK), **params}
     month = month or loaders.latest_month(store=store)
     name, _ = place(district)
-    thresholds = {k: v for k, v in p.items() if k in monthly.load_thresholds()}
+    known = monthly.load_thresholds()  # read once (it parses a YAML file)
+    thresholds = {k: v for k, v in p.items() if k in known}
     plan = monthly.build_month(month, name, thresholds=thresholds, store=store,
                                build_forecasts=p["build_forecasts"])
     top_n = p["top_n"]
