@@ -52,8 +52,13 @@ def render_tight(fig):
     done in one draw (see the module docstring): the caller saves it the usual way."""
     import matplotlib
     import numpy as np
-    from matplotlib import _tight_bbox, cbook
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    try:  # matplotlib's own helpers of savefig (private: a version without them saves as usual)
+        from matplotlib import _tight_bbox, cbook
+        adjust_bbox, setattr_cm = _tight_bbox.adjust_bbox, cbook._setattr_cm
+    except (ImportError, AttributeError):
+        return None
     from matplotlib.colors import to_rgba
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
     from matplotlib.transforms import Bbox
@@ -66,10 +71,10 @@ def render_tight(fig):
     if face[3] != 255:
         return None
     (left, bottom, right, top), (w, h) = MARGIN, fig.get_size_inches()
-    restore = _tight_bbox.adjust_bbox(fig, Bbox.from_extents(-left, -bottom, w + right, h + top),
+    restore = adjust_bbox(fig, Bbox.from_extents(-left, -bottom, w + right, h + top),
                                       None)
     try:
-        with cbook._setattr_cm(canvas, _is_saving=True, manager=None):
+        with setattr_cm(canvas, _is_saving=True, manager=None):
             canvas.draw()
         pixels = np.asarray(canvas.buffer_rgba())
         drawn = (pixels != face).any(axis=2)
