@@ -211,3 +211,17 @@ def test_district_volume_in_the_store_equals_the_plans_pandas_sums(store):
     code = one["district_code"].iloc[0]
     mine = ref[ref["district_code"] == code].reset_index(drop=True)
     pd.testing.assert_frame_equal(one, mine.assign(key_brand_volume=0.0), check_exact=True)
+
+
+def test_plan_uses_the_store_sums_only_beside_the_orders_read_with_them(store):
+    """A caller that replaces ``inputs['orders']`` (e.g. a what-if without one district) gets
+    the volumes of its own orders, not the store's sums of the ledger it no longer uses."""
+    from kehu_lib.plan import data as pdata
+
+    inputs = pdata.load_inputs(MONTH, store=store)
+    assert pdata.volume_of_orders(inputs) is inputs["district_volume"]
+    code = inputs["orders"]["district_code"].iloc[0]
+    inputs["orders"] = inputs["orders"][inputs["orders"]["district_code"] != code]
+    own = pdata.volume_of_orders(inputs)
+    assert code not in set(own["district_code"])
+    pd.testing.assert_frame_equal(own, pdata.district_volume(inputs["orders"], inputs["products"]))

@@ -7,20 +7,30 @@ applied when the plan is cut per manager.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .. import aggregates, config, loaders
 
-__all__ = ["ORDER_COLUMNS", "load_inputs", "plan_month", "district_volume", "fallback_forecast",
+__all__ = ["ORDER_COLUMNS", "load_inputs", "volume_of_orders", "plan_month", "district_volume", "fallback_forecast",
            "load_forecasts", "last_month_forecast", "district_names"]
 
 ORDER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
                  "amount"]
 #: Months of orders read before the report month (13: 同比 of the key accounts' 3-month trend).
 HISTORY = 14
+
+
+def volume_of_orders(inputs: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`district_volume` of ``inputs['orders']``: the store's sums when they were read with
+    that very frame (the reference is kept, so the identity check cannot be fooled by a reused
+    id), else summed from the frame in pandas."""
+    stored = inputs.get("district_volume")
+    if stored is not None and inputs.get("district_volume_orders") is inputs["orders"]:
+        return stored
+    return district_volume(inputs["orders"], inputs["products"])
 
 
 def plan_month(month: str) -> str:
@@ -39,7 +49,9 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     - ``visits``: visit records of ``month`` − 1 (the strategies judged) and ``month`` (the usual
       visit weekdays)
     - ``customers``, ``products``
-    - ``district_volume``: :func:`district_volume` of ``orders``, summed by DuckDB in the store
+    - ``district_volume``: :func:`district_volume` of ``orders``, summed by DuckDB in the store;
+      ``district_volume_orders`` is the very ``orders`` frame it sums (a caller that replaces
+      ``orders`` gets sums of its own: :func:`volume_of_orders`)
     """
     p = pd.Period(month, freq="M")
     products = loaders.load_products(store=store)
@@ -48,12 +60,11 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
                                        store=store)
     volume = aggregates.district_volume(key.tolist(), None, (str(p - HISTORY), month),
                                         store=store)
-    volume.attrs["orders_id"] = id(orders)  # used only beside these very orders
     return {
         "month": month,
         "orders": orders,
-        # :func:`district_volume` of ``orders``, summed in the store
         "district_volume": volume,
+        "district_volume_orders": orders,
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
         "customers": loaders.load_customers(None, store=store),

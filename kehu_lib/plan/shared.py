@@ -84,10 +84,7 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     _, _, keys_b, _, shop_strat_b = _plan(values_b, states_b, library, vis_prev, prev,
                                                 thresholds)
     names = pdata.district_names()
-    monthly = inputs.get("district_volume")  # summed in the store by load_inputs
-    if monthly is None or monthly.attrs.get("orders_id") != id(inputs["orders"]):
-        # no store sums, or the caller's own orders
-        monthly = pdata.district_volume(inputs["orders"], inputs["products"])
+    monthly = pdata.volume_of_orders(inputs)
     pm = pdata.plan_month(month)
     fc, note = pdata.load_forecasts(month, store=store, build=build_forecasts)
     vol = pdata.fallback_forecast(monthly, target_month=pm).to_dict()
