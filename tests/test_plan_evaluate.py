@@ -90,7 +90,12 @@ def test_forecast_error_by_hand():
 def evaluation(small_store):
     from kehu_lib.plan import data, monthly
 
+    from kehu_lib import loaders
+    from kehu_lib.plan.strategies import parse_codes
+
     plan = monthly.build(data.load_inputs("2026-10", store=small_store), store=small_store)
+    plan = {**plan, "_store": small_store,
+            "_given": parse_codes(loaders.load_visits(None, ["2026-09"], store=small_store))}
     return plan["evaluation"].set_index("code"), plan
 
 
@@ -136,3 +141,77 @@ def test_outcome_names_and_units_come_from_the_glossary():
     assert outcome_label("recommendation") == ("重点品牌及新品销量占比", "比例")
     assert outcome_label("nonsense") == ("", "")
     assert OUTCOMES["shop_stock_ratio"] == -1 and OUTCOMES["volume"] == 1
+
+
+# ------------------------------------------------------- one multiple-testing family per month
+
+def test_district_verdicts_are_one_family_for_the_month(evaluation):
+    """Each district is judged on its own shops (the same estimates as evaluate_strategies on
+    that district), but Holm runs over all (district, strategy) tests of the month: the
+    reference is statsmodels' multipletests(method='holm') over the pooled raw p-values."""
+    from statsmodels.stats.multitest import multipletests
+
+    from kehu_lib.plan.strategies import load_library
+
+    from kehu_lib.plan import monthly, shared
+
+    _, plan = evaluation
+
+    part = shared.city_plan("2026-10", monthly.load_thresholds(), store=plan["_store"],
+                            frames=("evaluations", "values", "values_b"))
+    evs = part["evaluations"]
+    assert evs["district_code"].nunique() >= 2
+    lib = load_library()
+    given = plan["_given"]
+    for code, one in evs.groupby("district_code"):
+        own = ev.evaluate_strategies(given[given["district_code"] == code],
+                                     part["values_b"][part["values_b"]["district_code"] == code],
+                                     part["values"][part["values"]["district_code"] == code],
+                                     lib, covariates=())
+        m = one.merge(own, on="code", suffixes=("", "_own"))
+        assert len(m) == len(one) == len(own)
+        assert np.allclose(m["estimate"], m["estimate_own"], equal_nan=True)
+        judged = m["p_holm_own"].notna()  # NaN: fewer than min_treated shops, not tested
+        assert m.loc[judged, "p_holm"].notna().all()
+        # a larger family is stricter
+        assert (m.loc[judged, "p_holm"] >= m.loc[judged, "p_holm_own"] - 1e-12).all()
+    ok = evs["n_treated"] >= 5
+    ref = multipletests(evs.loc[ok, "p_value"], method="holm")[1]
+    assert np.allclose(evs.loc[ok, "p_holm"], ref)
+
+
+def test_planted_effect_found_in_its_districts_and_nothing_else(evaluation, signals):
+    """Per district: the planted KZB-14 effect is 有效 where it was planted, and no strategy is
+    judged 有效 or 效果为负 anywhere else (routine strategies are logged at random with no effect)."""
+    from kehu_lib import config
+
+    _, plan = evaluation
+    from kehu_lib.plan import monthly, shared
+
+    evs = shared.city_plan("2026-10", monthly.load_thresholds(), store=plan["_store"],
+                           frames=("evaluations",))["evaluations"]
+    eff = signals["strategy_effects"]
+    planted = {config.resolve_district(d).code for d in eff["districts"]}
+    sig = evs[evs["verdict_code"].isin(["effective", "negative"])]
+    assert set(zip(sig["district_code"], sig["code"], sig["verdict_code"])) == {
+        (c, eff["effective"]["kzb"], "effective") for c in planted}
+
+
+def test_strategy_findings_read_both_ways():
+    from kehu_lib.plan import crossreport as cr
+    from kehu_lib.plan.strategies import load_library
+    from kehu_lib.present.highlights import _sentence
+
+    e = pd.DataFrame({"code": ["KZB-14", "KZB-12", "KZB-09"],
+                      "outcome": ["assortment_width", "recommendation", "volume"],
+                      "estimate": [3.26, -0.049, 9.8], "ci_low": [2.96, -0.079, -3.2],
+                      "ci_high": [3.57, -0.019, 22.9],
+                      "verdict_code": ["effective", "negative", "no_effect"]})
+    f = cr.plan_findings(evaluation=e, district_code="140106")
+    assert f["code"].tolist() == ["strategy_effective", "strategy_negative"]
+    assert f["anchor"].eq("monthly_plan#evaluation").all()
+    lib = load_library()
+    good, bad = (_sentence(r, names={}, library=lib) for _, r in f.iterrows())
+    assert good.startswith("上月策略KZB-14 组合宽度建议有效：迎泽区执行户") and "+3.3" in good
+    assert "（95%置信区间+3.0至+3.6" in good and "继续推行" in good
+    assert "效果为负" in bad and "-4.9个百分点" in bad and "应停止" in bad

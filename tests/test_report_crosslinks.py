@@ -65,7 +65,7 @@ def test_highlight_items_word_each_finding_and_link_its_section():
     assert "80%的零售户（458户）存在“订单合理性（库存积压）”问题" in text  # 458/570 = 80.4%
     assert "KZB-12 缺货品牌替代宣扬效果为负" in text and "(monthly_plan.html#sec-evaluation)" in text
     # the estimate in the outcome's unit: a share's change in 百分点, not a raw fraction
-    assert "重点品牌及新品销量占比估计变化-5.0个百分点（95%置信区间-8.0至-2.0个百分点）" in text
+    assert "小店区执行户重点品牌及新品销量占比较同类客户估计变化-5.0个百分点（95%置信区间-8.0至-2.0个百分点）" in text
     # another district's finding links to that district's folder
     assert "(../wanbailin/survey_retailer.html#sec-changes)" in text
     # a market sentence without a coded finding is not a 要点 (the margin line with nobody below

@@ -47,14 +47,15 @@ FINDING_COLUMNS = ["source", "anchor", "code", "district_code", "subject", "valu
 #: key_brand_loss: count = shops flagged, share = of the judged shops;
 #: new_product_stall: subject = SKU, share = 订购面, value = weeks since launch;
 #: district_action: subject = indicator:cause, count = shops, share = of the judged shops;
-#: strategy_negative: subject = KZB code:outcome, value = estimate, change = lower CI,
-#: reference = upper CI (unit of the outcome, :data:`kehu_lib.plan.evaluate.OUTCOMES`);
+#: strategy_effective / strategy_negative: subject = KZB code:outcome, value = estimate,
+#: change = lower CI, reference = upper CI (unit of the outcome,
+#: :data:`kehu_lib.plan.evaluate.OUTCOMES`);
 #: structure: change = 一二类占比 change (pp as a fraction); margin_below: count = shops below.
 IMPORTANCE: dict[str, float] = {
     "headline": 100, "change_explained": 95, "oversupply": 90, "demand_control": 89.5,
     "plan_alert_strategy": 89, "satisfaction_drop": 88, "plan_satisfaction_action": 87.5,
     "key_brand_loss": 85, "new_product_stall": 80, "district_action": 75,
-    "strategy_negative": 72, "price_low": 70, "overstock": 70, "structure": 60,
+    "strategy_negative": 72, "strategy_effective": 71, "price_low": 70, "overstock": 70, "structure": 60,
     "margin_below": 40,
 }
 #: Report code -> section anchor of each finding code (the report builders' section ids).
@@ -68,6 +69,7 @@ ANCHORS: dict[str, str] = {
     "plan_satisfaction_action": "monthly_plan#district_actions",
     "district_action": "monthly_plan#district_actions",
     "strategy_negative": "monthly_plan#evaluation",
+    "strategy_effective": "monthly_plan#evaluation",
     "satisfaction_drop": "survey_retailer#changes",
 }
 
@@ -297,8 +299,9 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
                   district_code: str | None = None) -> pd.DataFrame:
     """The monthly plan's findings: strategies planned because of a market alert or a
     satisfaction drop, district-wide problems (left out when a market alert of the district
-    already plans the same strategies: one problem, reported once), and strategies with a
-    negative effect."""
+    already plans the same strategies: one problem, reported once), and last month's strategies
+    with a significant effect, good (``strategy_effective``: keep it) or bad
+    (``strategy_negative``: stop it)."""
     rows: list[dict] = []
     if alert_strategies is not None and len(alert_strategies):
         g = alert_strategies.groupby(["district_code", "sku", "cause"]).agg(
@@ -328,8 +331,9 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
                          "count": r["shops_flagged"], "share": r["share"],
                          "reference": r["codes"]})
     if evaluation is not None and "verdict_code" in getattr(evaluation, "columns", []):
-        for _, r in evaluation[evaluation["verdict_code"] == "negative"].iterrows():
-            rows.append({"code": "strategy_negative", "district_code": district_code,
+        judged = evaluation[evaluation["verdict_code"].isin(["negative", "effective"])]
+        for _, r in judged.iterrows():
+            rows.append({"code": f"strategy_{r['verdict_code']}", "district_code": district_code,
                          "subject": f"{r['code']}:{r['outcome']}", "value": r["estimate"],
                          "reference": r["ci_high"], "change": r["ci_low"]})
     return _rows(rows)

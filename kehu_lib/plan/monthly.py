@@ -79,13 +79,16 @@ def findings_part(month: str, district: str | None = None, *,
     frames as :func:`build_month`'s, from only the city-wide frames they need (read from the
     cache when current) and last month's visits."""
     t = {**load_thresholds(), **(thresholds or {})}
-    city = shared.city_plan(month, t, store=store, frames=(
-        "alert_strategies", "district_actions", "values", "values_b"))
-    prev = str(pd.Period(month, freq="M") - 1)
-    library = strategies.load_library()
     d = config.resolve_district(district)
     code = None if d is None else d.code
-    given = strategies.parse_codes(loaders.load_visits(None, [prev], store=store))
+    # a district's evaluation is cached city-wide; the city's is pooled from the shops' values
+    city = shared.city_plan(month, t, store=store, frames=(
+        "alert_strategies", "district_actions",
+        *(("values", "values_b") if code is None else ("evaluations",))))
+    prev = str(pd.Period(month, freq="M") - 1)
+    library = strategies.load_library()
+    given = None if code is not None else strategies.parse_codes(
+        loaders.load_visits(None, [prev], store=store))
     return {
         "alert_strategies": _cut(city["alert_strategies"], code),
         "satisfaction_actions": _cut(satisfaction_actions(month, library, store=store), code),
@@ -102,13 +105,18 @@ def _cut(df, code):
 
 
 def _evaluation(given, city, t, library, code):
-    """Strategies of last month judged: a district's on its own shops, the city's within
+    """Strategies of last month judged: a district's on its own shops (the city-wide part's
+    ``evaluations``, tested as one family with the other districts'), the city's within
     districts."""
+    if code is not None:
+        ev = city["evaluations"]
+        return ev[ev["district_code"] == code].drop(columns="district_code").reset_index(
+            drop=True)
     return evaluate.evaluate_strategies(_cut(given, code), _cut(city["values_b"], code),
                                         _cut(city["values"], code), library,
                                         alpha=float(t["alpha"]),
                                         min_treated=int(t["min_treated"]),
-                                        covariates=("district_code",) if code is None else ())
+                                        covariates=("district_code",))
 
 
 def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,

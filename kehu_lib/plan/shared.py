@@ -26,7 +26,7 @@ from .. import config, loaders
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import data as pdata
-from . import improve, indicators, key_accounts, priority, strategies, weekly
+from . import evaluate, improve, indicators, key_accounts, priority, strategies, weekly
 
 __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cache_key", "city_plan", "ensure_month_plan",
            "states_for"]
@@ -35,7 +35,7 @@ __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cach
 FRAMES = ("values", "states", "strategies", "priority", "key_shops", "values_b", "states_b",
           "strategies_b", "key_shops_b", "targets", "district_volume", "key_accounts",
           "carry_over", "market_alerts", "alert_strategies", "district_actions",
-          "shop_strategies", "week_plan")
+          "shop_strategies", "week_plan", "evaluations")
 #: Cached thresholds sets kept per month (the oldest are removed).
 KEEP = 6
 
@@ -70,7 +70,9 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     """The district-independent part of the plan of report month ``inputs['month']``.
 
     Returns the frames of :data:`FRAMES` for the whole city (``*_b``: the plan made two months
-    ago, i.e. last month's plan) and ``targets_note`` (where the targets come from).
+    ago, i.e. last month's plan; ``evaluations``: last month's strategies judged per district,
+    :func:`kehu_lib.plan.evaluate.evaluate_by_district`) and ``targets_note`` (where the targets
+    come from).
     """
     month = inputs["month"]
     p = pd.Period(month, freq="M")
@@ -101,8 +103,12 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     week = weekly.week_plan(keys, strategies.shop_level_states(states, actions), shop_strat,
                             inputs["customers"], visits, inputs["orders"], targets, month=month,
                             planned_last_month=planned_b[["license_id", "code"]])
+    # last month's strategies judged per district, one Holm family for the month's pack
+    evaluations = evaluate.evaluate_by_district(
+        strategies.parse_codes(vis_prev), values_b, values, library,
+        alpha=float(thresholds["alpha"]), min_treated=int(thresholds["min_treated"]))
     return {
-        "week_plan": week,
+        "week_plan": week, "evaluations": evaluations,
         "market_alerts": alerts, "alert_strategies": alert_strat,
         "district_actions": actions, "shop_strategies": shop_strat,
         "values": values, "states": states, "strategies": strat, "priority": prio,

@@ -174,15 +174,17 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
         return (f"{where}{_num(row['share']) * 100:.0f}%的零售户（{int(_num(row['count'])):,}户）"
                 f"存在“{what}{f'（{why}）' if why else ''}”问题，作为区县行动统一安排"
                 f"{library.label(codes)}，不再逐户列出。")
-    if code == "strategy_negative":
+    if code in ("strategy_negative", "strategy_effective"):
         from ..plan.evaluate import outcome_label
 
         kzb, _, outcome = str(subject).partition(":")
         name, unit = outcome_label(outcome)
         scale, unit = (100, "个百分点") if unit == "比例" else (1, unit)
         est, lo, hi = (_num(row[c]) * scale for c in ("value", "change", "reference"))
-        return (f"上月策略{library.label([kzb])}效果为负：{name}估计变化{est:+.1f}{unit}"
-                f"（95%置信区间{lo:+.1f}至{hi:+.1f}{unit}），应停止并复核执行方式或更换策略。")
+        verdict, advice = (("效果为负", "应停止并复核执行方式或更换策略") if code == "strategy_negative"
+                           else ("有效", "可在存在同类问题的零售户中继续推行"))
+        return (f"上月策略{library.label([kzb])}{verdict}：{where}执行户{name}较同类客户估计变化"
+                f"{est:+.1f}{unit}（95%置信区间{lo:+.1f}至{hi:+.1f}{unit}），{advice}。")
     return f"{glossary.code_name('highlight', code)}：{where}{names.get(subject, subject)}。"
 
 
