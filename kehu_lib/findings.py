@@ -245,6 +245,11 @@ def _change(x: float, up: str = "增长", down: str = "下降") -> str:
     return f"{up if x >= 0 else down}{_pct(x)}"
 
 
+def _rate(x) -> str:
+    """A repeat rate as '97.0%' ('—' when unknown)."""
+    return "—" if x is None or pd.isna(x) else f"{x * 100:.1f}%"
+
+
 def _district_name(code: str | None) -> str:
     d = config.DISTRICT_BY_CODE.get(str(code)) if code is not None else None
     return d.name if d else ""
@@ -344,18 +349,31 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
                          f"{where}有{n}户零售户近两月重点品牌销量较同类客户低"
                          f"{abs(t['key_brand_loss_alert']) * 100:.0f}%以上（中位数低{_pct(med)}），"
                          f"占可比客户的{n / judged * 100:.1f}%，需排查原因并开展重点品牌宣扬。"))
-    for _, r in result["new_products"].iterrows():
+    newp = result["new_products"]
+    for _, r in newp[newp["stalled"].astype(bool)].iterrows():
         where = _district_name(r["group"]) or place
-        rr = "—" if pd.isna(r["repeat_rate"]) else f"{r['repeat_rate'] * 100:.1f}%"
-        if r["stalled"]:
-            rows.append((80, "new_product_stall", where, r["sku"],
-                         f"新品{r['name']}上市{int(r['week'])}周，{where}订购面仅"
-                         f"{r['reach'] * 100:.1f}%（低于{t['new_product_reach_alert'] * 100:.0f}%），"
-                         f"重购率{rr}，铺市推进缓慢，需加强新品上市宣扬。"))
+        rows.append((80, "new_product_stall", where, r["sku"],
+                     f"新品{r['name']}上市{int(r['week'])}周，{where}订购面仅"
+                     f"{r['reach'] * 100:.1f}%（低于{t['new_product_reach_alert'] * 100:.0f}%），"
+                     f"重购率{_rate(r['repeat_rate'])}，铺市推进缓慢，需加强新品上市宣扬。"))
+    # progress where it is not stalled: one sentence per product (the city page lists its
+    # districts in it rather than one line each)
+    for _, g in newp[~newp["stalled"].astype(bool)].groupby("sku", sort=False):
+        r = g.iloc[0]
+        if len(g) == 1:
+            where = _district_name(r["group"]) or place
+            text = (f"新品{r['name']}上市{int(r['week'])}周，{where}订购面{r['reach'] * 100:.1f}%，"
+                    f"重购率{_rate(r['repeat_rate'])}。")
         else:
-            rows.append((30, "new_product", where, r["sku"],
-                         f"新品{r['name']}上市{int(r['week'])}周，{where}订购面"
-                         f"{r['reach'] * 100:.1f}%，重购率{rr}。"))
+            g = g.sort_values("reach", ascending=False)
+            parts = "、".join(f"{_district_name(x['group']) or x['group']}{x['reach'] * 100:.1f}%"
+                             for _, x in g.iterrows())
+            rr = g["repeat_rate"].dropna()
+            rep = (f"重购率{_rate(rr.min())}至{_rate(rr.max())}" if len(rr) > 1 and
+                   rr.min() != rr.max() else f"重购率{_rate(rr.iloc[0] if len(rr) else None)}")
+            where = place
+            text = f"新品{r['name']}上市{int(r['week'])}周，订购面{parts}，{rep}。"
+        rows.append((30, "new_product", where, r["sku"], text))
     m = result["margin"].iloc[0]
     if m["shops"] > 0:
         rows.append((40, "margin", place, None,

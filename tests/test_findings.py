@@ -105,6 +105,14 @@ def test_city_rollup_names_each_signal_with_its_district(small_store, signals):
     assert f.query("kind == 'key_brand_loss'")["district"].tolist() == [signals["key_brand_loss"]["district"]]
     assert sorted(f.query("kind == 'new_product_stall'")["district"]) == sorted(
         signals["new_product"]["stalled_districts"])
+    # the product's progress where it is not stalled: one sentence naming each district's 订购面,
+    # not one line per district
+    prog = f.query("kind == 'new_product'")
+    assert len(prog) == 1 and prog["district"].iloc[0] == config.CITY
+    text = prog["text"].iloc[0]
+    assert all(d in text for d in signals["new_product"]["fast_districts"])
+    assert not any(d in text for d in signals["new_product"]["stalled_districts"])
+    assert text.startswith("新品娇子(宽窄细支)上市") and "订购面" in text and "重购率" in text
 
 
 def test_margin_uses_the_observed_retail_prices(small_store):
