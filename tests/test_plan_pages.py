@@ -63,3 +63,57 @@ def test_plan_pages_print_on_a4(plan_batch):
     assert page.rindex("@media print") > page.rindex(".kehu-table td,.kehu-table th{white-space:nowrap}")
     mgr = next((plan_batch / "city" / "files").glob("月度工作方案_*_KM*.html"))
     assert "@page{size:A4 landscape" in mgr.read_text(encoding="utf-8")
+
+
+def _print(page_path, *, width_cm: float, margin_cm: float):
+    """Open ``page_path`` in headless Chromium with print media at the printable width of the
+    page (``width_cm`` − 2 × ``margin_cm``, 96 px per inch); returns (overflowing elements, PDF
+    bytes printed with the page's own @page size)."""
+    import os
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("KEHU_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium}")
+    px = round((width_cm - 2 * margin_cm) / 2.54 * 96)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=["--no-sandbox", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": px, "height": 800})
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                ("file:", "data:")) else r.abort())
+            page.goto(page_path.as_uri(), wait_until="load")
+            page.emulate_media(media="print")
+            over = page.evaluate("""w => [...document.querySelectorAll('table, img, h1, h2, p')]
+                .filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > w + 1)
+                .map(e => e.tagName + ':' + (e.innerText || '').slice(0, 30))""", px)
+            pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        finally:
+            browser.close()
+    return over, pdf
+
+
+def _page_sizes(pdf: bytes) -> set[tuple[int, int]]:
+    """(width, height) in points of every page of a PDF (its /MediaBox entries)."""
+    import re
+
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert boxes, "no page in the PDF"
+    return {(round(float(w)), round(float(h))) for w, h in boxes}
+
+
+@pytest.mark.browser
+def test_plan_pages_print_on_a4_in_chromium(plan_batch):
+    """Printed from headless Chromium: a manager's week list on A4 landscape (842 × 595 pt),
+    the district plan on A4 portrait (595 × 842 pt), and nothing wider than the printable
+    width (29.7 or 21 cm less the 1 cm margins), so no column is cut off on paper."""
+    district = config.resolve_district("小店区").slug
+    mgr = sorted((plan_batch / district / "files").glob("月度工作方案_*_KM*.html"))[0]
+    over, pdf = _print(mgr, width_cm=29.7, margin_cm=1.0)
+    assert over == [], f"{mgr.name}: wider than A4 landscape: {over}"
+    assert _page_sizes(pdf) == {(842, 595)}
+    over, pdf = _print(plan_batch / district / "monthly_plan.html", width_cm=21.0, margin_cm=1.0)
+    assert over == [], f"monthly_plan.html: wider than A4 portrait: {over}"
+    assert _page_sizes(pdf) == {(595, 842)}
