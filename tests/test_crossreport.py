@@ -142,7 +142,8 @@ def highlights(small_store, lib):
 
     inp = pdata.load_inputs(M, store=small_store)
     _, states = shared.states_for(inp, M, monthly.load_thresholds())
-    acts, _ = stg.district_actions(states, stg.assign_strategies(states, lib), lib)
+    acts, shop_strat = stg.district_actions(states, stg.assign_strategies(states, lib), lib)
+    causes = cr.cause_strategies(shop_strat)
     rs = loaders.load_retailer_survey(None, ["2025-10", "2026-09", M], store=small_store)
     sat = cr.satisfaction_actions(survey_change.survey_changes(rs, month=M), lib)
     out = {}
@@ -161,13 +162,15 @@ def highlights(small_store, lib):
                                                      mi["customers"], month=M)}
         ex = drivers.explain_change(drivers.change_drivers(
             mi["orders"], mi["products"], month=M, comparisons=["yoy"], groups=groups))
-        out[d.name] = cr.month_highlights([
+        # as highlights_for does: the plan's answers to a cause only beside that cause
+        out[d.name] = cr.month_highlights(cr._answers_with_their_cause([
             cr.market_findings(res, district_code=d.code),
             cr.driver_findings(ex, district_code=d.code),
             cr.demand_findings(adj, district_code=d.code),
             cr.plan_findings(alert_strategies=ast, satisfaction=sat, district_actions=acts,
+                             cause_strategies=causes[causes["district_code"] == d.code],
                              district_code=d.code),
-            cr.survey_findings(sat)], district_code=d.code)
+            cr.survey_findings(sat)]), district_code=d.code)
     return out
 
 
@@ -210,9 +213,15 @@ def test_key_brand_loss_explains_the_change_in_its_district_only(highlights, sig
     sig = signals["key_brand_loss"]
     hl = highlights[sig["district"]]
     assert "key_brand_loss" in _codes(hl)
+    # its consequence in the plan follows it: KZB-17 for the shops with the loss
+    ans = hl[hl["code"] == "plan_key_brand_strategy"]
+    assert len(ans) == 1 and ans["reference"].iloc[0].split(";")[0] == "KZB-17"
+    assert ans["count"].iloc[0] > 0
+    r = hl.set_index("code")["rank"]
+    assert r["key_brand_loss"] + 1 == r["plan_key_brand_strategy"]
     for name, other in highlights.items():
         if name != sig["district"]:
-            assert "key_brand_loss" not in _codes(other), name
+            assert not _codes(other) & {"key_brand_loss", "plan_key_brand_strategy"}, name
             assert not other["subject"].astype(str).str.contains("key_brand_loss").any(), name
 
 
@@ -243,6 +252,35 @@ def test_new_product_stall_only_in_the_stalled_districts(highlights, signals):
     for n in where:
         row = highlights[n][highlights[n]["code"] == "new_product_stall"]
         assert row["subject"].tolist() == [sig["sku"]]
+        # the plan's answer follows: KZB-16 for the shops without the product
+        ans = highlights[n][highlights[n]["code"] == "plan_new_product_strategy"]
+        assert ans["subject"].tolist() == [sig["sku"]] and ans["reference"].tolist() == ["KZB-16"]
+    assert {n for n, h in highlights.items() if "plan_new_product_strategy" in _codes(h)} == where
+
+
+def test_cause_strategies_by_hand():
+    ss = pd.DataFrame({
+        "license_id": ["a", "a", "b", "c", "d", "e"], "district_code": "140109",
+        "code": ["KZB-17", "KZB-11", "KZB-17", "KZB-16", "KZB-16", "KZB-13"],
+        "cause": pd.array(["key_brand_loss", "key_brand_loss", "key_brand_loss",
+                           "new_product_not_carried", "new_product_not_carried", "overstock"],
+                          dtype="string"),
+        "cause_sku": pd.array([None, None, None, "N1", "N1", "X"], dtype="string"),
+        "order": [1, 2, 1, 1, 1, 1]})
+    out = cr.cause_strategies(ss).set_index("cause")
+    assert out.loc["key_brand_loss", ["cause_sku", "shops", "codes"]].tolist() == [
+        "", 2, "KZB-17;KZB-11"]
+    assert out.loc["new_product_not_carried", ["cause_sku", "shops", "codes"]].tolist() == [
+        "N1", 2, "KZB-16"]
+    assert "overstock" not in out.index  # answered by the market alert's own strategies
+    # an answer without its cause in the month's findings is not a 要点
+    f = cr.plan_findings(cause_strategies=cr.cause_strategies(ss), district_code="140109")
+    kept = cr._answers_with_their_cause([f])[0]
+    assert kept.empty
+    found = pd.DataFrame({"code": ["key_brand_loss"], "district_code": ["140109"],
+                          "subject": [None]})
+    kept = cr._answers_with_their_cause([found, f])[1]
+    assert kept["code"].tolist() == ["plan_key_brand_strategy"]
 
 
 def test_a_missing_setting_is_an_error_naming_the_file_and_key(tmp_path):
@@ -256,3 +294,15 @@ def test_a_missing_setting_is_an_error_naming_the_file_and_key(tmp_path):
     g.write_text("price_index_alert: 0.95\n", encoding="utf-8")
     with pytest.raises(KeyError, match=r"market_report.yaml: thresholds \[.*'min_checks'"):
         findings.load_thresholds(g)
+
+
+def test_cause_answers_are_worded_with_the_product_and_strategies(lib):
+    from kehu_lib.present.highlights import _sentence
+
+    f = cr.plan_findings(cause_strategies=pd.DataFrame({
+        "district_code": ["140109", "140108"], "cause": ["key_brand_loss", "new_product_not_carried"],
+        "cause_sku": ["", "N1"], "shops": [41, 49], "codes": ["KZB-17;KZB-11", "KZB-16"]}))
+    kb, newp = (_sentence(r, names={"N1": "娇子(宽窄细支)"}, library=lib) for _, r in f.iterrows())
+    assert kb == "月度工作方案对万柏林区41户重点品牌流失的零售户安排KZB-17 重点品牌宣扬；KZB-11 提升客户推荐能力。"
+    assert newp.startswith("月度工作方案对尖草坪区49户") and "未引入娇子(宽窄细支)" in newp
+    assert newp.endswith("KZB-16 新品上市宣扬。")

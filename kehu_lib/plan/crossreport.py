@@ -23,7 +23,8 @@ import pandas as pd
 
 __all__ = ["FINDING_COLUMNS", "IMPORTANCE", "ANCHORS", "CONTROL_KEYS", "control_params",
            "demand_plan_adjustment",
-           "alert_cause", "alert_shop_strategies", "satisfaction_actions", "market_findings",
+           "alert_cause", "alert_shop_strategies", "cause_strategies", "satisfaction_actions",
+           "market_findings",
            "driver_findings", "demand_findings", "plan_findings", "survey_findings",
            "month_highlights", "highlights_for"]
 
@@ -42,6 +43,9 @@ FINDING_COLUMNS = ["source", "anchor", "code", "district_code", "subject", "valu
 #: demand_control: subject = SKU, value = suggested 条, reference = forecast 条, change = −reduction,
 #: count = excess social stock 条 (netted over the months, :func:`demand_plan_adjustment`);
 #: plan_alert_strategy: subject = SKU, count = shops given KZB-13/KZB-10;
+#: plan_key_brand_strategy / plan_new_product_strategy: the plan's strategies for the shops
+#: with the market finding's cause (key-brand loss; a new product not carried, subject = SKU),
+#: count = shops, reference = codes — shown only beside that finding (:func:`highlights_for`);
 #: satisfaction_drop: subject = item, change = points (0-100), value = lower CI, reference = upper;
 #: plan_satisfaction_action: subject = item, count = strategies (codes in the plan frame);
 #: key_brand_loss: count = shops flagged, share = of the judged shops;
@@ -54,7 +58,8 @@ FINDING_COLUMNS = ["source", "anchor", "code", "district_code", "subject", "valu
 IMPORTANCE: dict[str, float] = {
     "headline": 100, "change_explained": 95, "oversupply": 90, "demand_control": 89.5,
     "plan_alert_strategy": 89, "satisfaction_drop": 88, "plan_satisfaction_action": 87.5,
-    "key_brand_loss": 85, "new_product_stall": 80, "district_action": 75,
+    "key_brand_loss": 85, "plan_key_brand_strategy": 84.5, "new_product_stall": 80,
+    "plan_new_product_strategy": 79.5, "district_action": 75,
     "strategy_negative": 72, "strategy_effective": 71, "price_low": 70, "overstock": 70, "structure": 60,
     "margin_below": 40,
 }
@@ -66,6 +71,8 @@ ANCHORS: dict[str, str] = {
     "key_brand_loss": "market_report#customers", "new_product_stall": "market_report#brands",
     "margin_below": "market_report#margin", "demand_control": "sales_forecast#demand_plan",
     "plan_alert_strategy": "monthly_plan#strategies",
+    "plan_key_brand_strategy": "monthly_plan#strategies",
+    "plan_new_product_strategy": "monthly_plan#strategies",
     "plan_satisfaction_action": "monthly_plan#district_actions",
     "district_action": "monthly_plan#district_actions",
     "strategy_negative": "monthly_plan#evaluation",
@@ -162,6 +169,34 @@ def demand_plan_adjustment(plan: pd.DataFrame, alerts: pd.DataFrame,
     out["suggested"] = out["mean"] - out["reduction"]
     out["excess_left"] = out["excess_stock"] - out["reduction"]
     return out
+
+
+#: Plan cause (``shop_strategies['cause']``) -> (finding code of the plan's answer, finding code
+#: of the market report's cause it answers).
+CAUSE_FINDINGS = {"key_brand_loss": ("plan_key_brand_strategy", "key_brand_loss"),
+                  "new_product_not_carried": ("plan_new_product_strategy", "new_product_stall")}
+
+
+def cause_strategies(shop_strategies: pd.DataFrame) -> pd.DataFrame:
+    """The plan's strategies per district and cause (:data:`CAUSE_FINDINGS`): how many shops
+    were given which strategies for a key-brand loss or a new product they do not carry.
+
+    Returns
+    -------
+    DataFrame: district_code, cause, cause_sku ('' when the cause names no product), shops,
+    codes (';'-joined in the plan's order).
+    """
+    cols = ["district_code", "cause", "cause_sku", "shops", "codes"]
+    s = shop_strategies[shop_strategies["cause"].isin(list(CAUSE_FINDINGS))]
+    if s.empty:
+        return pd.DataFrame(columns=cols)
+    s = s.assign(cause=s["cause"].astype(str),
+                 cause_sku=s["cause_sku"].astype("string").fillna("").astype(str))
+    out = s.sort_values("order", kind="stable").groupby(
+        ["district_code", "cause", "cause_sku"], observed=True).agg(
+        shops=("license_id", "nunique"),
+        codes=("code", lambda c: ";".join(dict.fromkeys(c)))).reset_index()
+    return out[cols]
 
 
 def alert_shop_strategies(alerts: pd.DataFrame, orders: pd.DataFrame, library, *,
@@ -296,10 +331,13 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
                   satisfaction: pd.DataFrame | None = None,
                   district_actions: pd.DataFrame | None = None,
                   evaluation: pd.DataFrame | None = None,
+                  cause_strategies: pd.DataFrame | None = None,
                   district_code: str | None = None) -> pd.DataFrame:
     """The monthly plan's findings: strategies planned because of a market alert or a
     satisfaction drop, district-wide problems (left out when a market alert of the district
-    already plans the same strategies: one problem, reported once), and last month's strategies
+    already plans the same strategies: one problem, reported once), the strategies for the shops
+    with a key-brand loss or without a new product (``cause_strategies``, of
+    :func:`cause_strategies`), and last month's strategies
     with a significant effect, good (``strategy_effective``: keep it) or bad
     (``strategy_negative``: stop it)."""
     rows: list[dict] = []
@@ -311,6 +349,12 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
             rows.append({"code": "plan_alert_strategy", "district_code": r["district_code"],
                          "subject": r["sku"], "count": r["shops"], "reference": r["codes"],
                          "consequence_of": r["cause"]})
+    if cause_strategies is not None:
+        for _, r in cause_strategies.iterrows():
+            rows.append({"code": CAUSE_FINDINGS[r["cause"]][0],
+                         "district_code": r["district_code"], "subject": r["cause_sku"] or None,
+                         "count": r["shops"], "reference": r["codes"],
+                         "consequence_of": CAUSE_FINDINGS[r["cause"]][1]})
     if satisfaction is not None:
         for _, r in satisfaction.iterrows():
             rows.append({"code": "plan_satisfaction_action", "district_code": r["district_code"],
@@ -373,6 +417,27 @@ def month_highlights(frames: Iterable[pd.DataFrame], *, district_code: str | Non
     return df
 
 
+def _answers_with_their_cause(frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Drop the plan's answers to a cause (:data:`CAUSE_FINDINGS`) where the market report does
+    not find that cause (same district, and same SKU for a product): a handful of shops with a
+    key-brand gap is the plan's business, not a 要点."""
+    parts = [f for f in frames if f is not None and len(f)]
+    if not parts:
+        return frames
+    allf = pd.concat(parts, ignore_index=True)
+    found = {(r["code"], r["district_code"], r["subject"] if isinstance(r["subject"], str)
+              else None) for _, r in allf.iterrows()}
+    answers = {a for a, _ in CAUSE_FINDINGS.values()}
+
+    def keep(r) -> bool:
+        if r["code"] not in answers:
+            return True
+        subj = r["subject"] if isinstance(r["subject"], str) else None
+        return (r["consequence_of"], r["district_code"], subj) in found
+
+    return [f[f.apply(keep, axis=1)] if f is not None and len(f) else f for f in frames]
+
+
 def highlights_for(district: str | None, month: str, *, store=None,
                    result: Mapping[str, Any] | None = None,
                    plan: Mapping[str, Any] | None = None,
@@ -406,7 +471,10 @@ def highlights_for(district: str | None, month: str, *, store=None,
     frames.append(plan_findings(alert_strategies=plan.get("alert_strategies"),
                                 satisfaction=plan.get("satisfaction_actions"),
                                 district_actions=plan.get("district_actions"),
-                                evaluation=plan.get("evaluation"), district_code=code))
+                                evaluation=plan.get("evaluation"),
+                                cause_strategies=plan.get("cause_strategies"),
+                                district_code=code))
+    frames = _answers_with_their_cause(frames)
     if demand is None and d is not None:
         from ..forecast import pipeline
 

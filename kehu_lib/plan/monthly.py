@@ -75,7 +75,8 @@ def findings_part(month: str, district: str | None = None, *,
                   thresholds: Mapping[str, Any] | None = None, store=None) -> dict:
     """The part of :func:`build_month` that the month's findings read
     (:func:`kehu_lib.plan.crossreport.highlights_for`): ``alert_strategies``,
-    ``satisfaction_actions``, ``district_actions``, ``evaluation`` and ``library``, the same
+    ``satisfaction_actions``, ``district_actions``, ``cause_strategies``, ``evaluation`` and
+    ``library``, the same
     frames as :func:`build_month`'s, from only the city-wide frames they need (read from the
     cache when current) and last month's visits."""
     t = {**load_thresholds(), **(thresholds or {})}
@@ -83,7 +84,7 @@ def findings_part(month: str, district: str | None = None, *,
     code = None if d is None else d.code
     # a district's evaluation is cached city-wide; the city's is pooled from the shops' values
     city = shared.city_plan(month, t, store=store, frames=(
-        "alert_strategies", "district_actions",
+        "alert_strategies", "district_actions", "cause_strategies",
         *(("values", "values_b") if code is None else ("evaluations",))))
     prev = str(pd.Period(month, freq="M") - 1)
     library = strategies.load_library()
@@ -93,6 +94,7 @@ def findings_part(month: str, district: str | None = None, *,
         "alert_strategies": _cut(city["alert_strategies"], code),
         "satisfaction_actions": _cut(satisfaction_actions(month, library, store=store), code),
         "district_actions": _cut(city["district_actions"], code),
+        "cause_strategies": _cut(city["cause_strategies"], code),
         "evaluation": _evaluation(given, city, t, library, code),
         "library": library,
     }
@@ -153,6 +155,7 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
         "alert_strategies": cut(city["alert_strategies"]),
         "satisfaction_actions": cut(sat),
         "district_actions": cut(city["district_actions"]),
+        "cause_strategies": cut(city["cause_strategies"]),
         "shop_strategies": cut(city["shop_strategies"]), "week_plan": cut(city["week_plan"]),
         "execution": execution,
         "advice": improve.improvement_advice(ev, execution, min_treated=int(t["min_treated"])),

@@ -26,7 +26,7 @@ from .. import config, loaders
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import data as pdata
-from . import evaluate, improve, indicators, key_accounts, priority, strategies, weekly
+from . import crossreport, evaluate, improve, indicators, key_accounts, priority, strategies, weekly
 
 __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cache_key", "city_plan", "ensure_month_plan",
            "states_for"]
@@ -35,7 +35,7 @@ __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cach
 FRAMES = ("values", "states", "strategies", "priority", "key_shops", "values_b", "states_b",
           "strategies_b", "key_shops_b", "targets", "district_volume", "key_accounts",
           "carry_over", "market_alerts", "alert_strategies", "district_actions",
-          "shop_strategies", "week_plan", "evaluations")
+          "shop_strategies", "week_plan", "evaluations", "cause_strategies")
 #: Cached thresholds sets kept per month (the oldest are removed).
 KEEP = 6
 
@@ -109,6 +109,7 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         alpha=float(thresholds["alpha"]), min_treated=int(thresholds["min_treated"]))
     return {
         "week_plan": week, "evaluations": evaluations,
+        "cause_strategies": crossreport.cause_strategies(shop_strat),
         "market_alerts": alerts, "alert_strategies": alert_strat,
         "district_actions": actions, "shop_strategies": shop_strat,
         "values": values, "states": states, "strategies": strat, "priority": prio,

@@ -159,6 +159,12 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
     if code == "plan_alert_strategy":
         return (f"月度工作方案对{where}在销{names.get(subject, subject)}的"
                 f"{int(_num(row['count'])):,}户零售户安排{library.label(codes)}。")
+    if code == "plan_key_brand_strategy":
+        return (f"月度工作方案对{where}{int(_num(row['count'])):,}户重点品牌流失的零售户安排"
+                f"{library.label(codes)}。")
+    if code == "plan_new_product_strategy":
+        return (f"月度工作方案对{where}{int(_num(row['count'])):,}户同类客户多数已引入而本户未引入"
+                f"{names.get(subject, subject)}的零售户安排{library.label(codes)}。")
     if code == "plan_satisfaction_action":
         item = names.get(subject, subject)
         return (f"针对{where}零售客户“{item}”满意度下降，月度工作方案作为区县行动安排"
