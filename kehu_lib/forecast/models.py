@@ -37,6 +37,16 @@ EXPLODE_FACTOR = 3.0
 #: the product path (benchmarks/forecast_bench.py) turning them on left aus_retail, tourism and
 #: PBS unchanged and M3 at 0.736 (difference to AutoETS -0.014 against -0.015).
 NONSEASONAL_FORMS = False
+#: Trend forms among which ETS chooses by AICc ("N" none, "A" additive, "Ad" additive damped).
+#: Measured for issue 14 on the product path (benchmarks/forecast_bench.py windows; relative
+#: MASE of the ETS member / of the product, aus_retail mean of 3 origins, M3 300, tourism 200,
+#: PBS; baseline ("N", "Ad"): ETS 0.858 / 0.778 / 0.870 / 1.005, product 0.810 / 0.736 / 0.852
+#: / 0.977): adding the undamped "A" brought M3 to 0.771 / 0.731 but tourism to 0.951 / 0.872
+#: (an undamped trend runs a year-long surge forward) and PBS to 1.006 / 0.979; the damped trend
+#: alone ("Ad", as Gardner's damped trend) brought M3 to 0.768 / 0.732 but aus_retail to 0.887 /
+#: 0.818, tourism to 0.873 / 0.855, PBS to 1.012 / 0.978. M3 favours trends, the retail and
+#: tourism series do not: no form set wins on all sets, so the choice stays none / damped.
+ETS_TRENDS: tuple[str, ...] = ("N", "Ad")
 #: Damping of the trend of the airline SARIMA's forecast function and of Theta's drift (None =
 #: undamped, as the methods are published; :func:`kehu_lib.forecast.fast.damped_steps`).
 #: Damping the airline forecast's trend (0.9) brought SARIMA's relative MASE from 0.856 to 0.820
@@ -199,12 +209,13 @@ def _scale_note(shift: float | None) -> str:
 
 
 def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
-        trends: tuple[str, ...] = ("N", "Ad"), warm: dict | None = None) -> Forecast:
+        trends: tuple[str, ...] | None = None, warm: dict | None = None) -> Forecast:
     """ETS (exponential smoothing state space model), form chosen by AICc.
 
     Additive errors on log(y) (multiplicative behaviour on the original scale) when y > 0, else
-    on y. Candidate forms (``trends``): trend none / additive damped (an undamped trend, "A",
-    extrapolates too far over a year on retail data and is off by default), times seasonality
+    on y. Candidate forms (``trends``, default :data:`ETS_TRENDS`): trend none / additive damped
+    (an undamped trend, "A", extrapolates too far over a year on retail data and is off by
+    default), times seasonality
     additive (with >= 2 full years, 24 months, and a series that passes the seasonality test,
     :data:`SEASON_TEST`; then only the seasonal forms unless :data:`NONSEASONAL_FORMS`) or none
     (shorter or non-seasonal series). The initial level and trend are
@@ -225,6 +236,7 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     logged = shift is not None
     seasonal_ok = len(z) >= max(2 * m, 10 + 2 * (m // 2)) and _seasonal(z, m, "ets")
     s0 = F.heuristic_season(z, m) if seasonal_ok else None
+    trends = ETS_TRENDS if trends is None else trends
     best = None
     for seas in (((True, False) if NONSEASONAL_FORMS else (True,)) if seasonal_ok else (False,)):
         for t in trends:
