@@ -142,14 +142,19 @@ def _table(view: pd.DataFrame) -> str:
 
     cols = [c for c in view.columns if c != "weekday"]
     head = "".join(f"<th>{html.escape(glossary.header(c))}</th>" for c in cols)
+    # the row values as iterrows gives them (the frame's values as one object array), without
+    # a Series per row
+    values = view.to_numpy(dtype=object) if len(view.columns) else None
+    where = [view.columns.get_loc(c) for c in cols]
+    classes = [' class="n"' if c in _NUMERIC else ' class="c"' if c in _NOWRAP else ""
+               for c in cols]
     rows = []
-    for _, r in view.iterrows():
+    for r in (values if values is not None else ()):
         cells = []
-        for c in cols:
-            v = r[c]
+        for c, i, cls in zip(cols, where, classes):
+            v = r[i]
             text = "" if (c == "carry_over" and not v) else (
                 "" if fmt.is_missing(v) or v == "" else fmt.value(v, c))
-            cls = ' class="n"' if c in _NUMERIC else ' class="c"' if c in _NOWRAP else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
