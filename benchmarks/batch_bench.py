@@ -25,7 +25,8 @@ sample): the whole month's batch as a user runs it, ``kehu run --month M --force
 precompute included and from cold caches (each batch on a fresh hard-linked copy of the store
 without ``derived/``), while the process tree is sampled every 0.2 s (psutil) for the peak RSS
 of the batch process (it runs the precompute), of its other helper processes and of each
-kernel. Prints per store and tree: wall seconds, the precompute's seconds (its own log lines),
+kernel. Prints per store and tree: wall seconds, CPU seconds of the whole process tree (what a
+shared machine's load does not change), the precompute's seconds (its own log lines),
 the peaks in MB, and with ``--baseline REV`` the same batch with the code of git revision REV
 (exported to a temporary folder, same interpreter), alternated ``--repeat`` times, with the
 ratios this tree / baseline. Targets on the city sample: wall <= 90 s, every process <= 2 GB;
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -149,6 +151,7 @@ def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> 
     env.pop("KEHU_MEMORY_LIMIT", None)
     peaks: dict[int, list] = {}
     stop = threading.Event()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "kehu_lib.cli", "run", "--month", month,
                              "--force", "--jobs", str(jobs)], env=env, cwd=tree,
@@ -157,6 +160,11 @@ def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> 
     sampler.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - start
+    # CPU seconds of the whole tree (the batch reaps its kernels and helpers, so their times
+    # reach it, and its own reach this process when it ends): the work, whatever the machine's
+    # load did to the wall time
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
     stop.set()
     sampler.join()
     shutil.rmtree(copy, ignore_errors=True)
@@ -166,7 +174,7 @@ def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> 
         print(f"kehu run exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}", file=sys.stderr)
     mb = 1 << 20
     kernels = sorted((v[1] / mb for v in peaks.values() if v[0] == "kernel"), reverse=True)
-    return {"wall": wall, "precompute": pre, "summary": summary[-1] if summary else "?",
+    return {"wall": wall, "cpu": cpu, "precompute": pre, "summary": summary[-1] if summary else "?",
             "batch_mb": max([v[1] / mb for v in peaks.values() if v[0] == "batch"], default=0),
             "other_mb": max([v[1] / mb for v in peaks.values() if v[0] == "other"], default=0),
             "kernel_mb": kernels[0] if kernels else 0, "kernels_mb": kernels}
@@ -193,17 +201,17 @@ def scale_main(args) -> None:
                 for label, tree in trees:  # alternated: baseline, this tree, baseline, ...
                     r = scale_run(tree, store, tmp / f"r{i}-{len(results)}", month, args.jobs)
                     results.setdefault((store.name, label), []).append(r)
-                    print(f"  {label}: {r['summary']} ({r['wall']:.1f} s wall, precompute "
+                    print(f"  {label}: {r['summary']} ({r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, precompute "
                           f"{r['precompute']:.1f} s, batch {r['batch_mb']:.0f} MB, kernels "
                           f"{', '.join(f'{k:.0f}' for k in r['kernels_mb'])} MB)", flush=True)
     med = statistics.median
-    cols = ("wall", "precompute", "batch_mb", "other_mb", "kernel_mb")
-    print(f"\n{'store':<10} {'code':<18} {'wall s':>8} {'precompute s':>13} "
+    cols = ("wall", "cpu", "precompute", "batch_mb", "other_mb", "kernel_mb")
+    print(f"\n{'store':<10} {'code':<18} {'wall s':>8} {'CPU s':>8} {'precompute s':>13} "
           f"{'batch+precompute MB':>20} {'helpers MB':>11} {'max kernel MB':>14}")
     for (name, label), rs in results.items():
         v = [med(r[c] for r in rs) for c in cols]
-        print(f"{name:<10} {label:<18} {v[0]:8.1f} {v[1]:13.1f} {v[2]:20.0f} {v[3]:11.0f} "
-              f"{v[4]:14.0f}")
+        print(f"{name:<10} {label:<18} {v[0]:8.1f} {v[1]:8.1f} {v[2]:13.1f} {v[3]:20.0f} "
+              f"{v[4]:11.0f} {v[5]:14.0f}")
     if args.baseline:
         print("\nratios this tree / baseline (medians of the alternated runs):")
         for store in stores:

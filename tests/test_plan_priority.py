@@ -176,3 +176,72 @@ def test_manager_page_is_a_week_list_a_manager_can_act_on(tmp_path, small_store,
     assert all(isinstance(v, int) for v in vals)  # whole 条, not 箱 with decimals
     day = [ws.cell(r, header.index("拜访日") + 1).value for r in range(2, ws.max_row + 1)]
     assert set(day) <= {"周一", "周二", "周三", "周四", "周五", "周六", "周日"}
+
+
+def test_manager_views_made_once_for_all_managers_match_the_old_per_manager_filter(small_store):
+    """write_manager_plans filters the city's flagged states once (own_flagged_states) instead of
+    once per manager: each manager's details are those of the former per-manager filter."""
+    from kehu_lib.plan import data, monthly, output
+    from kehu_lib.plan.strategies import district_problem_keys
+
+    plan = monthly.build(data.load_inputs("2026-10", store=small_store), district=None,
+                         store=small_store)
+    st = plan["states"]
+    shared = district_problem_keys(st, plan["district_actions"])
+    own = output.own_flagged_states(plan, shared)
+    carried = set(plan["carry_over"]["license_id"])
+    managers = sorted(set(plan["week_plan"]["manager_id"]))
+    assert len(managers) > 3
+    n_details = 0
+    for m in managers:
+        view = output.manager_view(plan, m, own_states=own, carried=carried)
+        pd.testing.assert_frame_equal(view, output.manager_view(plan, m, shared=shared))
+        # the former computation: the manager's shops first, then flagged and not shared
+        w = plan["week_plan"]
+        w = w[w["manager_id"] == m].sort_values(["weekday", "visit_order"])
+        old = st[st["flagged"] & st["license_id"].isin(set(w["license_id"]))]
+        old = old[[k not in shared for k in zip(old["license_id"], old["indicator"])]]
+        det = (old.sort_values("severity", ascending=False)
+               .groupby("license_id")["detail"].agg(lambda s: "；".join(x for x in s if x)))
+        expected = w["license_id"].map(det).fillna("").tolist()
+        assert view["details"].tolist() == expected
+        assert view["carry_over"].tolist() == w["license_id"].isin(carried).tolist()
+        n_details += sum(bool(x) for x in expected)
+    assert n_details > 0
+
+
+def test_manager_page_table_matches_the_former_row_by_row_rendering(small_store):
+    """_table reads the view's values once instead of a Series per row (iterrows): the same HTML
+    as the former rendering, kept here as the reference."""
+    import html
+
+    from kehu_lib.plan import data, monthly, output
+    from kehu_lib.present import format as fmt, glossary
+
+    def former(view):
+        cols = [c for c in view.columns if c != "weekday"]
+        head = "".join(f"<th>{html.escape(glossary.header(c))}</th>" for c in cols)
+        rows = []
+        for _, r in view.iterrows():
+            cells = []
+            for c in cols:
+                v = r[c]
+                text = "" if (c == "carry_over" and not v) else (
+                    "" if fmt.is_missing(v) or v == "" else fmt.value(v, c))
+                cls = (' class="n"' if c in output._NUMERIC else ' class="c"'
+                       if c in output._NOWRAP else "")
+                cells.append(f"<td{cls}>{html.escape(text)}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+    plan = monthly.build(data.load_inputs("2026-10", store=small_store), district=None,
+                         store=small_store)
+    managers = sorted(set(plan["week_plan"]["manager_id"]))
+    n = 0
+    for m in managers:
+        view = output.manager_view(plan, m)
+        assert output._table(view) == former(view)
+        n += len(view)
+    assert n > 50
+    empty = output.manager_view(plan, managers[0]).iloc[0:0]
+    assert output._table(empty) == former(empty)

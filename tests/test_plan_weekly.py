@@ -112,3 +112,45 @@ def test_sample_week_plan(small_store, signals):
     pw = plan["week_plan"].set_index("license_id").loc[w["license_id"]]
     assert list(pw["target_qty"]) == list(w["target_qty"])
     assert set(pw["district_code"]) == {"140106"}
+
+
+def _former_last_visit(visits, planned):
+    """last_visit as it was: every visit's codes split, before looking up the planned pairs."""
+    import numpy as np
+
+    v = visits.sort_values("visit_date")
+    last = v.drop_duplicates("license_id", keep="last")[["license_id", "visit_date",
+                                                          "kzb_codes"]]
+    last = last.rename(columns={"visit_date": "last_visit_date", "kzb_codes": "last_visit_codes"})
+    last["last_result"] = "no_plan"
+    rec = v.assign(code=v["kzb_codes"].fillna("").astype(str).str.split(";")).explode("code")
+    rec = set(zip(rec["license_id"], rec["code"]))
+    p = planned[["license_id", "code"]].drop_duplicates()
+    p = p.assign(done=[(a, b) in rec for a, b in zip(p["license_id"], p["code"])])
+    share = p.groupby("license_id")["done"].mean()
+    s = last["license_id"].map(share).astype(float)
+    last["last_result"] = np.select(
+        [s.isna().to_numpy(), (s >= 1).to_numpy(bool), (s > 0).to_numpy(bool)],
+        ["no_plan", "done", "partly"], "not_done")
+    return last.reset_index(drop=True)[["license_id", "last_visit_date", "last_visit_codes",
+                                        "last_result"]]
+
+
+def test_last_visit_matches_the_former_computation_on_the_sample(small_store):
+    """Only the planned shops' visits are split now: the same results as splitting them all."""
+    from kehu_lib import loaders
+
+    visits = loaders.load_visits(None, ["2026-10"], store=small_store)
+    pairs = visits.assign(code=visits["kzb_codes"].fillna("").astype(str).str.split(";")
+                          ).explode("code")
+    pairs = pairs[pairs["code"] != ""][["license_id", "code"]].drop_duplicates()
+    # planned: recorded pairs (done), other codes for the same shops (partly / not done) and
+    # shops never visited (no visit: not in the result)
+    shops = pairs["license_id"].drop_duplicates()
+    planned = pd.concat([pairs.iloc[::3],
+                         pd.DataFrame({"license_id": shops.iloc[::2], "code": "KZB-99"}),
+                         pd.DataFrame({"license_id": ["149999999999"], "code": ["KZB-01"]})],
+                        ignore_index=True)
+    got = weekly.last_visit(visits, planned)
+    pd.testing.assert_frame_equal(got, _former_last_visit(visits, planned))
+    assert set(got["last_result"]) >= {"done", "partly", "not_done", "no_plan"}

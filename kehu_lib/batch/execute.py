@@ -44,6 +44,8 @@ class RunSpec:
     progress: bool = False
     fingerprint: str = ""
     threads: int = 0  # thread-pool cap of the kernel (0: the libraries' defaults)
+    #: the precompute steps the run reads (None: all); it starts once they are done
+    needs: tuple[str, ...] | None = None
 
     @property
     def key(self) -> str:

@@ -33,7 +33,7 @@ STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 RUN_KEYS = ("month", "district")
 #: Top-level keys of a notebook's YAML that are not parameters.
 RESERVED = ("description", "scope", "city_only", "districts_only", "districts", "parameters",
-            "show_license_ids", "index_figures")
+            "show_license_ids", "index_figures", "precompute")
 SCOPES = ("all", "city_only", "districts_only")
 #: YAML files of params/ that are not notebooks.
 NOT_NOTEBOOKS = ("defaults", "batch", "survey_items")
@@ -229,6 +229,9 @@ class NotebookSpec:
     show_license_ids: bool = False
     description: str = ""
     index_figures: dict[str, str] = field(default_factory=dict)  # headline key -> label
+    #: the precompute steps (dotted paths of ``defaults.yaml``) whose results the notebook reads;
+    #: None (the key absent): all of them. Its runs start once these steps are done.
+    precompute: tuple[str, ...] | None = None
 
 
 def _notebook_yaml(stem: str, path: Path, data: dict[str, Any]) -> NotebookSpec:
@@ -258,9 +261,15 @@ def _notebook_yaml(stem: str, path: Path, data: dict[str, Any]) -> NotebookSpec:
     figures = data.get("index_figures") or {}
     if not isinstance(figures, dict):
         raise ParamError(f"params/{stem}.yaml: 'index_figures' must map a headline key to a label")
+    steps = data.get("precompute")
+    if steps is not None and (not isinstance(steps, list)
+                              or not all(isinstance(x, str) for x in steps)):
+        raise ParamError(f"params/{stem}.yaml: 'precompute' must list the precompute steps "
+                         "(dotted paths of defaults.yaml) the notebook reads, [] for none")
     return NotebookSpec(stem, path, scope, dict(params), canon,
                         bool(data.get("show_license_ids", False)), str(data.get("description", "")),
-                        {str(k): str(v) for k, v in figures.items()})
+                        {str(k): str(v) for k, v in figures.items()},
+                        None if steps is None else tuple(steps))
 
 
 def discover(params_dir: Path, notebooks_dir: Path) -> dict[str, NotebookSpec]:

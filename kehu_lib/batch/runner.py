@@ -1,9 +1,11 @@
 """The monthly batch: plan (validate everything), skip what is current, run the rest, index.
 
 :func:`plan` resolves and validates every run before any kernel starts; :func:`run_batch` runs
-the shared precompute once (only when something has to run), executes the pending runs on warm
-kernels (``jobs`` threads, each with its own kernel; or a Dask cluster), writes each run's files
-atomically as it finishes, and rebuilds the month index, the top index and the per-district XLSX.
+the shared precompute once (only when something has to run; with several jobs in the background,
+while the runs that read none of it start, see :class:`PrecomputeSteps`), executes the pending
+runs on warm kernels (``jobs`` threads, each with its own kernel; or a Dask cluster), writes each
+run's files atomically as it finishes, and rebuilds the month index, the top index and the
+per-district XLSX.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from queue import Queue
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -115,6 +118,12 @@ def plan(opts: BatchOptions) -> Plan:
             raise P.ParamError(f"command line: unknown parameter {key!r}; no selected notebook "
                                "declares it")
     defaults = P.load_defaults(params_dir)
+    steps = list(defaults.get("precompute") or [])
+    for name in chosen:
+        unknown = [x for x in (found[name].precompute or ()) if x not in steps]
+        if unknown:
+            raise P.ParamError(f"params/{name}.yaml: precompute {unknown} is not a step of "
+                               f"params/defaults.yaml (its steps: {steps})")
     imports = notebook_imports(found[n].path for n in chosen) + list(defaults.get("warm_imports") or [])
     months = P.store_months(store)
     period = f"{months[0]} 至 {month}"
@@ -138,10 +147,10 @@ def plan(opts: BatchOptions) -> Plan:
                              options={"with_code": opts.with_code, "ids": nb.show_license_ids})
             specs.append(RunSpec(name, str(nb.path), month, district, slug, values, str(store),
                                  opts.with_code, nb.show_license_ids, imports, period,
-                                 opts.timeout, opts.verbose, fp))
+                                 opts.timeout, opts.verbose, fp, needs=nb.precompute))
     titles = {n: found[n].description or n for n in found}
     figures = {n: found[n].index_figures for n in found}
-    return Plan(month, store, reports, specs, titles, list(defaults.get("precompute") or []), figures)
+    return Plan(month, store, reports, specs, titles, steps, figures)
 
 
 def run_precompute(funcs: Sequence[str], month: str, store: Path) -> None:
@@ -180,33 +189,131 @@ def _warm_kernel(spec: RunSpec) -> None:
         pass
 
 
+class PrecomputeSteps:
+    """The month's precompute steps (``params/defaults.yaml``, in their order) on a background
+    thread of the batch process, so that the runs that read none of them, or only the steps
+    already done, start meanwhile instead of waiting for all of them.
+
+    A run waits for the steps its notebook reads (:attr:`RunSpec.needs`; None: all). The steps
+    run one after the other, as before (a later step may read an earlier one's cache); the first
+    one that fails stops the rest, and :meth:`raise_error` raises its exception once the runs
+    that did not need it are done (their results are recorded, so the next batch resumes).
+    """
+
+    def __init__(self, steps: Sequence[str], month: str, store: Path,
+                 cond: threading.Condition | None = None):
+        self.steps = list(steps)
+        self.month, self.store = month, store
+        self.cond = cond or threading.Condition()
+        self.done: set[str] = set()
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> "PrecomputeSteps":
+        self.thread = threading.Thread(target=self._run, name="kehu-precompute", daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            for dotted in self.steps:
+                run_precompute([dotted], self.month, self.store)
+                with self.cond:
+                    self.done.add(dotted)
+                    self.cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the batch's thread
+            with self.cond:
+                self.error = exc
+                self.cond.notify_all()
+
+    def wanted(self, needs: Sequence[str] | None) -> set[str]:
+        return set(self.steps) if needs is None else set(needs) & set(self.steps)
+
+    def ready(self, needs: Sequence[str] | None) -> bool:
+        """The steps ``needs`` are done (call with :attr:`cond` held)."""
+        return self.wanted(needs) <= self.done
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResult], None],
-                   progress: bool, before: Callable[[], None] = lambda: None) -> None:
-    """Run ``specs`` on ``jobs`` warm kernels; ``before()`` (the precompute) runs first, while
-    the pool's kernels start in the background."""
+                   progress: bool, precompute: PrecomputeSteps | None = None) -> None:
+    """Run ``specs`` (in their order) on ``jobs`` warm kernels, with ``precompute``.
+
+    One job: the precompute first, then the runs. Several: the pool's kernels start while the
+    precompute runs in the background (:class:`PrecomputeSteps`); each worker takes the first
+    pending run whose precompute steps are done, so the runs that need none (or only the
+    earlier steps) fill the workers meanwhile and the rest keep their order."""
     from tqdm import tqdm
 
     bar = None
     try:
         if jobs <= 1:
-            before()
+            if precompute is not None:
+                precompute.start().join()
+                precompute.raise_error()
             bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress,
                        file=sys.stderr)
             for spec in specs:
                 on_result(execute_run(spec))
                 bar.update()
-        else:
-            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kehu-run") as pool:
-                # one start per worker thread: each start takes seconds, so each thread takes one
-                for _ in range(min(jobs, len(specs))):
-                    pool.submit(_warm_kernel, specs[0])
-                before()
-                bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress,
-                           file=sys.stderr)
-                futures = [pool.submit(execute_run, spec) for spec in specs]
-                for fut in as_completed(futures):
-                    on_result(fut.result())
-                    bar.update()
+            return
+        pre = precompute or PrecomputeSteps([], "", Path("."))
+        cond = pre.cond
+        queue = list(specs)
+        results: "Queue[RunResult | None]" = Queue()
+
+        def take() -> RunSpec | None:
+            """The next run whose steps are done; None when no run is left that can run."""
+            with cond:
+                while queue:
+                    for i, spec in enumerate(queue):
+                        if pre.ready(spec.needs):
+                            return queue.pop(i)
+                    if pre.error is not None:
+                        return None  # the rest need a step that failed
+                    cond.wait()
+                return None
+
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                _warm_kernel(specs[0])
+                while (spec := take()) is not None:
+                    results.put(execute_run(spec))
+            except BaseException as exc:  # noqa: BLE001 - raised again below
+                errors.append(exc)
+            finally:
+                results.put(None)
+
+        workers = min(jobs, len(specs))
+        pool = [threading.Thread(target=worker, name=f"kehu-run-{i}", daemon=True)
+                for i in range(workers)]
+        if precompute is not None:
+            precompute.start()
+        for t in pool:
+            t.start()
+        bar = tqdm(total=len(specs), desc="kehu run", unit="run", disable=not progress,
+                   file=sys.stderr)
+        running = workers
+        while running:
+            result = results.get()
+            if result is None:
+                running -= 1
+                continue
+            on_result(result)
+            bar.update()
+        if errors:
+            raise errors[0]
+        pre.join()
+        pre.raise_error()
     finally:
         if bar is not None:
             bar.close()
@@ -344,17 +451,15 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
             result.tables = []
             results.append(result)
 
-        def precompute() -> None:
-            run_precompute(pl.precompute, pl.month, pl.store)
-
         try:
             if opts.executor == "dask":
                 from .dask_exec import execute_dask
 
-                precompute()
+                run_precompute(pl.precompute, pl.month, pl.store)
                 execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
             elif opts.executor == "local":
-                _execute_local(pending, jobs, on_result, opts.progress, before=precompute)
+                _execute_local(pending, jobs, on_result, opts.progress,
+                               precompute=PrecomputeSteps(pl.precompute, pl.month, pl.store))
             else:
                 raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
         finally:

@@ -409,7 +409,10 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
     base_months = [str(p - baseline_lag - i) for i in range(baseline_months)]
     cur_months = [str(p - i) for i in range(current_months)]
     key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
-    df = orders[orders["month"].isin(base_months + cur_months)]
+    # the four columns read, before the rows are selected (a city's ledger has 8 columns, and a
+    # row selection copies every column)
+    df = orders[["license_id", "sku", "month", "qty_supplied"]]
+    df = df[df["month"].isin(base_months + cur_months)]
     df = df.assign(_kb=df["sku"].isin(key), _cur=df["month"].isin(cur_months))
     df = df.assign(qty_supplied=df["qty_supplied"].astype("float64"))
     g = df.groupby(["license_id", "_kb", "_cur"])["qty_supplied"].sum().unstack(

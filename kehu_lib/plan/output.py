@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..exports import mask_license
 
-__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "manager_view", "manager_sheet", "targets_sheet",
+__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view", "manager_sheet", "targets_sheet",
            "page_name", "write_manager_plans", "masked", "effect_chart"]
 
 #: The manager's week list (周工作安排): glossary keys of its columns, in order (the Chinese
@@ -36,8 +36,22 @@ def masked(df: pd.DataFrame, col: str = "license_id") -> pd.DataFrame:
     return out
 
 
+def own_flagged_states(plan: Mapping[str, Any], shared: set | None = None) -> pd.DataFrame:
+    """The plan's flagged states that are not a district problem (``shared``: the keys of
+    :func:`kehu_lib.plan.strategies.district_problem_keys`, computed when None), in the order of
+    ``plan['states']``: what :func:`manager_view` details, made once for all the managers."""
+    from .strategies import district_problem_keys
+
+    st = plan["states"]
+    if shared is None:
+        shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
+    own = st[st["flagged"]]
+    return own[[k not in shared for k in zip(own["license_id"], own["indicator"])]]
+
+
 def manager_view(plan: Mapping[str, Any], manager_id: str, *,
-                 shared: set | None = None) -> pd.DataFrame:
+                 shared: set | None = None, own_states: pd.DataFrame | None = None,
+                 carried: set | None = None) -> pd.DataFrame:
     """The week list of one manager (full licence ids), columns :data:`SHEET_COLUMNS` as codes
     and numbers plus the problem in words.
 
@@ -47,20 +61,20 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
     flagged states (a district-wide problem is left to the district action); ``target_qty`` in
     whole 条; ``carry_over``: listed with the same problem last month. ``shared``: the
     district problems' keys (:func:`kehu_lib.plan.strategies.district_problem_keys` of the
-    plan's states and district actions) when already known.
+    plan's states and district actions) when already known; ``own_states``
+    (:func:`own_flagged_states`) and ``carried`` (the licence ids of ``plan['carry_over']``)
+    likewise, so that a page per manager does not scan the city's states once per manager.
     """
     from ..present import plan_text
-    from .strategies import district_problem_keys
 
     w = plan["week_plan"]
     w = w[w["manager_id"] == manager_id].sort_values(["weekday", "visit_order"]).copy()
     lib = plan["library"]
     names = plan.get("sku_names", {})
-    st = plan["states"]
-    if shared is None:
-        shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
-    own = st[st["flagged"] & st["license_id"].isin(set(w["license_id"]))]
-    own = own[[k not in shared for k in zip(own["license_id"], own["indicator"])]]
+    if own_states is None:
+        own_states = own_flagged_states(plan, shared)
+    # the same rows in the same order as filtering the states by the manager's shops first
+    own = own_states[own_states["license_id"].isin(set(w["license_id"]))]
     det = (own.sort_values("severity", ascending=False)
            .groupby("license_id")["detail"].agg(lambda s: "；".join(x for x in s if x)))
     w["details"] = w["license_id"].map(det).fillna("")
@@ -70,7 +84,8 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
                                             w["problem_sku"])]
     w["strategy_names"] = [lib.label(str(c).split(";")) if isinstance(c, str) and c else ""
                            for c in w["strategy_codes"]]
-    carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
+    if carried is None:
+        carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
     w["carry_over"] = w["license_id"].isin(carried)
     w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
     return w[list(SHEET_COLUMNS)].reset_index(drop=True)
@@ -127,14 +142,19 @@ def _table(view: pd.DataFrame) -> str:
 
     cols = [c for c in view.columns if c != "weekday"]
     head = "".join(f"<th>{html.escape(glossary.header(c))}</th>" for c in cols)
+    # the row values as iterrows gives them (the frame's values as one object array), without
+    # a Series per row
+    values = view.to_numpy(dtype=object) if len(view.columns) else None
+    where = [view.columns.get_loc(c) for c in cols]
+    classes = [' class="n"' if c in _NUMERIC else ' class="c"' if c in _NOWRAP else ""
+               for c in cols]
     rows = []
-    for _, r in view.iterrows():
+    for r in (values if values is not None else ()):
         cells = []
-        for c in cols:
-            v = r[c]
+        for c, i, cls in zip(cols, where, classes):
+            v = r[i]
             text = "" if (c == "carry_over" and not v) else (
                 "" if fmt.is_missing(v) or v == "" else fmt.value(v, c))
-            cls = ' class="n"' if c in _NUMERIC else ' class="c"' if c in _NOWRAP else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -218,8 +238,10 @@ def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "", *,
     from .strategies import district_problem_keys
 
     shared = district_problem_keys(plan["states"], plan.get("district_actions", pd.DataFrame()))
+    own = own_flagged_states(plan, shared)
+    carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
     for m in managers:
-        view = manager_view(plan, m, shared=shared)
+        view = manager_view(plan, m, own_states=own, carried=carried)
         name = f"{plan['plan_month']}_{m}"[:31]
         sheets.append((name, manager_sheet(plan, m, view=view)))
         page = out / page_name(plan, m)

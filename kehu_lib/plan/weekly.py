@@ -82,10 +82,14 @@ def last_visit(visits: pd.DataFrame, planned: pd.DataFrame | None = None) -> pd.
     last = last.rename(columns={"visit_date": "last_visit_date", "kzb_codes": "last_visit_codes"})
     last["last_result"] = "no_plan"
     if planned is not None and len(planned):
-        rec = v.assign(code=v["kzb_codes"].fillna("").astype(str).str.split(";")).explode("code")
-        rec = set(zip(rec["license_id"], rec["code"]))
         p = planned[["license_id", "code"]].drop_duplicates()
-        p = p.assign(done=[(a, b) in rec for a, b in zip(p["license_id"], p["code"])])
+        # the recorded (shop, code) pairs of the planned shops only (the others are never
+        # looked up): a fraction of a city's visits to split
+        vp = v[v["license_id"].isin(set(p["license_id"].tolist()))]
+        rec = vp.assign(code=vp["kzb_codes"].fillna("").astype(str).str.split(";")).explode("code")
+        rec = set(zip(rec["license_id"].tolist(), rec["code"].tolist()))
+        p = p.assign(done=[(a, b) in rec for a, b in zip(p["license_id"].tolist(),
+                                                         p["code"].tolist())])
         share = p.groupby("license_id")["done"].mean()
         s = last["license_id"].map(share).astype(float)
         last["last_result"] = np.select(
