@@ -172,16 +172,11 @@ def satisfaction_actions(month: str, library, *, store=None) -> pd.DataFrame:
     """District strategies for the month's significant retailer-satisfaction drops (环比 or
     同比; :func:`kehu_lib.plan.crossreport.satisfaction_actions`), city-wide; empty when the
     store has no survey."""
-    from ..findings import satisfaction_drops
+    from ..findings import month_satisfaction_drops
     from .crossreport import satisfaction_actions as actions
 
-    p = pd.Period(month, freq="M")
-    try:
-        survey = loaders.load_retailer_survey(None, [str(p - 12), str(p - 1), month],
-                                              store=store)
-    except FileNotFoundError:
-        survey = None
-    drops = satisfaction_drops(survey, month=month)
+    # the city's drops: from the batch's precompute cache when current, else computed
+    drops = month_satisfaction_drops(None, month, store=store)
     return actions(drops.assign(significant=True), library)
 
 
