@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJ_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS_DIR = PROJ_ROOT / "notebooks"
@@ -19,13 +20,42 @@ DATA_DIR = PROJ_ROOT / "data"
 BENCHMARKS_DIR = PROJ_ROOT / "benchmarks"
 
 
+#: Parsed YAML files of this process: (loader, file bytes) -> data (see :func:`read_yaml`).
+_YAML_PARSED: dict[tuple, Any] = {}
+_YAML_KEEP = 64
+
+
+def read_yaml(path: str | Path, *, loader=None) -> Any:
+    """The YAML file ``path`` parsed, once per process and content: a report reads its
+    parameters, thresholds, item catalogue and strategy library many times, and PyYAML's
+    pure-Python parser costs milliseconds per file. Keyed on the file's bytes (read each
+    call, a few microseconds), so an edited file is parsed again however fast it changed.
+
+    ``loader``: default libyaml's ``CSafeLoader`` when PyYAML has it (same results as
+    ``yaml.safe_load``, several times faster), else ``SafeLoader``. Returns a copy of the
+    parsed data (the caller may change it)."""
+    import copy
+
+    import yaml
+
+    loader = loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, "rb") as fh:
+        key = (loader, fh.read())
+    try:
+        data = _YAML_PARSED[key]
+    except KeyError:
+        with open(path, encoding="utf-8") as fh:  # from the file: errors name it
+            data = yaml.load(fh, Loader=loader)  # noqa: S506 - safe loaders only
+        if len(_YAML_PARSED) >= _YAML_KEEP:
+            _YAML_PARSED.clear()
+        _YAML_PARSED[key] = data
+    return copy.deepcopy(data)
+
+
 def yaml_params(path: str | Path, keys: tuple[str, ...] | list[str], *, what: str) -> dict:
     """The values of ``keys`` in the parameters YAML ``path`` (top level, or nested under
     ``parameters:``); a missing key is an error naming the file and ``what`` the keys are."""
-    import yaml
-
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = read_yaml(path) or {}
     params = data.get("parameters", data)
     missing = [k for k in keys if k not in params]
     if missing:

@@ -8,6 +8,7 @@ ordered by importance. Every threshold comes from ``params/market_report.yaml`` 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,7 +19,9 @@ from . import aggregates, config, loaders
 from .metrics import brands, customers, definitions, drivers, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "report_months", "load_inputs", "key_brand_loss", "new_product_status",
-           "satisfaction_drops", "analyse", "compose", "findings_for"]
+           "satisfaction_drops", "survey_months", "satisfaction_cache_dir",
+           "satisfaction_fingerprint", "month_satisfaction_drops", "ensure_month_satisfaction",
+           "analyse", "compose", "findings_for"]
 
 PARAMS_FILE = config.PARAMS_DIR / "market_report.yaml"
 #: The thresholds of the findings; their values live in params/market_report.yaml only.
@@ -76,7 +79,10 @@ def load_inputs(district: str | None, month: str, *, store=None,
     - ``new_lines``: order lines (with dates) of the new products since their launch
     - ``checks``: the month's price checks; ``customers``; ``products``
     - ``survey``: the retailer survey of the month, the month before and the same month last
-      year (satisfaction drops, 同比 and 环比; empty when the store has none)
+      year (satisfaction drops, 同比 and 环比; None when the store has none)
+    - ``satisfaction``: the place's :func:`satisfaction_drops` from the batch's cache when it is
+      current (:func:`month_satisfaction_drops`), else None (:func:`analyse` computes them from
+      ``survey``)
     """
     place, _ = _place(district)
     p = pd.Period(month, freq="M")
@@ -89,13 +95,13 @@ def load_inputs(district: str | None, month: str, *, store=None,
                                     columns=["order_date", "month", "license_id", "sku",
                                              "qty_ordered", "qty_supplied"], store=store)
     try:
-        survey = loaders.load_retailer_survey(district, [str(p - 12), str(p - 1), month],
-                                              store=store)
+        survey = loaders.load_retailer_survey(district, survey_months(month), store=store)
     except FileNotFoundError:
         survey = None
     return {
         "place": place, "month": month, "products": products, "new_lines": lines,
         "survey": survey,
+        "satisfaction": month_satisfaction_drops(district, month, store=store, compute=False),
         "orders": aggregates.shop_sku_month(district, report_months(month, new_product_months),
                                             columns=ORDER_COLUMNS + ["lines"], store=store),
         "checks": loaders.load_price_checks(district, month, store=store),
@@ -207,8 +213,13 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
               for c in drivers.COMPARISONS}
     out["drivers"] = drivers.change_drivers(od, prod, month=month, groups=groups)
     out["explanation"] = drivers.explain_change(out["drivers"])
-    out["satisfaction"] = satisfaction_drops(inputs.get("survey"), month=month)
+    sat = inputs.get("satisfaction")
+    out["satisfaction"] = (sat if sat is not None
+                           else satisfaction_drops(inputs.get("survey"), month=month))
     return out
+
+
+_SAT_COLUMNS = ["comparison", "district_code", "item", "diff", "ci_low", "ci_high", "p_adj"]
 
 
 def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFrame:
@@ -219,9 +230,10 @@ def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFra
 
     Returns
     -------
-    DataFrame: comparison, district_code, item, diff, ci_low, ci_high, p_adj.
+    DataFrame: comparison, district_code, item, diff, ci_low, ci_high, p_adj (no drop: an
+    empty frame of these columns).
     """
-    cols = ["comparison", "district_code", "item", "diff", "ci_low", "ci_high", "p_adj"]
+    cols = _SAT_COLUMNS
     if survey is None or survey.empty or month not in set(survey["month"]):
         return pd.DataFrame(columns=cols)
     from .metrics.survey_change import survey_changes
@@ -231,8 +243,113 @@ def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFra
         return pd.DataFrame(columns=cols)
     ch = ch[ch["significant"] & (ch["diff"] < 0)].copy()
     ch["_o"] = (ch["comparison"] != "mom").astype(int)
+    if ch.empty:  # one empty frame whatever the path (the cache returns the same)
+        return pd.DataFrame(columns=cols)
     ch = ch.sort_values(["district_code", "item", "_o"]).drop_duplicates(["district_code", "item"])
     return ch.reset_index(drop=True)[cols]
+
+
+# The satisfaction drops of every place of a month (the city's, over all districts, and each
+# district's own, each place its own Holm family) are computed once by the batch's precompute
+# and cached in ``<store>/derived/satisfaction/month=YYYY-MM/`` (``drops.parquet`` with a
+# ``place`` column: "" for the city, else the district code; ``fingerprint.txt``), written
+# atomically like the monthly ledger (:mod:`kehu_lib.aggregates`). The fingerprint hashes the
+# code the drops depend on and the retailer-survey files of the months they read, so a changed
+# survey or test never reads stale drops; without a current cache the callers compute.
+
+#: Modules whose code the cached drops depend on (this one: :func:`satisfaction_drops`).
+_SATISFACTION_CODE = (Path(__file__), Path(__file__).parent / "metrics" / "survey_change.py",
+                      Path(__file__).parent / "metrics" / "survey.py")
+
+
+def survey_months(month: str) -> list[str]:
+    """The retailer-survey months the drops of ``month`` read: the same month last year, the
+    month before and ``month`` (同比 and 环比)."""
+    p = pd.Period(month, freq="M")
+    return [str(p - 12), str(p - 1), str(p)]
+
+
+def _store_root(store) -> Path:
+    return Path(store).resolve() if store is not None else config.store_dir()
+
+
+def satisfaction_cache_dir(month: str, store=None) -> Path:
+    """Folder of one month's cached satisfaction drops."""
+    return _store_root(store) / "derived" / "satisfaction" / f"month={pd.Period(month, 'M')}"
+
+
+def satisfaction_fingerprint(month: str, store=None) -> str:
+    """Hash of what the drops of ``month`` depend on: their code and the survey files read."""
+    from .digest import update_with_files
+
+    root = _store_root(store)
+    h = hashlib.sha256()
+    for src in _SATISFACTION_CODE:
+        h.update(src.read_bytes())
+    files = [f for m in survey_months(month)
+             for f in sorted((root / "retailer_survey" / f"month={m}").glob("*.parquet"))]
+    update_with_files(h, root, files)
+    return h.hexdigest()[:16]
+
+
+def _read_drops(month: str, store) -> pd.DataFrame | None:
+    folder = satisfaction_cache_dir(month, store)
+    try:
+        if ((folder / "fingerprint.txt").read_text(encoding="utf-8").strip()
+                != satisfaction_fingerprint(month, store)):
+            return None
+        return pd.read_parquet(folder / "drops.parquet")
+    except (OSError, ValueError):  # missing or half-removed folder: compute
+        return None
+
+
+def month_satisfaction_drops(district: str | None, month: str, *, store=None,
+                             compute: bool = True) -> pd.DataFrame | None:
+    """:func:`satisfaction_drops` of ``district`` (None / 全市: the city, all districts in one
+    family) for ``month``, from the batch's cache when current; else computed from the store
+    (``compute=False``: None). Same frame as the direct computation on the place's survey."""
+    _, code = _place(district)
+    cached = _read_drops(month, store)
+    if cached is not None:
+        rows = cached[cached["place"] == (code or "")].drop(columns="place")
+        return (pd.DataFrame(columns=_SAT_COLUMNS) if rows.empty
+                else rows.reset_index(drop=True))
+    if not compute:
+        return None
+    try:
+        survey = loaders.load_retailer_survey(code, survey_months(month), store=store)
+    except FileNotFoundError:
+        survey = None
+    return satisfaction_drops(survey, month=month)
+
+
+def ensure_month_satisfaction(month: str = "", store=None) -> bool:
+    """Batch precompute: cache the satisfaction drops of the city and of every district for
+    ``month``. Returns True when it computed, False when the cache was current."""
+    from .store import atomic_dir_write
+
+    month = str(pd.Period(month or loaders.latest_month(store=store), "M"))
+    if _read_drops(month, store) is not None:
+        return False
+    fingerprint = satisfaction_fingerprint(month, store)
+    try:
+        survey = loaders.load_retailer_survey(None, survey_months(month), store=store)
+    except FileNotFoundError:
+        survey = None
+    parts = [satisfaction_drops(survey, month=month).assign(place="")]
+    for code in config.DISTRICT_BY_CODE:
+        # the district's own survey, as loaders.load_retailer_survey(code, ...) returns it
+        own = (None if survey is None else
+               survey[survey["district_code"] == code].reset_index(drop=True))
+        parts.append(satisfaction_drops(own, month=month).assign(place=code))
+    drops = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+
+    def write(tmp: Path) -> None:
+        drops.to_parquet(tmp / "drops.parquet", index=False)
+        (tmp / "fingerprint.txt").write_text(fingerprint, encoding="utf-8")
+
+    atomic_dir_write(satisfaction_cache_dir(month, store), write)
+    return True
 
 
 def _pct(x: float) -> str:

@@ -234,12 +234,9 @@ PERSONAL_COLUMNS = ("owner_name", "phone", "负责人", "业主姓名", "联系�
 
 def survey_items() -> dict[str, dict[str, Any]]:
     """Survey item catalogue (code -> zh label, dimension, survey) from ``params/survey.yaml``."""
-    import yaml
+    from .config import PARAMS_DIR, read_yaml
 
-    from .config import PARAMS_DIR
-
-    with open(PARAMS_DIR / "survey_items.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    return read_yaml(PARAMS_DIR / "survey_items.yaml")
 
 
 def markdown() -> str:

@@ -98,6 +98,8 @@ def test_palette_png_is_the_same_picture_in_fewer_bytes():
     assert flat.mean() > 0.9 and (diff[flat] == 0).all()
     assert {int(c[1:], 16) for c in theme.PALETTE[:6]} <= set(colours[counts >= 0.001 * packed.size])
     assert diff.mean() < 1.5 and (diff == 0).mean() > 0.9
+    # the edge pixels move by a few levels (median 16 of 255 with 6 edge entries, 11 with 16)
+    assert np.median(diff[~flat]) <= 20 and np.percentile(diff[~flat], 95) <= 48
     assert len(pal) < len(rgba) / 4
     assert figure_png(plt.figure()) is None  # an empty figure shows nothing, as in IPython
     clear = plt.figure(facecolor="none")

@@ -62,3 +62,36 @@ def test_write_partitions_replaces_not_appends(tmp_path):
     got = loaders.load_price_checks(store=tmp_path)
     assert len(got) == 1 and got.loc[0, "license_id"] == "140109000001"
     assert not list((tmp_path / "price_checks").glob(".tmp-*"))
+
+
+def test_connections_share_one_database_per_process_and_keep_their_own_views(monkeypatch):
+    """store.connect opens the process's database once (cursors after): what a connection
+    registers or creates as TEMP is its own, and changed caps open a database with them."""
+    import pandas as pd
+
+    from kehu_lib import store as kstore
+
+    monkeypatch.setenv("KEHU_THREADS", "1")
+    monkeypatch.setenv("KEHU_MEMORY_LIMIT", "300MB")
+    a, b = kstore.connect(), kstore.connect()
+    assert len(kstore._DATABASE) == 1
+    a.register("frame", pd.DataFrame({"v": [1]}))
+    a.execute("CREATE TEMP VIEW orders AS SELECT 1 AS k")
+    b.execute("CREATE TEMP VIEW orders AS SELECT 2 AS k")  # no clash with a's
+    assert a.sql("SELECT k FROM orders").fetchall() == [(1,)]
+    assert b.sql("SELECT k FROM orders").fetchall() == [(2,)]
+    with pytest.raises(Exception, match="frame"):
+        b.sql("SELECT * FROM frame").fetchall()
+    a.close()
+    assert b.sql("SELECT k FROM orders").fetchall() == [(2,)]  # closing one leaves the other
+    b.close()
+    c = kstore.connect()
+    assert c.sql("SELECT current_setting('threads')").fetchall() == [(1,)]
+    with pytest.raises(Exception, match="orders"):  # the closed connections' views are gone
+        c.sql("SELECT * FROM orders").fetchall()
+    c.close()
+    monkeypatch.setenv("KEHU_MEMORY_LIMIT", "200MB")
+    d = kstore.connect()
+    limit = d.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    assert limit.startswith("190") or limit.startswith("200"), limit  # MiB as DuckDB shows it
+    d.close()

@@ -78,8 +78,7 @@ StrictLoader.add_constructor(
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping with :class:`StrictLoader` (empty file -> ``{}``)."""
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
+    data = config.read_yaml(path, loader=StrictLoader)  # parsed once per process and content
     if data is None:
         return {}
     if not isinstance(data, dict):

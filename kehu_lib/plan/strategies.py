@@ -15,7 +15,6 @@ from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .. import config
 from .indicators import INDICATORS
@@ -93,8 +92,7 @@ def load_library(path: str | Path = LIBRARY_FILE) -> Library:
     Raises ``ValueError`` naming the problem: a malformed code, a strategy used in a table but
     not defined, an unknown indicator, or an ``evaluate_on`` that is not a measured indicator.
     """
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = config.read_yaml(path) or {}
     for key in ("strategies", "potential_needs", "direct_needs"):
         if key not in data:
             raise ValueError(f"{Path(path).name}: missing section {key!r}")

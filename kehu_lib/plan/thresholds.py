@@ -32,10 +32,7 @@ EVALUATION_KEYS = ("alpha", "min_treated")
 def load_thresholds(path: str | Path = PARAMS_FILE) -> dict[str, Any]:
     """Every threshold and setting of the plan, read from ``path`` (a missing one is an error
     naming it: the YAML is their one home)."""
-    import yaml
-
-    with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    data = config.read_yaml(path) or {}
     params = data.get("parameters", data)
     keys = INDICATOR_KEYS + PRIORITY_KEYS + EVALUATION_KEYS
     missing = [k for k in keys if k not in params]

@@ -80,11 +80,11 @@ def order_aggregate(sql: str, *, months, district=None, store=None,
             con.register(name, df)
         if files:
             listing = ", ".join(f"'{f}'" for f in files)
-            con.execute(f"CREATE VIEW orders AS SELECT * FROM read_parquet([{listing}], "
+            con.execute(f"CREATE TEMP VIEW orders AS SELECT * FROM read_parquet([{listing}], "
                         "hive_partitioning=true, hive_types={'month': VARCHAR, "
                         "'district_code': VARCHAR})")
         else:  # no data in those months: an empty relation with the columns the SQL may use
-            con.execute("CREATE VIEW orders AS SELECT CAST(NULL AS DATE) order_date, "
+            con.execute("CREATE TEMP VIEW orders AS SELECT CAST(NULL AS DATE) order_date, "
                         "CAST(NULL AS VARCHAR) month, CAST(NULL AS VARCHAR) district_code, "
                         "CAST(NULL AS VARCHAR) license_id, CAST(NULL AS VARCHAR) sku, "
                         "CAST(NULL AS DOUBLE) qty_ordered, CAST(NULL AS DOUBLE) qty_supplied, "
