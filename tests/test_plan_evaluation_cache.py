@@ -26,7 +26,7 @@ def store(small_store, tmp_path_factory):
 def _direct(store, t=None):
     """monthly._evaluation of every place, as build_month computed it before the cache."""
     t = t or monthly.load_thresholds()
-    city = shared.city_plan(MONTH, t, store=store, frames=("values", "values_b"))
+    city = shared.city_plan(MONTH, t, store=store, frames=("values", "values_b", "evaluations"))
     given = strategies.parse_codes(loaders.load_visits(None, [PREV], store=store))
     lib = strategies.load_library()
     return {c: monthly._evaluation(given, city, t, lib, c) for c in PLACES}
@@ -45,8 +45,10 @@ def test_cached_evaluations_are_the_direct_ones(store, monkeypatch):
             pd.testing.assert_frame_equal(cached, direct[c])
         else:
             assert cached is None  # computed (the place's own empty frame)
-    # the plan page and the 本月要点 read the cache: computing would fail here
-    monkeypatch.setattr(monthly, "_evaluation", lambda *a, **k: pytest.fail("cache not used"))
+    # the plan page and the 本月要点 read the caches (the city's pooled evaluation from this
+    # one, a district's from the city-wide plan's): judging a strategy would fail here
+    monkeypatch.setattr(monthly.evaluate, "evaluate_strategies",
+                        lambda *a, **k: pytest.fail("cache not used"))
     for c in PLACES:
         if not len(direct[c]):
             continue
