@@ -184,11 +184,14 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     lib = library.strategies
     judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
     rows = []
+    panels: dict[str, pd.DataFrame] = {}  # one panel per outcome (strategies share outcomes)
     for _, s in judged.iterrows():
         shops = set(given.loc[given["code"] == s["code"], "license_id"])
         if not shops:
             continue
-        panel = outcome_panel(values_pre, values_post, s["evaluate_on"])
+        if s["evaluate_on"] not in panels:
+            panels[s["evaluate_on"]] = outcome_panel(values_pre, values_post, s["evaluate_on"])
+        panel = panels[s["evaluate_on"]]
         districts = set(panel.loc[isin(panel["license_id"], shops), "district_code"])
         panel = panel[panel["district_code"].isin(districts)]
         panel = panel.assign(treated=isin(panel["license_id"], shops))
