@@ -129,3 +129,74 @@ def test_cause_names_are_the_table_lookup(city):
         want = str(hit.iloc[0]) if len(hit) else cause
         assert lib.cause_name(cause) == want == plan_text._cause(lib, cause)
     assert plan_text._cause(lib, None) == "" == plan_text._cause(lib, "")
+
+
+def _old_order_aggregate(sql, *, months, district=None, store=None, tables=None):
+    """kehu_lib.reports.market_sections.order_aggregate before #16: over the order lines."""
+    from pathlib import Path
+
+    from kehu_lib import config, store as kstore
+
+    code = None if district is None else getattr(config.resolve_district(district), "code", None)
+    files = []
+    for m in months:
+        folder = kstore.partition_dir("orders", [m], store)
+        subs = [folder / f"district_code={code}"] if code else sorted(folder.glob("district_code=*"))
+        for sub in subs:
+            files += [f.as_posix() for f in sorted(Path(sub).glob("*.parquet"))]
+    con = kstore.connect()
+    try:
+        for name, df in (tables or {}).items():
+            con.register(name, df)
+        listing = ", ".join(f"'{f}'" for f in files)
+        con.execute(f"CREATE TEMP VIEW orders AS SELECT * FROM read_parquet([{listing}], "
+                    "hive_partitioning=true, hive_types={'month': VARCHAR, "
+                    "'district_code': VARCHAR})")
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("district", [None, "小店区"])
+def test_market_order_aggregates_are_those_of_the_order_lines(small_store, district, tmp_path):
+    """The market report's queries over the monthly ledger (cached or summed on the fly) give
+    the frames they gave over the order lines."""
+    from kehu_lib import aggregates, loaders
+    from kehu_lib.metrics.brands import new_products
+    from kehu_lib.reports import market_sections as ms
+
+    from conftest import writable_copy
+
+    month = "2026-10"
+    prod = loaders.load_products(store=small_store)
+    months = ms._window(month, 4) + ["2025-10"]
+    new = new_products(prod, month=month, within_months=6)[["sku"]].astype(str)
+    ids = pd.DataFrame({"license_id": loaders.load_customers(None, store=small_store)[
+        "license_id"].astype(str).iloc[::7]})
+    queries = [
+        ("SELECT o.month, o.district_code, o.license_id, p.price_class, "
+         "SUM(o.qty_ordered) AS qty_ordered, SUM(o.qty_supplied) AS qty_supplied, "
+         "SUM(o.amount) AS amount FROM orders o JOIN products p USING (sku) "
+         "GROUP BY ALL ORDER BY ALL", {"products": prod[["sku", "price_class"]]}),
+        ("SELECT month, SUM(qty_supplied) AS volume FROM orders GROUP BY month ORDER BY month",
+         {}),
+        ("SELECT o.month, o.license_id, SUM(o.qty_supplied) AS qty_supplied FROM orders o "
+         "JOIN ka USING (license_id) GROUP BY ALL ORDER BY ALL", {"ka": ids}),
+        ("SELECT o.month, CASE WHEN ka.license_id IS NULL THEN NULL ELSE o.license_id END "
+         "AS license_id, o.sku, SUM(o.qty_ordered) AS qty_ordered, "
+         "SUM(o.qty_supplied) AS qty_supplied FROM orders o LEFT JOIN ka USING (license_id) "
+         "GROUP BY ALL ORDER BY ALL", {"ka": ids}),
+        ("SELECT o.month, o.license_id, CASE WHEN n.sku IS NULL THEN '' ELSE o.sku END AS sku,"
+         " SUM(o.qty_supplied) AS qty_supplied FROM orders o LEFT JOIN new n USING (sku) "
+         "WHERE o.qty_supplied > 0 GROUP BY ALL ORDER BY ALL", {"new": new}),
+    ]
+    cached = writable_copy(small_store, tmp_path / "store")
+    aggregates.ensure_month_aggregates(month, cached)
+    for sql, tables in queries:
+        want = _old_order_aggregate(sql, months=months, district=district, store=small_store,
+                                    tables=tables)
+        assert len(want) > 0
+        for st in (small_store, cached):  # summed from the lines / read from the cache
+            got = ms.order_aggregate(sql, months=months, district=district, store=st,
+                                     tables=tables)
+            pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
