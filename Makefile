@@ -15,7 +15,7 @@ JOBS   ?=
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 .DEFAULT_GOAL := help
-.PHONY: help report test sample os-deps install bench lab clean
+.PHONY: help report test sample os-deps install bench lab lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,13 +55,17 @@ os-deps: ## install the CJK font and headless Chromium (apt-get) if missing
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -c constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name kehu --display-name "kehu (Python 3)" >/dev/null
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install kehu with its test dependencies
+install: $(STAMP) ## create .venv and install kehu with its test dependencies (versions from constraints.txt)
+
+lock: install ## re-pin constraints.txt to the newest versions pyproject.toml allows (then run make test)
+	$(BIN)/pip install -q --upgrade --upgrade-strategy eager -e '.[test]'
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^kehu=='; } > constraints.new && mv constraints.new constraints.txt
 
 clean: ## remove the virtual environment, caches and reports (not the store)
 	rm -rf $(VENV) .cache reports test-artifacts

@@ -387,6 +387,39 @@ def _group_label(dimension: str, group: str) -> str:
     return f"{group}品牌"
 
 
+def satisfaction_sentences(sat: pd.DataFrame, place: str = "") -> list[tuple[str, str]]:
+    """The 要点 sentences of :func:`satisfaction_drops`: (district code, text), one per dropped
+    item. The overall item (R10 总体满意度) moves with the items behind it, so a district's overall
+    drop is told in the sentence of its largest item drop ("总体满意度随之…"), and alone only when
+    no single item dropped significantly.
+    """
+    from .metrics.survey import overall_item
+    from .present import glossary
+    from .schema import survey_items
+
+    labels = {k: str(v.get("label", k)).removesuffix("满意度") for k, v in survey_items().items()}
+    overall = overall_item("retailer")
+
+    def drop(r) -> str:
+        return (f"{glossary.code_name('comparison_code', r['comparison'])}下降{abs(r['diff']):.1f}分"
+                f"（95%置信区间{r['ci_low']:.1f}至{r['ci_high']:.1f}分）")
+
+    out = []
+    for code, g in sat.groupby("district_code", sort=False):
+        where = _district_name(code) or place
+        items, total = g[g["item"] != overall], g[g["item"] == overall]
+        if items.empty:
+            r = total.iloc[0]
+            out.append((code, f"{where}零售客户总体满意度{drop(r)}，需在走访中了解原因并有针对性地改进。"))
+            continue
+        first = items["diff"].idxmin()
+        for i, r in items.iterrows():
+            tail = (f"，总体满意度随之{drop(total.iloc[0])}" if i == first and len(total) else "")
+            out.append((code, f"{where}零售客户对“{labels.get(r['item'], r['item'])}”的满意度"
+                              f"{drop(r)}{tail}，需在走访中了解原因并有针对性地改进。"))
+    return out
+
+
 def compose(result: Mapping[str, Any]) -> pd.DataFrame:
     """本月要点: the month's significant moves as Chinese sentences, most important first.
 
@@ -443,18 +476,8 @@ def compose(result: Mapping[str, Any]) -> pd.DataFrame:
                          f"{where}{a['name']}存销比{ss:.2f}，高于{t['stock_to_sales_alert']:.1f}的预警线。"))
     sat = result.get("satisfaction")
     if sat is not None and len(sat):
-        from .present import glossary
-        from .schema import survey_items
-
-        labels = {k: str(v.get("label", k)).removesuffix("满意度")
-                  for k, v in survey_items().items()}
-        for _, r in sat.iterrows():
-            where = _district_name(r["district_code"]) or place
-            rows.append((88, "satisfaction_drop", where, None,
-                         f"{where}零售客户对“{labels.get(r['item'], r['item'])}”的满意度"
-                         f"{glossary.code_name('comparison_code', r['comparison'])}下降{abs(r['diff']):.1f}分（95%置信区间"
-                         f"{r['ci_low']:.1f}至{r['ci_high']:.1f}分），需在走访中了解原因，"
-                         "商定供货总量并化解客户抱怨。"))
+        for code, text in satisfaction_sentences(sat, place):
+            rows.append((88, "satisfaction_drop", _district_name(code) or place, None, text))
     kb = result["key_brand"]
     groups = kb.groupby("district_code") if "district_code" in kb.columns and len(kb) else []
     for code, g in groups:

@@ -44,6 +44,16 @@ def test_header_states_parameters_period_and_toc(page):
     assert "top_n" not in page
     toc = re.search(r'<nav class="kehu-toc">.*?</nav>', page).group(0)
     assert "一、销量表" in toc and "二、销量图" in toc
+    assert "<ol class=plain>" in toc  # numbered by the page: the list adds no second "1."
+
+
+def test_toc_numbers_only_unnumbered_headings():
+    from kehu_lib.batch.html import table_of_contents
+
+    plain = table_of_contents('<h2 id="a">一、客户状态判断</h2><h2 id="b">二、下月方案</h2>')
+    assert "<ol class=plain>" in plain and '<a href="#a">一、客户状态判断</a>' in plain
+    listed = table_of_contents('<h2 id="a">总量预测</h2><h2 id="b">预测回测</h2>')
+    assert "<ol>" in listed and '<a href="#b">预测回测</a>' in listed
 
 
 def test_personal_data_masked(page):

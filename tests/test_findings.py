@@ -162,3 +162,30 @@ def test_satisfaction_drop_reaches_the_market_report(october, signals):
             assert "按订单组织货源供应" in rows["text"].iloc[0] and "下降" in rows["text"].iloc[0]
         else:
             assert rows.empty, d
+
+
+def test_overall_satisfaction_is_told_with_the_item_behind_it():
+    """杏花岭区's 要点 listed the 总体 drop (R10) as a second finding beside the R02 drop that
+    drives it. Now one sentence per dropped item, the overall drop in the largest one's; an
+    overall drop alone keeps its own sentence; the plan's findings skip R10 beside an item."""
+    import pandas as pd
+
+    from kehu_lib.findings import satisfaction_sentences
+    from kehu_lib.plan.crossreport import survey_findings
+
+    xhl, wbl = (config.resolve_district(n).code for n in ("杏花岭区", "万柏林区"))
+    sat = pd.DataFrame({
+        "comparison": ["mom", "mom", "mom", "yoy"], "district_code": [xhl, xhl, xhl, wbl],
+        "item": ["R02", "R07", "R10", "R10"], "diff": [-20.8, -5.0, -4.3, -3.1],
+        "ci_low": [-24.1, -8.0, -7.0, -5.0], "ci_high": [-17.5, -2.0, -1.6, -1.2],
+        "p_adj": [1e-9, 0.01, 0.02, 0.03]})
+    got = satisfaction_sentences(sat)
+    assert [c for c, _ in got] == [xhl, xhl, wbl]
+    assert got[0][1] == ("杏花岭区零售客户对“按订单组织货源供应”的满意度环比下降20.8分（95%置信区间-24.1至"
+                         "-17.5分），总体满意度随之环比下降4.3分（95%置信区间-7.0至-1.6分），"
+                         "需在走访中了解原因并有针对性地改进。")
+    assert "总体" not in got[1][1] and "客户经理服务" in got[1][1]
+    assert got[2][1].startswith("万柏林区零售客户总体满意度同比下降3.1分")
+    found = survey_findings(sat)
+    assert sorted(zip(found["district_code"], found["subject"])) == sorted(
+        [(wbl, "R10"), (xhl, "R02"), (xhl, "R07")])

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-#: Content width of a report page in px: .kehu-body max-width 1040px minus 2 x 28px padding
-#: (kehu_lib/batch/templates/kehu/report.css).
+#: Widest a chart may be drawn, in px: the report column on a 1280 px laptop screen (.kehu-body
+#: is up to 1320px wide, less 2 x 28px padding, kehu_lib/batch/templates/kehu/report.css; wide
+#: tables use the room up to 1320px on larger screens, charts stay readable without it).
 PAGE_WIDTH = 1040 - 2 * 28
 
 

@@ -32,3 +32,24 @@ def test_signals_documented():
     signals = yaml.safe_load((config.DATA_DIR / "planted_signals.yaml").read_text(encoding="utf-8"))
     for name in ("oversupplied_sku", "satisfaction_drop", "key_brand_loss", "new_product", "strategy_effects"):
         assert name in signals and f"`{name}`" in readme
+
+
+def test_constraints_pin_every_dependency():
+    """constraints.txt (used by make install) pins each direct dependency to one version that
+    pyproject.toml allows, so two fresh installs compute the same figures."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (config.PROJ_ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"constraints.txt: {line!r} is not pinned with =="
+            pins[canonicalize_name(name)] = version.strip()
+    project = tomllib.loads((config.PROJ_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for spec in project["dependencies"] + project["optional-dependencies"]["test"]:
+        req = Requirement(spec.split("#")[0].strip())
+        name = canonicalize_name(req.name)
+        assert name in pins, f"{req.name} is not pinned in constraints.txt"
+        assert req.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {req.name}=={pins[name]}, outside pyproject's {req.specifier}")

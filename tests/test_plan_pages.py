@@ -117,3 +117,35 @@ def test_plan_pages_print_on_a4_in_chromium(plan_batch):
     over, pdf = _print(plan_batch / district / "monthly_plan.html", width_cm=21.0, margin_cm=1.0)
     assert over == [], f"monthly_plan.html: wider than A4 portrait: {over}"
     assert _page_sizes(pdf) == {(595, 842)}
+
+
+@pytest.mark.browser
+def test_month_index_fits_the_screen(plan_batch):
+    """The month index in an 800 px wide window: no horizontal scroll, although the city row
+    links every manager's page (the links wrap: 18 on the default sample), and a district's name
+    stays on one line."""
+    import os
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = os.environ.get("KEHU_CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.skip(f"no Chromium at {chromium}")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=["--no-sandbox", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 800})
+            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+                ("file:", "data:")) else r.abort())
+            page.goto((plan_batch / "index.html").as_uri(), wait_until="load")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            managers = page.eval_on_selector_all("a", "els => els.filter(e => /^KM\\d+$/.test(e.innerText)).length")
+            name_lines = page.evaluate("""() => [...document.querySelectorAll('tr > th:first-child')]
+                .map(th => { const r = document.createRange(); r.selectNodeContents(th.firstChild);
+                             return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })""")
+        finally:
+            browser.close()
+    assert managers >= 8
+    assert width <= 800, f"the index is {width} px wide in an 800 px window"
+    assert name_lines and max(name_lines) == 1, f"a district's name wraps: {name_lines}"

@@ -27,6 +27,7 @@ __all__ = ["render_html", "mask_license", "mask_page", "table_of_contents", "TEM
 TEMPLATES = Path(__file__).parent / "templates"
 _local = threading.local()
 
+_NUMBERED = re.compile(r"^(?:[一二三四五六七八九十]+、|\d+[.、．])")
 _HEADING = re.compile(r"<h([1-3]) id=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
 _TAG = re.compile(r"<[^>]+>")
 _DATA_OR_ID = re.compile(r"(data:[^\"'\s)]*)|(?<![\d.])(1[3-9]\d{9}|\d{12})(?![\d.])")
@@ -99,15 +100,19 @@ def mask_page(page: str, *, show_license_ids: bool = False) -> str:
 
 def table_of_contents(page: str) -> str:
     """An ``<nav>`` list of the page's h2/h3 headings (nbconvert gives each an id)."""
-    items = []
+    items, texts = [], []
     for level, anchor, inner in _HEADING.findall(page):
         if level == "1":
             continue
-        text = _html.escape(_html.unescape(_TAG.sub("", inner)).replace("¶", "").strip())
-        items.append(f'<li class="l{level}"><a href="#{anchor}">{text}</a></li>')
+        text = _html.unescape(_TAG.sub("", inner)).replace("¶", "").strip()
+        texts.append(text)
+        items.append(f'<li class="l{level}"><a href="#{anchor}">{_html.escape(text)}</a></li>')
     if not items:
         return ""
-    return '<nav class="kehu-toc"><b>目录</b><ol>' + "".join(items) + "</ol></nav>"
+    # headings numbered by the page itself (一、… / 1. …) are not numbered a second time
+    numbered = all(_NUMBERED.match(t) for t in texts)
+    return (f'<nav class="kehu-toc"><b>目录</b><ol{" class=plain" if numbered else ""}>'
+            + "".join(items) + "</ol></nav>")
 
 
 def notebook_title(nb) -> str:

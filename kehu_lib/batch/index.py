@@ -35,7 +35,7 @@ td.ok{border-left:4px solid #2e9e5b}td.failed{background:#fdecee;border-left:4px
 .badge.ok{background:#2e9e5b}.badge.failed{background:#d1495b}.fig{font-size:.85em;color:#444}
 .sec{color:#888;font-size:.8em}a{color:#1f5fa8}.sum{margin:.4em 0 1em}
 h2{color:#1f5fa8;font-size:1.2em;margin:1.4em 0 .4em}.files a{margin-right:.8em;white-space:nowrap}
-table.files-table th{white-space:nowrap}"""
+table.files-table th,tr>th:first-child{white-space:nowrap}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -132,9 +132,9 @@ def _files_section(month_dir: Path, slugs: list[str], names: dict[str, str]) -> 
             continue
         page_html = "".join(
             (f'<div class="sec">{html.escape(title)}</div>' if title else "")
-            + "".join(_link(href, label) for label, href in links)
+            + " ".join(_link(href, label) for label, href in links)  # spaces: the list wraps
             for title, links in pages.items()) or "—"
-        down_html = "".join(_link(href, label) for label, href in downloads) or "—"
+        down_html = "<br>".join(_link(href, label) for label, href in downloads) or "—"
         rows.append(f"<tr><th>{html.escape(names[slug])}</th><td class=\"files\">{summary}</td>"
                     f"<td class=\"files\">{page_html}</td><td class=\"files\">{down_html}</td></tr>")
     if not rows:

@@ -384,10 +384,17 @@ def plan_findings(*, alert_strategies: pd.DataFrame | None = None,
 
 
 def survey_findings(satisfaction: pd.DataFrame) -> pd.DataFrame:
-    """Significant satisfaction drops (of :func:`satisfaction_actions`) as findings."""
+    """Significant satisfaction drops (of :func:`satisfaction_actions`) as findings. A district's
+    overall item (R10) is no finding of its own when one of its items dropped too: the market
+    report tells it in that item's sentence (:func:`kehu_lib.findings.satisfaction_sentences`)."""
+    from ..metrics.survey import overall_item
+
+    overall = overall_item("retailer")
+    with_item = set(satisfaction.loc[satisfaction["item"] != overall, "district_code"])
     rows = [{"code": "satisfaction_drop", "district_code": r["district_code"],
              "subject": r["item"], "change": r["diff"], "value": r["ci_low"],
-             "reference": r["ci_high"]} for _, r in satisfaction.iterrows()]
+             "reference": r["ci_high"]} for _, r in satisfaction.iterrows()
+            if not (r["item"] == overall and r["district_code"] in with_item)]
     return _rows(rows)
 
 
