@@ -40,7 +40,7 @@ from . import config
 from . import store as _store
 from .digest import update_with_files
 
-__all__ = ["LEDGER_COLUMNS", "HISTORY", "cache_dir", "month_fingerprint", "ensure_month",
+__all__ = ["LEDGER_COLUMNS", "HISTORY", "cache_dir", "month_fingerprint", "ensure_month", "ledger_sql",
            "ensure_month_aggregates", "shop_sku_month", "sku_month", "shop_month",
            "district_sku_month", "district_month", "district_volume"]
 
@@ -146,6 +146,23 @@ def _ledger_sql(month_list: Sequence[str], root: Path) -> str | None:
         if files:
             parts.append(_lines_source(files, m))
     return " UNION ALL ".join(parts) if parts else None
+
+
+def ledger_sql(months, district_code: str | None = None, *, store=None) -> str | None:
+    """SQL of the monthly ledger (:data:`LEDGER_COLUMNS`) of ``months`` (those with orders) of
+    one district (``district_code``; None: the city) — the cached months read from their files,
+    the others summed from their order lines — or None when none of ``months`` has orders.
+    For a query that sums order lines by month, shop and SKU: it gets the same sums from a
+    smaller table (no order dates). Call it under :func:`kehu_lib.store.read_lock`."""
+    root = _root(store)
+    source = _ledger_sql(_months(months, root), root)
+    if source is None:
+        return None
+    if district_code is None:
+        return source
+    if not str(district_code).isalnum():
+        raise ValueError(f"not a district code: {district_code!r}")
+    return f"SELECT * FROM ({source}) WHERE district_code = '{district_code}'"
 
 
 def _months(months, root: Path) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import re
 
@@ -257,3 +258,51 @@ def test_stale_files_kept_while_a_run_of_the_district_has_no_file_list(tmp_path)
                               set()) == []  # nothing ran again
     assert remove_stale_files(tmp_path, "wanbailin", {"wanbailin/a": runs["wanbailin/a"]},
                               {"wanbailin/a"}) == [files / "old.html"]
+
+
+def _kernel_envs(opts) -> dict[str, dict]:
+    month = opts.reports / "2026-10"
+    return {p.parent.parent.name: json.loads(p.read_text(encoding="utf-8"))
+            for p in month.glob("*/files/kernel_env.json")}
+
+
+def _duckdb_setting(limit: str) -> str:
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": limit})
+    try:
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_kernels_get_the_memory_cap_and_threads(tmp_path, monkeypatch):
+    """Every kernel of a batch runs with the per-kernel DuckDB memory cap ($KEHU_MEMORY_LIMIT,
+    :func:`runner.kernel_memory_limit` of --jobs) and its share of the cores ($KEHU_THREADS),
+    and its DuckDB connections use them; the batch sets the cap for its own run only, and a
+    cap the user set is kept."""
+    from batch_fixtures import copy_notebook
+
+    nbs = tmp_path / "nbs"
+    copy_notebook("kernel_env", nbs)
+    monkeypatch.delenv("KEHU_MEMORY_LIMIT", raising=False)
+    yamls = {"kernel_env": "description: 内核环境\n"}
+    opts = options(tmp_path / "a", yamls, notebooks_dir=nbs, jobs=2)
+    assert {r.status for r in runner.run_batch(opts).results} == {"ok"}
+    envs = _kernel_envs(opts)
+    assert set(envs) == {"city", "wanbailin"}
+    cap, threads = runner.kernel_memory_limit(2), runner.kernel_threads(2)
+    for slug, e in envs.items():
+        assert e["pid"] != os.getpid()
+        assert e["env"] == {"KEHU_MEMORY_LIMIT": cap, "KEHU_THREADS": str(threads)}, slug
+        assert e["duckdb"]["memory_limit"] == _duckdb_setting(cap), slug
+        assert int(e["duckdb"]["threads"]) == threads, slug
+    assert "KEHU_MEMORY_LIMIT" not in os.environ  # this batch's setting only
+
+    monkeypatch.setenv("KEHU_MEMORY_LIMIT", "300MB")  # the user's own cap wins
+    opts = options(tmp_path / "b", yamls, notebooks_dir=nbs, jobs=1, districts=["全市"])
+    assert {r.status for r in runner.run_batch(opts).results} == {"ok"}
+    (e,) = _kernel_envs(opts).values()
+    assert e["env"]["KEHU_MEMORY_LIMIT"] == "300MB"
+    assert e["duckdb"]["memory_limit"] == _duckdb_setting("300MB")
+    assert os.environ["KEHU_MEMORY_LIMIT"] == "300MB"

@@ -16,6 +16,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..frames import isin
+
 __all__ = ["OUTCOMES", "outcome_label", "VERDICTS", "EVALUATION_COLUMNS", "verdict_codes",
            "strategy_execution",
            "diff_in_diff", "outcome_panel", "evaluate_strategies", "evaluate_by_district",
@@ -182,14 +184,17 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     lib = library.strategies
     judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
     rows = []
+    panels: dict[str, pd.DataFrame] = {}  # one panel per outcome (strategies share outcomes)
     for _, s in judged.iterrows():
         shops = set(given.loc[given["code"] == s["code"], "license_id"])
         if not shops:
             continue
-        panel = outcome_panel(values_pre, values_post, s["evaluate_on"])
-        districts = set(panel.loc[panel["license_id"].isin(shops), "district_code"])
+        if s["evaluate_on"] not in panels:
+            panels[s["evaluate_on"]] = outcome_panel(values_pre, values_post, s["evaluate_on"])
+        panel = panels[s["evaluate_on"]]
+        districts = set(panel.loc[isin(panel["license_id"], shops), "district_code"])
         panel = panel[panel["district_code"].isin(districts)]
-        panel = panel.assign(treated=panel["license_id"].isin(shops))
+        panel = panel.assign(treated=isin(panel["license_id"], shops))
         r = diff_in_diff(panel, outcome=s["evaluate_on"], covariates=covariates)
         zh, unit = outcome_label(s["evaluate_on"])
         rows.append({"code": s["code"], "name": s["name"], "outcome_zh": zh, "unit": unit, **r})

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..frames import isin
 from ..metrics import customers as cm
 from .thresholds import INDICATOR_KEYS, defaults
 
@@ -154,7 +155,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         adopted = lines.groupby("license_id")["sku"].nunique()
         out["new_product_adoption"] = out["license_id"].map(adopted).fillna(0) / len(new)
         # the new SKU most shops of the frame carry that this shop has not ordered
-        carried = lines[lines["license_id"].isin(set(out["license_id"]))].drop_duplicates(
+        carried = lines[isin(lines["license_id"], set(out["license_id"]))].drop_duplicates(
             ["license_id", "sku"])
         popular = carried["sku"].value_counts().reindex(list(new), fill_value=0)
         popular = popular.sort_values(ascending=False, kind="stable")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
+from ..frames import isin
 
 __all__ = ["RELATIONSHIP_ITEMS", "key_account_list", "relationship_score", "priority_supply",
            "new_product_trial", "RELATIONSHIP_WEIGHTS", "COVERED_ITEMS", "relationship_indicators",
@@ -57,7 +58,7 @@ def key_account_list(orders: pd.DataFrame, customers: pd.DataFrame, *, month: st
         return pd.DataFrame(columns=cols)
     p = pd.Period(month, freq="M")
     months = [str(p - i) for i in range(max(trend_months, recent_months + 12) - 1, -1, -1)]
-    od = orders[orders["license_id"].isin(set(ka["license_id"])) & orders["month"].isin(months)]
+    od = orders[isin(orders["license_id"], set(ka["license_id"])) & orders["month"].isin(months)]
     w = od.pivot_table(index="license_id", columns="month", values="qty_supplied",
                        aggfunc="sum").reindex(index=ka["license_id"], columns=months)
     have = pd.Index(months).isin(orders["month"].unique())
@@ -129,7 +130,7 @@ def priority_supply(orders: pd.DataFrame, customers: pd.DataFrame, *, month: str
                            < rationed_below])
     ka = customers[customers["key_account"].fillna(False).astype(bool)]
     r = od[od["sku"].isin(rationed)]
-    is_ka = r["license_id"].isin(set(ka["license_id"]))
+    is_ka = isin(r["license_id"], set(ka["license_id"]))
     oth = r[~is_ka][["qty_ordered", "qty_supplied"]].sum()
     others = oth["qty_supplied"] / oth["qty_ordered"] if oth["qty_ordered"] > 0 else np.nan
     per = r[is_ka].groupby("license_id")[["qty_ordered", "qty_supplied"]].sum()

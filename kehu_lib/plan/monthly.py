@@ -9,20 +9,19 @@ reads it from the month's cache, so the batch computes it once for all districts
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 
 from .. import config, loaders
+from ..frames import isin
 from . import data as pdata
 from . import evaluate, improve, key_accounts, shared, strategies
 from .shared import states_for
 from .thresholds import PARAMS_FILE, load_thresholds
 
 __all__ = ["PARAMS_FILE", "load_thresholds", "states_for", "build", "build_month", "summary",
-           "section_facts", "sku_names", "findings_part", "evaluation_cache_dir",
-           "ensure_month_evaluations"]
+           "section_facts", "sku_names", "findings_part"]
 
 def build(inputs: Mapping[str, Any], *, district: str | None = None,
           thresholds: Mapping[str, Any] | None = None, library=None, store=None,
@@ -70,7 +69,7 @@ def build_month(month: str, district: str | None = None, *,
     p = pd.Period(month, freq="M")
     visits = loaders.load_visits(None, [str(p - 1), month], store=store)
     return _district_plan(city, visits, month=month, district=district, thresholds=t,
-                          library=strategies.load_library(), store=store, cached=True)
+                          library=strategies.load_library(), store=store)
 
 
 def findings_part(month: str, district: str | None = None, *,
@@ -84,19 +83,13 @@ def findings_part(month: str, district: str | None = None, *,
     t = {**load_thresholds(), **(thresholds or {})}
     d = config.resolve_district(district)
     code = None if d is None else d.code
-    # a district's evaluation is cached city-wide (one family with the other districts'); the
-    # city's, pooled from the shops' values, from the batch's cache when current
+    # the evaluations are part of the city-wide plan (a district's tested as one family with
+    # the other districts', the city's pooled): read from its cache when current
     city = shared.city_plan(month, t, store=store, frames=(
         "alert_strategies", "district_actions", "cause_strategies",
-        *(() if code is None else ("evaluations",))))
-    prev = str(pd.Period(month, freq="M") - 1)
+        "city_evaluation" if code is None else "evaluations"))
     library = strategies.load_library()
-    ev = _evaluation(None, city, t, library, code) if code is not None else \
-        _cached_evaluation(month, t, None, store)
-    if ev is None:
-        vals = shared.city_plan(month, t, store=store, frames=("values", "values_b"))
-        given = strategies.parse_codes(loaders.load_visits(None, [prev], store=store))
-        ev = _evaluation(given, vals, t, library, None)
+    ev = _evaluation(city, code)
     return {
         "alert_strategies": _cut(city["alert_strategies"], code),
         "satisfaction_actions": _cut(satisfaction_actions(month, library, store=store), code),
@@ -113,90 +106,20 @@ def _cut(df, code):
         df[df["district_code"] == code].reset_index(drop=True)
 
 
-def _evaluation(given, city, t, library, code):
-    """Strategies of last month judged: a district's on its own shops (the city-wide part's
-    ``evaluations``, tested as one family with the other districts'), the city's within
-    districts."""
-    if code is not None:
-        ev = city["evaluations"]
-        return ev[ev["district_code"] == code].drop(columns="district_code").reset_index(
-            drop=True)
-    return evaluate.evaluate_strategies(_cut(given, code), _cut(city["values_b"], code),
-                                        _cut(city["values"], code), library,
-                                        alpha=float(t["alpha"]),
-                                        min_treated=int(t["min_treated"]),
-                                        covariates=("district_code",))
-
-
-#: Places of the cached evaluations: "" for the city, else the district code.
-_CITY_PLACE = ""
-
-
-def evaluation_cache_dir(month: str, store=None) -> Path:
-    """Folder of one month's cached strategy evaluations (one sub-folder per key)."""
-    root = Path(store).resolve() if store is not None else config.store_dir()
-    return root / "derived" / "plan_evaluation" / f"month={pd.Period(month, 'M')}"
-
-
-def _cached_evaluation(month: str, t: Mapping[str, Any], code: str | None, store):
-    """The evaluation of place ``code`` from the month's cache when current, else None.
-
-    The key is the city-wide plan's (:func:`kehu_lib.plan.shared.cache_key`: the plan code, the
-    thresholds, the strategy library and the store's orders, checks and visits up to the month),
-    which is everything :func:`_evaluation` reads."""
-    folder = evaluation_cache_dir(month, store) / shared.cache_key(month, t, store=store)
-    try:
-        ev = pd.read_parquet(folder / "evaluation.parquet")
-    except (OSError, ValueError):  # missing or half-removed: compute
-        return None
-    rows = ev[ev["place"] == (code or _CITY_PLACE)]
-    if rows.empty:  # a place without judged strategies: computed (its empty frame as it is)
-        return None
-    return rows.drop(columns="place").reset_index(drop=True)
-
-
-def _evaluation_of(month, given, city, t, library, code, store):
-    """:func:`_evaluation` of place ``code``, read from the batch's cache when current
-    (:func:`ensure_month_evaluations`). For the default strategy library (whose file the key
-    hashes), as :func:`build_month` and :func:`findings_part` read it."""
-    ev = _cached_evaluation(month, t, code, store)
-    return ev if ev is not None else _evaluation(given, city, t, library, code)
-
-
-def ensure_month_evaluations(month: str = "", store=None) -> bool:
-    """Batch precompute: cache last month's strategies judged for the city and for every district
-    (:func:`_evaluation`, read by the plan pages and by the market reports' 本月要点) for the
-    plan's default thresholds. Returns True when it computed, False when current."""
-    import shutil
-
-    from ..store import atomic_dir_write
-
-    month = str(pd.Period(month or loaders.latest_month(store=store), "M"))
-    t = load_thresholds()
-    key = shared.cache_key(month, t, store=store)
-    folder = evaluation_cache_dir(month, store) / key
-    if (folder / "evaluation.parquet").exists():
-        return False
-    city = shared.city_plan(month, t, store=store, frames=("values", "values_b", "evaluations"))
-    library = strategies.load_library()
-    prev = str(pd.Period(month, freq="M") - 1)
-    given = strategies.parse_codes(loaders.load_visits(None, [prev], store=store))
-    parts = [_evaluation(given, city, t, library, code).assign(place=code or _CITY_PLACE)
-             for code in [None, *config.DISTRICT_BY_CODE]]
-    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-    atomic_dir_write(folder, lambda tmp: frame.to_parquet(tmp / "evaluation.parquet",
-                                                          index=False))
-    for old in folder.parent.iterdir():  # one key per month is enough: the batch's
-        if old.is_dir() and old != folder and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
-    return True
+def _evaluation(city, code):
+    """Strategies of last month judged, from the city-wide part: a district's on its own shops
+    (``evaluations``, tested as one family with the other districts'), the city's pooled over
+    the districts (``city_evaluation``, district fixed effects)."""
+    if code is None:
+        return city["city_evaluation"]
+    ev = city["evaluations"]
+    return ev[ev["district_code"] == code].drop(columns="district_code").reset_index(drop=True)
 
 
 def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
-                   district: str | None, thresholds: Mapping[str, Any], library, store,
-                   cached: bool = False) -> dict:
-    """The plan of one district (or 全市) from the city-wide part (``cached``: the evaluation
-    may come from the batch's cache, :func:`ensure_month_evaluations`)."""
+                   district: str | None, thresholds: Mapping[str, Any], library,
+                   store) -> dict:
+    """The plan of one district (or 全市) from the city-wide part."""
     t = thresholds
     prev = str(pd.Period(month, freq="M") - 1)
     d = config.resolve_district(district)
@@ -207,8 +130,7 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
 
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
     given = strategies.parse_codes(vis_prev)
-    ev = (_evaluation_of(month, given, city, t, library, code, store) if cached
-          else _evaluation(given, city, t, library, code))
+    ev = _evaluation(city, code)
     keys_b, strat_b = city["key_shops_b"], city["strategies_b"]
     cov = evaluate.plan_coverage(cut(keys_b)[["license_id", "manager_id", "planned_visits"]],
                                  cut(strat_b)[["license_id", "code"]], cut(vis_prev), cut(given))
@@ -275,8 +197,8 @@ def summary(plan: Mapping[str, Any]) -> dict[str, Any]:
         "key_shops": int(len(plan["key_shops"])),
         "strategies_planned": int(len(plan["strategies"])),
         # the strategies on the key shops' own lists (a district action is planned once)
-        "strategies_on_key_shops": int(plan["shop_strategies"]["license_id"].isin(
-            set(plan["key_shops"]["license_id"])).sum()),
+        "strategies_on_key_shops": int(isin(plan["shop_strategies"]["license_id"],
+                  set(plan["key_shops"]["license_id"])).sum()),
         # 箱 to 0.1 as shown (a forecast: see reports.sales_forecast)
         "volume_target_cases": round(float(plan["targets"]["volume_target_cases"].sum()), 1),
         "carry_over_shops": int(plan["carry_over"]["license_id"].nunique()),
@@ -330,7 +252,7 @@ def section_facts(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             for _, r in acts.iterrows()]}}
 
     ks, ss = plan["key_shops"], plan.get("shop_strategies", pd.DataFrame())
-    on_keys = ss[ss["license_id"].isin(set(ks["license_id"]))] if len(ss) else ss
+    on_keys = ss[isin(ss["license_id"], set(ks["license_id"]))] if len(ss) else ss
     ts = (on_keys.groupby("code")["license_id"].nunique().sort_values(ascending=False,
                                                                       kind="stable")
           if len(on_keys) else pd.Series(dtype="int64"))

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..exports import mask_license
+from ..frames import isin
 
 __all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view", "manager_sheet", "targets_sheet",
            "page_name", "write_manager_plans", "masked", "effect_chart"]
@@ -74,7 +75,7 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
     if own_states is None:
         own_states = own_flagged_states(plan, shared)
     # the same rows in the same order as filtering the states by the manager's shops first
-    own = own_states[own_states["license_id"].isin(set(w["license_id"]))]
+    own = own_states[isin(own_states["license_id"], set(w["license_id"]))]
     det = (own.sort_values("severity", ascending=False)
            .groupby("license_id")["detail"].agg(lambda s: "；".join(x for x in s if x)))
     w["details"] = w["license_id"].map(det).fillna("")
@@ -86,7 +87,7 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
                            for c in w["strategy_codes"]]
     if carried is None:
         carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
-    w["carry_over"] = w["license_id"].isin(carried)
+    w["carry_over"] = isin(w["license_id"], carried)
     w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
     return w[list(SHEET_COLUMNS)].reset_index(drop=True)
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
+from ..frames import isin, joined
 from .thresholds import PRIORITY_KEYS, defaults
 
 __all__ = ["DEFAULTS", "shop_weight", "shop_priority", "planned_visits", "key_shops",
@@ -56,8 +57,10 @@ def shop_priority(states: pd.DataFrame, values: pd.DataFrame, *,
     """
     f = states[states["flagged"]].sort_values("severity", ascending=False)
     agg = f.groupby("license_id").agg(n_flags=("indicator", "size"),
-                                      gap_score=("severity", "sum"),
-                                      problems=("indicator_zh", lambda s: "、".join(s)))
+                                      gap_score=("severity", "sum"))
+    # the flagged indicators of each shop, most severe first (one join per shop, no Python
+    # call per group: 20,000 shops in a city)
+    agg["problems"] = joined(f["license_id"], f["indicator_zh"], "、")
     attrs = [c for c in ("license_id", "district_code", "manager_id", "business_format",
                          "trade_area", "tier", "key_account", "volume", "amount")
              if c in values.columns]
@@ -126,10 +129,10 @@ def key_shops(priority: pd.DataFrame, strategies: pd.DataFrame, visits: pd.DataF
     top["routine_visits"] = top["routine_visits"].fillna(4).astype("int64")
     top["planned_visits"] = top["routine_visits"] + int(t["extra_visits_key"])
     # only the key shops' strategies are joined below
-    s = strategies[strategies["license_id"].isin(set(top["license_id"]))]
+    s = strategies[isin(strategies["license_id"], set(top["license_id"]))]
     s = s.sort_values(["license_id", "order"])
-    codes = s.groupby("license_id")["code"].agg(";".join).rename("strategy_codes")
-    names = s.groupby("license_id")["name"].agg("、".join).rename("strategy_names")
+    codes = joined(s["license_id"], s["code"], ";").rename("strategy_codes")
+    names = joined(s["license_id"], s["name"], "、").rename("strategy_names")
     top = top.join(codes, on="license_id").join(names, on="license_id")
     return top.reset_index(drop=True)
 

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import config, loaders
+from ..frames import isin
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import data as pdata
@@ -35,7 +36,7 @@ __all__ = ["FRAMES", "city_part", "market_alert_strategies", "cache_root", "cach
 FRAMES = ("values", "states", "strategies", "priority", "key_shops", "values_b", "states_b",
           "strategies_b", "key_shops_b", "targets", "district_volume", "key_accounts",
           "carry_over", "market_alerts", "alert_strategies", "district_actions",
-          "shop_strategies", "week_plan", "evaluations", "cause_strategies")
+          "shop_strategies", "week_plan", "evaluations", "city_evaluation", "cause_strategies")
 #: Cached thresholds sets kept per month (the oldest are removed).
 KEEP = 6
 
@@ -71,8 +72,9 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
 
     Returns the frames of :data:`FRAMES` for the whole city (``*_b``: the plan made two months
     ago, i.e. last month's plan; ``evaluations``: last month's strategies judged per district,
-    :func:`kehu_lib.plan.evaluate.evaluate_by_district`) and ``targets_note`` (where the targets
-    come from).
+    :func:`kehu_lib.plan.evaluate.evaluate_by_district`; ``city_evaluation``: the same strategies
+    judged for the whole city, pooled over the districts with district fixed effects) and
+    ``targets_note`` (where the targets come from).
     """
     month = inputs["month"]
     p = pd.Period(month, freq="M")
@@ -99,16 +101,21 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
                                        month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
     alerts, alert_strat = market_alert_strategies(inputs, library)
-    planned_b = shop_strat_b[shop_strat_b["license_id"].isin(set(keys_b["license_id"]))]
+    planned_b = shop_strat_b[isin(shop_strat_b["license_id"], set(keys_b["license_id"]))]
     week = weekly.week_plan(keys, strategies.shop_level_states(states, actions), shop_strat,
                             inputs["customers"], visits, inputs["orders"], targets, month=month,
                             planned_last_month=planned_b[["license_id", "code"]])
-    # last month's strategies judged per district, one Holm family for the month's pack
-    evaluations = evaluate.evaluate_by_district(
-        strategies.parse_codes(vis_prev), values_b, values, library,
-        alpha=float(thresholds["alpha"]), min_treated=int(thresholds["min_treated"]))
+    # last month's strategies judged per district, one Holm family for the month's pack, and
+    # for the city, pooled over the districts (district fixed effects)
+    given = strategies.parse_codes(vis_prev)
+    alpha, min_treated = float(thresholds["alpha"]), int(thresholds["min_treated"])
+    evaluations = evaluate.evaluate_by_district(given, values_b, values, library, alpha=alpha,
+                                                min_treated=min_treated)
+    city_evaluation = evaluate.evaluate_strategies(given, values_b, values, library, alpha=alpha,
+                                                   min_treated=min_treated,
+                                                   covariates=("district_code",))
     return {
-        "week_plan": week, "evaluations": evaluations,
+        "week_plan": week, "evaluations": evaluations, "city_evaluation": city_evaluation,
         "cause_strategies": crossreport.cause_strategies(shop_strat),
         "market_alerts": alerts, "alert_strategies": alert_strat,
         "district_actions": actions, "shop_strategies": shop_strat,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config
+from ..frames import isin
 from .indicators import INDICATORS
 
 __all__ = ["LIBRARY_FILE", "Library", "load_library", "assign_strategies", "parse_codes",
@@ -66,6 +67,18 @@ class Library:
         for c, n in zip(self.strategies["code"].tolist(), self.strategies["name"].tolist()):
             names.setdefault(c, str(n))
         return names
+
+    @cached_property
+    def _cause_names(self) -> dict[str, str]:
+        """cause -> its Chinese name (the first row of a cause), read once."""
+        names: dict[str, str] = {}
+        for c, n in zip(self.causes["cause"].tolist(), self.causes["cause_zh"].tolist()):
+            names.setdefault(c, str(n))
+        return names
+
+    def cause_name(self, cause: str) -> str:
+        """Chinese name of a cause code (the code itself when unknown)."""
+        return self._cause_names.get(cause, cause)
 
     def name(self, code: str) -> str:
         """Chinese name of a strategy code (the code itself when unknown)."""
@@ -344,7 +357,7 @@ def strategy_summary(assigned: pd.DataFrame, library: Library,
         on_key = [lic in keys and (lic, c) in own
                   for lic, c in zip(assigned["license_id"], assigned["code"])]
     else:
-        on_key = assigned["license_id"].isin(keys)
+        on_key = isin(assigned["license_id"], keys)
     g = assigned.assign(_k=on_key).groupby("code").agg(
         shops=("license_id", "nunique"), key_shops=("_k", "sum"),
         answers=("reasons", lambda s: "、".join(dict.fromkeys("、".join(s).split("、")))))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..exports import mask_license
+from ..frames import isin, joined
 
 __all__ = ["usual_weekday", "shop_targets", "last_visit", "week_plan"]
 
@@ -85,7 +86,7 @@ def last_visit(visits: pd.DataFrame, planned: pd.DataFrame | None = None) -> pd.
         p = planned[["license_id", "code"]].drop_duplicates()
         # the recorded (shop, code) pairs of the planned shops only (the others are never
         # looked up): a fraction of a city's visits to split
-        vp = v[v["license_id"].isin(set(p["license_id"].tolist()))]
+        vp = v[isin(v["license_id"], set(p["license_id"].tolist()))]
         rec = vp.assign(code=vp["kzb_codes"].fillna("").astype(str).str.split(";")).explode("code")
         rec = set(zip(rec["license_id"].tolist(), rec["code"].tolist()))
         p = p.assign(done=[(a, b) in rec for a, b in zip(p["license_id"].tolist(),
@@ -146,18 +147,18 @@ def week_plan(key_shops: pd.DataFrame, states: pd.DataFrame, strategies: pd.Data
                                        ks["license_id"].map(mask_license))
     else:
         ks["shop_label"] = ks["license_id"].map(mask_license)
-    fl = states[states["flagged"] & states["license_id"].isin(set(ks["license_id"]))]
+    fl = states[states["flagged"].to_numpy(bool) & isin(states["license_id"], set(ks["license_id"]))]
     fl = fl.sort_values(["license_id", "severity"], ascending=[True, False])
     top = fl.drop_duplicates("license_id").set_index("license_id")
     ks["problem_indicator"] = ks["license_id"].map(top["indicator"]).astype("string")
     for c, src in (("problem_cause", "cause"), ("problem_sku", "cause_sku")):
         ks[c] = (ks["license_id"].map(top[src]).astype("string") if src in top.columns
                  else pd.array([pd.NA] * len(ks), dtype="string"))
-    ks["problems"] = ks["license_id"].map(fl.groupby("license_id")["indicator"].agg(
-        ";".join)).astype("string")
+    ks["problems"] = ks["license_id"].map(joined(fl["license_id"], fl["indicator"], ";")
+                                          ).astype("string")
     s = strategies.sort_values(["license_id", "order"])
-    ks["strategy_codes"] = ks["license_id"].map(s.groupby("license_id")["code"].agg(
-        ";".join)).astype("string")
+    ks["strategy_codes"] = ks["license_id"].map(joined(s["license_id"], s["code"], ";")
+                                                ).astype("string")
     tq = shop_targets(orders, targets, customers, month=month)
     ks["target_qty"] = ks["license_id"].map(tq.set_index("license_id")["target_qty"]).astype(
         "Int64")

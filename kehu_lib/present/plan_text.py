@@ -97,8 +97,7 @@ def flag_view(flags: pd.DataFrame) -> pd.DataFrame:
 def _cause(library, cause: Any) -> str:
     if not isinstance(cause, str) or not cause:
         return ""
-    hit = library.causes.loc[library.causes["cause"] == cause, "cause_zh"]
-    return str(hit.iloc[0]) if len(hit) else cause
+    return library.cause_name(cause)
 
 
 def district_action_view(actions: pd.DataFrame, library) -> pd.DataFrame:

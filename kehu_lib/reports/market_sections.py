@@ -24,13 +24,12 @@ section's codes and numbers through the glossary and :mod:`kehu_lib.present.form
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .. import config, loaders
+from .. import aggregates, config, loaders
 from .. import store as _store
 from ..config import CARTONS_PER_CASE
 from ..metrics import definitions
@@ -54,42 +53,33 @@ _NUMERALS = "一二三四五六七八九十"
 
 # ------------------------------------------------------------------------------------ queries
 
-def _order_files(months, district, store) -> list[str]:
-    code = None if district is None else getattr(config.resolve_district(district), "code", None)
-    files: list[str] = []
-    for m in months:
-        folder = _store.partition_dir("orders", [m], store)
-        subs = [folder / f"district_code={code}"] if code else sorted(folder.glob("district_code=*"))
-        for sub in subs:
-            files += [f.as_posix() for f in sorted(Path(sub).glob("*.parquet"))]
-    return files
-
-
 def order_aggregate(sql: str, *, months, district=None, store=None,
                     tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Run an aggregating ``sql`` over the order lines of ``months`` of ``district`` (None: the
+    """Run an aggregating ``sql`` over the orders of ``months`` of ``district`` (None: the
     city) in DuckDB and return its (small) result.
 
-    ``sql`` names the order lines ``orders`` and may join the frames of ``tables`` by their
-    names (registered as views). Only the partitions of those months (and district) are read.
+    ``sql`` names the orders ``orders`` and may join the frames of ``tables`` by their names
+    (registered as views). ``orders`` is the monthly ledger (:func:`kehu_lib.aggregates.
+    ledger_sql`: month, district_code, license_id, sku and the sums qty_ordered, qty_supplied,
+    amount, lines per month × shop × SKU, cached by the batch's precompute), so a query that
+    sums by month, shop or SKU (or tests a quantity > 0: quantities are never negative) gets
+    the figures of the order lines from a smaller table; there are no order dates.
     """
-    files = _order_files(months, district, store)
+    code = None if district is None else getattr(config.resolve_district(district), "code", None)
     con = _store.connect()
     try:
         for name, df in (tables or {}).items():
             con.register(name, df)
-        if files:
-            listing = ", ".join(f"'{f}'" for f in files)
-            con.execute(f"CREATE TEMP VIEW orders AS SELECT * FROM read_parquet([{listing}], "
-                        "hive_partitioning=true, hive_types={'month': VARCHAR, "
-                        "'district_code': VARCHAR})")
-        else:  # no data in those months: an empty relation with the columns the SQL may use
-            con.execute("CREATE TEMP VIEW orders AS SELECT CAST(NULL AS DATE) order_date, "
-                        "CAST(NULL AS VARCHAR) month, CAST(NULL AS VARCHAR) district_code, "
-                        "CAST(NULL AS VARCHAR) license_id, CAST(NULL AS VARCHAR) sku, "
-                        "CAST(NULL AS DOUBLE) qty_ordered, CAST(NULL AS DOUBLE) qty_supplied, "
-                        "CAST(NULL AS DOUBLE) amount WHERE FALSE")
         with _store.read_lock(store):
+            source = aggregates.ledger_sql(months, code, store=store)
+            if source is not None:
+                con.execute(f"CREATE TEMP VIEW orders AS {source}")
+            else:  # no data in those months: an empty relation with the ledger's columns
+                con.execute("CREATE TEMP VIEW orders AS SELECT CAST(NULL AS VARCHAR) month, "
+                            "CAST(NULL AS VARCHAR) district_code, "
+                            "CAST(NULL AS VARCHAR) license_id, CAST(NULL AS VARCHAR) sku, "
+                            "CAST(NULL AS DOUBLE) qty_ordered, CAST(NULL AS DOUBLE) qty_supplied, "
+                            "CAST(NULL AS DOUBLE) amount, CAST(NULL AS BIGINT) lines WHERE FALSE")
             return con.sql(sql).df()
     finally:
         con.close()
