@@ -11,3 +11,13 @@ per-district XLSX, links to each district's files), :mod:`.charts` (charts as pa
 The public entry point is :func:`kehu_lib.batch.runner.run_batch`; notebooks only ever import the
 light :mod:`kehu_lib.exports` and :mod:`kehu_lib.headlines`.
 """
+
+import sys as _sys
+
+# jsonschema, which nbformat imports in the batch process, builds ~40 grammar parsers of the
+# optional rfc3987-syntax package when that is installed (~2 s of CPU at every import) for its
+# IRI format checks; nbformat validates notebooks without a format checker, so the batch never
+# uses them. Marked absent before anything imports jsonschema (it then skips those checks).
+if "jsonschema" not in _sys.modules:
+    _sys.modules.setdefault("rfc3987_syntax", None)
+del _sys

@@ -17,12 +17,14 @@ import datetime as dt
 import html as _html
 import re
 import threading
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from ..exports import mask_license  # re-exported: notebooks may call either
 
-__all__ = ["render_html", "mask_license", "mask_page", "table_of_contents", "TEMPLATES"]
+__all__ = ["render_html", "mask_license", "mask_page", "slim_markup", "table_of_contents",
+           "TEMPLATES"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 _local = threading.local()
@@ -168,7 +170,59 @@ def render_html(nb, spec, *, status: str = "ok", error: str = "") -> str:
         "css": _css(spec.with_code)}}
     body, _ = _exporter(spec.with_code).from_notebook_node(nb, resources=resources)
     body = body.replace("<!--KEHU_TOC-->", table_of_contents(body), 1)
-    return mask_page(collapse_whitespace(body), show_license_ids=spec.show_license_ids)
+    return mask_page(collapse_whitespace(slim_markup(body)), show_license_ids=spec.show_license_ids)
+
+
+#: nbconvert ``classic`` wrappers that carry no style of the page (report.css): dropped, content kept.
+_UNWRAP = frozenset({"output_wrapper", "output", "output_area", "inner_cell",
+                     "text_cell_render border-box-sizing rendered_html",
+                     "output_markdown rendered_html output_subarea "})
+#: ``classic`` wrappers kept under the one class report.css styles them by.
+_RENAME = {"output_html rendered_html output_subarea ": "output_subarea",
+           "output_png output_subarea ": "output_png"}
+_DIV = re.compile(r"<div\b[^>]*>|</div\s*>")
+_DIV_CLASS = re.compile(r'<div(?: id="[^"]*")? class="([^"]*)">')
+_EMPTY_CELL = re.compile(r'<div class="cell">\s*</div>\n?')
+_ANCHOR_LINK = re.compile(r'<a class="anchor-link" href="#[^"]*">(?:&#182;|¶)</a>')
+_ENCODED_ID = re.compile(r'(\bid="|\bhref="#)((?:%[0-9A-Fa-f]{2}|[^"%<>\s])+)"')
+_CJK_REF = re.compile(r"&#(\d{5});")
+
+
+def slim_markup(page: str) -> str:
+    """The page without the markup nobody sees (a third of a page's bytes outside its charts
+    and tables): nbconvert's nested wrappers of every output (kept: one ``div.cell`` per cell,
+    ``div.output_subarea`` around HTML output for wide tables, ``div.output_png`` around charts,
+    and the stream/error/input blocks as they are), empty code cells (hidden parameters and
+    imports), the hidden ``¶`` anchor links of headings, and percent-encoded heading anchors
+    and ``&#NNNNN;`` escapes of Chinese text (written as the text itself: the page is UTF-8).
+    Divs are matched by nesting, so content inside a dropped wrapper is kept as it is."""
+    out, keep, pos = [], [], 0
+    for m in _DIV.finditer(page):
+        out.append(page[pos:m.start()])
+        pos, tag = m.end(), m.group(0)
+        if tag.startswith("</"):
+            if not keep or keep.pop():
+                out.append(tag)
+            continue
+        c = _DIV_CLASS.fullmatch(tag)
+        cls = c.group(1) if c else None
+        keep.append(cls not in _UNWRAP)
+        if cls in _RENAME:
+            tag = f'<div class="{_RENAME[cls]}">'
+        elif cls is not None and cls.startswith("cell "):  # cell-id anchors: nobody links them
+            tag = '<div class="cell">'
+        if keep[-1]:
+            out.append(tag)
+    out.append(page[pos:])
+    page = _ANCHOR_LINK.sub("", _EMPTY_CELL.sub("", "".join(out)))
+
+    def decode(m: re.Match) -> str:
+        text = urllib.parse.unquote(m.group(2))
+        return m.group(0) if re.search(r'["<>&\s]', text) else f'{m.group(1)}{text}"'
+
+    page = _ENCODED_ID.sub(decode, page)
+    return _CJK_REF.sub(lambda m: chr(int(m.group(1))) if int(m.group(1)) >= 0x3000
+                        else m.group(0), page)
 
 
 _PRE_OR_GAP = re.compile(r"(<(pre|textarea)\b.*?</\2\s*>)|(?<=>)\s+(?=<)", re.S | re.I)

@@ -86,7 +86,10 @@ def district_small_multiples(monthly: pd.DataFrame, *, value: str = "volume_case
     """One small panel per district of ``value`` by month (from ``sales_summary`` by
     district_code and month); panels share the y axis so the districts compare at a glance.
     Four panels a row, sized so the figure fits the page's width (about 960 px at the theme's
-    100 dpi) and is shown at its own size, not scaled down (which blurs the Chinese labels)."""
+    100 dpi) and is shown at its own size, not scaled down (which blurs the Chinese labels).
+    A month is labelled every half year (the first and last of the 13 months and the middle),
+    level: rotated labels every quarter crowded the narrow panels and cost a fifth of the
+    chart's bytes."""
     data = monthly.copy()
     data["区县"] = data["district_code"].map(
         lambda c: DISTRICT_BY_CODE[c].name if c in DISTRICT_BY_CODE else c)
@@ -94,10 +97,10 @@ def district_small_multiples(monthly: pd.DataFrame, *, value: str = "volume_case
                     marker="o", height=1.8, aspect=1.3)
     g.set_axis_labels("月份", ylabel)
     g.set_titles("{col_name}")
+    ticks = sorted(data["month"].unique())
     for ax in g.axes.flat:
-        ticks = sorted(data["month"].unique())
-        ax.set_xticks(range(len(ticks))[::3])
-        ax.set_xticklabels(ticks[::3], rotation=45)
+        ax.set_xticks(range(len(ticks))[::6])
+        ax.set_xticklabels(ticks[::6])
     g.figure.suptitle(title, y=1.02)
     return g.figure
 

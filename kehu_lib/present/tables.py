@@ -119,31 +119,39 @@ class Table:
 
 
 def html_table(t: Table) -> str:
-    """The HTML of a table (a sentence when empty)."""
+    """The HTML of a table (a sentence when empty).
+
+    Text columns are left-aligned by a class of the table (``l2``: its second column, one of
+    the first :data:`LEFT_COLUMNS`; report.css), not by a class on each of their cells; a text
+    cell longer than :data:`WRAP_AT` characters may wrap (``w``)."""
     if t.data.empty:
         return f'<p class="kehu-empty">{_html.escape(t.empty_text())}</p>'
     view, cols = t.shown()
     kinds = [glossary.entry(c).kind for c in view.columns]
     head = "".join(f"<th>{_html.escape(glossary.header(c))}</th>" for c in view.columns)
+    # per column: the class of its short and of its long cells
+    marks = [("", "") if kind not in _LEFT else ("", ' class="w"') if j < LEFT_COLUMNS
+             else (' class="t"', ' class="t w"') for j, kind in enumerate(kinds)]
     rows = []
     for i in range(len(view)):
-        cells = "".join(_cell(str(col[i]), kind) for col, kind in zip(cols, kinds))
-        rows.append(f"<tr>{cells}</tr>")
+        cells = []
+        for col, (short, long_) in zip(cols, marks):
+            text = str(col[i])
+            cells.append(f"<td{long_ if long_ and len(text) > WRAP_AT else short}>"
+                         f"{_html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    left = "".join(f" l{j + 1}" for j, kind in enumerate(kinds[:LEFT_COLUMNS]) if kind in _LEFT)
     caption = f"<caption>{_html.escape(t.title)}</caption>" if t.title else ""
     note = f'<p class="kehu-note">{_html.escape(t.note())}</p>' if t.capped else ""
-    return (f'<table class="kehu-table">{caption}<thead><tr>{head}</tr></thead>'
+    return (f'<table class="kehu-table{left}">{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>{note}")
 
 
 #: Text cells longer than this may wrap (shorter ones never break, not even in a narrow column).
 WRAP_AT = 16
-
-
-def _cell(text: str, kind: str) -> str:
-    if kind not in _LEFT:
-        return f"<td>{_html.escape(text)}</td>"
-    cls = "t w" if len(text) > WRAP_AT else "t"
-    return f'<td class="{cls}">{_html.escape(text)}</td>'
+#: Text columns among the first this many are left-aligned by the table's ``l<n>`` classes
+#: (report.css has a rule for each); a text cell further right carries its own ``t`` class.
+LEFT_COLUMNS = 12
 
 
 @dataclass

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 from .. import config
 
-__all__ = ["Report", "Section", "notebook_params", "load_params", "place"]
+__all__ = ["Report", "Section", "notebook_params", "load_params", "place", "memo",
+           "frame_digest"]
 
 
 @dataclass
@@ -88,3 +89,47 @@ def place(district: str | None) -> tuple[str, str | None]:
     return (config.CITY, None) if d is None else (d.name, d.code)
 
 
+
+
+#: Results of :func:`memo` kept per process (the oldest dropped past this many).
+MEMO_KEEP = 16
+_MEMO: dict = {}
+
+
+def frame_digest(df) -> str:
+    """A digest of a frame's content: its values in row order, column names and dtypes."""
+    import hashlib
+
+    import pandas as pd
+
+    h = hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    h.update(repr([(str(c), str(t)) for c, t in df.dtypes.items()]).encode())
+    return h.hexdigest()
+
+
+def params_key(params: Mapping[str, Any]) -> str:
+    """The parameters as a key of :func:`memo` (sorted JSON)."""
+    import json
+
+    return json.dumps(params, sort_keys=True, ensure_ascii=False, default=repr)
+
+
+def memo(key: tuple, compute):
+    """``compute()``, once per process and ``key``; a copy of the result each call.
+
+    A warm kernel runs the same report for one district after another, and the city-wide parts
+    of a report (every district's changes, to correct them as one family; the city's weights)
+    are the same on each of those pages: the first page computes them, the next pages of the
+    kernel reuse them. ``key`` must name everything the result depends on: the input frames by
+    :func:`frame_digest`, the parameters by :func:`params_key`. The copy keeps a caller's
+    change of a returned frame out of the cache."""
+    import copy
+
+    try:
+        value = _MEMO[key]
+    except KeyError:
+        value = compute()
+        if len(_MEMO) >= MEMO_KEEP:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = value
+    return copy.deepcopy(value)

@@ -13,7 +13,7 @@ from ..metrics import (crosstab, reliability, survey, survey_change, survey_grou
 from ..present import Chart, Table, Text
 from ..present import format as fmt
 from ..present import survey_plots, survey_text
-from .base import Report, load_params, place
+from .base import Report, frame_digest, load_params, memo, params_key, place
 from .survey_common import alpha_table
 
 __all__ = ["build"]
@@ -31,8 +31,6 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     name, code = place(district)
     city = code is None
     score_map, alpha, window = p["score_points"], p["alpha"], p["rolling_window"]
-    flags = {"min_n_flag": p["min_n_flag"], "min_n_suppress": p["min_n_suppress"]}
-    test = {"method": p["correction"], "alpha": alpha}
     data = loaders.load_retailer_survey(
         months=(survey_change.shift_month(month, -12 - 2 * window), month), store=store)
     labels, items = survey.item_labels(), survey.survey_item_codes("retailer")
@@ -44,8 +42,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 满意度指数 under three weightings
     month_city = survey.select(data, month=month)
-    derived = survey.importance_weights(month_city, items=items, overall="R10",
-                                        method=p["importance_method"], score_map=score_map)
+    derived, by_district, changes, fam, rolling_all = memo(
+        (NOTEBOOK, "city", month, frame_digest(data), params_key(p), tuple(items)),
+        lambda: _city_parts(data, month_city, month, p, items))
     weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
     index = {k: survey.satisfaction_index(cur, weights=w, items=items,
                                           score_map=score_map)["index"].iloc[0]
@@ -65,9 +64,6 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                                          {"labels": labels,
                                           "title": f"{name} {month} 各题目回答分布"}))
 
-    by_district = survey.district_names(survey.index_by_weights(
-        month_city, by="district_code", weight_sets=weight_sets, items=items,
-        score_map=score_map))
     stability = survey.ranking_stability(by_district, names=list(weight_sets))
     r.section("ranking").add(
         Table(by_district.rename(columns={"n": "sample_shops"})[
@@ -94,8 +90,6 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
             columns={"mean": "score"})[["item", "score", "item_rest_corr", "alpha_if_dropped", "pc1_loading",
                                         "reverse_suspect", "warning"]], title="题目信度"))
 
-    changes = survey_change.survey_changes(data, month=month, items=items + ["R10"],
-                                           score_map=score_map, **test, **flags)
     mine = (survey.select(changes, district=name) if not city
             else changes[changes["significant"] | (changes["n_flag"] != "ok")])
     view = survey.district_names(mine.assign(item=mine["item"].map(labels))).rename(columns={
@@ -108,7 +102,6 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         title="得分变化" + ("（全市页只列显著与小样本的格子）" if city else ""),
         cap=40, noun="项", sheet="满意度得分变化", city=city,
         empty="没有经校正后显著或小样本的变化。"))
-    fam = survey_change.multiplicity_summary(changes, by="district_code", pages=1)
     ch.add(Table(fam[["family", "n_tests", "units", "items", "correction", "n_significant",
                       "false_alarm_bound"]],
                  title="多重比较：每个比较口径的全部检验一起按 Holm 法校正（面板客户按配对检验）"))
@@ -124,10 +117,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
            if len(survey.select(changes[changes["significant"]], district=name))
            else Text("本月无经校正后显著的变化。"))
 
-    rolling = survey_change.rolling_scores(data, month=month, window=window, items=items,
-                                           score_map=score_map, **test, **flags)
-    rolling = survey.district_names(survey.select(rolling, district=name) if not city
-                                    else rolling)
+    rolling = survey.district_names(survey.select(rolling_all, district=name) if not city
+                                    else rolling_all)
     roll = rolling.groupby("district", as_index=False, sort=False).agg(
         rolling_min_n=("n_cur", "min"), score_recent=("mean_cur", "mean"),
         score_prior=("mean_base", "mean"), significant_items=("significant", "sum"))
@@ -181,6 +172,29 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         "fix_first": "、".join(fix_first), "straight_lining": int(straight["straight_line"].sum()),
     }
     return r
+
+
+def _city_parts(data: pd.DataFrame, month_city: pd.DataFrame, month: str, p: dict,
+                items: list[str]) -> tuple:
+    """The parts of the report that are the same on every page of the month (computed once per
+    kernel, :func:`~.base.memo`): the derived importance weights, every district's index, the
+    score changes of every district and item (one Holm family per comparison), their
+    multiple-testing summary and the rolling comparison of every district."""
+    score_map = p["score_points"]
+    test = {"method": p["correction"], "alpha": p["alpha"]}
+    flags = {"min_n_flag": p["min_n_flag"], "min_n_suppress": p["min_n_suppress"]}
+    derived = survey.importance_weights(month_city, items=items, overall="R10",
+                                        method=p["importance_method"], score_map=score_map)
+    weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
+    by_district = survey.district_names(survey.index_by_weights(
+        month_city, by="district_code", weight_sets=weight_sets, items=items,
+        score_map=score_map))
+    changes = survey_change.survey_changes(data, month=month, items=items + ["R10"],
+                                           score_map=score_map, **test, **flags)
+    fam = survey_change.multiplicity_summary(changes, by="district_code", pages=1)
+    rolling = survey_change.rolling_scores(data, month=month, window=p["rolling_window"],
+                                           items=items, score_map=score_map, **test, **flags)
+    return derived, by_district, changes, fam, rolling
 
 
 def _group_index(shops: pd.DataFrame, col: str) -> pd.DataFrame:
