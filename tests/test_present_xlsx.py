@@ -57,3 +57,23 @@ def test_indicator_table_formats_each_row_by_its_quantity():
     assert [ws.cell(row=i, column=2).number_format for i in (2, 3, 4)] == [
         "#,##0.0", "#,##0", "#,##0"]
     assert ws.cell(row=2, column=3).number_format == "+0.0%;-0.0%;0.0%"
+
+
+def test_workbook_edge_values_read_back_in_openpyxl():
+    """Titles Excel refuses are cleaned, text keeps its spaces and loses control characters,
+    non-finite numbers and "" are blank, dates are dates, booleans stay booleans, the filter
+    covers the table and an empty table keeps its headers (read back with openpyxl)."""
+    import datetime as dt
+
+    df = pd.DataFrame({"名称": [" a b ", "x\x01y", ""], "值": [1.5, float("nan"), float("inf")],
+                       "日期": [dt.date(2026, 10, 1), None, None], "是否": [True, False, True]})
+    wb = load_workbook(io.BytesIO(xlsx.workbook_bytes([("a/b:c's", df), ("空", df.head(0))])))
+    ws = wb["a_b_c's"]
+    assert [c.value for c in ws[2]] == [" a b ", 1.5, dt.datetime(2026, 10, 1), True]
+    assert [c.value for c in ws[3]][:2] == ["xy", None] and ws["B4"].value is None
+    assert ws["A4"].value is None and ws["A2"].number_format == "@"
+    assert ws["C2"].number_format == "yyyy-mm-dd"
+    assert ws.auto_filter.ref == "A1:D4" and ws.freeze_panes == "A2"
+    assert [c.value for c in wb["空"][1]] == ["名称", "值", "日期", "是否"]
+    head = ws["A1"]
+    assert head.font.b and head.fill.fgColor.rgb.endswith("EEF3FA")

@@ -8,9 +8,13 @@ text, and column widths fitted to the content. The tables are the full lists the
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import math
+import re
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from . import format as fmt
@@ -73,41 +77,69 @@ def _column(df: pd.DataFrame, col: str, row_keys: str | None):
     return e.header, values, [_number_format(e)] * len(df), shown
 
 
-def _write_sheet(wb, name: str, df: pd.DataFrame, row_keys: str | None = None) -> None:
-    from openpyxl.utils import get_column_letter
+#: Characters XML 1.0 (and so XLSX) cannot hold; dropped from text cells.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Characters Excel refuses in a sheet title.
+_BAD_TITLE = re.compile(r"[\\/*?:\[\]]")
+HEADER = {"bold": True, "bg_color": "#EEF3FA", "align": "center", "valign": "vcenter"}
 
-    ws = wb.create_sheet(name)
-    widths = []
-    for j, col in enumerate(df.columns, 1):
-        head, values, formats, shown = _column(df, col, row_keys)
-        ws.cell(row=1, column=j, value=head)
-        for i, (v, nf) in enumerate(zip(values, formats), 2):
-            c = ws.cell(row=i, column=j, value=v)
+
+class _Formats:
+    """The workbook's cell formats, one XlsxWriter format per number format."""
+
+    def __init__(self, wb) -> None:
+        self.wb, self.cache = wb, {}
+        self.header = wb.add_format(HEADER)
+
+    def __call__(self, number_format: str | None):
+        if number_format is None:
+            return None
+        if number_format not in self.cache:
+            self.cache[number_format] = self.wb.add_format({"num_format": number_format})
+        return self.cache[number_format]
+
+
+def _write_sheet(wb, formats: _Formats, name: str, df: pd.DataFrame,
+                 row_keys: str | None = None) -> None:
+    """One table on sheet ``name``: headers in row 1 (frozen, with a filter), its rows below;
+    text as text (``@``), numbers with their format, dates as dates; missing and non-finite
+    values stay blank."""
+    ws = wb.add_worksheet(name)
+    text, day = formats("@"), formats("yyyy-mm-dd")
+    for j, col in enumerate(df.columns):
+        head, values, number_formats, shown = _column(df, col, row_keys)
+        ws.write_string(0, j, head, formats.header)
+        for i, (v, nf) in enumerate(zip(values, number_formats), 1):
+            if v is None or isinstance(v, str) and not v:
+                continue
             if isinstance(v, str):
-                c.number_format = "@"
-            elif v is not None and nf:
-                c.number_format = nf
-        widths.append(min(60, max(display_width(x) for x in [head, *shown]) + 2))
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    for j, w in enumerate(widths, 1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-        cell = ws.cell(row=1, column=j)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="EEF3FA")
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    ws.freeze_panes = "A2"
+                ws.write_string(i, j, _ILLEGAL.sub("", v), text)
+            elif isinstance(v, (bool, np.bool_)):
+                ws.write_boolean(i, j, bool(v))
+            elif isinstance(v, (dt.date, dt.datetime)):
+                ws.write_datetime(i, j, v, day if not isinstance(v, dt.datetime)
+                                  else formats("yyyy-mm-dd h:mm:ss"))
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                if math.isfinite(v):
+                    ws.write_number(i, j, v, formats(nf))
+            else:
+                ws.write_string(i, j, _ILLEGAL.sub("", str(v)), text)
+        ws.set_column(j, j, min(60, max(display_width(x) for x in [head, *shown]) + 2))
+    ws.freeze_panes(1, 0)
     if len(df.columns) and len(df):
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{len(df) + 1}"
+        ws.autofilter(0, 0, len(df), len(df.columns) - 1)
 
 
 def _sheet_names(names: Iterable[str]) -> list[str]:
+    """Sheet titles Excel accepts: at most 31 characters, none of \\ / * ? : [ ], no quote at
+    either end, unique."""
     used: set[str] = set()
     out = []
     for name in names:
-        base, n = str(name)[:31], 2
+        clean = _BAD_TITLE.sub("_", str(name)).strip("'") or "表"
+        base, n = clean[:31], 2
         while base in used:
-            base, n = f"{str(name)[:28]}_{n}", n + 1
+            base, n = f"{clean[:28]}_{n}", n + 1
         used.add(base)
         out.append(base)
     return out
@@ -116,15 +148,14 @@ def _sheet_names(names: Iterable[str]) -> list[str]:
 def workbook_bytes(sheets: list[tuple]) -> bytes:
     """An XLSX of ``sheets`` ((name, frame) or (name, frame, row_keys)): frames with glossary-key
     columns get Chinese headers and number formats by kind (by row for the ``row_keys`` table's
-    value columns); others are written as they are. Returns the file's bytes."""
-    from openpyxl import Workbook
+    value columns); others are written as they are. Returns the file's bytes (XlsxWriter)."""
+    import xlsxwriter
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, (_, df, *rest) in zip(_sheet_names(s[0] for s in sheets), sheets):
-        _write_sheet(wb, name, df, rest[0] if rest else None)
     buf = io.BytesIO()
-    wb.save(buf)
+    with xlsxwriter.Workbook(buf, {"in_memory": True}) as wb:
+        formats = _Formats(wb)
+        for name, (_, df, *rest) in zip(_sheet_names(s[0] for s in sheets), sheets):
+            _write_sheet(wb, formats, name, df, rest[0] if rest else None)
     return buf.getvalue()
 
 
