@@ -181,6 +181,7 @@ class WarmKernel:
         self.km = None
         self.runs = 0
         self._ipc_dir: str | None = None
+        self.memory_limit: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> "WarmKernel":
@@ -192,7 +193,11 @@ class WarmKernel:
                                 ip=os.path.join(self._ipc_dir, "k"))
         self.cwd.mkdir(parents=True, exist_ok=True)
         # No history database: runs reset the execution counter and need no history.
-        run_sync(km.start_kernel)(env=kernel_env(self.store, self.threads), cwd=str(self.cwd),
+        env = kernel_env(self.store, self.threads)
+        # the DuckDB memory cap the kernel runs with (read at its first query): a batch with
+        # another cap starts a kernel of its own (thread_kernel)
+        self.memory_limit = env.get("KEHU_MEMORY_LIMIT")
+        run_sync(km.start_kernel)(env=env, cwd=str(self.cwd),
                                   extra_arguments=["--HistoryManager.enabled=False"])
         self.km = km
         self.execute(WARMUP_CODE.format(modules=self.imports, reset_source=RESET_SOURCE),
@@ -269,8 +274,9 @@ _ALL_LOCK = threading.Lock()
 def thread_kernel(**kwargs) -> WarmKernel:
     """The warm kernel of the calling thread (started on first use, replaced when dead)."""
     kernel = getattr(_local, "kernel", None)
-    if kernel is not None and kernel.threads != kwargs.get("threads", 0):
-        drop_thread_kernel()  # started for another number of jobs
+    if kernel is not None and (kernel.threads != kwargs.get("threads", 0)
+                               or kernel.memory_limit != os.environ.get("KEHU_MEMORY_LIMIT")):
+        drop_thread_kernel()  # started for another number of jobs or another memory cap
         kernel = None
     if kernel is None:
         kernel = WarmKernel(**kwargs).start()
