@@ -247,3 +247,38 @@ def test_model_intervals_follow_the_error_quantiles(monkeypatch):
     monkeypatch.setattr(M, "ERROR_QUANTILES", False)
     fc = M._normal(np.zeros(2), np.array([2.0, 4.0]), "x", resid=resid)
     np.testing.assert_allclose(fc.hi[80], 1.2815516 * np.array([2.0, 4.0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("trend", ["N", "Ad"])
+def test_ets_least_squares_seasonal_states_in_statsmodels(trend):
+    # season_ls: the initial seasonal states concentrated out with level and trend. The same
+    # parameters and states in statsmodels' ETSModel give the same errors and forecasts, and
+    # at those smoothing parameters the decomposition heuristic's states fit worse
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    y = _log_series(seed=7, n=72, noise=0.06)
+    idx = pd.date_range("2020-01-01", periods=72, freq="MS")
+    fit = F.ets_fit(y, 12, trend=trend, seasonal=True, season_ls=True)
+    assert fit.season0.sum() == pytest.approx(0, abs=1e-9)
+    al, be, ga, ph = F._unpack(fit.params, trend != "N", trend == "Ad", True)
+    names = {"smoothing_level": al, "smoothing_trend": be, "damping_trend": ph,
+             "smoothing_seasonal": ga}
+
+    def smooth(init, season):
+        kw = {"initial_level": init[0], "initial_seasonal": season}
+        if trend != "N":
+            kw["initial_trend"] = init[1]
+        mod = ETSModel(pd.Series(y, index=idx), error="add",
+                       trend="add" if trend != "N" else None, damped_trend=trend == "Ad",
+                       seasonal="add", seasonal_periods=12, initialization_method="known",
+                       **kw)
+        return mod.smooth([names[p] for p in mod.param_names])
+
+    res = smooth(fit.init, fit.season0)
+    assert fit.sse == pytest.approx(res.sse, rel=1e-9)
+    np.testing.assert_allclose(fit.mean, np.asarray(res.forecast(12)), rtol=1e-9)
+    heur = F.ets_fit(y, 12, trend=trend, seasonal=True, start_params=fit.params)
+    assert smooth(heur.init, heur.season0).sse > fit.sse
+    # the heuristic fit's own optimum is no better: the LS states nest the heuristic's
+    assert F.ets_fit(y, 12, trend=trend, seasonal=True, season_ls=True,
+                     start_params=heur.params).sse <= heur.sse * (1 + 1e-9)

@@ -184,3 +184,32 @@ def test_seasonality_test_looks_at_levels_and_changes(monkeypatch):
     assert not M._seasonal(z, 12, "ets")
     monkeypatch.setattr(M, "SEASON_TEST_ON", "either")
     assert M._seasonal(z, 12, "ets") and M._seasonal(z, 12, "sarima")  # sarima: never tested
+
+
+@pytest.mark.parametrize("mode", ["refine", "best"])
+def test_ets_estimated_seasonal_states_fit_at_least_as_well(monkeypatch, mode):
+    # ETS_SEASON_LS: the seasonal form with estimated initial states reaches an SSE no higher
+    # than with the heuristic's (they nest it); below ETS_SEASON_LS_MIN months the heuristic's
+    from kehu_lib.forecast import fast as F
+
+    rng = np.random.default_rng(11)
+    t = np.arange(72)
+    y = np.exp(4 + 0.004 * t + 0.3 * np.sin(t * np.pi / 6) + rng.normal(0, 0.05, 72))
+    seen = []
+    real = F.ets_fit
+    monkeypatch.setattr(F, "ets_fit", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    heur = M.ets(y, 12)
+    base = {f.name: f.sse for f in seen}
+    seen.clear()
+    monkeypatch.setattr(M, "ETS_SEASON_LS", mode)
+    fc = M.ets(y, 12)
+    assert np.all(np.isfinite(fc.mean)) and fc.note.startswith("log ETS(A")
+    assert not np.allclose(fc.mean, heur.mean)
+    for name, sse in base.items():
+        assert min(f.sse for f in seen if f.name == name) <= sse * (1 + 1e-9)
+    seen.clear()
+    M.ets(y[:30], 12)  # 30 months: the heuristic's states only, one fit per form
+    assert len(seen) == len(base) == len(M.ETS_TRENDS)
+    monkeypatch.setattr(M, "ETS_SEASON_LS", "other")
+    with pytest.raises(ValueError, match="ETS_SEASON_LS"):
+        M.ets(y, 12)

@@ -338,21 +338,39 @@ def _season_path(s0: np.ndarray | None, n: int, m: int) -> np.ndarray:
     return np.zeros(n) if s0 is None else s0[np.arange(n) % m]
 
 
+def _season_columns(n: int, m: int) -> np.ndarray:
+    """Rows of the noise-free path's seasonal part from m - 1 free initial states (the m-th is
+    minus their sum: the states sum to 0): row j is 1 at observations j, j + m, ... and -1 at
+    those of position m - 1."""
+    pos = np.arange(n) % m
+    out = (pos[None, :] == np.arange(m - 1)[:, None]).astype(float)
+    out[:, pos == m - 1] = -1.0
+    return out
+
+
 def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
-            start_params=None, season0: np.ndarray | None = None) -> EtsFit:
+            start_params=None, season0: np.ndarray | None = None,
+            season_ls: bool = False) -> EtsFit:
     """Fit one additive-error ETS form to ``y`` by maximum likelihood and forecast ``h`` steps.
 
     ``trend``: "N" (none), "A" (additive) or "Ad" (additive damped); ``seasonal``: additive
     season of period ``m`` (needs 2m observations). The initial level and trend are
     concentrated out (least squares), the seasonal states set by :func:`heuristic_season`
-    (or given as ``season0``). Raises ValueError when the series is too short for the form.
+    (or given as ``season0``), or with ``season_ls`` concentrated out with them (the m - 1
+    free initial seasonal states enter the noise-free path linearly too, so for given smoothing
+    parameters least squares gives their maximum-likelihood values, as the optimised initial
+    states of statsforecast's ``AutoETS`` and of R's ``ets``; they count as parameters of the
+    AICc). Raises ValueError when the series is too short for the form.
     """
     y = np.asarray(y, float)
     n = len(y)
     has_t, damped = trend in ("A", "Ad"), trend == "Ad"
     s0 = None
-    if seasonal:
+    season_ls = season_ls and seasonal
+    if seasonal and not season_ls:
         s0 = season0 if season0 is not None else heuristic_season(y, m)
+    if season_ls and n < 2 * m:
+        raise ValueError(f"seasonal ETS needs {2 * m} observations, got {n}")
     ys = y - _season_path(s0, n, m)
     npar = 1 + has_t + damped + seasonal
     x0 = np.array([0.3, 0.1, 0.95, 0.1][: 1 + has_t + damped] + ([0.1] if seasonal else []))
@@ -361,7 +379,10 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
     if start_params is not None and len(start_params) == npar:
         x0 = np.clip(np.asarray(start_params, float), [b[0] for b in bounds],
                      [b[1] for b in bounds])
-    cols = np.vstack([ys, _design(n, has_t, 1.0).T])  # y, level, trend in rows
+    rows = [ys[None, :], _design(n, has_t, 1.0).T]  # y, level, trend (, seasons) in rows
+    if season_ls:
+        rows.append(_season_columns(n, m))
+    cols = np.vstack(rows)
     powers = np.arange(1, n + 1)
 
     def errors(p):
@@ -371,7 +392,13 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
             np.cumsum(ph ** powers, out=cols[2])
         f = lfilter(a, th, cols)
         fz, fy = f[1:].T, f[0]
-        coef = _ls(fz, fy)
+        if fz.shape[1] <= 2:
+            coef = _ls(fz, fy)
+        else:  # normal equations (lstsq costs ~3x); lstsq when they are singular
+            try:
+                coef = np.linalg.solve(fz.T @ fz, fz.T @ fy)
+            except np.linalg.LinAlgError:
+                coef = np.linalg.lstsq(fz, fy, rcond=None)[0]
         return fy - fz @ coef, coef, a, th
 
     if n <= npar + 1 + has_t + 1:
@@ -381,8 +408,12 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
     e, coef, a, th = errors(p)
     sse = float(e @ e)
     name = "A" + {"N": "N", "A": "A", "Ad": "Ad"}[trend] + ("A" if seasonal else "N")
-    fit = EtsFit(name, np.asarray(p, float), sse, n, k=npar + len(coef) + 1, init=coef,
-                 season0=s0, resid=e)
+    if season_ls:  # the seasonal states out of the coefficients; init keeps level (and trend)
+        cs = coef[1 + has_t:]
+        s0 = np.r_[cs, -cs.sum()]
+    fit = EtsFit(name, np.asarray(p, float), sse, n, k=npar + len(coef) + 1,
+                 init=coef[:1 + has_t], season0=s0, resid=e)
+    coef = coef[:1 + has_t]
     # forecasts: the noise-free path plus the zero-state response with zero future errors
     ph = _unpack(p, has_t, damped, seasonal)[3]
     d = _season_path(s0, n + h, m) + _design(n + h, has_t, ph) @ coef
