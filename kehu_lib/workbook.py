@@ -1,6 +1,6 @@
 """XLSX workbooks an analyst opens in Excel: headers in row 1, frozen, fitted widths, ids as text.
 
-:func:`write_workbook` writes one sheet per frame with openpyxl. Every sheet has its column
+:func:`write_workbook` writes one sheet per frame. Every sheet has its column
 headers in row 1 (bold, filled), the header row frozen, an auto-filter over the table, column
 widths fitted to the longest text (CJK characters count double) within bounds, and the given id
 columns (licence ids, SKU codes, district codes) stored as text with the ``@`` format, so that
@@ -46,50 +46,41 @@ def write_workbook(path: str | Path, sheets: Mapping[str, pd.DataFrame] | Iterab
     """Write ``sheets`` (name -> frame, in order) to ``path``; returns the path.
 
     ``text_columns``: header names whose values are ids, written as text (``@`` format).
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    Written with the district XLSX's SpreadsheetML writer (:func:`kehu_lib.present.xlsx.package`),
+    several times faster than openpyxl's cell objects."""
+    from .present import xlsx
 
     items = list(sheets.items()) if isinstance(sheets, Mapping) else list(sheets)
     if not items:
         raise ValueError(f"{path}: no sheet to write")
     text_cols = set(text_columns)
-    wb = Workbook()
-    wb.remove(wb.active)
-    used: set[str] = set()
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="EEF3FA")
+    styles, used, parts = xlsx.Styles(), set(), []
     for name, df in items:
-        ws = wb.create_sheet(sheet_name(name, used))
         df = df.reset_index(drop=True)
-        ws.append([str(c) for c in df.columns])
-        for cell in ws[1]:
-            cell.font, cell.fill = bold, fill
-            cell.alignment = Alignment(vertical="center", wrap_text=False)
-        ids = [i for i, c in enumerate(df.columns) if str(c) in text_cols]
-        for row in df.itertuples(index=False, name=None):
-            values = []
-            for i, v in enumerate(row):
-                if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
-                    values.append(None)
-                elif i in ids:
-                    values.append(str(v))
-                elif hasattr(v, "item") and not isinstance(v, (str, bytes)):
-                    values.append(v.item())  # numpy scalar -> Python
-                else:
-                    values.append(v)
-            ws.append(values)
+        head = [str(c) for c in df.columns]
+        columns, widths = [], []
         for i, col in enumerate(df.columns):
-            letter = get_column_letter(i + 1)
+            ident = head[i] in text_cols
+            values = [_value(v, ident) for v in df.iloc[:, i].tolist()]
+            columns.append((values, [None] * len(values), "@" if ident else None))
             width = max([display_width(col)] + [display_width(v) for v in df.iloc[:, i]])
-            ws.column_dimensions[letter].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
-            if i in ids:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                    cell.number_format = "@"
-        ws.freeze_panes = "A2"
-        if len(df.columns):
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(len(df), 1) + 1}"
+            widths.append(min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
+        rows = max(len(df), 1) if len(df.columns) else None  # the filter covers an empty table
+        parts.append((sheet_name(name, used),
+                      xlsx.sheet_xml(head, columns, widths, styles, filter_rows=rows),
+                      (len(df.columns), rows) if rows else None))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    path.write_bytes(xlsx.package(parts, styles))
     return path
+
+
+def _value(v, ident: bool):
+    """One value as written: missing is blank, an id is text, a numpy scalar a Python one."""
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
+        return None
+    if ident:
+        return str(v)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return v.item()
+    return v

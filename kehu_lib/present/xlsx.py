@@ -22,7 +22,8 @@ from . import format as fmt
 from . import glossary
 from .tables import BY_ROW
 
-__all__ = ["NUMBER_FORMATS", "workbook_bytes", "summary_sheet", "display_width"]
+__all__ = ["NUMBER_FORMATS", "workbook_bytes", "summary_sheet", "display_width", "sheet_xml",
+           "package", "Styles"]
 
 #: Excel number format of each numeric kind (``number`` uses the entry's decimals).
 NUMBER_FORMATS = {
@@ -107,7 +108,7 @@ def _text(v: str) -> str:
     return f"<is><t{space}>{v}</t></is>"
 
 
-class _Styles:
+class Styles:
     """The workbook's cell formats: 0 default, 1 header, then one per number format."""
 
     def __init__(self) -> None:
@@ -141,13 +142,15 @@ class _Styles:
                 'xfId="0" builtinId="0"/></cellStyles></styleSheet>')
 
 
-def _cell_xml(ref: str, v: Any, nf: str | None, styles: _Styles) -> str:
-    """One ``<c>``: text as an inline string (format ``@``), numbers with ``nf``, dates as
-    Excel dates; None, "" (as openpyxl) or a number that is not finite writes nothing."""
+def _cell_xml(ref: str, v: Any, nf: str | None, styles: Styles, text: str | None = "@") -> str:
+    """One ``<c>``: text as an inline string (format ``text``: ``@`` or None for General),
+    numbers with ``nf``, dates as Excel dates; None, "" (as openpyxl) or a number that is not
+    finite writes nothing."""
     if v is None or isinstance(v, str) and not v:
         return ""
     if isinstance(v, str):
-        return f'<c r="{ref}" s="{styles.index("@")}" t="inlineStr">{_text(v)}</c>'
+        style = f' s="{styles.index(text)}"' if text else ""
+        return f'<c r="{ref}"{style} t="inlineStr">{_text(v)}</c>'
     if isinstance(v, (bool, np.bool_)):
         return f'<c r="{ref}" t="b"><v>{int(v)}</v></c>'
     if isinstance(v, (dt.datetime, dt.date)):
@@ -160,26 +163,24 @@ def _cell_xml(ref: str, v: Any, nf: str | None, styles: _Styles) -> str:
         style = f' s="{styles.index(nf)}"' if nf else ""
         return f'<c r="{ref}"{style}><v>{v!r}</v></c>' if isinstance(v, float) else \
             f'<c r="{ref}"{style}><v>{int(v)}</v></c>'
-    return f'<c r="{ref}" s="{styles.index("@")}" t="inlineStr">{_text(str(v))}</c>'
+    return _cell_xml(ref, str(v), None, styles, text)
 
 
-def _sheet_xml(df: pd.DataFrame, row_keys: str | None, styles: _Styles) -> str:
-    """The worksheet XML of one table: headers in row 1 (frozen, with a filter), then its rows;
-    column widths fitted to the content (see the module docstring)."""
-    letters = [_column_letter(j) for j in range(1, len(df.columns) + 1)]
-    head_cells, columns, widths = [], [], []
-    for letter, col in zip(letters, df.columns):
-        head, values, formats, shown = _column(df, col, row_keys)
-        head_cells.append(f'<c r="{letter}1" s="1" t="inlineStr">{_text(head)}</c>')
-        columns.append((letter, values, formats))
-        widths.append(min(60, max(display_width(x) for x in [head, *shown]) + 2))
-    rows = [f'<row r="1">{"".join(head_cells)}</row>']
-    for i in range(len(df)):
+def sheet_xml(head: list[str], columns: list[tuple[list, list, str | None]],
+              widths: list[float], styles: Styles, *, filter_rows: int | None) -> str:
+    """The worksheet XML of one table: ``head`` in row 1 (header style, frozen), then the rows
+    of ``columns`` ((values, number formats, format of text cells) per column), the columns
+    ``widths`` wide; an auto-filter over ``filter_rows`` rows below the header (None: none)."""
+    letters = [_column_letter(j) for j in range(1, len(head) + 1)]
+    rows = ['<row r="1">' + "".join(f'<c r="{letter}1" s="1" t="inlineStr">{_text(h)}</c>'
+                                    for letter, h in zip(letters, head)) + "</row>"]
+    n = len(columns[0][0]) if columns else 0
+    for i in range(n):
         r = i + 2
         rows.append(f'<row r="{r}">' + "".join(
-            _cell_xml(f"{letter}{r}", values[i], formats[i], styles)
-            for letter, values, formats in columns) + "</row>")
-    last = f"{letters[-1]}{len(df) + 1}" if letters else "A1"
+            _cell_xml(f"{letter}{r}", values[i], formats[i], styles, text)
+            for letter, (values, formats, text) in zip(letters, columns)) + "</row>")
+    last = f"{letters[-1]}{n + 1}" if letters else "A1"
     cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>'
                    for j, w in enumerate(widths, 1))
     return (f"{_XML}<worksheet {_NS}><dimension ref=\"A1:{last}\"/><sheetViews><sheetView "
@@ -187,8 +188,22 @@ def _sheet_xml(df: pd.DataFrame, row_keys: str | None, styles: _Styles) -> str:
             'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
             '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if cols else "") + f"<sheetData>{''.join(rows)}</sheetData>"
-            + (f'<autoFilter ref="A1:{last}"/>' if len(df.columns) and len(df) else "")
+            + (f'<autoFilter ref="A1:{_column_letter(len(head))}{filter_rows + 1}"/>'
+               if head and filter_rows is not None else "")
             + "</worksheet>")
+
+
+def _sheet_xml(df: pd.DataFrame, row_keys: str | None, styles: Styles) -> str:
+    """A table's worksheet: Chinese headers, values and formats by kind, widths fitted to the
+    content (see the module docstring)."""
+    head, columns, widths = [], [], []
+    for col in df.columns:
+        header, values, formats, shown = _column(df, col, row_keys)
+        head.append(header)
+        columns.append((values, formats, "@"))
+        widths.append(min(60, max(display_width(x) for x in [header, *shown]) + 2))
+    return sheet_xml(head, columns, widths, styles,
+                     filter_rows=len(df) if len(df.columns) and len(df) else None)
 
 
 def _sheet_names(names: Iterable[str]) -> list[str]:
@@ -212,19 +227,27 @@ def workbook_bytes(sheets: list[tuple]) -> bytes:
     The SpreadsheetML is written directly (inline strings, one cell format per number format):
     openpyxl builds and serialises an object per cell, ~1 s of CPU for a district's ~13,000
     cells, once per district in every batch; read back with openpyxl in the tests."""
+    styles, names = Styles(), _sheet_names(s[0] for s in sheets)
+    parts = []
+    for name, (_, df, *rest) in zip(names, sheets):
+        parts.append((name, _sheet_xml(df, rest[0] if rest else None, styles),
+                      (len(df.columns), len(df)) if len(df.columns) and len(df) else None))
+    return package(parts, styles)
+
+
+def package(sheets: list[tuple[str, str, tuple[int, int] | None]], styles: Styles) -> bytes:
+    """The XLSX file of ``sheets`` ((name, worksheet XML of :func:`sheet_xml`, the (columns,
+    rows) of its auto-filter or None), names valid and unique) with the ``styles`` they used."""
     import zipfile
 
-    styles, parts, entries, names = _Styles(), [], [], _sheet_names(s[0] for s in sheets)
-    for n, (name, (_, df, *rest)) in enumerate(zip(names, sheets), 1):
-        parts.append((f"xl/worksheets/sheet{n}.xml",
-                      _sheet_xml(df, rest[0] if rest else None, styles)))
-        entries.append(f'<sheet name="{_attr(name)}" sheetId="{n}" r:id="rId{n}"/>')
+    entries = [f'<sheet name="{_attr(name)}" sheetId="{n}" r:id="rId{n}"/>'
+               for n, (name, _, _) in enumerate(sheets, 1)]
+    parts = [(f"xl/worksheets/sheet{n}.xml", xml) for n, (_, xml, _) in enumerate(sheets, 1)]
     filters = "".join(
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n - 1}" hidden="1">'
-        f"'{_xml_escape(name.replace(chr(39), chr(39) * 2))}'!$A$1:$"
-        f"{_column_letter(len(df.columns))}${len(df) + 1}</definedName>"
-        for n, (name, (_, df, *_r)) in enumerate(zip(names, sheets), 1)
-        if len(df.columns) and len(df))
+        f"'{_xml_escape(name.replace(chr(39), chr(39) * 2))}'!$A$1:"
+        f"${_column_letter(dims[0])}${dims[1] + 1}</definedName>"
+        for n, (name, _, dims) in enumerate(sheets, 1) if dims)
     sheet_types = "".join(
         f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/'
         'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
