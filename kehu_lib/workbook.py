@@ -1,6 +1,6 @@
 """XLSX workbooks an analyst opens in Excel: headers in row 1, frozen, fitted widths, ids as text.
 
-:func:`write_workbook` writes one sheet per frame with openpyxl. Every sheet has its column
+:func:`write_workbook` writes one sheet per frame with XlsxWriter. Every sheet has its column
 headers in row 1 (bold, filled), the header row frozen, an auto-filter over the table, column
 widths fitted to the longest text (CJK characters count double) within bounds, and the given id
 columns (licence ids, SKU codes, district codes) stored as text with the ``@`` format, so that
@@ -9,9 +9,11 @@ Excel neither drops leading zeros nor shows ``1.40109E+11``.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from .present.format import text_width
@@ -47,49 +49,51 @@ def write_workbook(path: str | Path, sheets: Mapping[str, pd.DataFrame] | Iterab
 
     ``text_columns``: header names whose values are ids, written as text (``@`` format).
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     items = list(sheets.items()) if isinstance(sheets, Mapping) else list(sheets)
     if not items:
         raise ValueError(f"{path}: no sheet to write")
     text_cols = set(text_columns)
-    wb = Workbook()
-    wb.remove(wb.active)
-    used: set[str] = set()
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="EEF3FA")
-    for name, df in items:
-        ws = wb.create_sheet(sheet_name(name, used))
-        df = df.reset_index(drop=True)
-        ws.append([str(c) for c in df.columns])
-        for cell in ws[1]:
-            cell.font, cell.fill = bold, fill
-            cell.alignment = Alignment(vertical="center", wrap_text=False)
-        ids = [i for i, c in enumerate(df.columns) if str(c) in text_cols]
-        for row in df.itertuples(index=False, name=None):
-            values = []
-            for i, v in enumerate(row):
-                if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT:
-                    values.append(None)
-                elif i in ids:
-                    values.append(str(v))
-                elif hasattr(v, "item") and not isinstance(v, (str, bytes)):
-                    values.append(v.item())  # numpy scalar -> Python
-                else:
-                    values.append(v)
-            ws.append(values)
-        for i, col in enumerate(df.columns):
-            letter = get_column_letter(i + 1)
-            width = max([display_width(col)] + [display_width(v) for v in df.iloc[:, i]])
-            ws.column_dimensions[letter].width = min(MAX_WIDTH, max(MIN_WIDTH, width + 2))
-            if i in ids:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                    cell.number_format = "@"
-        ws.freeze_panes = "A2"
-        if len(df.columns):
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(len(df), 1) + 1}"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    used: set[str] = set()
+    with xlsxwriter.Workbook(str(path)) as wb:
+        head = wb.add_format({"bold": True, "bg_color": "#EEF3FA", "valign": "vcenter"})
+        text = wb.add_format({"num_format": "@"})
+        day = wb.add_format({"num_format": "yyyy-mm-dd"})
+        stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        for name, df in items:
+            ws = wb.add_worksheet(sheet_name(name, used))
+            df = df.reset_index(drop=True)
+            for j, col in enumerate(df.columns):
+                ws.write_string(0, j, str(col), head)
+                ident = str(col) in text_cols
+                for i, v in enumerate(df.iloc[:, j].tolist(), 1):
+                    _write(ws, i, j, v, ident, text, day, stamp)
+                width = max([display_width(col)] + [display_width(v) for v in df.iloc[:, j]])
+                ws.set_column(j, j, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
+            ws.freeze_panes(1, 0)
+            if len(df.columns):
+                ws.autofilter(0, 0, max(len(df), 1), len(df.columns) - 1)
     return path
+
+
+def _write(ws, row: int, col: int, v, ident: bool, text, day, stamp) -> None:
+    """One cell: missing stays blank, an id is text (``@``), numbers, booleans and dates keep
+    their type; any other value is written as its text (never as a formula or a link)."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
+        return
+    if ident:
+        ws.write_string(row, col, str(v), text)
+    elif isinstance(v, (bool, np.bool_)):
+        ws.write_boolean(row, col, bool(v))
+    elif isinstance(v, (int, float, np.integer, np.floating)):
+        if np.isfinite(v):
+            ws.write_number(row, col, v)
+    elif isinstance(v, dt.datetime):
+        ws.write_datetime(row, col, v.replace(tzinfo=None), stamp)
+    elif isinstance(v, dt.date):
+        ws.write_datetime(row, col, v, day)
+    else:
+        ws.write_string(row, col, str(v))
