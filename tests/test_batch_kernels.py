@@ -52,8 +52,8 @@ def test_kernel_uses_ipc_transport_and_resets():
 
 def test_notebook_imports_are_found():
     mods = notebook_imports([TEST_NOTEBOOKS / "demo_report.ipynb"])
-    assert mods == ["kehu_lib", "kehu_lib.exports", "kehu_lib.present", "matplotlib.pyplot",
-                    "pandas"]
+    assert mods == ["kehu_lib", "kehu_lib.exports", "kehu_lib.present", "kehu_lib.present.tables",
+                    "matplotlib.pyplot", "pandas"]
 
 
 def test_a_kernel_for_parallel_jobs_caps_its_thread_pools():

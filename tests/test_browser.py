@@ -45,24 +45,31 @@ def _open(page_path: Path, shot: str):
             page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
             images = page.eval_on_selector_all(
                 "img", "els => els.map(e => e.complete && e.naturalWidth > 0)")
+            captions = page.evaluate("""() => [...document.querySelectorAll('caption')].map(c => {
+                const r = document.createRange(); r.selectNodeContents(c);
+                return [c.innerText, new Set([...r.getClientRects()].map(x => Math.round(x.top))).size];
+            })""")
         finally:
             browser.close()
     outside = [u for u in requests if urlparse(u).scheme not in ("file", "data")
                and urlparse(u).hostname not in ("localhost", "127.0.0.1")]
-    return text, outside, images
+    return text, outside, images, captions
 
 
 def test_month_index_in_chromium(demo_batch):
     opts, _ = demo_batch
-    text, outside, _ = _open(opts.reports / "2026-10" / "index.html", "month_index.png")
+    text, outside, _, _ = _open(opts.reports / "2026-10" / "index.html", "month_index.png")
     assert outside == []
     assert "2026-10 月度报告" in text and "万柏林区" in text and "成功" in text
 
 
 def test_report_in_chromium(demo_batch):
     opts, _ = demo_batch
-    text, outside, images = _open(opts.reports / "2026-10" / "wanbailin" / "demo_report.html",
-                                  "report.png")
+    text, outside, images, captions = _open(
+        opts.reports / "2026-10" / "wanbailin" / "demo_report.html", "report.png")
     assert outside == []
     assert "测试报告：销量概览" in text and "目录" in text and "报告月份" in text
     assert images == [True]  # the embedded chart decoded
+    # A table narrower than its caption (two short columns) widens to it, instead of
+    # wrapping the caption over three lines above the table.
+    assert captions and all(lines == 1 for _, lines in captions), captions
