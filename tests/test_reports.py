@@ -115,3 +115,17 @@ def test_report_builds_and_every_column_is_in_the_glossary(name, district, sampl
     if district != config.CITY:
         assert "districts" not in report.sections  # 区县对比 only on the city page
     assert report.headlines
+
+
+def test_census_weighted_scores_say_how_far_weighting_moves_them(sample_env):
+    """The census page puts the unweighted score before the weighted one, and its sentence gives
+    the range and mean of (weighted − unweighted) as read back from the same table."""
+    from kehu_lib.present import Text, format as fmt
+
+    items = reports.census.build("2026-10", "万柏林区").sections["weighted"].items
+    table = next(i for i in items if isinstance(i, Table))
+    assert list(table.data.columns) == ["item", "n_valid", "score", "score_weighted", "n_eff"]
+    diff = table.data["score_weighted"] - table.data["score"]
+    text = next(i for i in items if isinstance(i, Text)).text
+    assert text == (f"加权后各题得分变化{fmt.score_change(diff.min())}至"
+                    f"{fmt.score_change(diff.max())}分（平均{fmt.score_change(diff.mean())}分）。")

@@ -83,9 +83,14 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     compare = weighted.merge(survey.item_scores(answers)[["item", "mean"]], on="item")
     view = compare.assign(item=compare["item"].map(survey.item_labels())).rename(
         columns={"mean_weighted": "score_weighted", "mean": "score"})
-    r.section("weighted").add(Table(view[["item", "n_valid", "score_weighted", "n_eff", "score"]],
-                                    title=f"{month} 满意度题目得分：加权与未加权",
-                                    empty=f"{name} {month} 没有信息员答卷。"))
+    diff = compare["mean_weighted"] - compare["mean"]
+    sec = r.section("weighted")
+    if diff.notna().any():
+        sec.add(Text(f"加权后各题得分变化{fmt.score_change(diff.min())}至"
+                     f"{fmt.score_change(diff.max())}分（平均{fmt.score_change(diff.mean())}分）。"))
+    sec.add(Table(view[["item", "n_valid", "score", "score_weighted", "n_eff"]],
+                  title=f"{month} 满意度题目得分：未加权与加权",
+                  empty=f"{name} {month} 没有信息员答卷。"))
 
     key = dist.set_index(["variable", "raw"])["share"]
     r.headlines = {
