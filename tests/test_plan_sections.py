@@ -117,7 +117,8 @@ def test_section_sentences_follow_the_plan_not_a_template(lib):
                  execution_flags=pd.DataFrame(columns=["manager_id", "code"]),
                  coverage=pd.DataFrame({"manager_id": ["KM1"], "planned_strategies": [10],
                                         "executed_strategies": [9], "planned_visits": [10],
-                                        "recorded_visits": [10]}))
+                                        "recorded_visits": [10]}),
+                 key_accounts=pd.DataFrame(columns=["trend", "yoy"]))
     f = monthly.section_facts(plan)
     states = plan_text.section_summary("states", f, lib)
     assert "本月10户中4户（40.0%）" in states[0] and "区县共性问题" not in states[1]
@@ -127,6 +128,8 @@ def test_section_sentences_follow_the_plan_not_a_template(lib):
     ex = plan_text.section_summary("execution", f, lib)
     assert "计划策略执行率90.0%" in ex[0] and "低于预警线" not in ex[0]
     assert ex[1] == "**建议**：执行到位，保持按方案拜访和登记。"
+    ka = plan_text.section_summary("key_accounts", f, lib)
+    assert ka[0] == "**结论**：客户档案中没有标为大客户的零售户。" and len(ka) == 1
 
 
 def test_problem_text_names_the_product(lib):

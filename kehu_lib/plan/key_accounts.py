@@ -96,7 +96,7 @@ def relationship_score(visits: pd.DataFrame) -> tuple[pd.DataFrame | None, str]:
     missing = [f for f in RELATIONSHIP_ITEMS if f not in visits.columns]
     if missing:
         return None, (f"拜访记录未包含客情关系考核字段（缺{len(missing)}/10项，如"
-                      f"{RELATIONSHIP_ITEMS[missing[0]]}），本月不计算大客户客情关系评分")
+                      f"{RELATIONSHIP_ITEMS[missing[0]]}），本月不计算大客户客情关系评分。")
     items = list(RELATIONSHIP_ITEMS)
     bad = visits[items].apply(pd.to_numeric, errors="coerce")
     if ((bad < 0) | (bad > 10)).any().any():

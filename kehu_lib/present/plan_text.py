@@ -305,7 +305,7 @@ def _improve_text(f, library, names):
 
 def _key_accounts_text(f, library, names):
     if not f["accounts"]:
-        return "没有大客户。", ""
+        return "客户档案中没有标为大客户的零售户。", ""
     c = (f"大客户{f['accounts']:,}户，其中近12个月月均销量下降的{f['declining']:,}户，"
          f"近3月同比下降的{f['yoy_down']:,}户。")
     a = ("对同比和趋势均下降的大客户优先安排拜访，了解原因（货源、竞争、经营变化）并保障优先供货；"

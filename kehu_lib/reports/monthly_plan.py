@@ -141,11 +141,12 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
               empty="上月列出问题的客户本月均已不再存在同一问题。"))
 
     ka = output.masked(plan["key_accounts"])
-    r.section("key_accounts").add(
-        Text(plan["relationship_note"]),
-        Table(ka[["license_id", "district_code", "manager_id", "business_format", "tier",
-                  "volume_cases", "recent_cases", "yoy", "trend", "direction"]],
-              title="大客户", cap=top_n, sheet="大客户", empty="没有大客户。"))
+    if len(ka):  # none: the section's conclusion says so, and the relationship note is moot
+        r.section("key_accounts").add(
+            Text(plan["relationship_note"]),
+            Table(ka[["license_id", "district_code", "manager_id", "business_format", "tier",
+                      "volume_cases", "recent_cases", "yoy", "trend", "direction"]],
+                  title="大客户", cap=top_n, sheet="大客户"))
 
     back = manager_links_base(p["output_dir"])
     written = output.write_manager_plans(plan, p["output_dir"],
