@@ -49,23 +49,27 @@ def _open(page_path: Path, shot: str):
                 const r = document.createRange(); r.selectNodeContents(c);
                 return [c.innerText, new Set([...r.getClientRects()].map(x => Math.round(x.top))).size];
             })""")
+            wide = page.evaluate("""() => [...document.querySelectorAll('table')]
+                .filter(t => t.getBoundingClientRect().width > t.parentElement.clientWidth + 1)
+                .map(t => [t.caption ? t.caption.innerText : '', Math.round(t.getBoundingClientRect().width),
+                           t.parentElement.clientWidth])""")
         finally:
             browser.close()
     outside = [u for u in requests if urlparse(u).scheme not in ("file", "data")
                and urlparse(u).hostname not in ("localhost", "127.0.0.1")]
-    return text, outside, images, captions
+    return text, outside, images, captions, wide
 
 
 def test_month_index_in_chromium(demo_batch):
     opts, _ = demo_batch
-    text, outside, _, _ = _open(opts.reports / "2026-10" / "index.html", "month_index.png")
+    text, outside, _, _, _ = _open(opts.reports / "2026-10" / "index.html", "month_index.png")
     assert outside == []
     assert "2026-10 月度报告" in text and "万柏林区" in text and "成功" in text
 
 
 def test_report_in_chromium(demo_batch):
     opts, _ = demo_batch
-    text, outside, images, captions = _open(
+    text, outside, images, captions, wide = _open(
         opts.reports / "2026-10" / "wanbailin" / "demo_report.html", "report.png")
     assert outside == []
     assert "测试报告：销量概览" in text and "目录" in text and "报告月份" in text
@@ -73,3 +77,6 @@ def test_report_in_chromium(demo_batch):
     # A table narrower than its caption (two short columns) widens to it, instead of
     # wrapping the caption over three lines above the table.
     assert captions and all(lines == 1 for _, lines in captions), captions
+    # An eleven-column table (the supply plan's) fits a 1200 px window: headers break at their
+    # unit's bracket rather than the table scrolling sideways.
+    assert len(captions) >= 2 and wide == [], wide
