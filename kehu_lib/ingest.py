@@ -18,6 +18,7 @@ all-or-nothing (:class:`kehu_lib.store.Transaction`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,7 +28,7 @@ import pandas as pd
 
 from . import config, profiles, store
 from .readers import (CSV_SUFFIXES, XLSX_SUFFIXES, IngestError, Layout, chunks, layout,
-                      read_export, table_of)
+                      layouts as read_parts, read_export, table_of)
 from .present.format import pad, text_width
 from .schema import TABLES
 from .validate import AmbiguousDates, DateState, validate_rows
@@ -174,8 +175,15 @@ def choose_profile(files: Sequence[Path], name: str | None = None) -> tuple[prof
 
 
 def layouts(files: Sequence[Path], prof: profiles.Profile) -> list[Layout]:
-    """Every file's layout (raises IngestError for the first unreadable or incomplete file)."""
-    return [layout(f, prof) for f in files]
+    """Every file's layout, one per part: a workbook holding its table on several sheets gives
+    one per sheet, and notes its other sheets with cells on its first part (raises IngestError
+    for the first unreadable or incomplete file)."""
+    out = []
+    for f in files:
+        parts, notes = read_parts(f, prof)
+        parts[0].extra_notes.extend(notes)
+        out.extend(parts)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -223,8 +231,8 @@ def ingest_folder(path: str | Path, *, store_dir: str | Path | None = None,
             for k, lo in enumerate(by_table[table]):
                 good, rej, res = _read_file(lo, known, prof, chunk_rows)
                 goods.append(good.assign(_file=np.int16(k)))
-                rejects[lo.path] = rej
-                results[lo.path] = res
+                rejects[id(lo)] = rej
+                results[id(lo)] = res
             df = _dedupe_across(table, goods, by_table[table], rejects, results)
             tables[table] = df
             if table == "customers":
@@ -236,13 +244,13 @@ def ingest_folder(path: str | Path, *, store_dir: str | Path | None = None,
                 known["district_code"] |= set(df["district_code"].astype(str))
         rej_root = Path(rejects_dir) if rejects_dir else src / "rejects"
         for lo in los:
-            rej = [r for r in rejects[lo.path] if len(r)]
+            rej = [r for r in rejects[id(lo)] if len(r)]
             if rej:
                 rej_root.mkdir(parents=True, exist_ok=True)
-                out = rej_root / f"{lo.path.stem}.rejects.csv"
+                out = rej_root / f"{lo.path.stem}{_part_suffix(lo)}.rejects.csv"
                 pd.concat(rej, ignore_index=True).sort_values("row", kind="stable").to_csv(
                     out, index=False, encoding="utf-8-sig")
-                results[lo.path].rejects_file = str(out)
+                results[id(lo)].rejects_file = str(out)
         changes, staged = _plan(tables, root, replace, max_shrink, late_share)
         if staged:
             with store.Transaction(root, on_wait=on_wait) as tx:
@@ -252,7 +260,14 @@ def ingest_folder(path: str | Path, *, store_dir: str | Path | None = None,
                     else:
                         tx.stage_partition(frame, table, values)
     name = f"{prof.name} ({'detected' if detected else 'given'})"
-    return IngestReport([results[lo.path] for lo in los], changes, name, notes)
+    return IngestReport([results[id(lo)] for lo in los], changes, name, notes)
+
+
+def _part_suffix(lo: Layout) -> str:
+    """'.<sheet>' for a part of a table spread over sheets (file-name safe), else ''."""
+    if not lo.part:
+        return ""
+    return "." + re.sub(r'[\\/:*?"<>|\s]+', "_", lo.part)
 
 
 def _read_file(lo: Layout, known: dict, prof: profiles.Profile, chunk_rows: int):
@@ -273,7 +288,7 @@ def _read_file(lo: Layout, known: dict, prof: profiles.Profile, chunk_rows: int)
             v = validate_rows(rows.drop(columns="_row"), lo.table, row_numbers=rows["_row"],
                               known=known, dates=state, factors=lo.factors)
         except AmbiguousDates as exc:
-            raise IngestError(f"{lo.path.name}: {exc}; nothing written") from None
+            raise IngestError(f"{lo.name}: {exc}; nothing written") from None
         for col, n in v.notes.get("time_dropped", {}).items():
             time_dropped[col] = time_dropped.get(col, 0) + n
         for col, n in v.notes.get("open_end", {}).items():
@@ -291,7 +306,7 @@ def _read_file(lo: Layout, known: dict, prof: profiles.Profile, chunk_rows: int)
     for col, order in state.order.items():
         notes.append(f"{col}: D/M/Y dates read {'day' if order == 'dayfirst' else 'month'}-first "
                      "(found in the values)")
-    res = FileResult(lo.path.name, lo.table, n_read, len(good), n_read - len(good), lo.personal,
+    res = FileResult(lo.name, lo.table, n_read, len(good), n_read - len(good), lo.personal,
                      lo.unmapped, None, notes)
     return good, rejs, res
 
@@ -348,14 +363,17 @@ def _dedupe_across(table: str, goods: list[pd.DataFrame], los: list[Layout],
         mine = first[first["_file"] == k]
         if not len(mine):
             continue
-        where = [f"row {r} of this file" if f == k else f"{los[f].path.name} row {r}"
+        where = [f"row {r} of this file" if f == k else f"{los[f].name} row {r}"
                  for f, r in zip(mine["_file_first"], mine["_row_first"])]
-        rej = _typed(df.loc[mine["index"]], table).astype(object).astype("string")
+        rej = _typed(df.loc[mine["index"]], table)
+        rej = rej.assign(**{c: rej[c].dt.strftime("%Y-%m-%d") for c in rej.columns
+                            if pd.api.types.is_datetime64_any_dtype(rej[c])})
+        rej = rej.astype(object).astype("string")
         rej.insert(0, "reason", [f"duplicate key ({', '.join(key)}): the same key is in {w}" for w in where])
         rej.insert(0, "column", "+".join(key))
         rej.insert(0, "row", mine["_row"].to_numpy())
-        rejects[lo.path].append(rej.reset_index(drop=True))
-        res = results[lo.path]
+        rejects[id(lo)].append(rej.reset_index(drop=True))
+        res = results[id(lo)]
         res.stored -= len(mine)
         res.rejected += len(mine)
     return df[~dup].reset_index(drop=True)
@@ -486,8 +504,17 @@ def inspect_file(path: str | Path, *, profile: str | None = None, date_format: s
     lines = [f"file:      {p.name}", f"profile:   {prof.name} ({'detected' if detected else 'given'})"]
     lo = layout(p, prof, check=False)
     lines.append(f"table:     {lo.table} ({TABLES[lo.table].zh})")
-    lines.append("read as:   " + (f"XLSX sheet {lo.sheet!r}" if lo.kind == "xlsx" else
+    try:
+        parts, sheet_notes = read_parts(p, prof, lo.table)
+    except IngestError as exc:
+        parts, sheet_notes = [lo], [f"PROBLEM: {exc}"]
+    sheets = ", ".join(repr(x.sheet) for x in parts) if len(parts) > 1 else repr(lo.sheet)
+    lines.append("read as:   " + (f"XLSX sheet{'s' if len(parts) > 1 else ''} {sheets}"
+                                  + (" (the table spans them; every sheet is read, the first shown"
+                                     " here)" if len(parts) > 1 else "")
+                                  if lo.kind == "xlsx" else
                                   f"CSV, encoding {lo.encoding}, delimiter {lo.delimiter!r}"))
+    lines.extend(f"           {n}" for n in sheet_notes)
     lines.append(f"header:    row {lo.header_row}" + (
         f" (rows above skipped: {'; '.join(s for s in lo.skipped_above if s)[:80]!r})" if lo.header_row > 1 else ""))
     lines.append("columns:")

@@ -67,13 +67,21 @@ class Layout:
     delimiter: str | None = None
     sheet: str | None = None
     skipped_above: list[str] = field(default_factory=list)  # text of rows above the header
+    #: The sheet when the file's table spans several sheets (each read as one part), else None.
+    part: str | None = None
+    extra_notes: list[str] = field(default_factory=list)  # e.g. sheets of the file not read
+
+    @property
+    def name(self) -> str:
+        """The file's name, with the sheet when the table spans several: ``订单明细.xlsx〈Sheet2〉``."""
+        return f"{self.path.name}〈{self.part}〉" if self.part else self.path.name
 
     @property
     def factors(self) -> dict[str, float]:
         return {f: UNITS[u][1] for f, u in self.units.items() if UNITS[u][1] != 1.0}
 
     def notes(self) -> list[str]:
-        out = []
+        out = list(self.extra_notes)
         if self.header_row > 1:
             above = "; ".join(s for s in self.skipped_above if s)[:80]
             out.append(f"header found on row {self.header_row}" + (f" (above it: {above!r})" if above else ""))
@@ -218,19 +226,83 @@ def _grids(path: Path, profile: Profile) -> list[tuple[dict, list[list[str]]]]:
     return out
 
 
-def layout(path: Path, profile: Profile, table: str | None = None, check: bool = True) -> Layout:
-    """Find how ``path`` is read under ``profile``; raises IngestError for a file that cannot be
-    read or lacks a required column (naming the file, where the header was looked for, and the
-    expected columns)."""
-    table = table or table_of(path, profile)
-    spec = profile.tables[table]
+def _readings(path: Path, profile: Profile, table: str) -> list[tuple[dict, list[list[str]], int, int]]:
+    """Every candidate reading (delimiter or sheet) with its header row: (opts, rows, score, i)."""
     lookup = profile.lookup(table)
-    best = None
+    out = []
     for opts, rows in _grids(path, profile):
         i, score = _find_header(rows, lookup, profile.header_row)
-        if best is None or score > best[2]:
-            best = (opts, rows, score, i)
-    opts, rows, score, i = best
+        out.append((opts, rows, score, i))
+    return out
+
+
+def layout(path: Path, profile: Profile, table: str | None = None, check: bool = True) -> Layout:
+    """Find how ``path`` is read under ``profile`` (its best-matching delimiter or sheet); raises
+    IngestError for a file that cannot be read or lacks a required column (naming the file, where
+    the header was looked for, and the expected columns). A workbook may hold its table on
+    several sheets: :func:`layouts` finds them all."""
+    table = table or table_of(path, profile)
+    best = None
+    for reading in _readings(path, profile, table):
+        if best is None or reading[2] > best[2]:
+            best = reading
+    return _layout_of(path, profile, table, best, check)
+
+
+def layouts(path: Path, profile: Profile, table: str | None = None) -> tuple[list[Layout], list[str]]:
+    """Every part of ``path`` that holds its table, and notes on the parts not read.
+
+    A CSV is one part. A workbook is read on every sheet whose header has the table's required
+    columns, so a table split over sheets (as exports past Excel's 1,048,576-row limit are) is
+    read whole; each part is then labelled ``file〈sheet〉``. A sheet with cells but no such
+    header (a title page, notes, a pivot) is not read and gets a note naming it and its rows, so
+    nothing is left out unseen. No sheet with the table raises the IngestError of the best one.
+    """
+    table = table or table_of(path, profile)
+    if path.suffix.lower() not in XLSX_SUFFIXES or profile.sheet is not None:
+        return [layout(path, profile, table)], []
+    readings = _readings(path, profile, table)
+    parts, unread = [], []
+    for reading in readings:
+        opts, rows = reading[0], reading[1]
+        try:
+            parts.append(_layout_of(path, profile, table, reading, True))
+        except IngestError as exc:
+            if any(c.strip() for r in rows for c in r):
+                why = str(exc).split(": ", 1)[1] if reading[2] > 0 else (
+                    f"no header row of {table} in its first {HEADER_SEARCH_ROWS} rows")
+                unread.append((opts["sheet"], _sheet_rows(path, opts["sheet"]), why))
+    if not parts:
+        return [layout(path, profile, table)], []  # raises the best sheet's error
+    for sheet, n, why in unread:
+        if n is None or n > HEADER_SEARCH_ROWS:  # more than a title page or notes: maybe data
+            raise IngestError(
+                f"{path.name}: sheet {sheet!r} has {'its' if n is None else f'{n:,}'} rows but is not "
+                f"read ({why}), while sheet {parts[0].sheet!r} holds {table}; if it continues the "
+                f"table, give it the same header row; if not, move it out of the workbook")
+    notes = [f"sheet {sheet!r} not read ({n:,} rows, no {table} header): {why}"
+             for sheet, n, why in unread]
+    if len(parts) > 1:
+        for lo in parts:
+            lo.part = lo.sheet
+    return parts, notes
+
+
+def _sheet_rows(path: Path, sheet: str) -> int | None:
+    """Rows of a sheet, from the workbook's stored dimension (None when it does not say)."""
+    wb = _open_workbook(path)
+    try:
+        return wb[sheet].max_row
+    except Exception:
+        return None
+    finally:
+        wb.close()
+
+
+def _layout_of(path: Path, profile: Profile, table: str, reading, check: bool) -> Layout:
+    spec = profile.tables[table]
+    lookup = profile.lookup(table)
+    opts, rows, score, i = reading
     where = f" of sheet {opts['sheet']!r}" if "sheet" in opts else ""
     if score <= 0:
         looked = f"row {profile.header_row}" if profile.header_row else f"rows 1-{max(1, len(rows))}"

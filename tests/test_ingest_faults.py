@@ -315,6 +315,62 @@ def test_survey_answer_words_are_mapped_or_rejected(exported, st, tmp_path):
 # unreadable files: messages, never tracebacks
 
 
+# --------------------------------------------------------------------------------------------
+# a table split over sheets or files (a city's month is past Excel's 1,048,576-row limit)
+
+
+def test_a_table_over_two_sheets_is_read_whole(exported, st, tmp_path):
+    """Before, only the best-matching sheet was read: the second half was lost with exit 0."""
+    folder = _folder(tmp_path, exported)
+    o = _orders(exported)
+    n = _count(st, MONTH)
+    half = len(o) // 2
+    with pd.ExcelWriter(folder / "订单明细.xlsx") as xw:
+        pd.DataFrame({"说明": ["系统导出", "2026-11-01"]}).to_excel(xw, sheet_name="说明", index=False)
+        o.iloc[:half].to_excel(xw, sheet_name="Sheet1", index=False)
+        o.iloc[half:].to_excel(xw, sheet_name="Sheet2", index=False)
+    report = ingest_folder(folder, store_dir=st)
+    res = {r.file: r for r in report.results}
+    assert set(res) == {"订单明细.xlsx〈Sheet1〉", "订单明细.xlsx〈Sheet2〉"}
+    assert res["订单明细.xlsx〈Sheet1〉"].read == half
+    assert res["订单明细.xlsx〈Sheet2〉"].read == len(o) - half
+    assert _count(st, MONTH) == n == len(o)  # every row of both sheets, none twice
+    assert any("sheet '说明' not read (3 rows" in x for x in res["订单明细.xlsx〈Sheet1〉"].notes)
+    assert "订单明细.xlsx〈Sheet2〉" in report.summary()
+
+
+def test_a_sheet_of_rows_without_the_header_stops_the_ingest(exported, st, tmp_path):
+    """A continuation sheet without the header row would be skipped: refuse instead of losing it."""
+    folder = _folder(tmp_path, exported)
+    o = _orders(exported)
+    with pd.ExcelWriter(folder / "订单明细.xlsx") as xw:
+        o.iloc[:100].to_excel(xw, sheet_name="Sheet1", index=False)
+        o.iloc[100:200].to_excel(xw, sheet_name="Sheet2", index=False, header=False)
+    with pytest.raises(IngestError, match=r"订单明细.xlsx: sheet 'Sheet2' has 100 rows but is not read "
+                                          r"\(no header row of orders .*give it the same header row"):
+        ingest_folder(folder, store_dir=st)
+    assert "PROBLEM: 订单明细.xlsx: sheet 'Sheet2' has 100 rows" in inspect_file(
+        folder / "订单明细.xlsx", store_dir=st)
+
+
+def test_split_files_are_named_by_their_table_and_overlaps_rejected(exported, st, tmp_path):
+    """订单明细_1.csv / 订单明细_2.csv are both orders; rows in both are stored once and the
+    later copies are counted as rejects naming the first file's row."""
+    folder = _folder(tmp_path, exported)
+    o = _orders(exported)
+    n = _count(st, MONTH)
+    half = len(o) // 2
+    _csv(o.iloc[: half + 50], folder / "订单明细_1.csv")
+    _csv(o.iloc[half:], folder / "订单明细_2.csv")
+    report = ingest_folder(folder, store_dir=st)
+    res = {r.file: r for r in report.results}
+    assert res["订单明细_2.csv"].rejected == 50 and res["订单明细_1.csv"].rejected == 0
+    assert _count(st, MONTH) == n == len(o)
+    rej = pd.read_csv(res["订单明细_2.csv"].rejects_file, dtype=str, encoding="utf-8-sig")
+    assert rej["reason"].str.contains(r"the same key is in 订单明细_1\.csv row \d+").all()
+    assert rej["order_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()  # the date as written
+
+
 def _cli(folder, st, *extra):
     res = CliRunner().invoke(app, ["ingest", str(folder), "--out", str(st), *extra])
     assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)

@@ -120,3 +120,16 @@ def test_profile_given_that_does_not_fit_names_the_missing_column(tmp_path):
     with pytest.raises(IngestError, match=r"orders.xlsx: missing column 'sku' \(卷烟规格代码\).*header read "
                                           r"from row 2 of sheet 'Sheet1'.*did you mean '卷烟编码'\?"):
         ingest_folder(folder, store_dir=tmp_path / "st", profile="canonical")
+
+
+def test_file_names_of_split_exports_name_their_table():
+    from pathlib import Path
+
+    from kehu_lib import profiles
+
+    p = profiles.load("canonical")
+    cases = {"订单明细_1.csv": "orders", "订单明细(2).xlsx": "orders", "orders-万柏林区.csv": "orders",
+             "订单明细202610.csv": "orders", "价存采集 (1).csv": "price_checks",
+             "零售客户满意度调查_1.csv": "retailer_survey",  # the longest name, not 零售客户
+             "零售客户_2.csv": "customers", "ordersx.csv": None, "订单明细表.csv": None}
+    assert {n: p.table_for_file(Path(n)) for n in cases} == cases

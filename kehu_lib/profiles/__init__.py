@@ -63,6 +63,10 @@ def field_kind(table: str, name: str) -> str | None:
     return None
 
 
+#: What may follow a table's file name in the name of one part of a split export.
+_PART_SEPARATOR = re.compile(r"[\s_\-.(（\[【#0-9]")
+
+
 @dataclass
 class TableSpec:
     files: list[str]
@@ -85,11 +89,23 @@ class Profile:
     open_end_dates: tuple[str, ...] = ()
 
     def table_for_file(self, path: Path) -> str | None:
+        """The table a file holds from its name: one of the table's ``files`` names, or such a
+        name followed by a separator or digit and anything (the parts of a split export:
+        ``订单明细_1.csv``, ``订单明细(2).xlsx``, ``orders-万柏林区.csv``, ``订单明细202610.csv``);
+        the longest name wins, so ``零售客户满意度调查_1`` is the survey, not ``零售客户``."""
         stem = norm(path.stem)
         for table, spec in self.tables.items():
             if stem in {norm(f) for f in spec.files}:
                 return table
-        return None
+        raw = unicodedata.normalize("NFKC", path.stem).replace("\ufeff", "").strip().lower()
+        best = None
+        for table, spec in self.tables.items():
+            for f in spec.files:
+                name = unicodedata.normalize("NFKC", f).lower()
+                if (raw.startswith(name) and _PART_SEPARATOR.match(raw[len(name):])
+                        and (best is None or len(name) > best[0])):
+                    best = (len(name), table)
+        return best[1] if best else None
 
     def lookup(self, table: str) -> dict[str, str]:
         """Normalised header -> field for ``table``."""
