@@ -230,6 +230,17 @@ def _pa_dtype(f: Field):
             "float64": "float64", "boolean": "boolean"}[f.dtype]
 
 
+_DIGITS = re.compile(r"^\^\\d\{(\d+)\}\$$")
+#: An id that Excel turned into a number and wrote in scientific notation (1.40105E+11).
+_SCIENTIFIC = re.compile(r"^\s*\d(?:\.\d+)?[eE]\+?\d+\s*$")
+
+
+def _pattern_words(regex: str) -> str:
+    """What a pattern asks for, in words: ``^\\d{12}$`` -> '12 digits (pattern ^\\d{12}$)'."""
+    m = _DIGITS.match(regex)
+    return f"{m.group(1)} digits (pattern {regex})" if m else f"pattern {regex}"
+
+
 def pandera_schema(table: str, columns: list[str] | None = None) -> pa.DataFrameSchema:
     """A pandera schema for ``table`` (restricted to ``columns`` when given)."""
     t = TABLES[table]
@@ -245,7 +256,7 @@ def pandera_schema(table: str, columns: list[str] | None = None) -> pa.DataFrame
         if f.le is not None:
             checks.append(pa.Check.le(f.le, error=f"expected <= {f.le:g}"))
         if f.regex:
-            checks.append(pa.Check.str_matches(f.regex, error=f"expected pattern {f.regex}"))
+            checks.append(pa.Check.str_matches(f.regex, error=f"expected {_pattern_words(f.regex)}"))
         cols[f.name] = pa.Column(_pa_dtype(f), checks=checks, nullable=f.nullable, coerce=False)
     return pa.DataFrameSchema(cols, strict=False)
 
@@ -370,6 +381,9 @@ def validate_rows(raw: pd.DataFrame, table: str, *, row_numbers: pd.Series | Non
                 text = f"{col} ({f.zh if f else ''}) is empty: a value is required"
             else:
                 text = f"{col} ({f.zh if f else ''}) = {r.failure_case!r}: {check}"
+                if f is not None and f.regex and _SCIENTIFIC.match(str(r.failure_case)):
+                    text += (" (Excel stored this id as a number and wrote it in scientific "
+                             "notation, losing digits: format the column as text before exporting)")
             reasons.setdefault(int(r.index), []).append((col, text))
     # unique key: the first occurrence is kept, later duplicates rejected
     key = [k for k in t.key if k in df.columns]

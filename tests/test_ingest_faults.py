@@ -283,6 +283,20 @@ def test_full_width_ids_and_thousands_separators_are_normalised(exported, st, tm
     assert {1234.5, 1234.0} <= set(got["amount"])
 
 
+def test_an_id_excel_turned_into_a_number_is_rejected_with_the_cause(exported, st, tmp_path):
+    folder = _folder(tmp_path, exported)
+    o = _orders(exported)
+    o.loc[0, "license_id"] = "1.40105E+11"
+    _csv(o, folder / "orders.csv")
+    report = ingest_folder(folder, store_dir=st)
+    assert report.results[0].rejected == 1 and report.results[0].stored == len(o) - 1
+    rej = pd.read_csv(report.results[0].rejects_file, dtype=str, encoding="utf-8-sig")
+    assert rej.loc[0, "reason"].startswith(
+        "license_id (许可证号) = '1.40105E+11': expected 12 digits (pattern ^\\d{12}$) (Excel stored "
+        "this id as a number and wrote it in scientific notation, losing digits: format the column "
+        "as text before exporting)")
+
+
 def test_unknown_district_code_is_rejected_not_stored(exported, st, tmp_path):
     folder = _folder(tmp_path, exported, "customers")
     c = pd.read_csv(folder / "customers.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
