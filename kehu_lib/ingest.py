@@ -234,6 +234,8 @@ def ingest_folder(path: str | Path, *, store_dir: str | Path | None = None,
                 rejects[id(lo)] = rej
                 results[id(lo)] = res
             df = _dedupe_across(table, goods, by_table[table], rejects, results)
+            df = _reject_strays(table, df, by_table[table], rejects, results, root, replace,
+                                late_share)
             tables[table] = df
             if table == "customers":
                 known["license_id"] |= set(df["license_id"].astype(str))
@@ -365,18 +367,66 @@ def _dedupe_across(table: str, goods: list[pd.DataFrame], los: list[Layout],
             continue
         where = [f"row {r} of this file" if f == k else f"{los[f].name} row {r}"
                  for f, r in zip(mine["_file_first"], mine["_row_first"])]
-        rej = _typed(df.loc[mine["index"]], table)
-        rej = rej.assign(**{c: rej[c].dt.strftime("%Y-%m-%d") for c in rej.columns
-                            if pd.api.types.is_datetime64_any_dtype(rej[c])})
-        rej = rej.astype(object).astype("string")
-        rej.insert(0, "reason", [f"duplicate key ({', '.join(key)}): the same key is in {w}" for w in where])
-        rej.insert(0, "column", "+".join(key))
-        rej.insert(0, "row", mine["_row"].to_numpy())
-        rejects[id(lo)].append(rej.reset_index(drop=True))
-        res = results[id(lo)]
-        res.stored -= len(mine)
-        res.rejected += len(mine)
+        _add_rejects(df.loc[mine["index"]], table, lo, "+".join(key),
+                     [f"duplicate key ({', '.join(key)}): the same key is in {w}" for w in where],
+                     rejects, results)
     return df[~dup].reset_index(drop=True)
+
+
+def _add_rejects(rows: pd.DataFrame, table: str, lo: Layout, column: str, reasons: list[str],
+                 rejects: dict, results: dict) -> None:
+    """Move ``rows`` (good so far) of ``lo`` to its rejects, with their row numbers and reasons."""
+    rej = _typed(rows, table)
+    rej = rej.assign(**{c: rej[c].dt.strftime("%Y-%m-%d") for c in rej.columns
+                        if pd.api.types.is_datetime64_any_dtype(rej[c])})
+    rej = rej.astype(object).astype("string")
+    rej.insert(0, "reason", reasons)
+    rej.insert(0, "column", column)
+    rej.insert(0, "row", rows["_row"].to_numpy())
+    rejects[id(lo)].append(rej.reset_index(drop=True))
+    res = results[id(lo)]
+    res.stored -= len(rows)
+    res.rejected += len(rows)
+
+
+def _reject_strays(table: str, df: pd.DataFrame, los: list[Layout], rejects: dict, results: dict,
+                   root: Path, replace: set[str], late_share: float) -> pd.DataFrame:
+    """Reject the lines of a month the export barely covers and the store does not hold.
+
+    Such a month has fewer than ``late_share`` × the lines of the export's largest month and no
+    partition of this table in the store. Lines of a month the store holds are late lines and
+    are merged (:func:`_plan`); these are a stray date instead: a typo (2016 for 2026) or a line
+    of next month. Storing them would create a month of a handful of lines, and a next month
+    would become the store's latest, the batch's default report month. They are rejected and
+    counted; ``--replace MONTH`` stores them anyway.
+    """
+    if table in store.DIMENSIONS or not len(df):
+        return df
+    mcol = TABLES[table].partition[0]
+    month = df[mcol].astype(str)
+    per_month = month.value_counts()
+    largest = int(per_month.max())
+    held = set(store.months(table, root))
+    stray = {m: int(c) for m, c in per_month.items()
+             if c < late_share * largest and m not in held and m not in replace}
+    if not stray:
+        return df
+    date_col = next((f.name for f in TABLES[table].fields
+                     if f.dtype == "date" and f.name in TABLES[table].key), None)
+    mask = month.isin(list(stray)).to_numpy()
+    for k, lo in enumerate(los):
+        mine = df[mask & (df["_file"] == k).to_numpy()]
+        if not len(mine):
+            continue
+        ms = mine[mcol].astype(str)
+        what = (mine[date_col].dt.strftime("%Y-%m-%d").radd(f"{date_col} ") if date_col
+                else ms.radd(f"{mcol} "))
+        reasons = [f"{w} is in {m}: the store holds no {table} of {m} and this export has only "
+                   f"{stray[m]:,} line(s) of it (its largest month {largest:,}): a stray date? A "
+                   f"new month comes in its own export; pass --replace {m} to store these lines "
+                   "anyway" for w, m in zip(what, ms)]
+        _add_rejects(mine, table, lo, date_col or mcol, reasons, rejects, results)
+    return df[~mask].reset_index(drop=True)
 
 
 def _known_keys(root: Path) -> dict:

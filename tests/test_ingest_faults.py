@@ -95,6 +95,30 @@ def test_late_lines_of_an_earlier_month_are_merged_not_replacing_it(exported, st
     assert _count(st, PREV) == sep_before + 5
 
 
+def test_stray_dates_are_rejected_not_made_into_months(exported, st, tmp_path):
+    """A line of next month and a year typo in October's export: before, each became a month of
+    one line, and 2026-11 the store's latest month (the batch's default). Now both are counted
+    rejects naming the cause; --replace stores such a month on purpose."""
+    folder = _folder(tmp_path, exported)
+    o = _orders(exported).drop(columns=["month"])
+    n = len(o)
+    o.loc[0, "order_date"] = "2026-11-01"
+    o.loc[1, "order_date"] = "2016-10-05"
+    _csv(o, folder / "orders.csv")
+    report = ingest_folder(folder, store_dir=st)
+    assert report.results[0].rejected == 2 and report.results[0].stored == n - 2
+    assert store.months("orders", st)[-1] == MONTH and "2016-10" not in store.months("orders", st)
+    assert _count(st, MONTH) == n - 2
+    rej = pd.read_csv(report.results[0].rejects_file, dtype=str, encoding="utf-8-sig")
+    assert list(rej["row"]) == ["2", "3"]
+    assert rej.loc[0, "reason"].startswith(
+        "order_date 2026-11-01 is in 2026-11: the store holds no orders of 2026-11 and this export "
+        "has only 1 line(s) of it")
+    assert "pass --replace 2016-10" in rej.loc[1, "reason"]
+    ingest_folder(folder, store_dir=st, replace=["2026-11"])
+    assert _count(st, "2026-11") == 1 and "2016-10" not in store.months("orders", st)
+
+
 def test_one_district_export_replaces_only_that_district(exported, st, tmp_path):
     folder = _folder(tmp_path, exported)
     o = _orders(exported)
