@@ -186,3 +186,31 @@ def test_palette_keeps_every_flat_colour_of_a_many_coloured_chart():
     img = palette_image(Image.fromarray(two))
     assert img.mode == "P" and (np.asarray(img.convert("RGB")) == two).all()
     assert COLORS < 100
+
+
+def test_palette_keeps_the_colour_of_one_small_mark():
+    """The retailer survey's change chart draws the one significant change as a red point among
+    blue ones (kehu_lib.present.survey_plots.change_chart). The red covers ~0.02% of the picture,
+    under FLAT_SHARE: it was mapped to a grey edge entry and the page showed no red at all."""
+    import matplotlib
+    import numpy as np
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kehu_lib.batch.charts import figure_png
+    from kehu_lib.present import survey_plots, theme
+
+    theme.set_theme()
+    items = [f"R{i:02d}" for i in range(1, 11)]
+    diff = np.linspace(-3, 3, 10)
+    diff[1] = -20.8
+    changes = pd.DataFrame({"item": items, "diff": diff, "ci_low": diff - 3, "ci_high": diff + 3,
+                            "significant": [i == 1 for i in range(10)]})
+    ax = survey_plots.change_chart(changes)
+    picture = np.asarray(_png_bytes(figure_png(ax.figure, base64=False)).convert("RGB"), dtype=int)
+    plt.close("all")
+    red, blue = np.array([0xD1, 0x49, 0x5B]), np.array([0x1F, 0x5F, 0xA8])
+    assert (np.abs(picture - red).sum(-1) == 0).sum() >= 20  # the red point, exactly
+    assert (np.abs(picture - blue).sum(-1) == 0).sum() >= 9 * 20  # the nine blue ones

@@ -5,7 +5,8 @@ size. A report chart is a few flat colours (white, the grid, the theme's palette
 their anti-aliased edges, so it is stored as a palette PNG of few colours:
 
 - every colour that covers at least :data:`FLAT_SHARE` of the picture (the flat areas, lines,
-  bars, text) is kept *exactly*, so no two series ever merge into one colour;
+  bars, text), and every saturated colour of a small mark (:data:`MARK_PIXELS`), is kept
+  *exactly*, so no two series ever merge into one colour and no marker loses its colour;
 - the remaining entries (up to :data:`COLORS` in all) come from a median cut of the other (edge) pixels and
   serve the anti-aliased edges, each pixel mapped to its nearest entry (no dithering: the edges
   of Chinese glyphs stay crisp, they move by a few levels of grey);
@@ -40,6 +41,12 @@ __all__ = ["figure_png", "palette_image", "register", "render_tight"]
 COLORS = 20
 #: A colour covering at least this share of the pixels is a flat colour, kept exactly.
 FLAT_SHARE = 0.001
+#: A colour of at least this many pixels and :data:`MARK_CHROMA` (max - min channel, of 255)
+#: is kept exactly too: a small mark of its own colour (the one red point of a significant
+#: change among blue ones) covers far less than FLAT_SHARE and was mapped to a grey edge entry.
+#: Grey glyph edges have no chroma, so they still share the edge entries.
+MARK_PIXELS = 12
+MARK_CHROMA = 48
 #: Entries kept for the anti-aliased edges on top of the flat colours.
 EDGE_COLORS = 6
 #: zlib level of the PNG: 9 (Pillow's ``optimize``) is 1.4% smaller than 8 at twice its time
@@ -113,9 +120,11 @@ def palette_image(rgb, *, colors: int = COLORS):
     if len(uniq) <= colors:  # already few colours: all of them, exactly
         table, index = rgb_of, np.arange(len(uniq))
     else:
-        order = np.argsort(-counts, kind="stable")
-        n_flat = min(int((counts >= FLAT_SHARE * packed.size).sum()), 256 - EDGE_COLORS)
-        flat, rest = order[:n_flat], order[n_flat:]  # counts descending
+        chroma = rgb_of.max(axis=1) - rgb_of.min(axis=1)
+        keep = (counts >= FLAT_SHARE * packed.size) | ((counts >= MARK_PIXELS) & (chroma >= MARK_CHROMA))
+        order = np.lexsort((-counts, ~keep))  # kept colours first, each group by count descending
+        n_flat = min(int(keep.sum()), 256 - EDGE_COLORS)
+        flat, rest = order[:n_flat], order[n_flat:]
         size = min(256, max(colors, n_flat + EDGE_COLORS))
         edges = np.repeat(rgb_of[rest], counts[rest], axis=0).astype(np.uint8)  # the edge pixels
         cut = Image.fromarray(edges.reshape(1, -1, 3), "RGB").quantize(
