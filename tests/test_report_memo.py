@@ -16,7 +16,7 @@ def test_memo_computes_once_per_key_and_returns_copies():
         return pd.DataFrame({"x": [1, 2]})
 
     key = ("test_memo", "a")
-    base._MEMO.pop(key, None)
+    base._MEMO.clear()
     first = base.memo(key, compute)
     first.loc[0, "x"] = 99  # a caller's change stays out of the cache
     second = base.memo(key, compute)
@@ -32,3 +32,27 @@ def test_frame_digest_follows_content_and_dtypes():
     assert base.frame_digest(a) != base.frame_digest(a.iloc[::-1].reset_index(drop=True))
     assert base.frame_digest(a) != base.frame_digest(a.astype({"v": "float64"}))
     assert base.params_key({"b": 1, "a": [0.1]}) == base.params_key({"a": [0.1], "b": 1})
+
+
+def test_memo_computes_anew_after_the_library_changed(monkeypatch, tmp_path):
+    """An edited library (a JupyterLab kernel with %autoreload) gets new results, not the
+    cached ones of the old code; code_stamp follows edits, new and removed files."""
+    calls = []
+    base._MEMO.clear()
+    base.memo(("test_memo", "c"), lambda: calls.append(1))
+    base.memo(("test_memo", "c"), lambda: calls.append(1))
+    monkeypatch.setattr(base, "code_stamp", lambda: (1, 2))
+    base.memo(("test_memo", "c"), lambda: calls.append(1))
+    assert len(calls) == 2
+
+    import os
+
+    monkeypatch.undo()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = base.code_stamp(tmp_path)
+    os.utime(tmp_path / "a.py", ns=(before[1] + 10**9, before[1] + 10**9))
+    edited = base.code_stamp(tmp_path)
+    (tmp_path / "b.py").write_text("y = 2\n")
+    os.utime(tmp_path / "b.py", ns=(before[1], before[1]))
+    added = base.code_stamp(tmp_path)
+    assert len({before, edited, added}) == 3 and added[0] == 2

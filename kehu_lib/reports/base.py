@@ -122,9 +122,12 @@ def memo(key: tuple, compute):
     are the same on each of those pages: the first page computes them, the next pages of the
     kernel reuse them. ``key`` must name everything the result depends on: the input frames by
     :func:`frame_digest`, the parameters by :func:`params_key`. The copy keeps a caller's
-    change of a returned frame out of the cache."""
+    change of a returned frame out of the cache. The library's code is part of the key
+    (:func:`code_stamp`): a JupyterLab kernel whose library was edited (``%autoreload``)
+    computes anew instead of showing results of the old code."""
     import copy
 
+    key = (code_stamp(), *key)
     try:
         value = _MEMO[key]
     except KeyError:
@@ -133,3 +136,13 @@ def memo(key: tuple, compute):
             _MEMO.pop(next(iter(_MEMO)))
         _MEMO[key] = value
     return copy.deepcopy(value)
+
+
+def code_stamp(root=None) -> tuple[int, int]:
+    """(number, latest modification time in ns) of the ``.py`` files under ``root`` (default:
+    the library): changes when any of them is edited, added or removed (a few ms)."""
+    from pathlib import Path
+
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    times = [p.stat().st_mtime_ns for p in root.rglob("*.py")]
+    return len(times), max(times, default=0)
