@@ -129,3 +129,21 @@ def test_census_weighted_scores_say_how_far_weighting_moves_them(sample_env):
     text = next(i for i in items if isinstance(i, Text)).text
     assert text == (f"加权后各题得分变化{fmt.score_change(diff.min())}至"
                     f"{fmt.score_change(diff.max())}分（平均{fmt.score_change(diff.mean())}分）。")
+
+
+def test_forecast_page_describes_the_method_it_runs(monkeypatch):
+    """The 说明 is written from kehu_lib.forecast.select: its members, their weighting and the
+    fallback thresholds; a change of the method changes the words (it was a fixed text that
+    still described the old per-series model choice)."""
+    from kehu_lib.forecast import select
+    from kehu_lib.present import forecast_text
+
+    names = glossary.code_names("forecast_model")
+    text = forecast_text.method_text()
+    assert all(names[m] in text for m in select.COMBO)
+    assert f"历史不足{select.MIN_OBS}个月" in text and names[select.INTERMITTENT_METHOD] in text
+    monkeypatch.setattr(select, "COMBO", ("ets", "theta", "sarima", "snaive"))
+    monkeypatch.setattr(select, "WEIGHT_POWER", 2.0, raising=False)
+    changed = forecast_text.method_text()
+    assert "指数平滑ETS、Theta、SARIMA、季节朴素四个模型" in changed
+    assert "回测误差（MASE）平方的倒数加权" in changed

@@ -9,7 +9,7 @@ from .. import aggregates, calendar, config, findings, loaders
 from ..forecast import load_backtest, load_month_forecasts, load_series, plan, report
 from ..metrics import definitions, market
 from ..plan import crossreport
-from ..present import Chart, Table, Text, glossary
+from ..present import Chart, Table, Text, forecast_text, glossary
 from .base import Report, load_params, place
 
 __all__ = ["build"]
@@ -125,7 +125,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         sup.add(Text("本月没有市场预警规格，投放建议即预测值。"))
 
     notes = report.fallback_notes(fc[fc["level"] != "规格"])
-    r.section("notes").add(Text(items=notes, numbered=False) if notes
+    r.section("notes").add(Text(forecast_text.method_text()),
+                           Text("以下系列采用了简化方法：") if notes else None,
+                           Text(items=notes, numbered=False) if notes
                            else Text("所有系列均有足够历史，未采用简化方法。"))
 
     row = total.iloc[0]
