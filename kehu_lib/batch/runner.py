@@ -10,7 +10,6 @@ per-district XLSX.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ from typing import Any, Callable, Sequence
 from .. import config
 from ..store import snapshot as store_snapshot
 from . import params as P
+from . import step
 from .execute import RunResult, RunSpec, execute_run
 from .index import FILES_DIR, LOGS_DIR, district_xlsx, month_index, top_index, write_tables
 from .kernels import notebook_imports, shutdown_all, thread_kernel
@@ -153,18 +153,50 @@ def plan(opts: BatchOptions) -> Plan:
     return Plan(month, store, reports, specs, titles, steps, figures)
 
 
-def run_precompute(funcs: Sequence[str], month: str, store: Path) -> None:
-    """Call each dotted-path ``f(month, store)`` once; a missing module is a clear error."""
+def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
+                   in_process: bool = False) -> None:
+    """Call each dotted-path ``f(month, store)`` once, in order; a missing module is a clear
+    error (:class:`~.params.ParamError`).
+
+    Each step runs in a process of its own (:mod:`.step`), so that the memory of its frames
+    (the city-wide plan holds the 15-month ledger) goes back to the system when it ends instead
+    of staying in the batch process; ``in_process``: call it here (tests, a debugger)."""
     for dotted in funcs:
-        module, _, attr = dotted.rpartition(".")
-        try:
-            func = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
-                               f"({exc})") from None
         start = time.perf_counter()
-        func(month=month, store=store)
+        if in_process:
+            try:
+                func = step.resolve(dotted)
+            except (ImportError, AttributeError, ValueError) as exc:
+                raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
+                                   f"({exc})") from None
+            func(month=month, store=store)
+        else:
+            _step_process(dotted, month, store)
         print(f"precompute {dotted}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
+def _step_process(dotted: str, month: str, store: Path) -> None:
+    """Run one step in a child process (:mod:`.step`); its output passes through to stderr."""
+    import subprocess
+
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding kehu_lib
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run([sys.executable, "-m", "kehu_lib.batch.step", dotted, month,
+                           str(store)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.stdout:
+        sys.stderr.write(proc.stdout)
+    err = proc.stderr or ""
+    if proc.returncode == step.IMPORT_ERROR and step.MARK in err:
+        message = err.split(step.MARK, 1)[1].strip()
+        raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
+                           f"({message})")
+    if err:
+        sys.stderr.write(err)
+    if proc.returncode != 0:
+        tail = "\n".join(err.strip().splitlines()[-15:])
+        raise RuntimeError(f"precompute {dotted} failed (exit status {proc.returncode}):\n{tail}")
 
 
 def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
