@@ -173,7 +173,8 @@ def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> 
     stop.set()
     sampler.join()
     shutil.rmtree(copy, ignore_errors=True)
-    pre = sum(float(x) for x in re.findall(r"^precompute \S+: ([0-9.]+) s", err, re.M))
+    # not anchored at a line start: the progress bar (carriage returns, no newline) may precede
+    pre = sum(float(x) for x in re.findall(r"precompute \S+: ([0-9.]+) s", err))
     summary = [ln for ln in out.splitlines() if " runs: " in ln]
     if proc.returncode != 0:
         print(f"kehu run exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}", file=sys.stderr)
