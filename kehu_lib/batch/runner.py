@@ -281,7 +281,9 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
     One job: the precompute first, then the runs. Several: the pool's kernels start while the
     precompute runs in the background (:class:`PrecomputeSteps`); each worker takes the first
     pending run whose precompute steps are done, so the runs that need none (or only the
-    earlier steps) fill the workers meanwhile and the rest keep their order."""
+    earlier steps) fill the workers meanwhile and the rest keep their order. While the
+    precompute runs, one worker fewer runs at once (jobs − 1, at least 1): the steps get a core
+    of their own, since the longest runs (the market reports, the plans) wait for all of them."""
     from tqdm import tqdm
 
     bar = None
@@ -301,17 +303,34 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
         queue = list(specs)
         results: "Queue[RunResult | None]" = Queue()
 
+        workers = min(jobs, len(specs))
+        busy = [0]  # workers running a run
+
+        def cap() -> int:
+            """Runs at once: one fewer than the workers while the precompute runs (its steps
+            keep a core of their own: every run that needs them waits for the last one, so
+            they are the batch's critical path), all of them after."""
+            running = precompute is not None and pre.error is None and len(pre.done) < len(pre.steps)
+            return max(1, workers - 1) if running else workers
+
         def take() -> RunSpec | None:
             """The next run whose steps are done; None when no run is left that can run."""
             with cond:
                 while queue:
-                    for i, spec in enumerate(queue):
-                        if pre.ready(spec.needs):
-                            return queue.pop(i)
-                    if pre.error is not None:
-                        return None  # the rest need a step that failed
+                    if busy[0] < cap():
+                        for i, spec in enumerate(queue):
+                            if pre.ready(spec.needs):
+                                busy[0] += 1
+                                return queue.pop(i)
+                        if pre.error is not None:
+                            return None  # the rest need a step that failed
                     cond.wait()
                 return None
+
+        def done() -> None:
+            with cond:
+                busy[0] -= 1
+                cond.notify_all()
 
         errors: list[BaseException] = []
 
@@ -319,13 +338,15 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
             try:
                 _warm_kernel(specs[0])
                 while (spec := take()) is not None:
-                    results.put(execute_run(spec))
+                    try:
+                        results.put(execute_run(spec))
+                    finally:
+                        done()
             except BaseException as exc:  # noqa: BLE001 - raised again below
                 errors.append(exc)
             finally:
                 results.put(None)
 
-        workers = min(jobs, len(specs))
         pool = [threading.Thread(target=worker, name=f"kehu-run-{i}", daemon=True)
                 for i in range(workers)]
         if precompute is not None:
