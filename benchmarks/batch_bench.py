@@ -24,8 +24,9 @@ City scale (issue 16), with ``--store`` (once per store, e.g. the ``city`` and t
 sample): the whole month's batch as a user runs it, ``kehu run --month M --force --jobs 2``,
 precompute included and from cold caches (each batch on a fresh hard-linked copy of the store
 without ``derived/``), while the process tree is sampled every 0.2 s (psutil) for the peak RSS
-of the batch process (it runs the precompute), of its other helper processes and of each
-kernel. Prints per store and tree: wall seconds, CPU seconds of the whole process tree (what a
+of the batch process, of its precompute steps (each in a process of its own, see
+``kehu_lib.batch.step``; a baseline that runs them in the batch process shows them there), of
+its other helper processes and of each kernel. Prints per store and tree: wall seconds, CPU seconds of the whole process tree (what a
 shared machine's load does not change), the precompute's seconds (its own log lines),
 the peaks in MB, and with ``--baseline REV`` the same batch with the code of git revision REV
 (exported to a temporary folder, same interpreter), alternated ``--repeat`` times, with the
@@ -125,10 +126,14 @@ def _sample_tree(proc, peaks: dict, stop) -> None:
                 rss = q.memory_info().rss
                 if q.pid not in peaks:
                     peaks[q.pid] = ["batch" if q.pid == root.pid else "other", 0]
-                if peaks[q.pid][0] == "other" and "ipykernel" in " ".join(q.cmdline()):
-                    # classified again until it is a kernel: a kernel first seen between its
-                    # fork and its exec still shows the batch's command line
-                    peaks[q.pid][0] = "kernel"
+                if peaks[q.pid][0] == "other":
+                    # classified again until it is a kernel or a precompute step: a process
+                    # first seen between its fork and its exec shows the batch's command line
+                    cmd = " ".join(q.cmdline())
+                    if "ipykernel" in cmd:
+                        peaks[q.pid][0] = "kernel"
+                    elif "kehu_lib.batch.step" in cmd:
+                        peaks[q.pid][0] = "step"
                 peaks[q.pid][1] = max(peaks[q.pid][1], rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
@@ -168,7 +173,8 @@ def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> 
     stop.set()
     sampler.join()
     shutil.rmtree(copy, ignore_errors=True)
-    pre = sum(float(x) for x in re.findall(r"^precompute \S+: ([0-9.]+) s", err, re.M))
+    # not anchored at a line start: the progress bar (carriage returns, no newline) may precede
+    pre = sum(float(x) for x in re.findall(r"precompute \S+: ([0-9.]+) s", err))
     summary = [ln for ln in out.splitlines() if " runs: " in ln]
     if proc.returncode != 0:
         print(f"kehu run exit {proc.returncode}\n{out[-2000:]}{err[-2000:]}", file=sys.stderr)
@@ -177,6 +183,7 @@ def scale_run(tree: Path, store: Path, reports: Path, month: str, jobs: int) -> 
     return {"wall": wall, "cpu": cpu, "precompute": pre, "summary": summary[-1] if summary else "?",
             "batch_mb": max([v[1] / mb for v in peaks.values() if v[0] == "batch"], default=0),
             "other_mb": max([v[1] / mb for v in peaks.values() if v[0] == "other"], default=0),
+            "step_mb": max([v[1] / mb for v in peaks.values() if v[0] == "step"], default=0),
             "kernel_mb": kernels[0] if kernels else 0, "kernels_mb": kernels}
 
 
@@ -202,24 +209,29 @@ def scale_main(args) -> None:
                     r = scale_run(tree, store, tmp / f"r{i}-{len(results)}", month, args.jobs)
                     results.setdefault((store.name, label), []).append(r)
                     print(f"  {label}: {r['summary']} ({r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, precompute "
-                          f"{r['precompute']:.1f} s, batch {r['batch_mb']:.0f} MB, kernels "
+                          f"{r['precompute']:.1f} s, batch {r['batch_mb']:.0f} MB, precompute steps "
+                          f"{r['step_mb']:.0f} MB, kernels "
                           f"{', '.join(f'{k:.0f}' for k in r['kernels_mb'])} MB)", flush=True)
     med = statistics.median
-    cols = ("wall", "cpu", "precompute", "batch_mb", "other_mb", "kernel_mb")
+    cols = ("wall", "cpu", "precompute", "batch_mb", "step_mb", "other_mb", "kernel_mb")
     print(f"\n{'store':<10} {'code':<18} {'wall s':>8} {'CPU s':>8} {'precompute s':>13} "
-          f"{'batch+precompute MB':>20} {'helpers MB':>11} {'max kernel MB':>14}")
+          f"{'batch MB':>9} {'precompute steps MB':>20} {'helpers MB':>11} {'max kernel MB':>14}"
+          f"  {'max process <= 2048 MB':>22}")
     for (name, label), rs in results.items():
-        v = [med(r[c] for r in rs) for c in cols]
-        print(f"{name:<10} {label:<18} {v[0]:8.1f} {v[1]:8.1f} {v[2]:13.1f} {v[3]:20.0f} "
-              f"{v[4]:11.0f} {v[5]:14.0f}")
+        v = [med(r.get(c, 0) for r in rs) for c in cols]
+        worst = max(max(r["batch_mb"], r.get("step_mb", 0), r["other_mb"], r["kernel_mb"])
+                    for r in rs)  # the worst run's largest process, not a median
+        print(f"{name:<10} {label:<18} {v[0]:8.1f} {v[1]:8.1f} {v[2]:13.1f} {v[3]:9.0f} "
+              f"{v[4]:20.0f} {v[5]:11.0f} {v[6]:14.0f}  "
+              f"{('yes' if worst <= 2048 else 'NO'):>15} ({worst:.0f})")
     if args.baseline:
         print("\nratios this tree / baseline (medians of the alternated runs):")
         for store in stores:
             base = next(rs for (n, lab), rs in results.items()
                         if n == store.name and lab.startswith("baseline"))
             mine = results[(store.name, "this tree")]
-            parts = [f"{c} {med(r[c] for r in mine) / max(med(r[c] for r in base), 1e-9):.2f}"
-                     for c in cols]
+            parts = [f"{c} {med(r.get(c, 0) for r in mine) / med(r.get(c, 0) for r in base):.2f}"
+                     for c in cols if med(r.get(c, 0) for r in base) > 0]
             print(f"  {store.name}: " + ", ".join(parts))
     print("targets (city sample): wall <= 90 s; every process <= 2048 MB; "
           "default sample: wall ratio <= 1.00")

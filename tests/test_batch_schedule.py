@@ -117,3 +117,44 @@ def test_the_shipped_notebooks_name_shipped_steps():
     for name in ("market_report", "monthly_plan"):
         assert found[name].precompute is None
     assert "kehu_lib.forecast.ensure_month_forecasts" in found["sales_forecast"].precompute
+
+
+def test_while_the_precompute_runs_one_worker_fewer_runs(monkeypatch):
+    """With 2 jobs the precompute keeps a core: one run at a time until its last step is done,
+    then both workers run (the runs waiting for it are the batch's longest)."""
+    lock = threading.Lock()
+    state = {"now": 0, "max_during": 0, "max_after": 0, "free_done": 0}
+    all_free = threading.Event()
+    both = threading.Barrier(2, timeout=10)
+    pre = runner.PrecomputeSteps(["a"], "2026-10", Path("."))
+
+    def fake_precompute(funcs, month, store):
+        all_free.wait(10)  # the step lasts until the three free runs are done
+
+    def fake_run(spec):
+        with lock:
+            state["now"] += 1
+            key = "max_after" if pre.done else "max_during"
+            state[key] = max(state[key], state["now"])
+        if spec.notebook == "all":
+            both.wait()  # both "all" runs at once, or a BrokenBarrierError
+        else:
+            threading.Event().wait(0.05)
+        with lock:
+            state["now"] -= 1
+            if spec.notebook == "free":
+                state["free_done"] += 1
+                if state["free_done"] == 3:
+                    all_free.set()
+        return RunResult(spec.key, spec.notebook, spec.district, spec.slug, "ok")
+
+    monkeypatch.setattr(runner, "run_precompute", fake_precompute)
+    monkeypatch.setattr(runner, "execute_run", fake_run)
+    monkeypatch.setattr(runner, "_warm_kernel", lambda spec: None)
+    monkeypatch.setattr(runner, "shutdown_all", lambda keep_current=False: 0)
+    specs = [_spec("all", None), _spec("all", None), *[_spec("free", ()) for _ in range(3)]]
+    got = []
+    runner._execute_local(specs, 2, got.append, progress=False, precompute=pre)
+    assert len(got) == 5
+    assert state["max_during"] == 1
+    assert state["max_after"] == 2

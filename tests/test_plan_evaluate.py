@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,6 +46,42 @@ def test_did_matches_panel_regression_estimate():
     long["t"] = long["treated"].astype(int)
     fit = smf.ols("y ~ t * post_", data=long).fit()
     assert ev.diff_in_diff(p, outcome="x")["estimate"] == pytest.approx(fit.params["t:post_"])
+
+
+def _statsmodels_did(d, treated, groups):
+    """The former fit: statsmodels OLS of d on const, treated and the groups' dummies, HC1."""
+    from statsmodels.regression.linear_model import OLS
+
+    X = pd.DataFrame({"const": 1.0, "treated": treated.astype(float)})
+    for i, g in enumerate(groups):
+        dummies = pd.get_dummies(pd.Series(g).astype(str), prefix=f"g{i}", drop_first=True,
+                                 dtype=float)
+        X = X.join(dummies.loc[:, dummies.std() > 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the collinear case is rank-deficient on purpose
+        fit = OLS(d, X.to_numpy()).fit(cov_type="HC1")
+    return float(fit.params[1]), float(fit.bse[1])
+
+
+@pytest.mark.parametrize("case", ["plain", "districts", "two_effects", "collinear"])
+def test_did_fit_equals_statsmodels_ols_hc1(case):
+    """did_arrays (numpy, the batch's 54 fits) against statsmodels' OLS with HC1 standard
+    errors, the implementation it replaced: equal to 1e-10 (the rank-deficient case too, where
+    both take the pseudo-inverse's minimum-norm solution)."""
+    rng = np.random.default_rng(16)
+    n = 3000
+    treated = rng.random(n) < 0.1
+    district = rng.choice(["140105", "140106", "140107", "140108", "140109"], n)
+    tier = rng.integers(1, 30, n).astype(str)
+    d = rng.normal(0, 3, n) + 2.0 * treated + (district == "140107") * 1.5 \
+        + rng.standard_t(3, n) * (1 + treated)  # heteroskedastic
+    groups = {"plain": [], "districts": [district], "two_effects": [district, tier],
+              # the treated shops are a level of their own: treated = that level's dummy
+              "collinear": [np.where(treated, "zz", district)]}[case]
+    r = ev.did_arrays(d, treated, groups)
+    b, se = _statsmodels_did(d, treated, groups)
+    assert abs(r["estimate"] - b) <= 1e-10 * max(1, abs(b))
+    assert abs(r["se"] - se) <= 1e-10 * max(1, se)
 
 
 def test_did_small_groups_and_bad_input():

@@ -10,7 +10,6 @@ per-district XLSX.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ from typing import Any, Callable, Sequence
 from .. import config
 from ..store import snapshot as store_snapshot
 from . import params as P
+from . import step
 from .execute import RunResult, RunSpec, execute_run
 from .index import FILES_DIR, LOGS_DIR, district_xlsx, month_index, top_index, write_tables
 from .kernels import notebook_imports, shutdown_all, thread_kernel
@@ -153,18 +153,50 @@ def plan(opts: BatchOptions) -> Plan:
     return Plan(month, store, reports, specs, titles, steps, figures)
 
 
-def run_precompute(funcs: Sequence[str], month: str, store: Path) -> None:
-    """Call each dotted-path ``f(month, store)`` once; a missing module is a clear error."""
+def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
+                   in_process: bool = False) -> None:
+    """Call each dotted-path ``f(month, store)`` once, in order; a missing module is a clear
+    error (:class:`~.params.ParamError`).
+
+    Each step runs in a process of its own (:mod:`.step`), so that the memory of its frames
+    (the city-wide plan holds the 15-month ledger) goes back to the system when it ends instead
+    of staying in the batch process; ``in_process``: call it here (tests, a debugger)."""
     for dotted in funcs:
-        module, _, attr = dotted.rpartition(".")
-        try:
-            func = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
-                               f"({exc})") from None
         start = time.perf_counter()
-        func(month=month, store=store)
+        if in_process:
+            try:
+                func = step.resolve(dotted)
+            except (ImportError, AttributeError, ValueError) as exc:
+                raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
+                                   f"({exc})") from None
+            func(month=month, store=store)
+        else:
+            _step_process(dotted, month, store)
         print(f"precompute {dotted}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
+def _step_process(dotted: str, month: str, store: Path) -> None:
+    """Run one step in a child process (:mod:`.step`); its output passes through to stderr."""
+    import subprocess
+
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding kehu_lib
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run([sys.executable, "-m", "kehu_lib.batch.step", dotted, month,
+                           str(store)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.stdout:
+        sys.stderr.write(proc.stdout)
+    err = proc.stderr or ""
+    if proc.returncode == step.IMPORT_ERROR and step.MARK in err:
+        message = err.split(step.MARK, 1)[1].strip()
+        raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
+                           f"({message})")
+    if err:
+        sys.stderr.write(err)
+    if proc.returncode != 0:
+        tail = "\n".join(err.strip().splitlines()[-15:])
+        raise RuntimeError(f"precompute {dotted} failed (exit status {proc.returncode}):\n{tail}")
 
 
 def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
@@ -249,7 +281,9 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
     One job: the precompute first, then the runs. Several: the pool's kernels start while the
     precompute runs in the background (:class:`PrecomputeSteps`); each worker takes the first
     pending run whose precompute steps are done, so the runs that need none (or only the
-    earlier steps) fill the workers meanwhile and the rest keep their order."""
+    earlier steps) fill the workers meanwhile and the rest keep their order. While the
+    precompute runs, one worker fewer runs at once (jobs − 1, at least 1): the steps get a core
+    of their own, since the longest runs (the market reports, the plans) wait for all of them."""
     from tqdm import tqdm
 
     bar = None
@@ -269,17 +303,34 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
         queue = list(specs)
         results: "Queue[RunResult | None]" = Queue()
 
+        workers = min(jobs, len(specs))
+        busy = [0]  # workers running a run
+
+        def cap() -> int:
+            """Runs at once: one fewer than the workers while the precompute runs (its steps
+            keep a core of their own: every run that needs them waits for the last one, so
+            they are the batch's critical path), all of them after."""
+            running = precompute is not None and pre.error is None and len(pre.done) < len(pre.steps)
+            return max(1, workers - 1) if running else workers
+
         def take() -> RunSpec | None:
             """The next run whose steps are done; None when no run is left that can run."""
             with cond:
                 while queue:
-                    for i, spec in enumerate(queue):
-                        if pre.ready(spec.needs):
-                            return queue.pop(i)
-                    if pre.error is not None:
-                        return None  # the rest need a step that failed
+                    if busy[0] < cap():
+                        for i, spec in enumerate(queue):
+                            if pre.ready(spec.needs):
+                                busy[0] += 1
+                                return queue.pop(i)
+                        if pre.error is not None:
+                            return None  # the rest need a step that failed
                     cond.wait()
                 return None
+
+        def done() -> None:
+            with cond:
+                busy[0] -= 1
+                cond.notify_all()
 
         errors: list[BaseException] = []
 
@@ -287,13 +338,15 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
             try:
                 _warm_kernel(specs[0])
                 while (spec := take()) is not None:
-                    results.put(execute_run(spec))
+                    try:
+                        results.put(execute_run(spec))
+                    finally:
+                        done()
             except BaseException as exc:  # noqa: BLE001 - raised again below
                 errors.append(exc)
             finally:
                 results.put(None)
 
-        workers = min(jobs, len(specs))
         pool = [threading.Thread(target=worker, name=f"kehu-run-{i}", daemon=True)
                 for i in range(workers)]
         if precompute is not None:

@@ -20,7 +20,7 @@ from ..frames import isin
 
 __all__ = ["OUTCOMES", "outcome_label", "VERDICTS", "EVALUATION_COLUMNS", "verdict_codes",
            "strategy_execution",
-           "diff_in_diff", "outcome_panel", "evaluate_strategies", "evaluate_by_district",
+           "diff_in_diff", "did_arrays", "outcome_panel", "evaluate_strategies", "evaluate_by_district",
            "plan_coverage", "forecast_error"]
 
 #: Indicators a strategy can be judged on: code -> direction of an improvement (+1: up is
@@ -95,29 +95,60 @@ def diff_in_diff(data: pd.DataFrame, *, outcome: str, pre: str = "pre", post: st
     dict: n_treated, n_control, treated_change, control_change (mean Δ, unit of the outcome),
     estimate, se, ci_low, ci_high, p_value (NaN when either group has fewer than 2 shops).
     """
-    from scipy import stats
-    from statsmodels.regression.linear_model import OLS
-
     for c in (pre, post, treated, *covariates):
         if c not in data.columns:
             raise KeyError(f"diff_in_diff: column {c!r} not in the data")
-    df = data.dropna(subset=[pre, post]).copy()
-    df["_d"] = df[post].astype("float64") - df[pre].astype("float64")
-    t = df[treated].astype(bool)
-    res = {"outcome": outcome, "n_treated": int(t.sum()), "n_control": int((~t).sum()),
-           "treated_change": float(df.loc[t, "_d"].mean()) if t.any() else np.nan,
-           "control_change": float(df.loc[~t, "_d"].mean()) if (~t).any() else np.nan,
+    keep = (data[pre].notna() & data[post].notna()).to_numpy()
+    d = (data[post].to_numpy(dtype="float64", na_value=np.nan)[keep]
+         - data[pre].to_numpy(dtype="float64", na_value=np.nan)[keep])
+    t = data[treated].to_numpy(dtype=bool)[keep]
+    groups = [data[c].astype(str).to_numpy(dtype=object)[keep] for c in covariates]
+    return {"outcome": outcome, **did_arrays(d, t, groups, level=level)}
+
+
+def did_arrays(d: np.ndarray, treated: np.ndarray, groups: Sequence[np.ndarray] = (), *,
+               level: float = 0.95) -> dict:
+    """:func:`diff_in_diff` of the changes ``d`` (float, no NaN), ``treated`` (bool) and the
+    fixed effects' group labels ``groups`` (one array of strings per covariate), in numpy.
+
+    The fit is statsmodels' ``OLS(d, X).fit(cov_type="HC1")`` computed directly: the
+    coefficients from the Moore-Penrose pseudo-inverse of X (statsmodels' default ``pinv``
+    method), the HC1 covariance pinv(X) diag(e² n / (n − rank)) pinv(X)ᵀ; X = a constant, the
+    treated dummy and, per covariate, a dummy per level but the first (sorted as strings, as
+    ``pd.get_dummies(drop_first=True)``); tested equal to statsmodels to 1e-10."""
+    from scipy import stats
+
+    t = np.asarray(treated, dtype=bool)
+    d = np.asarray(d, dtype="float64")
+    n_t = int(t.sum())
+    res = {"n_treated": n_t, "n_control": int(len(t) - n_t),
+           "treated_change": float(d[t].mean()) if n_t else np.nan,
+           "control_change": float(d[~t].mean()) if n_t < len(t) else np.nan,
            "estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
            "p_value": np.nan}
     if res["n_treated"] < 2 or res["n_control"] < 2:
         return res
-    X = pd.DataFrame({"const": 1.0, "treated": t.astype(float)}, index=df.index)
-    for c in covariates:
-        dummies = pd.get_dummies(df[c].astype(str), prefix=c, drop_first=True, dtype=float)
-        X = X.join(dummies.loc[:, dummies.std() > 0])
-    fit = OLS(df["_d"].to_numpy(), X.to_numpy()).fit(cov_type="HC1")
-    b, se = float(fit.params[1]), float(fit.bse[1])
-    dof = len(df) - X.shape[1]
+    cols = [np.ones(len(d)), t.astype("float64")]
+    for g in groups:
+        levels, codes = np.unique(np.asarray(g, dtype=str), return_inverse=True)
+        for j in range(1, len(levels)):  # every level but the first is present: std > 0
+            cols.append((codes == j).astype("float64"))
+    X = np.column_stack(cols)
+    n, k = X.shape
+    gram = X.T @ X
+    if np.linalg.cond(gram) < 1e10:  # full rank, well conditioned: pinv(X) = (XᵀX)⁻¹Xᵀ
+        pinv, rank = np.linalg.solve(gram, X.T), k
+    else:  # statsmodels' pinv_extended and rank
+        u, sv, vt = np.linalg.svd(X, full_matrices=False)
+        inv = np.where(sv > 1e-15 * sv.max(), 1 / np.where(sv > 0, sv, 1), 0.0)
+        pinv = vt.T @ (inv[:, None] * u.T)
+        rank = int((sv > sv.max() * len(sv) * np.finfo(sv.dtype).eps).sum())
+    params = pinv @ d
+    e = d - X @ params
+    h = pinv[1]
+    b = float(params[1])
+    se = float(np.sqrt(h @ (h * e * e) * n / (n - rank)))
+    dof = n - X.shape[1]
     q = stats.t.ppf(0.5 + level / 2, dof)
     res.update(estimate=b, se=se, ci_low=b - q * se, ci_high=b + q * se,
                p_value=float(2 * stats.t.sf(abs(b / se), dof)) if se > 0 else np.nan)
@@ -184,20 +215,34 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     lib = library.strategies
     judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
     rows = []
-    panels: dict[str, pd.DataFrame] = {}  # one panel per outcome (strategies share outcomes)
+    # one panel for every outcome (the shops present in both months, as outcome_panel's),
+    # as arrays: each strategy then only selects its districts and treated shops
+    outcomes = list(dict.fromkeys(judged["evaluate_on"]))
+    keep = ["license_id", "district_code", "manager_id", "tier_band"]
+    panel = values_pre[keep + outcomes].rename(columns={o: f"pre:{o}" for o in outcomes}).merge(
+        values_post[["license_id", *outcomes]].rename(columns={o: f"post:{o}" for o in outcomes}),
+        on="license_id", how="inner")
+    lic, district = panel["license_id"], panel["district_code"]
+    labels = {c: panel[c].astype(str).to_numpy(dtype=object) for c in covariates}
+    change = {}
+    for o in outcomes:
+        pre = panel[f"pre:{o}"].to_numpy(dtype="float64", na_value=np.nan)
+        post = panel[f"post:{o}"].to_numpy(dtype="float64", na_value=np.nan)
+        change[o] = (post - pre, ~np.isnan(pre) & ~np.isnan(post))
     for _, s in judged.iterrows():
         shops = set(given.loc[given["code"] == s["code"], "license_id"])
         if not shops:
             continue
-        if s["evaluate_on"] not in panels:
-            panels[s["evaluate_on"]] = outcome_panel(values_pre, values_post, s["evaluate_on"])
-        panel = panels[s["evaluate_on"]]
-        districts = set(panel.loc[isin(panel["license_id"], shops), "district_code"])
-        panel = panel[panel["district_code"].isin(districts)]
-        panel = panel.assign(treated=isin(panel["license_id"], shops))
-        r = diff_in_diff(panel, outcome=s["evaluate_on"], covariates=covariates)
-        zh, unit = outcome_label(s["evaluate_on"])
-        rows.append({"code": s["code"], "name": s["name"], "outcome_zh": zh, "unit": unit, **r})
+        o = s["evaluate_on"]
+        treated = np.asarray(isin(lic, shops), dtype=bool)
+        # the control shops: the other shops of the treated shops' districts
+        rows_in = district.isin(set(district[treated])).to_numpy(dtype=bool)
+        d, ok = change[o]
+        sel = rows_in & ok
+        r = did_arrays(d[sel], treated[sel], [labels[c][sel] for c in covariates])
+        zh, unit = outcome_label(o)
+        rows.append({"code": s["code"], "name": s["name"], "outcome_zh": zh, "unit": unit,
+                     "outcome": o, **r})
     if not rows:
         return pd.DataFrame(columns=cols)
     out = _judge(pd.DataFrame(rows), alpha=alpha, min_treated=min_treated)

@@ -17,7 +17,7 @@ from ..exports import mask_license
 from ..frames import isin
 
 __all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view", "manager_sheet", "targets_sheet",
-           "page_name", "write_manager_plans", "masked", "effect_chart"]
+           "page_name", "write_manager_plans", "district_manager_pages", "masked", "effect_chart"]
 
 #: The manager's week list (周工作安排): glossary keys of its columns, in order (the Chinese
 #: headers live in ``kehu_lib/present/glossary.yaml``).
@@ -252,6 +252,28 @@ def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "", *,
                    text_columns=[glossary.header("license_id"), glossary.header("manager_id"),
                                  glossary.header("route_id")])
     return pd.DataFrame(rows, columns=["manager_id", "key_shops", "html", "sheet", "folder"])
+
+
+def district_manager_pages(plan: Mapping[str, Any]) -> pd.DataFrame:
+    """The managers' pages that the districts' own plans write (:func:`write_manager_plans` of
+    each district's cut of ``plan``), listed without writing anything: the city's plan links
+    them instead of writing every manager's page a second time.
+
+    A district's plan writes one page per manager of its key shops or targets, with the
+    manager's key shops of that district (the rows of its week list).
+
+    Returns
+    -------
+    DataFrame: district_code, manager_id, key_shops, html (file name), sorted by district and
+    manager (:func:`write_manager_plans` sorts by manager within a district).
+    """
+    cols = ["district_code", "manager_id"]
+    pairs = pd.concat([plan["key_shops"][cols], plan["targets"][cols]]).drop_duplicates()
+    counts = plan["week_plan"].groupby(cols).size().rename("key_shops")
+    out = pairs.join(counts, on=cols).fillna({"key_shops": 0})
+    out["key_shops"] = out["key_shops"].astype("int64")
+    out["html"] = [page_name(plan, m) for m in out["manager_id"]]
+    return out.sort_values(cols, ignore_index=True)
 
 
 #: Bar colour of a strategy's verdict: effective red, negative blue, the rest grey.

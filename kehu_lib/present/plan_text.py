@@ -181,16 +181,22 @@ def manager_short_links(written: pd.DataFrame, *, base: str | None) -> list[str]
 def manager_link_items(written: pd.DataFrame, targets: pd.DataFrame, *,
                        base: str | None) -> list[str]:
     """One Markdown list item per manager's page: '[KM0401 的工作方案](files/…html)：重点客户20户，
-    销量目标111.5箱'. ``written``: :func:`kehu_lib.plan.output.write_manager_plans`; ``base``: the
+    销量目标111.5箱' (the district's name first when ``written`` has a ``district_code``: the
+    city's list, :func:`kehu_lib.plan.output.district_manager_pages`). ``written``:
+    :func:`kehu_lib.plan.output.write_manager_plans`; ``base``: the
     folder of the pages relative to the plan page ('files/'), None to link the written file by
     its absolute address (an interactive run)."""
     from . import format as fmt
 
+    from .. import config
+
+    names = {d.code: d.name for d in config.DISTRICTS}
     t = targets.drop_duplicates("manager_id").set_index("manager_id")
     items = []
     for _, w in written.iterrows():
         href = _href(w, base)
-        text = f"[客户经理 {w['manager_id']} 的工作方案]({href})：重点客户{int(w['key_shops'])}户"
+        where = f"{names[w['district_code']]} " if "district_code" in w.index else ""
+        text = f"{where}[客户经理 {w['manager_id']} 的工作方案]({href})：重点客户{int(w['key_shops'])}户"
         if w["manager_id"] in t.index:
             text += f"，销量目标{fmt.cases(t.at[w['manager_id'], 'volume_target_cases'])}箱"
         items.append(text + "。")

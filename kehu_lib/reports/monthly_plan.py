@@ -39,6 +39,20 @@ def manager_links_base(output_dir: Any) -> str | None:
     return None
 
 
+def district_page_links(plan) -> Any:
+    """The managers' pages of every district's plan (:func:`kehu_lib.plan.output.
+    district_manager_pages`) with ``html`` relative to the city's plan page in the batch:
+    ``../<district folder>/files/<page>``."""
+    from ..batch.index import FILES_DIR
+    from ..batch.params import district_slug
+
+    pages = output.district_manager_pages(plan)
+    names = {d.code: d.name for d in config.DISTRICTS}
+    folder = {c: f"../{district_slug(n)}/{FILES_DIR}/" for c, n in names.items()}
+    pages["html"] = pages["district_code"].map(folder) + pages["html"]
+    return pages
+
+
 def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
     """The monthly plan of ``district`` (or 全市) for report month ``month`` (``""``: latest)."""
     p = {**load_params(NOTEBOOK), **params}
@@ -149,8 +163,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                   title="大客户", cap=top_n, sheet="大客户"))
 
     back = manager_links_base(p["output_dir"])
-    written = output.write_manager_plans(plan, p["output_dir"],
-                                         back=f"../{NOTEBOOK}.html" if back else "")
+    if city and back is not None:
+        # the batch: each district's plan writes its managers' pages (and workbook); the city's
+        # lists them and links there (../<district>/files/…) instead of writing them again
+        written, back = district_page_links(plan), ""
+    else:
+        written = output.write_manager_plans(plan, p["output_dir"],
+                                             back=f"../{NOTEBOOK}.html" if back else "")
     links = plan_text.manager_link_items(written, plan["targets"], base=back)
     r.section("managers").add(Text(items=links) if links else Text("没有客户经理工作方案。"))
     if links:  # a manager finds his own page at the top too

@@ -1,0 +1,63 @@
+"""The batch's precompute steps run each in a process of their own (kehu_lib.batch.step), so
+that the memory of their frames goes back to the system when they end (issue 16: the batch
+process peaked at 2 GB holding the city-wide plan's ledger)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from kehu_lib.batch import params as P
+from kehu_lib.batch import runner
+
+STEPS = textwrap.dedent("""
+    import os
+    from pathlib import Path
+
+    def record(month, store):
+        Path(store, "step.txt").write_text(f"{os.getpid()} {month}")
+
+    def fail(month, store):
+        raise ValueError("the step's own error")
+""")
+
+
+@pytest.fixture
+def steps_module(tmp_path, monkeypatch):
+    mod = tmp_path / "mods"
+    mod.mkdir()
+    (mod / "kehu_test_steps.py").write_text(STEPS, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(mod), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.syspath_prepend(str(mod))
+    return tmp_path
+
+
+def test_a_step_runs_in_a_child_process(steps_module, capsys):
+    store = steps_module
+    runner.run_precompute(["kehu_test_steps.record"], "2026-10", store)
+    pid, month = (store / "step.txt").read_text().split()
+    assert month == "2026-10"
+    assert int(pid) != os.getpid()  # its memory is returned when that process ends
+    assert "precompute kehu_test_steps.record:" in capsys.readouterr().err
+    (store / "step.txt").unlink()
+    runner.run_precompute(["kehu_test_steps.record"], "2026-09", store, in_process=True)
+    assert (store / "step.txt").read_text() == f"{os.getpid()} 2026-09"
+
+
+def test_a_step_that_cannot_be_imported_is_a_parameter_error(tmp_path):
+    for dotted, why in (("no_such_module_x.step", "No module named"),
+                        ("kehu_lib.aggregates.no_such_step", "has no attribute")):
+        for in_process in (False, True):
+            with pytest.raises(P.ParamError, match=f"cannot import {dotted} .*{why}"):
+                runner.run_precompute([dotted], "2026-10", tmp_path, in_process=in_process)
+
+
+def test_a_failing_step_raises_with_its_traceback(steps_module):
+    with pytest.raises(RuntimeError, match=r"(?s)kehu_test_steps.fail failed.*the step's own error"):
+        runner.run_precompute(["kehu_test_steps.fail", "kehu_test_steps.record"], "2026-10",
+                              steps_module)
+    assert not (steps_module / "step.txt").exists()  # the steps after a failed one do not run
