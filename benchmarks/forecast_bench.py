@@ -308,7 +308,7 @@ def coverage_by_horizon(rows: pd.DataFrame, block: int = 6) -> pd.DataFrame:
 
 def policies(extras: list[dict], rows: pd.DataFrame) -> pd.DataFrame:
     """Relative MASE per set of the model-choice policies, from the product's own evidence."""
-    from kehu_lib.forecast.select import MARGIN, decide
+    from kehu_lib.forecast.select import COMBO, MARGIN, WEIGHT_POWER, decide
 
     sn = _unit_mase(rows)["snaive"]
     recs = []
@@ -323,20 +323,18 @@ def policies(extras: list[dict], rows: pd.DataFrame) -> pd.DataFrame:
         rec = {"set": e["set"], "group": e["group"], "unique_id": e["unique_id"]}
         for pol in ("combo", "pick", "margin"):
             rec[pol] = mase(mem[decide(ev, policy=pol, margin=MARGIN)[0]])
-        m = ev.set_index("model")["mase"].reindex(["ets", "theta", "sarima"]).to_numpy(float)
+        m = ev.set_index("model")["mase"].reindex(list(COMBO)).to_numpy(float)
         if np.all(np.isfinite(m)):
-            w = 1 / np.maximum(m, 1e-6)
-            rec["inverse"] = mase(sum(wi * mem[k] for wi, k in zip(w / w.sum(),
-                                                                   ("ets", "theta", "sarima"))))
+            w = 1 / np.maximum(m, 1e-6) ** WEIGHT_POWER
+            rec["inverse"] = mase(sum(wi * mem[k] for wi, k in zip(w / w.sum(), COMBO)))
         else:
             rec["inverse"] = rec["combo"]
-        for k in ("snaive", "ets", "theta", "sarima"):
+        for k in ("snaive",) + COMBO:
             rec[f"only_{k}"] = mase(mem[k])
         rec["sn"] = sn.get((e["set"], e["group"], e["unique_id"]), np.nan)
         recs.append(rec)
     d = pd.DataFrame(recs).dropna(subset=["sn"])
-    cols = ["combo", "pick", "margin", "inverse", "only_ets", "only_theta", "only_sarima",
-            "only_snaive"]
+    cols = ["combo", "pick", "margin", "inverse"] + [f"only_{k}" for k in COMBO + ("snaive",)]
     g = d.groupby(["set", "group"])[cols + ["sn"]].mean()
     rel = g[cols].div(g["sn"], axis=0).groupby(level="set").mean()
     rel["series"] = d.groupby("set").size()
