@@ -52,7 +52,7 @@ def test_model_choice_hand_computed():
     rows = []
     for uid in ("A|总量|合计", "A|价类|一类", "A|品牌|X"):
         for model, err in (("snaive", 20.0), ("ets", 5.0), ("theta", 10.0), ("sarima", 15.0),
-                           ("combo", 8.0)):
+                           ("holt", 12.0), ("combo", 8.0)):
             for o in origins:
                 rows.append({"unique_id": uid, "model": model, "origin": o, "mean": 100 + err,
                              "y": 100.0, "scale": 10.0})
@@ -65,8 +65,10 @@ def test_model_choice_hand_computed():
     # backtest MASE = |error| / scale: 20/10, 5/10, ...; "chosen" rows are not a candidate
     assert (r["mase_snaive"], r["mase_ets"], r["mase_combo"]) == (2.0, 0.5, 0.8)
     assert r["best"] == "ets" and r["origins"] == 2 and r["n"] == 2
-    # weights 1 / MASE: 2, 1, 2/3 over ets, theta, sarima
-    assert r["weight_ets"] == pytest.approx(2 / (2 + 1 + 2 / 3))
-    assert r["weight_sarima"] == pytest.approx((2 / 3) / (2 + 1 + 2 / 3))
+    # weights 1 / MASE^2: 4, 1, 1/2.25, 1/1.44 over ets, theta, sarima, holt
+    tot = 4 + 1 + 1 / 2.25 + 1 / 1.44
+    assert r["weight_ets"] == pytest.approx(4 / tot)
+    assert r["weight_sarima"] == pytest.approx((1 / 2.25) / tot)
+    assert r["weight_holt"] == pytest.approx((1 / 1.44) / tot)
     assert t.iloc[1]["model"] == "sba" and t.iloc[1]["reason"] == "intermittent"
     assert pd.isna(t.iloc[1]["weight_ets"])

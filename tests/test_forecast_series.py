@@ -30,9 +30,10 @@ def test_returns_h_rows_with_intervals_model_and_evidence():
     ev = f.attrs["evidence"]
     assert list(ev["model"]) == list(sel.CANDIDATES)
     assert (ev["origins"] == 2).all() and (ev["n"] == 12).all()  # n-12 and n-6, 6 months each
-    # the members' weights are proportional to 1 / backtest MASE
+    # the members' weights are proportional to 1 / backtest MASE^2 (sel.WEIGHT_POWER)
+    assert sel.WEIGHT_POWER == 2
     w = ev.set_index("model")["weight"].dropna()
-    inv = 1 / ev.set_index("model")["mase"][list(sel.COMBO)]
+    inv = 1 / ev.set_index("model")["mase"][list(sel.COMBO)] ** 2
     np.testing.assert_allclose(w[list(sel.COMBO)], inv / inv.sum())
     # the evidence is the backtest MASE: recompute one candidate from the backtest rows
     bt = f.attrs["backtest"]
@@ -142,10 +143,12 @@ def _ev(**mase):
 
 
 def test_decide_policies_hand_made_evidence():
-    ev = _ev(snaive=1.0, ets=0.5, theta=0.8, sarima=0.9, combo=0.75)
+    ev = _ev(snaive=1.0, ets=0.5, theta=0.8, sarima=0.9, holt=1.0, combo=0.75)
     assert sel.decide(ev) == ("combo", "weighted")  # the measured default
-    np.testing.assert_allclose(sel.combo_weights(ev), np.array([2, 1.25, 1 / 0.9]) /
-                               (2 + 1.25 + 1 / 0.9))
+    # weights 1 / MASE^2 over ets, theta, sarima, holt
+    inv = np.array([4, 1 / 0.64, 1 / 0.81, 1.0])
+    np.testing.assert_allclose(sel.combo_weights(ev), inv / inv.sum())
+    assert sel.combo_weights(ev.iloc[:4]) is None  # a member without backtest: no weights
     assert sel.decide(ev, policy="combo") == ("combo", "combo_default")
     assert sel.decide(ev, policy="pick") == ("ets", "backtest_best")
     # margin 0.3: 0.5 < 0.7 x 0.75 = 0.525 -> switch; margin 0.4: 0.5 >= 0.45 -> keep

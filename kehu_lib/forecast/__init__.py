@@ -1,6 +1,6 @@
 """Sales forecasts (销量预测). Entry points: :func:`forecast_series` (one series) and
 :func:`forecast_long` (a long frame), the path the month's pipeline runs and the benchmark
-measures. Models: ETS, SARIMA(X), Theta and baselines, backtest-based choice,
+measures. Models: ETS, Holt's linear trend, SARIMA(X), Theta and baselines, backtest-based choice,
 calibrated intervals, reconciliation, and the month's cache.
 
 The model forms are those of statsmodels (``ETSModel``, ``SARIMAX``, ``ThetaModel``); they are
@@ -16,7 +16,7 @@ Long format everywhere: input ``unique_id, ds, y`` (``ds`` = month start), outpu
 from .calibrate import calibrate_intervals, interval_scale
 from .festival import estimate_effect, festival_regressor
 from .metrics import accuracy, mase_scale
-from .models import LEVELS, Forecast, combine, ets, naive, sarima, snaive, theta
+from .models import LEVELS, Forecast, combine, ets, holt, naive, sarima, snaive, theta
 from .pipeline import (build_month_forecasts, build_series, ensure_month_forecasts, horizon_for, load_backtest,
                        load_month_forecasts, load_series, monthly_volume)
 from .reconcile import middle_out, reconcile, summing_matrix
@@ -24,7 +24,7 @@ from .select import CANDIDATES, OUT_COLUMNS, backtest_one, choose, forecast_fram
 from .series import forecast_long, forecast_series
 
 __all__ = ["calibrate_intervals", "interval_scale", "estimate_effect", "festival_regressor", "accuracy", "mase_scale", "LEVELS", "Forecast",
-           "combine", "ets", "naive", "sarima", "snaive", "theta", "build_month_forecasts",
+           "combine", "ets", "holt", "naive", "sarima", "snaive", "theta", "build_month_forecasts",
            "build_series", "ensure_month_forecasts", "horizon_for", "load_backtest", "load_month_forecasts", "load_series",
            "monthly_volume", "middle_out", "reconcile", "summing_matrix", "CANDIDATES",
            "OUT_COLUMNS",

@@ -294,6 +294,21 @@ def ets(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
     return out
 
 
+def holt(y, h, *, start=None, xreg=None, xreg_future=None, m: int = 12,
+         warm: dict | None = None) -> Forecast:
+    """Holt's linear trend (ETS with an undamped additive trend, Holt-Winters when seasonal; on
+    the non-seasonal form the forecasts of ARIMA(0,2,2)): :func:`ets` with ``trends=("A",)``,
+    the trend member of the combination (:data:`kehu_lib.forecast.select.COMBO`).
+
+    Alone it runs a year-long surge forward (see :data:`ETS_TRENDS`); as one member of four,
+    weighted by the inverse square of its backtest error, it carries the series whose trend
+    goes on (measured for issue 14 on the product path, benchmarks/forecast_bench.py windows,
+    all 1,428 M3 series, relative MASE: 0.744 -> 0.730, see ``select.COMBO``)."""
+    fc = ets(y, h, start=start, m=m, trends=("A",), warm=warm)
+    fc.model = "holt"
+    return fc
+
+
 def _season_ls(z, h, fit: F.EtsFit, *, trend: str, m: int, start_params) -> F.EtsFit:
     """The seasonal ETS form ``trend`` with estimated initial seasonal states
     (:data:`ETS_SEASON_LS`), given ``fit``, the same form with the heuristic's states."""
@@ -418,4 +433,4 @@ def combine(forecasts: list[Forecast], model: str = "combo", bounds: str = "medi
 
 #: Registry of the model functions by name.
 MODELS = {"snaive": snaive, "naive": naive, "mean": mean_model, "zero": zeros, "ets": ets,
-          "theta": theta, "sarima": sarima}
+          "theta": theta, "sarima": sarima, "holt": holt}

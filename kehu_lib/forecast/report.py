@@ -127,11 +127,11 @@ def model_choice(fc: pd.DataFrame, bt: pd.DataFrame, *,
     ``fc``: the month's forecasts (:func:`load_month_forecasts`), ``bt``: its backtest
     (:func:`load_backtest`), same district. One row per series of ``levels``: ``unique_id,
     district, level, member``, ``model`` (code of the model used: combo, ets, theta, sarima,
-    snaive, or a fallback: tsb, naive, mean, zero), ``reason`` (code,
+    holt, snaive, or a fallback: tsb, naive, mean, zero), ``reason`` (code,
     :data:`kehu_lib.forecast.select.REASONS`), ``mase_<candidate>`` (backtest MASE of each
     candidate, the combination included), ``best`` (the candidate of lowest backtest MASE),
-    ``weight_ets, weight_theta, weight_sarima`` (the members' weights, 1 / backtest MASE; they
-    apply when ``reason`` is ``weighted``),
+    ``weight_<member>`` (the weights of the members of :data:`select.COMBO`, 1 / backtest
+    MASE^2; they apply when ``reason`` is ``weighted``),
     ``origins`` (rolling origins) and ``n`` (forecasts scored per candidate). Codes and numbers;
     labels belong to the presentation layer.
     """

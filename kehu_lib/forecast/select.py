@@ -25,10 +25,24 @@ __all__ = ["CANDIDATES", "COMBO", "forecast_one", "forecast_many", "backtest_one
            "run_series", "fit_one", "decide", "evidence", "default_origins", "REASONS",
            "forecast_frame", "OUT_COLUMNS"]
 
-#: Models compared in the backtest; ``combo`` is the mean of ets, theta and sarima.
-CANDIDATES = ("snaive", "ets", "theta", "sarima", "combo")
-#: Members of the combination.
-COMBO = ("ets", "theta", "sarima")
+#: Models compared in the backtest; ``combo`` is the mean of the members of :data:`COMBO`.
+CANDIDATES = ("snaive", "ets", "theta", "sarima", "holt", "combo")
+#: Members of the combination. ``holt`` (Holt's linear trend, :func:`models.holt`) joined for
+#: issue 14: the M3 series, many of them trending, were where the product's lead over
+#: AutoETS was not significant. Measured on the product path (benchmarks/forecast_bench.py
+#: windows; all of aus_retail's 3 origins, M3 1,428, tourism 366, PBS 336; relative MASE, the
+#: M3 difference to AutoETS with its bootstrap CI, 80% coverage), from 1 / MASE weights over
+#: ets, theta, sarima (0.810 / 0.744, -0.009 [-0.020, +0.002] / 0.861 / 0.979; coverage 0.811 /
+#: 0.764 / 0.883 / 0.794): holt as a fourth member, weights 1 / MASE 0.816 / 0.732, -0.022
+#: [-0.033, -0.010] / 0.860 / 0.982, weights 1 / MASE^2 (:data:`WEIGHT_POWER`) 0.816 / 0.730,
+#: -0.023 [-0.034, -0.011] / 0.855 / 0.978, coverage 0.802 / 0.778 / 0.879 / 0.794; the
+#: damped trend (ETS "Ad" alone) as the fourth member instead 0.819 / 0.742, -0.011 [-0.021,
+#: +0.001] / 0.859 / 0.981; ETS choosing among N / Ad / A by AICc as the fourth 0.816 / 0.739 /
+#: 0.866 / 0.982, in place of the ETS member 0.810 / 0.738 / 0.878 / 0.981; holt in place of
+#: the ETS member 0.816 / 0.733 / 0.875 / 0.981. The undamped trend on its own runs surges
+#: forward (:data:`models.ETS_TRENDS`); among four members, weighted by their backtest, it
+#: costs aus_retail 0.006 and gains M3 0.013 and tourism 0.005.
+COMBO = ("ets", "theta", "sarima", "holt")
 OUT_COLUMNS = ["unique_id", "ds", "model", "mean", "lo_80", "hi_80", "lo_95", "hi_95"]
 #: SARIMA takes the festival as a regressor (SARIMAX); False = the forecast correction as ETS.
 SARIMA_EXOG = True
@@ -64,8 +78,15 @@ INTERMITTENT_METHOD = "tsb"
 #: 0.840 / 0.975, the seasonal naive as a fourth member 0.801 / 0.744 / 0.834 / 0.973, the best
 #: two of three 0.820 / 0.738 / 0.840 / 0.979, the median of the three 0.815 / 0.742 / 0.849 /
 #: 0.980: none moves M3 (the set where the CI of the difference to AutoETS still reaches above
-#: 0) and the gains elsewhere are within the CIs, so the weights stay 1 / MASE.
+#: 0) and the gains elsewhere are within the CIs, so the weights stayed 1 / MASE over three
+#: members. With the trend member (:data:`COMBO`) 1 / MASE^2 is at least as good as 1 / MASE
+#: on every set but aus_retail (equal there; see :data:`COMBO`) and is the weighting:
+#: :data:`WEIGHT_POWER`.
 POLICY = "inverse"
+#: Power of the backtest MASE in the combination's weights (weights proportional to
+#: 1 / MASE^WEIGHT_POWER; 2 is the inverse of the squared error scale, as Bates & Granger's
+#: inverse-MSE weights).
+WEIGHT_POWER = 2.0
 #: Relative margin of the "margin" policy: switch when another model's backtest MASE is below
 #: (1 - MARGIN) x the combination's.
 MARGIN = 0.3
@@ -106,7 +127,7 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
                   warm: dict | None = None) -> dict[str, M.Forecast]:
     """Forecasts of several models for one series, each base model fitted once.
 
-    ``combo`` is the equal-weight combination (:func:`models.combine`) of ets, theta and sarima.
+    ``combo`` is the equal-weight combination (:func:`models.combine`) of :data:`COMBO`.
     See :func:`forecast_one` for the fallbacks (then every model gets the fallback forecast).
     ``warm``: a dict shared by the fits of one series (warm starts, see :func:`models.ets`).
     """
@@ -138,7 +159,8 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
         base |= set(COMBO)
     out: dict[str, M.Forecast] = {}
     for name in [b for b in CANDIDATES + ("naive", "mean") if b in base]:
-        kw = {"warm": warm} if warm is not None and name in ("ets", "sarima") else {}
+        kw = {"warm": warm} if warm is not None and name in ("ets", "sarima", "holt") \
+            else {}
         if name in ("snaive", "naive", "mean") or not effect["used"]:
             fc = M.MODELS[name](y, h, start=start, m=m, **kw)
         elif name == "sarima" and SARIMA_EXOG:
@@ -311,12 +333,13 @@ def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo
 
 def combo_weights(ev: pd.DataFrame) -> np.ndarray | None:
     """Weights of the combination's members (:data:`COMBO` order) proportional to 1 / backtest
-    MASE, or None when a member has no finite positive backtest MASE."""
+    MASE to the power :data:`WEIGHT_POWER`, or None when a member has no finite positive
+    backtest MASE."""
     mase = _mase_of(ev)
     m = np.array([mase.get(c, np.nan) for c in COMBO], float)
     if not np.all(np.isfinite(m)):
         return None
-    w = 1 / np.maximum(m, 1e-6)
+    w = 1 / np.maximum(m, 1e-6) ** WEIGHT_POWER
     return w / w.sum()
 
 

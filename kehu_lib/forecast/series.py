@@ -9,10 +9,10 @@ pipeline (reports, demand plan) runs and that ``benchmarks/forecast_bench.py`` m
   :mod:`.intermittent`);
 - a regular series is backtested from 2 rolling origins (12 and 6 months before its end, 6
   months ahead each) for the seasonal naive, ETS, Theta, SARIMA and their combination, and
-  forecast by the combination of ETS, Theta and SARIMA weighted by inverse backtest MASE
-  (:data:`select.POLICY`; measured on held-out public data: picking the backtest's best model
-  lost to the combination, the weights never did); the backtest MASE of every candidate and
-  the weights are returned as the evidence;
+  forecast by the combination of ETS, Theta, SARIMA and Holt's linear trend weighted by
+  1 / backtest MASE^2 (:data:`select.POLICY`, :data:`select.COMBO`; measured on held-out
+  public data: picking the backtest's best model lost to the combination, the weights never
+  did); the backtest MASE of every candidate and the weights are returned as the evidence;
 - series with zero months are modelled on ``log(y + c)`` (no raw-scale fit), positive ones on
   ``log y``; the airline SARIMA's trend is damped (a finished surge is not run forward); the
   Spring-Festival regressor enters when ``festival`` and its effect is clear;
@@ -114,7 +114,7 @@ def forecast_series(y, h: int, *, months, festival: bool = True,
     -------
     DataFrame of ``h`` rows: ``ds`` (month start), ``mean`` (point forecast), ``lo_80, hi_80,
     lo_95, hi_95`` (interval bounds of the levels asked for), ``model`` (code of the model used:
-    combo, ets, theta, sarima, snaive, or a fallback: tsb, naive, mean, zero), ``reason``
+    combo, ets, theta, sarima, holt, snaive, or a fallback: tsb, naive, mean, zero), ``reason``
     (code of why, :data:`select.REASONS`) and ``note`` (model form). ``attrs["evidence"]``:
     the backtest MASE of each candidate (``model, mase, n, origins``, and ``weight`` of the
     combination's members), ``attrs["backtest"]``

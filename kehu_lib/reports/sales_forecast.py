@@ -86,8 +86,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
               title="协调前后回测MASE"),
         Table(report.model_choice(fc, bt)[
             ["level", "member", "model", "reason", "mase_snaive", "mase_ets", "mase_theta",
-             "mase_sarima", "mase_combo", "weight_ets", "weight_theta", "weight_sarima",
-             "origins", "n"]].rename(columns={"n": "n_forecasts"}),
+             "mase_sarima", "mase_holt", "mase_combo", "weight_ets", "weight_theta",
+             "weight_sarima", "weight_holt", "origins", "n"]].rename(columns={"n": "n_forecasts"}),
               title="各序列采用的预测模型及依据（回测MASE：越小越准；季节朴素为1.0以上说明不如去年同月）",
               sheet="模型选择"))
     last = report.last_month_check(bt)
