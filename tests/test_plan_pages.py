@@ -89,13 +89,8 @@ def test_plan_pages_print_on_a4(plan_batch):
     report, landscape for the week list), after the screen rules so that they win."""
     page = (plan_batch / "city" / "monthly_plan.html").read_text(encoding="utf-8")
     assert "@page{size:A4;" in page
-<<<<<<< HEAD
     assert page.rindex("@media print") > page.rindex(".kehu-table td{white-space:nowrap}")
-    mgr = next((plan_batch / "city" / "files").glob("月度工作方案_*_KM*.html"))
-=======
-    assert page.rindex("@media print") > page.rindex(".kehu-table td,.kehu-table th{white-space:nowrap}")
     mgr = next(plan_batch.glob("*/files/月度工作方案_*_KM*.html"))
->>>>>>> h16c
     assert "@page{size:A4 landscape" in mgr.read_text(encoding="utf-8")
 
 
