@@ -200,11 +200,13 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
         out["jan_feb"] = sales.jan_feb_comparison(od, prod, year=p.year) if p.month == 2 else None
     pi = market.price_index(chk, prod, by=by)
     inv = market.social_inventory(chk, od, cust, prod, month=month, by=by)
+    out["inventory"] = inv  # also the market report's table and the demand plan's check
     out["alerts"] = market.market_alerts(pi, inv, thresholds=t, by=by)
     out["key_brand"] = key_brand_loss(od, prod, cust, month=month, thresholds=t, by_district=city)
     out["new_products"] = new_product_status(inputs.get("new_lines"), od, prod, cust, month=month,
                                              thresholds=t, by="district_code")
     shops = customers.shop_indicators(od, prod, cust, month=month, price_checks=chk)
+    out["shops"] = shops  # the market report's customer section reads them too
     out["margin"] = customers.margin_summary(shops, target=t["margin_target"])
     out["sku_margins"] = definitions.sku_margins(chk, prod, target=t["margin_target"], by=by)
     # what explains the change (drivers of 同比 and 环比, with the flagged shop groups)

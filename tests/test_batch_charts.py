@@ -214,3 +214,36 @@ def test_palette_keeps_the_colour_of_one_small_mark():
     red, blue = np.array([0xD1, 0x49, 0x5B]), np.array([0x1F, 0x5F, 0xA8])
     assert (np.abs(picture - red).sum(-1) == 0).sum() >= 20  # the red point, exactly
     assert (np.abs(picture - blue).sum(-1) == 0).sum() >= 9 * 20  # the nine blue ones
+
+
+def test_distinct_colours_as_numpy_unique():
+    """The palette's distinct colours (one sort instead of an argsort of every pixel) are
+    numpy's ``unique(..., return_inverse=True, return_counts=True)``: values, inverse and counts."""
+    import numpy as np
+
+    from kehu_lib.batch.charts import _unique
+
+    rng = np.random.default_rng(7)
+    for values in (rng.integers(0, 1 << 24, 5000).astype(np.uint32),
+                   rng.choice(np.array([0xFFFFFF, 0x1F5FA8, 0xD1495B, 7], dtype=np.uint32), 9000),
+                   np.array([5], dtype=np.uint32)):
+        want = np.unique(values, return_inverse=True, return_counts=True)
+        got = _unique(values)
+        for w, g in zip(want, got):
+            assert np.array_equal(w, g)
+
+
+def test_drawn_pixels_differ_from_the_face_in_any_channel():
+    """render_tight crops to every pixel that differs from the face in any channel (compared as
+    one 32-bit word): a pixel that differs only in blue or only in alpha counts."""
+    import numpy as np
+
+    from kehu_lib.batch.charts import _drawn
+
+    face = np.array([255, 255, 255, 255], dtype=np.uint8)
+    px = np.tile(face, (4, 5, 1))
+    px[1, 3, 2] = 254  # blue only
+    px[2, 1, 3] = 0  # alpha only
+    px[3, 0, 0] = 0  # red only
+    assert np.array_equal(_drawn(px, face), (px != face).any(axis=2))
+    assert _drawn(px, face).sum() == 3

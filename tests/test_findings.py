@@ -189,3 +189,30 @@ def test_overall_satisfaction_is_told_with_the_item_behind_it():
     found = survey_findings(sat)
     assert sorted(zip(found["district_code"], found["subject"])) == sorted(
         [(wbl, "R10"), (xhl, "R02"), (xhl, "R07")])
+
+
+def test_analyse_inventory_and_shops_are_what_their_readers_computed(small_store):
+    """The market report and the demand plan's check reuse analyse's social inventory and shop
+    indicators instead of computing them again: for a district they are the same frames as
+    social_inventory over the month's order lines (what highlights_for read from the store)
+    and shop_indicators of the report's ledger."""
+    import pandas as pd
+
+    from kehu_lib import findings, loaders
+    from kehu_lib.metrics import customers, market
+
+    month, district = "2026-10", "万柏林区"
+    data = findings.load_inputs(district, month, store=small_store)
+    result = findings.analyse(data, findings.load_thresholds())
+    chk = loaders.load_price_checks(district, month, store=small_store)
+    od = loaders.load_orders(district, month, store=small_store,
+                             columns=["month", "license_id", "sku", "qty_supplied"])
+    lines = market.social_inventory(chk, od, loaders.load_customers(district, store=small_store),
+                                    month=month)
+    cols = ["sku", "checked_shops", "carrying_shops", "stock", "sales", "stock_to_sales",
+            "stock_to_sales_se"]
+    assert len(lines) > 0
+    pd.testing.assert_frame_equal(result["inventory"][cols], lines[cols])
+    shops = customers.shop_indicators(data["orders"], data["products"], data["customers"],
+                                      month=month, price_checks=data["checks"])
+    pd.testing.assert_frame_equal(result["shops"], shops)

@@ -188,3 +188,26 @@ def test_store_fields_and_tables_are_named_by_the_glossary():
     # the one name that means two things: the guided price of a SKU vs the price checked
     assert schema.TABLES["products"].field("retail_price").zh == "建议零售价"
     assert schema.TABLES["price_checks"].field("retail_price").zh == "实际零售价"
+
+
+def test_plain_text_is_pandas_to_string():
+    """A table's plain text (written directly) is what pandas' ``to_string(index=False)``
+    writes for the same frame of strings: CJK cells, empty cells, long cells, tabs and line
+    feeds (escaped), headers shorter and longer than their cells."""
+    import random
+
+    from kehu_lib.present.tables import plain_text
+
+    rng = random.Random(11)
+    cells = ["小店区", "a", "1,234", "", " ", "x" * 60, "-0.1%", "是", "万柏林区 店", "ab\tc",
+             "x\ny", "r\r", "NaN", "  lead", "trail  ", "—"]
+    heads = ["区县", "销量（箱）", "x", "名 称", "a\tb", "户数"]
+    for _ in range(400):
+        nc, nr = rng.randint(1, 5), rng.randint(1, 6)
+        hs = [f"{rng.choice(heads)}{i}" for i in range(nc)]
+        cols = [[rng.choice(cells) for _ in range(nr)] for _ in range(nc)]
+        want = pd.DataFrame(dict(zip(hs, cols))).to_string(index=False)
+        assert plain_text(hs, cols) == want
+    # what pandas trims or merges is left to pandas
+    assert plain_text([" 0", "x"], [["a"], ["b"]]) == pd.DataFrame({" 0": ["a"], "x": ["b"]}).to_string(index=False)
+    assert plain_text(["n"], [[1.5]]) == pd.DataFrame({"n": [1.5]}).to_string(index=False)

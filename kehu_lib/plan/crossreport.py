@@ -492,7 +492,9 @@ def highlights_for(district: str | None, month: str, *, store=None,
     if demand is not None and d is not None:
         alerts = result["alerts"]
         inv = None
-        if len(alerts):
+        if len(alerts):  # analyse's estimate of the district (by=None), else from the store
+            inv = result.get("inventory")
+        if len(alerts) and inv is None:
             from .. import loaders
 
             chk = loaders.load_price_checks(district, month, store=store)

@@ -30,6 +30,11 @@ def is_missing(v: Any) -> bool:
     """True for None, NaN, NaT and pandas' NA."""
     if v is None:
         return True
+    t = type(v)
+    if t is float:  # the common cases first: a float, a string, an int (a table has many)
+        return v != v
+    if t is str or t is int or t is bool:
+        return False
     try:
         import pandas as pd
 
@@ -207,7 +212,10 @@ def series(s, key: str):
 def text_width(text: Any) -> int:
     """Display width of ``text`` in terminal cells / Excel column units: a wide (CJK)
     character counts two, e.g. ``"小店区 ab"`` -> 9."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
+    text = str(text)
+    if text.isascii():  # no wide character
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def pad(text: Any, width: int, *, right: bool = False) -> str:

@@ -23,7 +23,7 @@ import pandas as pd
 from . import format as fmt
 from . import glossary
 
-__all__ = ["Table", "Chart", "Text", "show", "html_table"]
+__all__ = ["Table", "Chart", "Text", "show", "html_table", "plain_text"]
 
 _LEFT = {"text", "id", "category", "code", "month", "bool", "route"}
 #: Columns written by each row's own quantity in a table with ``row_keys`` (an indicator table).
@@ -108,7 +108,8 @@ class Table:
     def __repr__(self) -> str:
         if self.data.empty:
             return self.empty_text()
-        text = self.formatted().to_string(index=False)
+        view, cols = self.shown()
+        text = plain_text([glossary.header(c) for c in view.columns], cols)
         head = f"{self.title}\n" if self.title else ""
         note = f"\n{self.note()}" if self.capped else ""
         return head + text + note
@@ -116,6 +117,28 @@ class Table:
     def empty_text(self) -> str:
         title = f"{self.title}：" if self.title else ""
         return title + (self.empty or "无")
+
+
+#: What pandas' plain text writes for a tab, line feed and carriage return in a cell.
+_ESCAPES = str.maketrans({"\t": r"\t", "\n": r"\n", "\r": r"\r"})
+
+
+def plain_text(headers: Sequence[str], columns: Sequence[Sequence[str]]) -> str:
+    """The shown table as plain text (a notebook's ``text/plain``), exactly as pandas'
+    ``DataFrame.to_string(index=False)`` writes a frame of these strings: every column
+    right-aligned to its longest cell, columns one space apart. Written directly: pandas'
+    formatter costs ~7 ms a table, a tenth of a market report's tables' time."""
+    columns = [list(c) for c in columns]
+    if (any(not isinstance(h, str) or h != h.strip() for h in headers)  # pandas trims these
+            or len(set(headers)) < len(headers)
+            or any(not isinstance(v, str) for c in columns for v in c)):
+        return pd.DataFrame(dict(zip(headers, columns))).to_string(index=False)
+    out = []
+    for head, col in zip(headers, columns):
+        cells = [head.translate(_ESCAPES)] + [v.translate(_ESCAPES) for v in col]
+        width = max(map(len, cells))
+        out.append([c.rjust(width) for c in cells])
+    return "\n".join(" ".join(row) for row in zip(*out))
 
 
 def html_table(t: Table) -> str:

@@ -110,6 +110,15 @@ def _write_sheet(wb, formats: _Formats, name: str, df: pd.DataFrame,
         head, values, number_formats, shown = _column(df, col, row_keys)
         ws.write_string(0, j, head, formats.header)
         for i, (v, nf) in enumerate(zip(values, number_formats), 1):
+            t = type(v)  # the common cases first: a float or a string (a sheet has many)
+            if t is float:
+                if math.isfinite(v):
+                    ws.write_number(i, j, v, formats(nf))
+                continue
+            if t is str:
+                if v:
+                    ws.write_string(i, j, _ILLEGAL.sub("", v), text)
+                continue
             if v is None or isinstance(v, str) and not v:
                 continue
             if isinstance(v, str):

@@ -132,7 +132,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         br.add(Chart(plots.new_product_chart, reach, {"name": new["name"].iloc[0]}))
 
     # 三、客户
-    shops = customers.shop_indicators(od, prod, cust, month=month, price_checks=chk)
+    shops = result["shops"]  # shop_indicators(od, prod, cust, month=month, price_checks=chk)
     prev_shops = customers.shop_indicators(od, prod, cust, month=_months_before(month, 1))
     where = ["district_code"] if city else []
     cu = r.section("customers")
@@ -194,8 +194,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     weights = market.sales_weights(last if len(last) else cur)
     wpi = pd.concat([market.weighted_price_index(pi, weights),
                      market.weighted_price_index(pi, weights, level=None)])
-    inv = market.social_inventory(chk, od, cust, prod, month=month).rename(
-        columns={"name": "sku_name"})
+    # the districts' table is analyse's estimate (by=None there); the city's is over all shops
+    inv = (market.social_inventory(chk, od, cust, prod, month=month) if city
+           else result["inventory"]).rename(columns={"name": "sku_name"})
     inv["sales_cases"] = inv["sales"] / CARTONS_PER_CASE  # district level: both in 箱
     alerts = result["alerts"].rename(columns={"name": "sku_name"})
     acols = (["district_code"] if "district_code" in alerts.columns else []) + [
