@@ -16,6 +16,14 @@ from kehu_lib.batch.execute import RunResult, RunSpec
 from batch_fixtures import DEMO_YAML, options
 
 
+
+def _fake_runner(monkeypatch, fake_precompute, fake_run):
+    """The runner with fake precompute and run functions, and no kernels."""
+    monkeypatch.setattr(runner, "run_precompute", fake_precompute)
+    monkeypatch.setattr(runner, "execute_run", fake_run)
+    monkeypatch.setattr(runner, "_warm_kernel", lambda spec: None)
+    monkeypatch.setattr(runner, "shutdown_all", lambda keep_current=False: 0)
+
 def _spec(name: str, needs) -> RunSpec:
     return RunSpec(name, "", "2026-10", "全市", "city", {}, "", needs=needs)
 
@@ -44,10 +52,7 @@ def fake_batch(monkeypatch):
             free_ran.set()
         return RunResult(spec.key, spec.notebook, spec.district, spec.slug, "ok")
 
-    monkeypatch.setattr(runner, "run_precompute", fake_precompute)
-    monkeypatch.setattr(runner, "execute_run", fake_run)
-    monkeypatch.setattr(runner, "_warm_kernel", lambda spec: None)
-    monkeypatch.setattr(runner, "shutdown_all", lambda keep_current=False: 0)
+    _fake_runner(monkeypatch, fake_precompute, fake_run)
     return seen, steps_log, state
 
 
@@ -148,10 +153,7 @@ def test_while_the_precompute_runs_one_worker_fewer_runs(monkeypatch):
                     all_free.set()
         return RunResult(spec.key, spec.notebook, spec.district, spec.slug, "ok")
 
-    monkeypatch.setattr(runner, "run_precompute", fake_precompute)
-    monkeypatch.setattr(runner, "execute_run", fake_run)
-    monkeypatch.setattr(runner, "_warm_kernel", lambda spec: None)
-    monkeypatch.setattr(runner, "shutdown_all", lambda keep_current=False: 0)
+    _fake_runner(monkeypatch, fake_precompute, fake_run)
     specs = [_spec("all", None), _spec("all", None), *[_spec("free", ()) for _ in range(3)]]
     got = []
     runner._execute_local(specs, 2, got.append, progress=False, precompute=pre)
