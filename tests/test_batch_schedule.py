@@ -16,13 +16,13 @@ from kehu_lib.batch.execute import RunResult, RunSpec
 from batch_fixtures import DEMO_YAML, options
 
 
-
 def _fake_runner(monkeypatch, fake_precompute, fake_run):
     """The runner with fake precompute and run functions, and no kernels."""
     monkeypatch.setattr(runner, "run_precompute", fake_precompute)
     monkeypatch.setattr(runner, "execute_run", fake_run)
     monkeypatch.setattr(runner, "_warm_kernel", lambda spec: None)
     monkeypatch.setattr(runner, "shutdown_all", lambda keep_current=False: 0)
+
 
 def _spec(name: str, needs) -> RunSpec:
     return RunSpec(name, "", "2026-10", "全市", "city", {}, "", needs=needs)
