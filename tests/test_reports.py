@@ -147,3 +147,21 @@ def test_forecast_page_describes_the_method_it_runs(monkeypatch):
     changed = forecast_text.method_text()
     assert "指数平滑ETS、Theta、SARIMA、季节朴素四个模型" in changed
     assert "回测误差（MASE）平方的倒数加权" in changed
+
+
+def test_model_choice_says_a_shared_reason_once():
+    """A reason (or backtest size) common to every series is one sentence, not a repeated
+    column; one that differs keeps its column."""
+    import pandas as pd
+
+    from kehu_lib.reports.sales_forecast import _model_choice
+
+    same = pd.DataFrame({"level": ["总量", "价类"], "member": ["合计", "一类"],
+                         "model": ["combo", "combo"], "reason": ["weighted", "weighted"],
+                         "mase_ets": [0.8, 0.5], "origins": [2, 2], "n": [12, 12]})
+    text, table = _model_choice(same)
+    assert "reason" not in table.data and "origins" not in table.data
+    assert text.text.startswith("各序列的模型均为") and "每个序列回测2个起点、12次预测" in text.text
+    mixed = same.assign(reason=["weighted", "short"], n=[12, 6])
+    text, table = _model_choice(mixed)
+    assert text is None and {"reason", "origins", "n_forecasts"} <= set(table.data.columns)

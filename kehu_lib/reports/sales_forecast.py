@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from .. import aggregates, calendar, config, findings, loaders
 from ..forecast import load_backtest, load_month_forecasts, load_series, plan, report
 from ..metrics import definitions, market
 from ..plan import crossreport
 from ..present import Chart, Table, Text, forecast_text, glossary
+from ..present import format as fmt
 from .base import Report, load_params, place
 
 __all__ = ["build"]
@@ -84,12 +87,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
             empty="没有可用的回测（历史不足）。"),
         Table(report.reconciliation_check(bt)[["level", "mase_base", "mase_reconciled"]],
               title="协调前后回测MASE"),
-        Table(report.model_choice(fc, bt)[
-            ["level", "member", "model", "reason", "mase_snaive", "mase_ets", "mase_theta",
-             "mase_sarima", "mase_holt", "mase_combo", "weight_ets", "weight_theta",
-             "weight_sarima", "weight_holt", "origins", "n"]].rename(columns={"n": "n_forecasts"}),
-              title="各序列采用的预测模型及依据（回测MASE：越小越准；季节朴素为1.0以上说明不如去年同月）",
-              sheet="模型选择"))
+        *_model_choice(report.model_choice(fc, bt)))
     last = report.last_month_check(bt)
     last = last.assign(_o=glossary.ordered(last["member"], "price_class")).sort_values(
         ["level", "_o"], kind="stable").drop(columns="_o")
@@ -149,3 +147,25 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         "rationed_skus": int(demand["rationed"].sum()),
     }
     return r
+
+
+def _model_choice(choice: pd.DataFrame) -> tuple:
+    """Which model each series used and why: (a sentence or None, the table). A reason, or a
+    number of backtest origins and forecasts, that is the same on every row is said once in
+    the sentence instead of a column (the table then fits an office screen)."""
+    cols = ["level", "member", "model", "reason", "mase_snaive", "mase_ets", "mase_theta",
+            "mase_sarima", "mase_holt", "mase_combo", "weight_ets", "weight_theta",
+            "weight_sarima", "weight_holt", "origins", "n_forecasts"]
+    view = choice.rename(columns={"n": "n_forecasts"})
+    cols = [c for c in cols if c in view.columns]
+    said = []
+    if len(view) and view["reason"].nunique(dropna=False) == 1:
+        said.append(f"各序列的模型均为{fmt.value(view['reason'].iloc[0], 'reason')}")
+        cols.remove("reason")
+    if len(view) and view[["origins", "n_forecasts"]].nunique(dropna=False).max() == 1:
+        said.append(f"每个序列回测{fmt.count(view['origins'].iloc[0])}个起点、"
+                    f"{fmt.count(view['n_forecasts'].iloc[0])}次预测")
+        cols = [c for c in cols if c not in ("origins", "n_forecasts")]
+    return (Text("；".join(said) + "。") if said else None,
+            Table(view[cols], sheet="模型选择",
+                  title="各序列采用的预测模型及依据（回测MASE：越小越准；季节朴素为1.0以上说明不如去年同月）"))
