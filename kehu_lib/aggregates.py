@@ -112,13 +112,16 @@ def _current(month: str, root: Path) -> Path | None:
     return None
 
 
-def ensure_month(month: str, store=None) -> bool:
+def ensure_month(month: str, store=None, *, dry_run: bool = False) -> bool:
     """Cache one month's ledger unless current; True when it wrote. A month without orders is
-    not cached."""
+    not cached. ``dry_run``: only say whether it would write."""
     root = _root(store)
     month = str(pd.Period(month, "M"))
     if _current(month, root) is not None:
         return False
+    if dry_run:
+        with _store.read_lock(root):
+            return bool(_order_files(month, root))
     with _store.read_lock(root):
         files = _order_files(month, root)
         if not files:
@@ -141,14 +144,14 @@ def ensure_month(month: str, store=None) -> bool:
     return True
 
 
-def ensure_month_aggregates(month: str = "", store=None) -> int:
+def ensure_month_aggregates(month: str = "", store=None, *, dry_run: bool = False) -> int:
     """Batch precompute: cache the ledger of ``month`` and the :data:`HISTORY` months before it.
-    Returns the number of months (re)computed."""
+    Returns the number of months (re)computed (``dry_run``: that would be)."""
     from .loaders import latest_month
 
     month = month or latest_month(store=store)
     p = pd.Period(month, "M")
-    return sum(ensure_month(str(p - i), store) for i in range(HISTORY, -1, -1))
+    return sum(ensure_month(str(p - i), store, dry_run=dry_run) for i in range(HISTORY, -1, -1))
 
 
 def _ledger_sql(month_list: Sequence[str], root: Path) -> str | None:

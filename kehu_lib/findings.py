@@ -325,14 +325,17 @@ def month_satisfaction_drops(district: str | None, month: str, *, store=None,
     return satisfaction_drops(survey, month=month)
 
 
-def ensure_month_satisfaction(month: str = "", store=None) -> bool:
+def ensure_month_satisfaction(month: str = "", store=None, *, dry_run: bool = False) -> bool:
     """Batch precompute: cache the satisfaction drops of the city and of every district for
-    ``month``. Returns True when it computed, False when the cache was current."""
+    ``month``. Returns True when it computed, False when the cache was current (``dry_run``:
+    only say whether it would compute)."""
     from .store import atomic_dir_write
 
     month = str(pd.Period(month or loaders.latest_month(store=store), "M"))
     if _read_drops(month, store) is not None:
         return False
+    if dry_run:
+        return True
     fingerprint = satisfaction_fingerprint(month, store)
     try:
         survey = loaders.load_retailer_survey(None, survey_months(month), store=store)

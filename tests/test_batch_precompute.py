@@ -23,6 +23,13 @@ STEPS = textwrap.dedent("""
 
     def fail(month, store):
         raise ValueError("the step's own error")
+
+    def cached(month, store, dry_run=False):
+        stale = not Path(store, f"cache-{month}").exists()
+        if dry_run:
+            return stale
+        Path(store, f"cache-{month}").write_text(str(os.getpid()))
+        return stale
 """)
 
 
@@ -61,3 +68,35 @@ def test_a_failing_step_raises_with_its_traceback(steps_module):
         runner.run_precompute(["kehu_test_steps.fail", "kehu_test_steps.record"], "2026-10",
                               steps_module)
     assert not (steps_module / "step.txt").exists()  # the steps after a failed one do not run
+
+
+def test_a_current_step_is_asked_here_and_not_started(steps_module):
+    """A step taking ``dry_run`` is asked in the batch process first: a stale one runs in a
+    child, a current one is not started (a child re-imports the libraries, ~2 CPU s a step)."""
+    store = steps_module
+    runner.run_precompute(["kehu_test_steps.cached"], "2026-10", store)
+    first = (store / "cache-2026-10").read_text()
+    assert int(first) != os.getpid()  # stale: computed in a child
+    (store / "cache-2026-10").write_text("kept")
+    runner.run_precompute(["kehu_test_steps.cached"], "2026-10", store)
+    assert (store / "cache-2026-10").read_text() == "kept"  # current: not run again
+
+
+def test_the_shipped_steps_say_when_they_are_current(small_store, tmp_path):
+    """Every step of params/defaults.yaml takes dry_run; on a store whose caches were just
+    brought up to date each answers 'nothing to compute'."""
+    import inspect
+
+    from kehu_lib import config, loaders
+    from kehu_lib.batch import step
+
+    from conftest import writable_copy
+
+    store = writable_copy(small_store, tmp_path / "store")
+    funcs = P.load_defaults(config.PARAMS_DIR).get("precompute") or []
+    month = loaders.latest_month(store=store)
+    runner.run_precompute(funcs, month, store)
+    for dotted in funcs:
+        func = step.resolve(dotted)
+        assert "dry_run" in inspect.signature(func).parameters, dotted
+        assert not func(month=month, store=store, dry_run=True), dotted

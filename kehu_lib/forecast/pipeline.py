@@ -250,16 +250,19 @@ def inputs_fingerprint(month: str, store=None) -> str:
     return h.hexdigest()[:16]
 
 
-def ensure_month_forecasts(month: str = "", store=None) -> bool:
+def ensure_month_forecasts(month: str = "", store=None, *, dry_run: bool = False) -> bool:
     """Build the month's forecast cache unless it is current (same code and input data).
 
     The batch's shared precompute step: run once before the notebooks, which then only read.
-    Returns True when it built, False when the cache was already current.
+    Returns True when it built, False when the cache was already current (``dry_run``: only
+    say whether it would build).
     """
     month = month or latest_month(store=store)
     stamp = cache_dir(month, store) / "fingerprint.txt"
     if stamp.exists() and stamp.read_text(encoding="utf-8").strip() == inputs_fingerprint(month, store):
         return False
+    if dry_run:
+        return True
     build_month_forecasts(month, store)
     return True
 

@@ -229,14 +229,17 @@ def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
     return part
 
 
-def ensure_month_plan(month: str = "", store=None) -> bool:
+def ensure_month_plan(month: str = "", store=None, *, dry_run: bool = False) -> bool:
     """Batch precompute: cache the city-wide plan of ``month`` for the notebook's default
-    thresholds (``params/monthly_plan.yaml``). Returns True when it computed, False when current."""
+    thresholds (``params/monthly_plan.yaml``). Returns True when it computed, False when current
+    (``dry_run``: only say whether it would compute)."""
     from .thresholds import load_thresholds
 
     month = month or loaders.latest_month(store=store)
     t = load_thresholds()
     if (cache_root(month, store) / cache_key(month, t, store=store) / "notes.json").exists():
         return False
+    if dry_run:
+        return True
     city_plan(month, t, store=store)
     return True
