@@ -46,6 +46,11 @@ def test_additive_indicators_and_shares():
     assert amt.loc["甲", "contribution"] == pytest.approx(3.0)
     assert amt.loc["乙", "contribution"] == pytest.approx(-1.0)
     assert amt.loc["甲", "share_of_change"] == pytest.approx(1.5)
+    # 拉动 by hand: contribution / total base; the pulls sum to the total's growth rate
+    base = amt["total_base"].iloc[0]
+    assert amt.loc["甲", "growth_pull"] == pytest.approx(3.0 / base)
+    assert amt["growth_pull"].sum() == pytest.approx(
+        (amt["total_current"].iloc[0] - base) / base)
     vol = d[d["indicator"] == "volume_cases"]
     assert vol["total_change"].iloc[0] == pytest.approx(0.0)
     assert vol["share_of_change"].isna().all()  # no change: no share

@@ -83,10 +83,12 @@ def test_driver_view_names_groups_and_keeps_the_sum():
         "base": [20.0, 0.0, 5.0, 100.0], "current": [5.0, 3.0, 0.0, 101.0]})
     d["contribution"] = d["current"] - d["base"]
     d["share_of_change"] = d["contribution"] / d["contribution"].sum()  # total −16
+    d["growth_pull"] = d["contribution"] / d["base"].sum()  # base 125
     v = highlights.driver_view(d)
     assert list(v["driver_group"]) == ["重点品牌流失户", "停止订货客户", "新增订货客户", "其他客户"]
     assert v["driver_contribution_cases"].sum() == pytest.approx(-16.0)
-    assert v.loc[0, "share_of_change"] == pytest.approx(15 / 16)
+    assert v.loc[0, "driver_growth_pull"] == pytest.approx(-15 / 125)
+    assert v["driver_growth_pull"].sum() == pytest.approx(-16 / 125)  # the 同比 of the total
     assert not glossary.check_mapping(v.columns)
 
 

@@ -157,7 +157,9 @@ def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mon
     base, current (the group's own level: 箱, 万元 or 元/箱), contribution (to the total change,
     same unit), structure_effect, price_effect (单箱值 only; NaN for the additive indicators),
     total_base, total_current, total_change, share_of_change (contribution / total_change; NaN
-    when the total did not change).
+    when the total did not change), growth_pull (拉动: contribution / total_base, the group's
+    part of the total's growth rate; the pulls of a partition sum to total_change / total_base;
+    NaN when the base is 0).
     """
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension must be one of {sorted(DIMENSIONS)}, got {dimension!r}")
@@ -206,12 +208,14 @@ def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mon
     out["total_change"] = out["total_current"] - out["total_base"]
     tc = out["total_change"]
     out["share_of_change"] = out["contribution"] / tc.where(tc.abs() > 1e-12)
+    tb = out["total_base"]
+    out["growth_pull"] = out["contribution"] / tb.where(tb.abs() > 1e-12)
     out.insert(0, "dimension", dimension)
     out.insert(0, "comparison", comparison)
     out["group"] = out["group"].astype("string")
     cols = ["comparison", "dimension", "group", "indicator", "base", "current", "contribution",
             "structure_effect", "price_effect", "total_base", "total_current", "total_change",
-            "share_of_change"]
+            "share_of_change", "growth_pull"]
     return out.sort_values(["indicator", "contribution"], ignore_index=True)[cols]
 
 

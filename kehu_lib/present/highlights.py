@@ -86,7 +86,7 @@ def group_label(dimension: str, group: str) -> str:
 
 
 _DRIVER_COLUMNS = ["driver_comparison", "driver_dimension", "driver_group", "driver_base_cases",
-                   "driver_current_cases", "driver_contribution_cases", "share_of_change"]
+                   "driver_current_cases", "driver_contribution_cases", "driver_growth_pull"]
 
 
 def driver_view(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
@@ -100,7 +100,10 @@ def driver_view(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
     -------
     DataFrame: driver_comparison, driver_dimension (codes, named by the glossary), driver_group
     (Chinese name), driver_base_cases, driver_current_cases, driver_contribution_cases,
-    share_of_change (volume in 箱; the names say 箱 because ``indicator`` is the volume).
+    driver_growth_pull (拉动: the group's part of the growth rate; the column sums to the total's
+    同比 or 环比 over a partition) (volume in 箱; the names say 箱 because ``indicator`` is the
+    volume). The share of the total change is not shown: over a small net change it reads as
+    hundreds of per cent.
     """
     d = drivers[(drivers["indicator"] == indicator) & drivers["dimension"].isin(dimensions)]
     if d.empty:
@@ -117,7 +120,8 @@ def driver_view(drivers: pd.DataFrame, *, indicator: str = "volume_cases",
     d["driver_group"] = [group_label(a, b) for a, b in zip(d["dimension"], d["group"])]
     return d.rename(columns={"dimension": "driver_dimension", "comparison": "driver_comparison",
                              "base": "driver_base_cases", "current": "driver_current_cases",
-                             "contribution": "driver_contribution_cases"})[
+                             "contribution": "driver_contribution_cases",
+                             "growth_pull": "driver_growth_pull"})[
         _DRIVER_COLUMNS].reset_index(drop=True)
 
 

@@ -79,7 +79,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     dv = highlights.driver_view(result["drivers"],
                                 dimensions=("shop_group", "price_class", "district")
                                 if city else ("shop_group", "price_class"))
-    ov.add(Table(dv, title="销量同比、环比变动的来源（各组贡献之和等于总变动）", sheet="变动原因",
+    ov.add(Table(dv, title="销量同比、环比变动的来源（各组贡献之和等于总变动，拉动之和等于增长率）", sheet="变动原因",
                  empty="销量与基期相同，没有需要分解的变动。"))
     jf = result.get("jan_feb")
     if jf is not None:
