@@ -305,3 +305,29 @@ def test_margin_advice_names_the_cause():
     assert "最低的X为5.6%（3户）" in text and "实际售价低于指导价（90.0元/条" in advice
     _, advice = ms._customers(result, views(92.0, 92.0), {"margin_target": 0.10}, {})
     assert "批零差价本身偏小" in advice
+
+
+def test_market_opportunity_quotes_the_sales_forecast(pages, sample_env):
+    """The next month's volume on the market page is the sales forecast page's figure (one
+    forecast per pack): read here from the forecast module's cache, district total in 条."""
+    from kehu_lib.forecast import pipeline
+
+    fc = pipeline.load_month_forecasts(M, DISTRICT, store=sample_env)
+    tot = fc[fc["unique_id"] == f"{DISTRICT}|总量|合计"].sort_values("ds").iloc[0]
+    cases = fmt.cases(tot["mean"] / config.CARTONS_PER_CASE)
+    text = _texts(pages[DISTRICT].sections["market"])
+    assert f"销量预测模块的11月预测为{cases}箱" in text
+    assert f"**建议**：" in text and f"11月销量预测{cases}箱" in text.split("**建议**：")[1]
+    assert "sales_forecast.html#sec-total" in text
+
+
+def test_forecast_sentence_says_which_figure_rules():
+    eff = {"expected_cases": 500.0, "forecast_cases": 420.0, "forecast_lo_80": 400.0,
+           "forecast_hi_80": 450.0}
+    t = pd.Period("2026-11", freq="M")
+    assert "在区间之外，备货与投放以销量预测为准" in ms._forecast_sentence(
+        eff, t, notebook="market_report")
+    assert "在区间之内" in ms._forecast_sentence(eff | {"expected_cases": 430.0}, t,
+                                                 notebook="market_report")
+    assert ms._forecast_sentence(eff | {"forecast_cases": np.nan}, t,
+                                 notebook="market_report") == ""

@@ -37,6 +37,7 @@ from ..metrics import market_analysis as ma
 from ..present import Table, Text
 from ..present import format as fmt
 from ..present import glossary
+from ..present.highlights import link
 
 __all__ = ["CUSTOMER_COLUMNS", "add_sections", "conclusions", "order_aggregate", "shop_class_volume",
            "monthly_volume", "expected_effect", "key_account_frames", "SECTION_HEADINGS",
@@ -128,6 +129,35 @@ def expected_effect(opp: pd.DataFrame, monthly: pd.DataFrame, *, month: str,
     return {"target_month": str(pd.Period(month, freq="M") + 1), "base_cases": base_cases,
             "mean_lift": lift, "years": int(opp["lift"].notna().sum()) if len(opp) else 0,
             "expected_cases": exp, "expected_change_cases": exp - base_cases}
+
+
+def forecast_of_month(month: str, district: str, target: str, *, store=None) -> dict[str, Any]:
+    """The sales forecast module's volume forecast of ``target`` made at ``month`` for
+    ``district`` (or 全市), in 箱: ``forecast_cases, forecast_lo_80, forecast_hi_80``; NaN when
+    the month's forecasts are not cached (never builds them)."""
+    from ..plan.data import load_forecasts
+
+    fc, _ = load_forecasts(month, store=store)
+    row = None if fc is None else fc[(fc["district"] == district) & (fc["month"] == target)]
+    if row is None or row.empty:
+        return {"forecast_cases": np.nan, "forecast_lo_80": np.nan, "forecast_hi_80": np.nan}
+    return {f"forecast_{k}": float(row[c].iloc[0]) / CARTONS_PER_CASE
+            for k, c in (("cases", "forecast"), ("lo_80", "lo_80"), ("hi_80", "hi_80"))}
+
+
+def _forecast_sentence(eff: Mapping[str, Any], target: pd.Period, *, notebook: str) -> str:
+    """The sales forecast of the same month beside the past-lift estimate, so that the pack
+    gives one forecast (empty when it is not cached)."""
+    fc = eff.get("forecast_cases", np.nan)
+    if not np.isfinite(fc):
+        return ""
+    lo, hi = eff["forecast_lo_80"], eff["forecast_hi_80"]
+    inside = lo <= eff["expected_cases"] <= hi
+    href = link("sales_forecast#total", notebook=notebook)
+    return (f"销量预测模块的{target.month}月预测为{_q('volume_cases', fc)}（80%预测区间"
+            f"{fmt.number(lo, 1)}至{fmt.number(hi, 1)}箱），往年同月推算值"
+            f"{'在区间之内' if inside else '在区间之外，备货与投放以销量预测为准'}"
+            f"（[见销售预测]({href})）。")
 
 
 def key_account_frames(month: str, district, customers: pd.DataFrame, products: pd.DataFrame, *,
@@ -361,6 +391,7 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame,
     monthly = monthly_volume(past, where, store=store)
     opp = ma.market_opportunities(monthly, month=month)
     eff = expected_effect(opp, monthly, month=month)
+    eff |= forecast_of_month(month, r.district, str(target), store=store)
     views["opportunities"], views["effect"] = opp, eff
     mk = r.section("market")
     ov = opp.assign(past_names=opp["past_names"].replace("", "无节日").str.replace(";", "、"))
@@ -372,7 +403,8 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame,
         mk.add(Text(f"预期效果：近两月月均销量{_q('volume_cases', eff['base_cases'])}，按近"
                     f"{eff['years']}年同月平均变化{fmt.growth(eff['mean_lift'])}，"
                     f"{target.month}月销量预计约{_q('volume_cases', eff['expected_cases'])}"
-                    f"（{_signed_cases(eff['expected_change_cases'])}）。"))
+                    f"（{_signed_cases(eff['expected_change_cases'])}）。"
+                    + _forecast_sentence(eff, target, notebook=r.notebook)))
     return views
 
 
@@ -618,8 +650,15 @@ def _market(result, views, params, frames):
     if eff and np.isfinite(eff.get("expected_cases", np.nan)):
         t = pd.Period(eff["target_month"], freq="M")
         parts.append(f"往年{t.month}月销量较前两月平均{fmt.growth(eff['mean_lift'])}")
-        verb = "提前备货" if eff["mean_lift"] > 0 else "按预计回落控制投放、防止库存积压"
-        advice.append(f"{t.month}月预计销量约{_q('volume_cases', eff['expected_cases'])}，{verb}")
+        fc = eff.get("forecast_cases", np.nan)
+        if np.isfinite(fc):  # the pack's one forecast: the sales forecast page's
+            rise = fc > eff["base_cases"]
+            what = f"{t.month}月销量预测{_q('volume_cases', fc)}"
+        else:
+            rise = eff["mean_lift"] > 0
+            what = f"{t.month}月预计销量约{_q('volume_cases', eff['expected_cases'])}"
+        verb = "提前备货" if rise else "按预计回落控制投放、防止库存积压"
+        advice.append(f"{what}，{verb}")
     if not advice:
         advice.append("市场价格与库存正常，保持投放节奏")
     return "；".join(parts) + "。", "；".join(advice) + "。"
