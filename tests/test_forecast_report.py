@@ -28,7 +28,7 @@ def test_backtest_table_separates_jan_feb():
     t = report.backtest_table(bt, models=("chosen",))
     assert t.loc[0, "mase"] == pytest.approx(2 / 3)  # (1 + 1 + 0) / 3
     assert t.loc[0, "mase_jan_feb"] == pytest.approx(1.0)
-    assert t.loc[0, "model"] == "chosen"  # a code; its name 选定模型 is in the glossary
+    assert t.loc[0, "model"] == "chosen"  # a code; its name 采用模型 is in the glossary
 
 
 def test_last_month_check_error():

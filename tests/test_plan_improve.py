@@ -11,7 +11,8 @@ from kehu_lib.plan import improve, key_accounts as ka
 
 def test_review_list_marks_no_effect():
     ev = pd.DataFrame({"code": ["KZB-14", "KZB-09", "KZB-10"], "name": ["a", "b", "c"],
-                       "outcome_zh": "x", "n_treated": [20, 20, 3], "estimate": [3.0, 0.1, 1.0],
+                       "outcome": "volume", "outcome_zh": "x", "unit": "条",
+                       "n_treated": [20, 20, 3], "estimate": [3.0, 0.1, 1.0],
                        "ci_low": 0.0, "ci_high": 1.0, "p_holm": [0.001, 0.9, np.nan],
                        "verdict": ["effective", "no_effect", "insufficient"]})
     r = improve.review_list(ev).set_index("code")
@@ -20,6 +21,23 @@ def test_review_list_marks_no_effect():
     from kehu_lib.present import format as fmt
     assert fmt.value(r.loc["KZB-09", "action"], "action").startswith("标记复核")
     assert improve.review_list(ev.iloc[0:0]).empty
+
+
+def test_evaluation_view_puts_each_effect_in_its_unit():
+    """A share outcome (比例) is shown in 百分点 (x100) with its unit; a volume stays in 条."""
+    from kehu_lib.present import plan_text
+
+    ev = pd.DataFrame({"code": ["KZB-11", "KZB-06"], "name": ["a", "b"],
+                       "outcome": ["recommendation", "volume"], "outcome_zh": ["推荐", "销量"],
+                       "unit": ["比例", "条"], "n_treated": [27, 22], "estimate": [-0.012, 27.8],
+                       "ci_low": [-0.04, -10.66], "ci_high": [0.02, 66.25],
+                       "p_holm": [1.0, 1.0], "verdict": ["no_effect", "no_effect"]})
+    v = plan_text.evaluation_view(ev).set_index("strategy_code")
+    assert v.loc["KZB-11", "estimate"] == pytest.approx(-1.2)
+    assert v.loc["KZB-11", "estimate_low"] == pytest.approx(-4.0)
+    assert v.loc["KZB-11", "outcome"] == "推荐（百分点）"
+    assert v.loc["KZB-06", "estimate_high"] == pytest.approx(66.25)
+    assert v.loc["KZB-06", "outcome"] == "销量（条）"
 
 
 def test_carry_over_keeps_still_flagged():

@@ -93,11 +93,11 @@ def review_list(evaluation: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame: code, name, outcome_zh, n_treated, estimate, ci_low, ci_high, p_holm, verdict,
-    review, action.
+    DataFrame: code, name, outcome, outcome_zh, unit, n_treated, estimate, ci_low, ci_high,
+    p_holm, verdict, review, action.
     """
-    cols = ["code", "name", "outcome_zh", "n_treated", "estimate", "ci_low", "ci_high", "p_holm",
-            "verdict", "review", "action"]
+    cols = ["code", "name", "outcome", "outcome_zh", "unit", "n_treated", "estimate", "ci_low",
+            "ci_high", "p_holm", "verdict", "review", "action"]
     if evaluation.empty:
         return pd.DataFrame(columns=cols)
     out = evaluation.copy()

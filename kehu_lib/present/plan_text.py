@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import glossary
@@ -28,6 +29,22 @@ def effect(value: Any, unit: str) -> str:
     if unit == "比例":
         return f"{v * 100:+.1f}个百分点"
     return f"{v:+,.1f}{unit}"
+
+
+def evaluation_view(evaluation: pd.DataFrame) -> pd.DataFrame:
+    """The strategy evaluations for the page: each effect and its interval in its outcome's
+    unit, named in the outcome (``销量（条）``; an outcome measured as 比例 is shown in 百分点,
+    x100), since the rows mix 条, 元/条, 个规格 and 比例."""
+    ev = evaluation.rename(columns={"code": "strategy_code", "name": "strategy",
+                                    "ci_low": "estimate_low", "ci_high": "estimate_high"})
+    share = (ev["unit"] == "比例").to_numpy()
+    scale = np.where(share, 100.0, 1.0)
+    unit = np.where(share, "百分点", ev["unit"].astype(str))
+    out = ev.drop(columns=["outcome"], errors="ignore")
+    out["outcome"] = [f"{o}（{u}）" if u else str(o) for o, u in zip(ev["outcome_zh"], unit)]
+    for c in ("estimate", "estimate_low", "estimate_high"):
+        out[c] = ev[c].to_numpy(dtype=float) * scale
+    return out.drop(columns=["outcome_zh"])
 
 
 def advice_sentence(row: pd.Series, *, outcome_zh: str, unit: str) -> str:

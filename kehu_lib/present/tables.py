@@ -170,8 +170,9 @@ def html_table(t: Table) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>{note}")
 
 
-#: Text cells longer than this may wrap (shorter ones never break, not even in a narrow column).
-WRAP_AT = 16
+#: Text cells longer than this may wrap (shorter ones never break, not even in a narrow column;
+#: an outcome with its unit, 重点品牌及新品销量占比（百分点）, is 16).
+WRAP_AT = 15
 #: Text columns among the first this many are left-aligned by the table's ``l<n>`` classes
 #: (report.css has a rule for each); a text cell further right carries its own ``t`` class.
 LEFT_COLUMNS = 12

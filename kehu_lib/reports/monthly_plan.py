@@ -17,8 +17,6 @@ __all__ = ["build"]
 NOTEBOOK = "monthly_plan"
 #: Settings of the notebook that are not thresholds of the plan.
 SETTINGS = ("output_dir", "build_forecasts", "top_n")
-EVALUATION = {"code": "strategy_code", "name": "strategy", "outcome_zh": "outcome",
-              "ci_low": "estimate_low", "ci_high": "estimate_high"}
 
 
 def _item_names() -> dict[str, str]:
@@ -113,7 +111,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
               title="重点客户（按优先级，各户自身的问题；区县共性问题见上表）", cap=top_n,
               sheet="重点客户", city=city, empty="没有列入重点客户的零售户。"))
 
-    ev = plan["evaluation"].drop(columns="outcome").rename(columns=EVALUATION)
+    ev = plan_text.evaluation_view(plan["evaluation"])
     r.section("evaluation").add(
         Table(ev[["strategy_code", "strategy", "outcome", "n_treated", "n_control", "estimate",
                   "estimate_low", "estimate_high", "p_holm", "verdict"]],
@@ -136,7 +134,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Table(fe[[c for c in ("district", "forecast_cartons", "actual_cartons", "error_cartons",
                               "ape", "in_80") if c in fe.columns]], title="上月销量预测与实际", empty="没有上月的预测可对照。"))
 
-    review = plan["review"].rename(columns=EVALUATION)
+    review = plan_text.evaluation_view(plan["review"])
     carry = plan["carry_over"].groupby("indicator", as_index=False).agg(
         carry_shops=("license_id", "nunique")).rename(columns={"indicator": "state_indicator"})
     carry = carry.sort_values("state_indicator", key=lambda s: s.map(
