@@ -211,3 +211,14 @@ def test_plain_text_is_pandas_to_string():
     # what pandas trims or merges is left to pandas
     assert plain_text([" 0", "x"], [["a"], ["b"]]) == pd.DataFrame({" 0": ["a"], "x": ["b"]}).to_string(index=False)
     assert plain_text(["n"], [[1.5]]) == pd.DataFrame({"n": [1.5]}).to_string(index=False)
+
+
+def test_a_column_blank_in_every_shown_row_is_left_out():
+    """A 提示 column with nothing to say is not a header over empty cells; a column with one
+    value is kept."""
+    t = Table(pd.DataFrame({"item": ["R01", "R02"], "note": ["", ""],
+                            "signal": ["", "down"]}))
+    view, cols = t.shown()
+    assert list(view.columns) == ["item", "signal"] and len(cols) == 2
+    html = t._repr_html_()
+    assert html.count("<th>") == 2 and "显著下降" in html

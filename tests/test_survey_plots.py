@@ -55,3 +55,24 @@ def test_change_chart_skips_suppressed_rows():
                        "significant": [True, False, False]})
     ax = sp.change_chart(ch)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["R01", "R02"]
+
+
+def test_ipa_labels_of_clustered_items_do_not_overlap():
+    """The 杏花岭区 case: five items within 2 points of score and 0.02 of importance. The label
+    boxes measured by matplotlib's renderer (independent of the placer's estimate) do not
+    overlap each other once the figure is laid out as the batch does (tight_layout)."""
+    names = ["卷烟经营盈利水平", "按订单组织货源供应满意度", "品牌培育与货源投放政策", "动销台账使用",
+             "零售网点布局合理性", "经营环境", "客户经理服务", "电话订货员服务", "问题处理及时性"]
+    scores = pd.DataFrame({"item": [f"R0{i}" for i in range(1, 10)],
+                           "mean": [77.8, 58.9, 75.3, 73.2, 77.2, 79.5, 85.5, 81.9, 81.3]})
+    imp = pd.DataFrame({"item": scores["item"],
+                        "importance": [0.40, 0.465, 0.52, 0.22, 0.355, 0.362, 0.36, 0.349, 0.31]})
+    ax = sp.ipa_chart(ipa_table(scores, imp, labels=dict(zip(scores["item"], names))))
+    fig = ax.figure
+    fig.tight_layout()
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.texts if t.get_text() in names]
+    assert len(boxes) == len(names)
+    clashes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+    assert clashes == []

@@ -165,7 +165,7 @@ def last_month_forecast(month: str, *, store=None) -> tuple[pd.DataFrame | None,
         if len(bt):
             bt = bt.rename(columns={"mean": "forecast"})
             return (bt[["district", "forecast", "lo_80", "hi_80"]],
-                    "预测模块回测中一个月前所做的本月预测（所选模型）")
+                    "预测模块回测中一个月前所做的本月预测（采用模型）")
     return None, "预测模块暂无上月的预测缓存，本月无法评估预测准确性"
 
 

@@ -78,11 +78,14 @@ def ipa_chart(ipa: pd.DataFrame, *, title: str = "重要性-表现分析（IPA�
     ax.axhline(i_cut, color="#666666", ls="--", lw=1)
     colors = np.where(ipa["fix_first"], "#d1495b", "#1f5fa8")
     ax.scatter(ipa["performance"], ipa["importance"], c=colors, s=60, zorder=3)
-    for _, r in ipa.iterrows():
-        ax.annotate(str(r["label"]), (r["performance"], r["importance"]), fontsize=9,
-                    xytext=(4, 4), textcoords="offset points")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
+    labels = [str(v) for v in ipa["label"]]
+    offsets = label_offsets(ax, ipa["performance"].to_numpy(float),
+                            ipa["importance"].to_numpy(float), labels, fontsize=9)
+    for text, x, y, off in zip(labels, ipa["performance"], ipa["importance"], offsets):
+        ax.annotate(text, (x, y), fontsize=9, xytext=off, textcoords="offset points",
+                    va="bottom", ha="left")
     q = glossary.code_names("ipa_quadrant")
     ax.text(x0, y1, f" {q['fix_first']}", va="top", ha="left", color="#d1495b", fontweight="bold")
     ax.text(x1, y1, f"{q['keep_up']} ", va="top", ha="right", color="#333333")
@@ -92,6 +95,70 @@ def ipa_chart(ipa: pd.DataFrame, *, title: str = "重要性-表现分析（IPA�
     ax.set_ylabel("重要性：与总体满意度的相关")
     ax.set_title(title)
     return ax
+
+
+#: Candidate label positions around a point, in order of preference: (fx, fy) place the
+#: label's lower-left corner at x + fx[0] * w + fx[1], y + fy[0] * h + fy[1] (points; w, h the
+#: label's size): right, left, above, below, the four corners, then further above and below.
+_CANDIDATES = (((0, 6), (-0.5, 0)), ((-1, -6), (-0.5, 0)), ((-0.5, 0), (0, 6)),
+               ((-0.5, 0), (-1, -6)), ((0, 4), (0, 3)), ((0, 4), (-1, -3)), ((-1, -4), (0, 3)),
+               ((-1, -4), (-1, -3)), ((-0.5, 0), (1, 8)), ((-0.5, 0), (-2, -8)))
+
+
+def _text_width(text: str, fontsize: float) -> float:
+    """Approximate width (points) of ``text``: a CJK character is one em, others ~0.55 em."""
+    return fontsize * sum(1.0 if ord(c) > 0x2E7F else 0.55 for c in text)
+
+
+def _box_distance(b, px: float, py: float) -> float:
+    """Distance (points) from the point (px, py) to the box b = (x0, y0, x1, y1)."""
+    return float(np.hypot(max(b[0] - px, 0.0, px - b[2]), max(b[1] - py, 0.0, py - b[3])))
+
+
+def label_offsets(ax, x: np.ndarray, y: np.ndarray, labels: list[str], *,
+                  fontsize: float = 9) -> list[tuple[float, float]]:
+    """Offsets (points, of the label's lower-left corner) of point labels that keep them clear
+    of each other and of the points, each nearer its own point than any other.
+
+    Greedy placement in display space, from the top of the chart down: each label takes the
+    first candidate of :data:`_CANDIDATES` with no cost, else the one of least cost; cost =
+    overlap with placed labels and with other points' markers, distance outside the axes, and
+    how much nearer another point is than its own (a label beside the wrong point misleads).
+    Label sizes are estimated from their characters (no text rendering): microseconds.
+    """
+    k = 72.0 / ax.figure.dpi  # pixels -> points
+    pts = ax.transData.transform(np.c_[x, y]) * k
+    bx0, by0, bx1, by1 = np.r_[ax.bbox.x0, ax.bbox.y0, ax.bbox.x1, ax.bbox.y1] * k
+    h, r = fontsize * 1.25, 5.0  # label height; marker radius (points)
+    boxes: list[tuple[float, float, float, float]] = []
+    out: list[tuple[float, float]] = [(4.0, 3.0)] * len(labels)
+
+    def overlap(b, c) -> float:
+        return (max(0.0, min(b[2], c[2]) - max(b[0], c[0]))
+                * max(0.0, min(b[3], c[3]) - max(b[1], c[1])))
+
+    for i in sorted(range(len(labels)), key=lambda j: -pts[j, 1]):
+        w = _text_width(labels[i], fontsize)
+        px, py = pts[i]
+        best, best_cost = None, np.inf
+        for (ax_, bx), (ay, by) in _CANDIDATES:
+            dx, dy = ax_ * w + bx, ay * h + by
+            b = (px + dx, py + dy, px + dx + w, py + dy + h)
+            own = _box_distance(b, px, py)
+            cost = sum(overlap(b, c) for c in boxes)
+            for j, (qx, qy) in enumerate(pts):
+                if j != i:
+                    cost += overlap(b, (qx - r, qy - r, qx + r, qy + r))
+                    cost += 20.0 * max(0.0, own + 6.0 - _box_distance(b, qx, qy))
+            cost += 40.0 * (max(0.0, bx0 - b[0]) + max(0.0, b[2] - bx1)
+                            + max(0.0, by0 - b[1]) + max(0.0, b[3] - by1))
+            if cost < best_cost:
+                best, best_cost = ((dx, dy), b), cost
+            if cost == 0:
+                break
+        out[i] = best[0]
+        boxes.append(best[1])
+    return out
 
 
 def change_chart(changes: pd.DataFrame, *, labels: Mapping[str, str] | None = None,

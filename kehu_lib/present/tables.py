@@ -88,12 +88,17 @@ class Table:
 
     def shown(self) -> tuple[pd.DataFrame, list]:
         """The shown rows and each column of them as text (formatted once per table: a
-        notebook's display asks for the HTML and the plain text of the same table)."""
+        notebook's display asks for the HTML and the plain text of the same table). A column
+        blank in every shown row (a 提示 column with nothing to say) is left out."""
         key = (self.data, self.cap, self.row_keys)  # the frame itself: a new one is new text
         cached = getattr(self, "_shown", None)
         if cached is None or cached[0][0] is not key[0] or cached[0][1:] != key[1:]:
             view = self.data.head(self.cap) if self.capped else self.data
-            cached = self._shown = (key, view, [self.strings(view, c) for c in view.columns])
+            cols = [self.strings(view, c) for c in view.columns]
+            keep = [j for j, col in enumerate(cols) if any(str(x).strip() for x in col)]
+            if len(keep) < len(cols) and keep:
+                view, cols = view.iloc[:, keep], [cols[j] for j in keep]
+            cached = self._shown = (key, view, cols)
         return cached[1], cached[2]
 
     def strings(self, view: pd.DataFrame, col: str):
