@@ -222,3 +222,10 @@ def test_a_column_blank_in_every_shown_row_is_left_out():
     assert list(view.columns) == ["item", "signal"] and len(cols) == 2
     html = t._repr_html_()
     assert html.count("<th>") == 2 and "显著下降" in html
+
+
+def test_consumer_classes_are_named_as_the_seeds_do():
+    """Consumer price classes are codes A-D in the data and A类..D类 on the page (seed 004:
+    "A类：为高档卷烟消费者"), in the glossary's order."""
+    assert fmt.series(pd.Series(["C", "A"]), "consumer_class").tolist() == ["C类", "A类"]
+    assert list(glossary.ordered(["C", "A"], "consumer_class").categories[:2]) == ["A", "B"]

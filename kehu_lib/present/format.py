@@ -190,7 +190,7 @@ def value(v: Any, key: str) -> str:
     e = glossary.entry(key)
     if e.kind == "number":
         return number(v, 1 if e.decimals is None else e.decimals)
-    if e.kind == "code":
+    if e.kind == "code" or (e.kind == "category" and e.codes):
         return MISSING if is_missing(v) else glossary.code_name(e.codes, v)
     return _BY_KIND[e.kind](v)
 
@@ -201,7 +201,7 @@ def series(s, key: str):
     if e.kind == "number":
         d = 1 if e.decimals is None else e.decimals
         return s.map(lambda v: number(v, d))
-    if e.kind == "code":
+    if e.kind == "code" or (e.kind == "category" and e.codes):  # a category may name its codes
         names = glossary.code_names(e.codes)
         return s.map(lambda v: MISSING if is_missing(v) else
                      names.get(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v),
