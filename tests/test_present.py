@@ -229,3 +229,6 @@ def test_consumer_classes_are_named_as_the_seeds_do():
     "A类：为高档卷烟消费者"), in the glossary's order."""
     assert fmt.series(pd.Series(["C", "A"]), "consumer_class").tolist() == ["C类", "A类"]
     assert list(glossary.ordered(["C", "A"], "consumer_class").categories[:2]) == ["A", "B"]
+    # 营业时长 as the census seed words it (seed 002: 不足12个小时, 12-16小时, 16小时以上)
+    assert fmt.series(pd.Series([">16h", "<12h"]), "opening_hours").tolist() == \
+        ["16小时以上", "不足12小时"]

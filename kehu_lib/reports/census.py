@@ -33,6 +33,8 @@ def _structure(census: pd.DataFrame, wave: str, prev_wave: str | None) -> pd.Dat
             d = d.sort_values("category", key=lambda s: s.map({fmt.YES: 0, fmt.NO: 1}))
         elif glossary.entry(var).order:
             d = d.assign(_o=glossary.ordered(d["category"], var)).sort_values("_o")
+            if glossary.entry(var).codes:  # named categories (营业时长 16小时以上)
+                d = d.assign(category=fmt.series(d["category"], var).to_numpy())
         frames.append(d.assign(census_variable=var, variable=var))
     return pd.concat(frames, ignore_index=True)
 
