@@ -303,6 +303,7 @@ def test_cause_answers_are_worded_with_the_product_and_strategies(lib):
         "district_code": ["140109", "140108"], "cause": ["key_brand_loss", "new_product_not_carried"],
         "cause_sku": ["", "N1"], "shops": [41, 49], "codes": ["KZB-17;KZB-11", "KZB-16"]}))
     kb, newp = (_sentence(r, names={"N1": "娇子(宽窄细支)"}, library=lib) for _, r in f.iterrows())
-    assert kb == "月度工作方案对万柏林区41户重点品牌流失的零售户安排KZB-17 重点品牌宣扬；KZB-11 提升客户推荐能力。"
+    assert kb == ("月度工作方案按品牌培育协作指标（重点品牌销量变化比低于同类客户），对万柏林区41户"
+                  "零售户安排KZB-17 重点品牌宣扬；KZB-11 提升客户推荐能力。")
     assert newp.startswith("月度工作方案对尖草坪区49户") and "未引入娇子(宽窄细支)" in newp
     assert newp.endswith("KZB-16 新品上市宣扬。")

@@ -164,8 +164,10 @@ def _sentence(row: Mapping[str, Any], *, names: Mapping[str, str], library) -> s
         return (f"月度工作方案对{where}在销{names.get(subject, subject)}的"
                 f"{int(_num(row['count'])):,}户零售户安排{library.label(codes)}。")
     if code == "plan_key_brand_strategy":
-        return (f"月度工作方案对{where}{int(_num(row['count'])):,}户重点品牌流失的零售户安排"
-                f"{library.label(codes)}。")
+        # the plan's own criterion (品牌培育协作: the key brands' change ratio against the
+        # shop's peers), not the market report's 流失户 count: say so, the counts differ
+        return (f"月度工作方案按品牌培育协作指标（重点品牌销量变化比低于同类客户），对{where}"
+                f"{int(_num(row['count'])):,}户零售户安排{library.label(codes)}。")
     if code == "plan_new_product_strategy":
         return (f"月度工作方案对{where}{int(_num(row['count'])):,}户同类客户多数已引入而本户未引入"
                 f"{names.get(subject, subject)}的零售户安排{library.label(codes)}。")
