@@ -357,6 +357,11 @@ def ensure_month_satisfaction(month: str = "", store=None, *, dry_run: bool = Fa
     return True
 
 
+#: the precompute steps whose caches this step reads (:data:`kehu_lib.batch.runner.AFTER`):
+#: none, it reads the retailer survey
+ensure_month_satisfaction.precompute_after = ()
+
+
 def _pct(x: float) -> str:
     return f"{abs(x) * 100:.1f}%"
 

@@ -100,6 +100,40 @@ def test_trend_sums_equal_pandas(store, lines):
     assert by_d.set_index(["month", "district_code"])["qty_supplied"].to_dict() == vol.to_dict()
 
 
+def test_sums_over_shops_of_cached_and_uncached_months_equal_the_lines(small_store, tmp_path):
+    """A month without a cache is grouped only on the keys a query keeps (by SKU, without the
+    shop × SKU groups): beside a cached month, every trend still equals pandas on the lines."""
+    own = writable_copy(small_store, tmp_path / "store")
+    lines = loaders.load_orders(None, MONTHS, store=own,
+                                columns=KEYS + ["qty_ordered", "qty_supplied", "amount"])
+    for cached in ([], [MONTH]):  # no month cached; the report month cached, the rest not
+        for m in cached:
+            assert aggregates.ensure_month(m, store=own) is True
+        sums = ["qty_ordered", "qty_supplied", "amount"]
+        for keys, got in ((["month", "sku"], aggregates.sku_month(None, MONTHS, store=own)),
+                          (["month", "district_code", "sku"],
+                           aggregates.district_sku_month(None, MONTHS, store=own))):
+            ref = lines.groupby(keys, as_index=False)[sums].sum()
+            pd.testing.assert_frame_equal(got, ref, check_dtype=False, check_exact=True)
+        by_d = aggregates.district_month(None, MONTHS, store=own)
+        sup = lines[lines["qty_supplied"] > 0]
+        active = sup.groupby(["month", "district_code"])["license_id"].nunique()
+        assert by_d.set_index(["month", "district_code"])["active_shops"].to_dict() \
+            == active.to_dict()
+        shop = aggregates.shop_month("140109", MONTHS, store=own)
+        ref = _reference(lines[lines["district_code"] == "140109"],
+                         ["month", "district_code", "license_id"])
+        pd.testing.assert_frame_equal(shop, ref, check_dtype=False, check_exact=True)
+        skus = sorted(lines["sku"].unique())[:5]
+        vol = aggregates.district_volume(skus, None, MONTHS, store=own)
+        ref = lines.assign(kb=lines["qty_supplied"].where(lines["sku"].isin(skus), 0.0)) \
+            .groupby(["district_code", "month"], as_index=False)[["qty_supplied", "kb"]].sum()
+        assert vol["volume"].tolist() == ref["qty_supplied"].tolist()
+        assert vol["key_brand_volume"].tolist() == ref["kb"].tolist()
+    with pytest.raises(ValueError, match="grouped on"):
+        aggregates._lines_source([], MONTH, keys=())
+
+
 def test_market_report_figures_on_the_ledger_equal_those_on_the_lines(store):
     """findings.analyse on load_inputs (the ledger) against the same on the order lines."""
     inputs = findings.load_inputs(None, MONTH, store=store)

@@ -160,3 +160,67 @@ def test_while_the_precompute_runs_one_worker_fewer_runs(monkeypatch):
     assert len(got) == 5
     assert state["max_during"] == 1
     assert state["max_after"] == 2
+
+
+def test_steps_that_name_what_they_read_run_side_by_side(monkeypatch):
+    """A step function naming the steps it reads (runner.AFTER) starts once those are done,
+    beside the others; a step naming none waits for every step before it."""
+    import types
+
+    mod = types.ModuleType("kehu_dag_steps")
+    for name, after in (("one", ()), ("two", ()), ("three", ("kehu_dag_steps.one",)),
+                        ("four", None)):
+        def f(month, store):
+            return None
+        if after is not None:
+            setattr(f, runner.AFTER, after)
+        setattr(mod, name, f)
+    monkeypatch.setitem(__import__("sys").modules, "kehu_dag_steps", mod)
+    steps = [f"kehu_dag_steps.{n}" for n in ("one", "two", "three", "four")]
+    assert runner.step_after(steps) == {
+        steps[0]: set(), steps[1]: set(), steps[2]: {steps[0]}, steps[3]: set(steps[:3])}
+
+    both = threading.Barrier(2, timeout=10)  # one and two at once, or a BrokenBarrierError
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def fake_precompute(funcs, month, store):
+        (dotted,) = funcs
+        if dotted in steps[:2]:
+            both.wait()
+        with lock:
+            order.append(dotted)
+
+    monkeypatch.setattr(runner, "run_precompute", fake_precompute)
+    pre = runner.PrecomputeSteps(steps, "2026-10", Path("."))
+    pre.start().join()
+    pre.raise_error()
+    assert set(order[:2]) == set(steps[:2]) and order[3] == steps[3]
+    assert order.index(steps[2]) > order.index(steps[0])
+    assert pre.done == set(steps)
+
+
+def test_a_failing_step_leaves_the_runs_of_a_step_running_beside_it(fake_batch, monkeypatch):
+    """Step b fails while a (independent of it) still runs: the run needing only a waits for
+    it and runs; the one needing b does not."""
+    seen, steps_log, state = fake_batch
+    monkeypatch.setattr(runner, "step_after", lambda steps: {s: set() for s in steps})
+    pre = runner.PrecomputeSteps(["a", "b"], "2026-10", Path("."))
+    state["pre"] = pre
+    a_started = threading.Event()
+    fake = runner.run_precompute  # the fixture's: a waits for the run "free"
+
+    def precompute(funcs, month, store):
+        if funcs == ["a"]:
+            a_started.set()
+            return fake(funcs, month, store)
+        a_started.wait(10)  # b fails while a runs
+        raise RuntimeError("step b failed")
+
+    monkeypatch.setattr(runner, "run_precompute", precompute)
+    specs = [_spec("after_b", ("b",)), _spec("after_a", ("a",)), _spec("free", ())]
+    got = []
+    with pytest.raises(RuntimeError, match="step b failed"):
+        runner._execute_local(specs, 2, got.append, progress=False, precompute=pre)
+    assert sorted(r.notebook for r in got) == ["after_a", "free"]
+    assert "a" in seen["after_a"] and "after_b" not in seen

@@ -229,15 +229,39 @@ def _warm_kernel(spec: RunSpec) -> None:
         pass
 
 
-class PrecomputeSteps:
-    """The month's precompute steps (``params/defaults.yaml``, in their order) on a background
-    thread of the batch process, so that the runs that read none of them, or only the steps
-    already done, start meanwhile instead of waiting for all of them.
+#: Attribute of a precompute step function: the steps (dotted paths of ``params/defaults.yaml``)
+#: whose caches it reads. A step that has it starts as soon as those are done, beside the
+#: others; a step without it waits for every step listed before it.
+AFTER = "precompute_after"
 
-    A run waits for the steps its notebook reads (:attr:`RunSpec.needs`; None: all). The steps
-    run one after the other, as before (a later step may read an earlier one's cache); the first
-    one that fails stops the rest, and :meth:`raise_error` raises its exception once the runs
-    that did not need it are done (their results are recorded, so the next batch resumes).
+
+def step_after(steps: Sequence[str]) -> dict[str, set[str]]:
+    """For each of ``steps`` (in their order), the steps it waits for (see :data:`AFTER`):
+    those it names that are in ``steps``, or, when it names none (or cannot be imported here:
+    the step's own process reports that), every step before it."""
+    after: dict[str, set[str]] = {}
+    for i, dotted in enumerate(steps):
+        try:
+            named = getattr(step.resolve(dotted), AFTER, None)
+        except (ImportError, AttributeError, ValueError):
+            named = None
+        after[dotted] = (set(steps[:i]) if named is None
+                         else {d for d in named if d in steps[:i]})
+    return after
+
+
+class PrecomputeSteps:
+    """The month's precompute steps (``params/defaults.yaml``) on background threads of the
+    batch process, so that the runs that read none of them, or only the steps already done,
+    start meanwhile instead of waiting for all of them.
+
+    A run waits for the steps its notebook reads (:attr:`RunSpec.needs`; None: all). A step
+    starts once the steps it reads are done (:func:`step_after`: those its function names, else
+    every earlier one), so independent steps run side by side, each in its own process: the
+    steps are the batch's critical path (the market reports and plans wait for all of them).
+    The first step that fails stops the steps not yet started, and :meth:`raise_error` raises
+    its exception once the runs that did not need it are done (their results are recorded,
+    so the next batch resumes).
     """
 
     def __init__(self, steps: Sequence[str], month: str, store: Path,
@@ -247,24 +271,45 @@ class PrecomputeSteps:
         self.cond = cond or threading.Condition()
         self.done: set[str] = set()
         self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
+        self.started: set[str] = set()
+        self.failed: set[str] = set()
+        self.threads: list[threading.Thread] = []
 
     def start(self) -> "PrecomputeSteps":
-        self.thread = threading.Thread(target=self._run, name="kehu-precompute", daemon=True)
-        self.thread.start()
+        after = step_after(self.steps) if self.steps else {}
+        self.threads = [threading.Thread(target=self._run_step, args=(dotted, after[dotted]),
+                                         name=f"kehu-precompute-{i}", daemon=True)
+                        for i, dotted in enumerate(self.steps)]
+        for t in self.threads:
+            t.start()
         return self
 
-    def _run(self) -> None:
+    def _run_step(self, dotted: str, after: set[str]) -> None:
+        with self.cond:
+            while not after <= self.done and self.error is None:
+                self.cond.wait()
+            if self.error is not None:
+                return  # a step failed: the rest do not start
+            self.started.add(dotted)
         try:
-            for dotted in self.steps:
-                run_precompute([dotted], self.month, self.store)
-                with self.cond:
-                    self.done.add(dotted)
-                    self.cond.notify_all()
+            run_precompute([dotted], self.month, self.store)
         except BaseException as exc:  # noqa: BLE001 - raised again in the batch's thread
             with self.cond:
-                self.error = exc
+                self.failed.add(dotted)
+                if self.error is None:
+                    self.error = exc
                 self.cond.notify_all()
+            return
+        with self.cond:
+            self.done.add(dotted)
+            self.cond.notify_all()
+
+    def possible(self, needs: Sequence[str] | None) -> bool:
+        """The steps ``needs`` are done or may still be (no step failed, or they were running
+        when one did); call with :attr:`cond` held."""
+        if self.error is None:
+            return True
+        return self.wanted(needs) <= (self.done | self.started) - self.failed
 
     def wanted(self, needs: Sequence[str] | None) -> set[str]:
         return set(self.steps) if needs is None else set(needs) & set(self.steps)
@@ -274,8 +319,8 @@ class PrecomputeSteps:
         return self.wanted(needs) <= self.done
 
     def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
+        for t in self.threads:
+            t.join()
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -330,7 +375,7 @@ def _execute_local(specs: list[RunSpec], jobs: int, on_result: Callable[[RunResu
                             if pre.ready(spec.needs):
                                 busy[0] += 1
                                 return queue.pop(i)
-                        if pre.error is not None:
+                        if not any(pre.possible(spec.needs) for spec in queue):
                             return None  # the rest need a step that failed
                     cond.wait()
                 return None
@@ -465,6 +510,13 @@ def remove_stale_files(month_dir: Path, slug: str, runs: dict[str, dict[str, Any
     return removed
 
 
+def _xlsx(month_dir: Path, slug: str, manifest: Manifest, titles: dict[str, str]) -> None:
+    """The district's XLSX (:func:`~.index.district_xlsx`) from its runs recorded so far."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        district_xlsx(month_dir, slug, manifest.runs, titles)
+
+
 def run_batch(opts: BatchOptions) -> BatchReport:
     """Run the batch (see the module docstring); never raises for a failing notebook.
 
@@ -482,6 +534,7 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
     manifest = Manifest(month_dir)
     results: list[RunResult] = []
     pending: list[RunSpec] = []
+    written: set[str] = set()  # districts whose XLSX is written
     before = {key: dict(rec) for key, rec in manifest.runs.items()}
     for spec in pl.specs:
         html = month_dir / spec.slug / f"{spec.notebook}.html"
@@ -503,6 +556,10 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
             for spec in pending:
                 spec.threads = kernel_threads(jobs)
 
+        left = {}  # runs of each district still to come
+        for spec in pending:
+            left[spec.slug] = left.get(spec.slug, 0) + 1
+
         def on_result(result: RunResult) -> None:
             if result.status != "ok":  # a failed run may not have rewritten its files: keep them
                 old = before.get(result.key, {}).get("files", [])
@@ -511,6 +568,10 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
             result.html = result.ipynb = result.log = ""
             result.tables = []
             results.append(result)
+            left[result.slug] -= 1
+            if left[result.slug] == 0:  # the district's last run: its XLSX now, while the
+                _xlsx(month_dir, result.slug, manifest, pl.titles)  # other runs go on
+                written.add(result.slug)
 
         try:
             if opts.executor == "dask":
@@ -540,10 +601,8 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
         xlsx = month_dir / spec.slug / f"{spec.slug}_{pl.month}.xlsx"
         if spec.slug in changed or not xlsx.exists():
             changed.add(spec.slug)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for slug in sorted(changed):
-            district_xlsx(month_dir, slug, manifest.runs, pl.titles)
+    for slug in sorted(changed - written):
+        _xlsx(month_dir, slug, manifest, pl.titles)
     month_index(month_dir, manifest.runs, pl.titles, figures=pl.figures)
     top_index(pl.reports)
     return BatchReport(pl.month, results, time.perf_counter() - start, pl.reports)

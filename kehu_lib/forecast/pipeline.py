@@ -267,6 +267,12 @@ def ensure_month_forecasts(month: str = "", store=None, *, dry_run: bool = False
     return True
 
 
+#: the precompute steps whose caches this step reads (:data:`kehu_lib.batch.runner.AFTER`):
+#: none — its district × SKU × month sums read the monthly ledger's cache where it is current
+#: and the order lines elsewhere, the same sums either way, so it runs beside the ledger's step
+ensure_month_forecasts.precompute_after = ()
+
+
 def _write_cache(month, store, out, backtest, series) -> None:
     fingerprint = inputs_fingerprint(month, store)
 

@@ -243,3 +243,9 @@ def ensure_month_plan(month: str = "", store=None, *, dry_run: bool = False) -> 
         return True
     city_plan(month, t, store=store)
     return True
+
+
+#: the precompute steps whose caches this step reads (:data:`kehu_lib.batch.runner.AFTER`): the
+#: monthly ledger (its 15 months of shop × SKU sums) and the forecasts (the managers' targets)
+ensure_month_plan.precompute_after = ("kehu_lib.aggregates.ensure_month_aggregates",
+                                      "kehu_lib.forecast.ensure_month_forecasts")
