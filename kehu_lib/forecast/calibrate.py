@@ -86,7 +86,10 @@ aus_retail 0.801 / 0.936):
   the product path on tourism (31 series, one process: product 0.25, extra origins 0.32 of
   AutoETS's time), only for series of 72 months or more, and are the product's
   (``select.CALIB_EXTRA``, ``CALIB_MIN_OBS``; the sample city's and aus_retail's series are
-  shorter and keep the model intervals).
+  shorter and keep the model intervals). Full run of the product with it
+  (benchmarks/forecast_bench.py --m3 0 --tourism 0): tourism 0.840 / 0.973, M3 0.790 / 0.935,
+  PBS 0.790 / 0.911, aus_retail 0.801 / 0.936, MASE unchanged, time ratio to AutoETS 0.43 /
+  0.66 / 0.93 / 0.94: every set within 5 points of nominal.
 """
 
 from __future__ import annotations
