@@ -62,8 +62,8 @@ aus_retail 0.801 / 0.936):
   at step 1 is 1.12 times the ETS member's (median ratio), 0.94 / 1.06 / 0.92 times the
   product's at steps 1-6 / 7-12 / 13-24; it covers 0.824 there against the product's 0.875
   because its point forecasts miss more (relative MASE 0.939 against 0.854 on the whole set),
-  not by a smaller sigma; it picks M,A,M or M,N,M for 18 of 31 series (every 12th). At step 1 the ETS member covers
-  0.804 and AutoETS 0.848 on those series. The product's misses are on both sides (tourism 5.5%
+  not by a smaller sigma; it picks M,A,M or M,N,M for 18 of 31 series (every 12th). At step
+  1 the ETS member covers 0.804 and AutoETS 0.848 on those series. The product's misses are on both sides (tourism 5.5%
   above the 80% interval, 6.5% below; PBS 14.9% / 9.5%).
 - The combination's bounds: the weighted mean of the members' bounds (quantile averaging with
   the backtest weights) 0.880 / 0.973, the weighted mean of their half-widths around the
