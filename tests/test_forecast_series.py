@@ -160,3 +160,38 @@ def test_decide_policies_hand_made_evidence():
     assert sel.decide(few, policy="pick") == ("combo", "no_backtest")
     with pytest.raises(ValueError, match="policy"):
         sel.decide(ev, policy="best")
+
+
+def test_interval_factor_is_the_backtest_quantile_of_error_over_half_width():
+    # y above the mean uses the upper half-width, below the lower one: ratios 0.5, 1, ..., 6.5
+    y = np.r_[10 + np.arange(1, 8) * 1.0, 10 - np.arange(1, 7) * 0.5]
+    bt = pd.DataFrame({"y": y, "mean": 10.0, "lo_80": 9.0, "hi_80": 12.0})
+    r = np.r_[np.arange(1, 8) / 2.0, np.arange(1, 7) * 0.5]
+    assert sel.interval_factor(bt, 80) == pytest.approx(np.quantile(r, 0.8))
+    assert sel.interval_factor(bt.iloc[:sel.CALIB_MIN_POINTS - 1], 80) is None
+    fc = sel.M.Forecast(np.array([10.0]), {80: np.array([8.0]), 95: np.array([7.0])},
+                        {80: np.array([12.0]), 95: np.array([13.0])})
+    out = sel.scale_interval(fc, 80, 2.0)  # 80% bounds 6, 14: the 95% interval widens to hold it
+    assert (out.lo[80][0], out.hi[80][0], out.lo[95][0], out.hi[95][0]) == (6.0, 14.0, 6.0, 14.0)
+    assert sel.scale_interval(fc, 80, 0.5).lo[95][0] == 7.0  # a narrower 80% leaves 95% alone
+
+
+def test_long_series_get_their_80_interval_calibrated_on_24_backtest_months():
+    y = _series(years=7, seed=3)  # 84 months >= CALIB_MIN_OBS
+    h = 6
+    res = sel.fit_one(y, h, start="2018-01", festival=False)
+    assert res["reason"] == "weighted" and res["scale_80"] is not None
+    # recompute the factor from the combination's forecasts at the four origins (n-24 .. n-6)
+    n = len(y)
+    bt = sel.backtest_one(y, start="2018-01", origins=[n - 24, n - 18, n - 12, n - 6], h=6,
+                          models=("combo",), festival=False)
+    assert len(bt) == 24
+    assert res["scale_80"] == pytest.approx(sel.interval_factor(bt, 80), rel=1e-3)
+    raw = sel.fit_one(y, h, start="2018-01", festival=False, origins=sel.default_origins(n))
+    assert raw["scale_80"] is None  # explicit origins: the model intervals
+    f, g = res["forecast"], raw["forecast"]
+    np.testing.assert_allclose(f.mean, g.mean)
+    np.testing.assert_allclose(f.hi[80] - f.mean, res["scale_80"] * (g.hi[80] - g.mean))
+    np.testing.assert_allclose(f.hi[95], np.maximum(g.hi[95], f.hi[80]))
+    short = sel.fit_one(y[-60:], h, start="2019-01", festival=False)
+    assert short["scale_80"] is None  # 60 months: not calibrated

@@ -262,6 +262,21 @@ BT_BLOCKS = 2
 BT_STEP = 6
 
 
+#: Per-series calibration of the combination's 80% interval (issue 14): a regular series of at
+#: least ``CALIB_MIN_OBS`` months with the default backtest gets ``CALIB_EXTRA`` more rolling
+#: origins (``BT_STEP`` months apart before the backtest's, the combination's members only; no
+#: warm start), and its 80% bounds are scaled about the mean by the 80% quantile of
+#: ``|y - mean| / half-width`` (the half-width on the side of y) over the combination's
+#: forecasts of all ``(BT_BLOCKS + CALIB_EXTRA) x BT_STEP`` backtest months (24). The 95%
+#: interval keeps the models' width (and always holds the 80% one). Measured in
+#: :mod:`.calibrate` (docstring); shorter series (the sample city's, aus_retail's 60 months)
+#: are not calibrated: the oldest origin keeps 48 months of history.
+CALIB_EXTRA = 2
+CALIB_MIN_OBS = 72
+#: Fewest finite backtest ratios for a calibration factor.
+CALIB_MIN_POINTS = 12
+
+
 def default_origins(n: int, *, blocks: int = BT_BLOCKS, step: int = BT_STEP) -> list[int]:
     """Training lengths of the rolling-origin backtest: the last ``blocks x step`` months in
     ``blocks`` blocks of ``step`` (default ``n-12, n-6``), those of at least :data:`MIN_OBS`
@@ -361,6 +376,7 @@ def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int
     y = np.asarray(y, float)
     models = tuple(models)
     start = pd.Period(start, freq="M")
+    auto_origins = origins is None
     origins = default_origins(len(y)) if origins is None else list(origins)
     # one warm-start store per series: each fit starts from the parameters of the previous,
     # shorter-window fit; the fits run in the order of their training windows (origins, then
@@ -391,10 +407,48 @@ def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int
         fc.note = " + ".join(f"{w:.2f} {f.note}" for w, f in zip(weights, members))
     if why is not None:  # a fallback forecast is labelled with the fallback's name
         model = fc.model
+    scale80 = None
+    if reason == "weighted" and auto_origins and CALIB_EXTRA and len(y) >= CALIB_MIN_OBS:
+        extra = [o for o in default_origins(len(y), blocks=BT_BLOCKS + CALIB_EXTRA)
+                 if o not in origins]
+        xb = backtest_one(y, start=start, origins=extra, h=bt_h, models=("combo",),
+                          festival=festival, uid=uid)
+        scale80 = interval_factor(pd.concat([xb, bt[bt["model"] == "combo"]]), 80)
+        if scale80 is not None:
+            fc = scale_interval(fc, 80, scale80)
     if weights is not None:
         ev = ev.assign(weight=ev["model"].map(dict(zip(COMBO, weights))))
     return {"forecast": fc, "model": model, "reason": reason, "backtest": bt, "evidence": ev,
-            "members": fcs}
+            "members": fcs, "scale_80": scale80}
+
+
+def interval_factor(bt: pd.DataFrame, level: int = 80) -> float | None:
+    """The ``level``% quantile (linear interpolation) of ``|y - mean| / half-width`` over the
+    backtest rows ``bt`` (the half-width from the mean to the bound on the side of y): the
+    factor that gives the interval its backtest coverage. None with fewer than
+    :data:`CALIB_MIN_POINTS` finite ratios."""
+    if bt.empty:
+        return None
+    y, m = bt["y"].to_numpy(float), bt["mean"].to_numpy(float)
+    half = np.where(y >= m, bt[f"hi_{level}"].to_numpy(float) - m,
+                    m - bt[f"lo_{level}"].to_numpy(float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(y - m) / np.where(half > 0, half, np.nan)
+    r = r[np.isfinite(r)]
+    return float(np.quantile(r, level / 100)) if len(r) >= CALIB_MIN_POINTS else None
+
+
+def scale_interval(fc: M.Forecast, level: int, k: float) -> M.Forecast:
+    """``fc`` with its ``level``% bounds ``k`` times as far from the mean (lower bounds >= 0) and
+    every wider interval widened to hold it."""
+    out = M.Forecast(fc.mean, dict(fc.lo), dict(fc.hi), fc.model, fc.note)
+    out.lo[level] = np.maximum(fc.mean - k * (fc.mean - fc.lo[level]), 0.0)
+    out.hi[level] = fc.mean + k * (fc.hi[level] - fc.mean)
+    for lv in out.lo:
+        if lv > level:
+            out.lo[lv] = np.minimum(out.lo[lv], out.lo[level])
+            out.hi[lv] = np.maximum(out.hi[lv], out.hi[level])
+    return out
 
 
 def run_series(task: dict) -> dict:

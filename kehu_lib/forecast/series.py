@@ -20,7 +20,11 @@ pipeline (reports, demand plan) runs and that ``benchmarks/forecast_bench.py`` m
   Theta method's seasonality test on its levels or its changes;
 - the members' intervals are built from the recent one-step errors (the last 60 months) and
   those errors' own quantiles (heavy tails: narrower at 80%, wider at 95% than the normal's);
-  the combination's bounds are the median of the members' (:func:`models.combine`).
+  the combination's bounds are the median of the members' (:func:`models.combine`);
+- a regular series of 72 months or more gets two more backtest origins (n-24, n-18; the
+  combination's members only) and its 80% interval scaled by the 80% quantile of the
+  combination's errors over the interval's half-width in those 24 backtest months
+  (:data:`select.CALIB_EXTRA`; the 95% interval keeps the models' width).
 """
 
 from __future__ import annotations
