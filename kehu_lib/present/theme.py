@@ -39,3 +39,8 @@ def set_theme(context: str = "notebook") -> None:
     matplotlib.rcParams["figure.figsize"] = (8.0, 4.0)
     matplotlib.rcParams["axes.titlesize"] = 13
     matplotlib.rcParams["axes.titleweight"] = "bold"
+    # Titles at the top of the axes (plus axes.titlepad), where matplotlib's automatic placement
+    # puts them when no x ticks or offset text sit above the axes (none of the reports' charts
+    # has any): it measured every title's y axis again at each layout and draw, a third of a
+    # chart's drawing time.
+    matplotlib.rcParams["axes.titley"] = 1.0
