@@ -157,8 +157,12 @@ def test_key_account_view_from_aggregates_equals_lines(small_store, products):
 
 @pytest.fixture(scope="module")
 def pages(sample_env):
+    """The pages as the batch builds them: after the month's shared forecasts (its precompute),
+    which the market page quotes."""
+    from kehu_lib.forecast import pipeline
     from kehu_lib.reports import market_report
 
+    pipeline.ensure_month_forecasts(M, store=sample_env)
     return {d: market_report.build(M, d, store=sample_env) for d in (DISTRICT, KA)}
 
 
