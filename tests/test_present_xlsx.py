@@ -77,3 +77,33 @@ def test_workbook_edge_values_read_back_in_openpyxl():
     assert [c.value for c in wb["空"][1]] == ["名称", "值", "日期", "是否"]
     head = ws["A1"]
     assert head.font.b and head.fill.fgColor.rgb.endswith("EEF3FA")
+
+
+def test_numeric_column_widths_fit_the_widest_shown_value():
+    """A numeric column's width is fitted from its largest and smallest values only (the text
+    of a number grows with its magnitude on either side of zero); it must equal the width fitted
+    to every value's text, whichever sign or missing value is the widest."""
+    import numpy as np
+
+    from kehu_lib.present import format as fmt
+
+    rng = np.random.default_rng(7)
+    cols = {
+        "shops": np.r_[rng.integers(0, 999, 50), 123456].astype(float),     # 123,456
+        "amount": np.r_[rng.normal(0, 100, 50), -98765.4],                  # negative widest
+        "share": np.r_[rng.uniform(0, 0.2, 50), np.nan],                    # missing mark
+        "change_pp": np.r_[rng.normal(0, 0.01, 50), 0.99949],               # rounds to +99.9
+        "yoy": np.r_[rng.normal(0, 0.1, 50), -0.00004],                     # rounds to 0.0%
+    }
+    df = pd.DataFrame(cols)
+    ws = load_workbook(io.BytesIO(xlsx.workbook_bytes([("表", df)])))["表"]
+    for j, col in enumerate(df.columns):
+        texts = [fmt.value(v, col) for v in df[col]] + [xlsx.glossary.header(col)]
+        expected = min(60, max(xlsx.display_width(t) for t in texts) + 2)
+        letter = ws.cell(row=1, column=j + 1).column_letter
+        assert int(ws.column_dimensions[letter].width) == expected, col  # + padding
+        values = [ws.cell(row=i + 2, column=j + 1).value for i in range(len(df))]
+        scale = 100 if col == "change_pp" else 1
+        assert [v is None for v in values] == list(df[col].isna()), col  # missing: blank
+        written = np.array([np.nan if v is None else v for v in values])
+        np.testing.assert_allclose(written, df[col] * scale, rtol=1e-14)  # 16 digits in XML

@@ -56,25 +56,53 @@ def _cell_value(v: Any, e: glossary.Entry):
     return float(v)
 
 
+#: Kinds written by :func:`kehu_lib.present.format.number`: the text's width grows with the
+#: value's magnitude on either side of zero, so a column's widest text is its largest or smallest
+#: value's (or the missing mark).
+_NUMBER_KINDS = ("number", "count", "money", "money_wan", "cartons", "cases", "share", "growth",
+                 "share_change", "score", "score_change")
+
+
 def _column(df: pd.DataFrame, col: str, row_keys: str | None):
-    """(header, values, number formats per row, shown texts) of one column."""
-    raw = df[col].tolist()  # Python values: iterating an Arrow-backed column is slow
+    """(header, values, number formats per row, shown texts) of one column; for a numeric
+    column the shown texts are only those that can be the widest (see :data:`_NUMBER_KINDS`)."""
     if not all(glossary.has(str(c)) for c in df.columns):  # a sheet with its own headers
         values = [None if fmt.is_missing(v) else (v.item() if hasattr(v, "item") else v)
-                  for v in raw]
+                  for v in df[col].tolist()]
         return str(col), values, [None] * len(values), [str(v) for v in values]
     if row_keys and col in BY_ROW:  # each row its own quantity (an indicator table)
+        raw = df[col].tolist()  # Python values: iterating an Arrow-backed column is slow
         entries = [glossary.entry(k) for k in df[row_keys].tolist()]
         return (glossary.header(col), [_cell_value(v, e) for v, e in zip(raw, entries)],
                 [_number_format(e) for e in entries],
                 [fmt.value(v, e.key) for v, e in zip(raw, entries)])
     e = glossary.entry(str(col))
-    values = [_cell_value(v, e) for v in raw]
+    formats = [_number_format(e)] * len(df)
+    if e.kind in _NUMBER_KINDS:
+        x = pd.to_numeric(df[col]).to_numpy(dtype=float, na_value=np.nan)
+        finite = x[np.isfinite(x)]
+        widest = [finite.min(), finite.max()] if len(finite) else []
+        shown = [fmt.value(v, e.key) for v in widest] + ([fmt.MISSING] if len(finite) < len(x)
+                                                          else [])
+        # missing and non-finite values are written as blanks (NaN)
+        return e.header, (x * 100 if e.kind == "share_change" else x).tolist(), formats, shown
+    raw = df[col].tolist()
     if e.kind in _TEXT_KINDS or e.kind in ("bool", "code"):  # written as shown: format once
-        shown = [fmt.MISSING if v is None else v for v in values]
-    else:
-        shown = list(fmt.series(df[col], str(col)))
-    return e.header, values, [_number_format(e)] * len(df), shown
+        seen: dict = {}
+        values = []
+        for v in raw:
+            try:
+                values.append(seen[v])
+            except (KeyError, TypeError):  # a new (or unhashable) value
+                w = _cell_value(v, e)
+                try:
+                    seen[v] = w
+                except TypeError:
+                    pass
+                values.append(w)
+        return e.header, values, formats, [fmt.MISSING if v is None else v for v in values]
+    values = [_cell_value(v, e) for v in raw]
+    return e.header, values, formats, list(fmt.series(df[col], str(col)))
 
 
 #: Characters XML 1.0 (and so XLSX) cannot hold; dropped from text cells.
