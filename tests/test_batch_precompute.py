@@ -24,18 +24,6 @@ STEPS = textwrap.dedent("""
     def fail(month, store):
         raise ValueError("the step's own error")
 
-    def killed(month, store):
-        import signal
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    def where(month, store):
-        import sys
-        print("said by the step")
-        preloaded = [m for m in ("pandas", "duckdb", "scipy.stats") if m in sys.modules]
-        Path(store, "where.txt").write_text(
-            f"{os.getpid()} {os.getppid()} {os.environ.get('KEHU_TEST_MARK')} {os.getcwd()} "
-            + ",".join(preloaded))
-
     def cached(month, store, dry_run=False):
         stale = not Path(store, f"cache-{month}").exists()
         if dry_run:
@@ -112,30 +100,3 @@ def test_the_shipped_steps_say_when_they_are_current(small_store, tmp_path):
         func = step.resolve(dotted)
         assert "dry_run" in inspect.signature(func).parameters, dotted
         assert not func(month=month, store=store, dry_run=True), dotted
-
-
-def test_steps_fork_from_one_server_with_the_callers_state(steps_module, monkeypatch, capfd):
-    """Steps fork from one server that imported the libraries once (a fresh interpreter per
-    step re-imported them, ~3 CPU s a step); each still sees the caller's environment and
-    folder at the time it runs, and its prints reach stderr, not the batch's stdout."""
-    store = steps_module
-    answers = []
-    for mark in ("first", "second"):
-        monkeypatch.setenv("KEHU_TEST_MARK", mark)
-        monkeypatch.chdir(store)
-        runner.run_precompute(["kehu_test_steps.where"], "2026-10", store)
-        answers.append((store / "where.txt").read_text().split())
-    (pid1, server1, mark1, cwd1, pre1), (pid2, server2, mark2, cwd2, pre2) = answers
-    assert pid1 != pid2 and server1 == server2 != str(os.getpid())
-    assert (mark1, mark2) == ("first", "second")
-    assert Path(cwd1) == Path(cwd2) == store
-    assert pre1 == pre2 == "pandas,duckdb,scipy.stats"  # imported by the server, not the step
-    out, err = capfd.readouterr()
-    assert "said by the step" in err and "said by the step" not in out
-
-
-def test_a_killed_step_is_an_error_naming_the_signal(steps_module):
-    """A step process that dies without a word (e.g. the system's out-of-memory killer) stops
-    the batch with a clear error, never silently."""
-    with pytest.raises(RuntimeError, match=r"kehu_test_steps.killed failed \(killed by signal 9\)"):
-        runner.run_precompute(["kehu_test_steps.killed"], "2026-10", steps_module)

@@ -154,16 +154,16 @@ def plan(opts: BatchOptions) -> Plan:
 
 
 def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
-                   in_process: bool = False, preload: Sequence[str] = ()) -> None:
+                   in_process: bool = False) -> None:
     """Call each dotted-path ``f(month, store)`` once, in order; a missing module is a clear
     error (:class:`~.params.ParamError`).
 
     Each step runs in a process of its own (:mod:`.step`), so that the memory of its frames
     (the city-wide plan holds the 15-month ledger) goes back to the system when it ends instead
-    of staying in the batch process; the processes fork from a server that imported the
-    modules of ``preload`` (the batch's steps) once. ``in_process``: call it here (tests, a
-    debugger). A step that takes ``dry_run`` is first asked here whether its cache is current,
-    and then not started at all (a few ms here, the step's module being imported)."""
+    of staying in the batch process; ``in_process``: call it here (tests, a debugger). A step
+    that takes ``dry_run`` is first asked here whether its cache is current, and then not
+    started at all: a process of its own re-imports the libraries (~2 CPU s a step), the check
+    here costs a few ms once they are imported."""
     import inspect
 
     for dotted in funcs:
@@ -179,21 +179,32 @@ def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
               and not func(month=month, store=store, dry_run=True)):
             pass  # current: nothing to compute
         else:
-            _step_process(dotted, month, store, preload)
+            _step_process(dotted, month, store)
         print(f"precompute {dotted}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
-def _step_process(dotted: str, month: str, store: Path, preload: Sequence[str] = ()) -> None:
-    """Run one step in a process of its own, forked from the step server (:func:`.step.
-    run_forked`, which preloads the modules of ``preload``); its output passes to stderr."""
-    try:
-        step.run_forked(dotted, month, store, preload=preload)
-    except step.StepImportError as exc:
+def _step_process(dotted: str, month: str, store: Path) -> None:
+    """Run one step in a child process (:mod:`.step`); its output passes through to stderr."""
+    import subprocess
+
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding kehu_lib
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.run([sys.executable, "-m", "kehu_lib.batch.step", dotted, month,
+                           str(store)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.stdout:
+        sys.stderr.write(proc.stdout)
+    err = proc.stderr or ""
+    if proc.returncode == step.IMPORT_ERROR and step.MARK in err:
+        message = err.split(step.MARK, 1)[1].strip()
         raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
-                           f"({exc})") from None
-    except step.StepFailed as exc:
-        tail = "\n".join(exc.detail.splitlines()[-15:])
-        raise RuntimeError(f"precompute {dotted} failed ({exc.status}):\n{tail}") from None
+                           f"({message})")
+    if err:
+        sys.stderr.write(err)
+    if proc.returncode != 0:
+        tail = "\n".join(err.strip().splitlines()[-15:])
+        raise RuntimeError(f"precompute {dotted} failed (exit status {proc.returncode}):\n{tail}")
 
 
 def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
@@ -281,7 +292,7 @@ class PrecomputeSteps:
                 return  # a step failed: the rest do not start
             self.started.add(dotted)
         try:
-            run_precompute([dotted], self.month, self.store, preload=self.steps)
+            run_precompute([dotted], self.month, self.store)
         except BaseException as exc:  # noqa: BLE001 - raised again in the batch's thread
             with self.cond:
                 self.failed.add(dotted)
@@ -291,10 +302,7 @@ class PrecomputeSteps:
             return
         with self.cond:
             self.done.add(dotted)
-            last = len(self.done) == len(self.steps)
             self.cond.notify_all()
-        if last:
-            step.stop_server()
 
     def possible(self, needs: Sequence[str] | None) -> bool:
         """The steps ``needs`` are done or may still be (no step failed, or they were running
@@ -313,7 +321,6 @@ class PrecomputeSteps:
     def join(self) -> None:
         for t in self.threads:
             t.join()
-        step.stop_server()
 
     def raise_error(self) -> None:
         if self.error is not None:
@@ -570,7 +577,7 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
             if opts.executor == "dask":
                 from .dask_exec import execute_dask
 
-                run_precompute(pl.precompute, pl.month, pl.store, preload=pl.precompute)
+                run_precompute(pl.precompute, pl.month, pl.store)
                 execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
             elif opts.executor == "local":
                 _execute_local(pending, jobs, on_result, opts.progress,
@@ -578,7 +585,6 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
             else:
                 raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
         finally:
-            step.stop_server()  # idle once the steps are done (a failed batch's too)
             if own_limit:
                 os.environ.pop("KEHU_MEMORY_LIMIT", None)
         changed = {r.slug for r in results if r.status != "skipped"}
