@@ -24,9 +24,8 @@ City scale (issue 16), with ``--store`` (once per store, e.g. the ``city`` and t
 sample): the whole month's batch as a user runs it, ``kehu run --month M --force --jobs 2``,
 precompute included and from cold caches (each batch on a fresh hard-linked copy of the store
 without ``derived/``), while the process tree is sampled every 0.2 s (psutil) for the peak RSS
-of the batch process, of its precompute steps (each in a process of its own, forked from a
-step server, see ``kehu_lib.batch.step``; a baseline that runs them in the batch process shows
-them there), of
+of the batch process, of its precompute steps (each in a process of its own, see
+``kehu_lib.batch.step``; a baseline that runs them in the batch process shows them there), of
 its other helper processes and of each kernel. Prints per store and tree: wall seconds, CPU seconds of the whole process tree (what a
 shared machine's load does not change), the precompute's seconds (its own log lines),
 the peaks in MB, and with ``--baseline REV`` the same batch with the code of git revision REV
@@ -133,7 +132,7 @@ def _sample_tree(proc, peaks: dict, stop) -> None:
                     cmd = " ".join(q.cmdline())
                     if "ipykernel" in cmd:
                         peaks[q.pid][0] = "kernel"
-                    elif "kehu_lib.batch.step" in cmd or "multiprocessing.forkserver" in cmd:
+                    elif "kehu_lib.batch.step" in cmd:
                         peaks[q.pid][0] = "step"
                 peaks[q.pid][1] = max(peaks[q.pid][1], rss)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
