@@ -122,3 +122,27 @@ def test_reason_codes_and_model_choice_table(built, store):
     b = bt[(bt["unique_id"] == tot["unique_id"]) & (bt["model"] == "snaive")]
     assert tot["mase_snaive"] == pytest.approx(float((abs(b["mean"] - b["y"]) / b["scale"]).mean()))
     assert tot["origins"] == 2 and tot["n"] == 12
+
+
+def test_order_history_is_the_order_lines_summed(store):
+    """order_history reads the monthly ledger (kehu_lib.aggregates); it must equal the order
+    lines grouped by SKU and month (pandas on the raw lines), for the city and a district,
+    inside the cached months and before them (no ledger cache there)."""
+    from kehu_lib import aggregates, loaders
+
+    aggregates.ensure_month_aggregates("2026-10", store)  # the ledger of the last 15 months
+    assert aggregates._current("2026-09", store) is not None
+    assert aggregates._current("2024-06", store) is None
+    for district in ("全市", "万柏林区"):
+        for month, months in (("2026-10", 3), ("2024-06", 2)):
+            end = pd.Period(month, "M")
+            lines = loaders.load_orders(district, months=(str(end - months + 1), month),
+                                        store=store,
+                                        columns=["month", "sku", "qty_ordered", "qty_supplied"])
+            want = lines.groupby(["sku", "month"], as_index=False, observed=True)[
+                ["qty_ordered", "qty_supplied"]].sum()
+            want["fill_rate"] = want["qty_supplied"] / want["qty_ordered"].where(
+                want["qty_ordered"] > 0)
+            got = plan.order_history(month, district, months=months, store=store)
+            assert len(got) > 0
+            pd.testing.assert_frame_equal(got, want, check_exact=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config
-from ..loaders import latest_month, load_orders, load_products
+from ..loaders import latest_month, load_products
 from .pipeline import load_month_forecasts
 
 __all__ = ["order_history", "demand_plan", "write_plan", "FILL_THRESHOLD", "PLAN_COLUMNS"]
@@ -24,14 +24,16 @@ def order_history(month: str = "", district=config.CITY, *, months: int = 6,
     """Ordered vs supplied volume per SKU for the last ``months`` months up to ``month``.
 
     Returns ``sku, month, qty_ordered, qty_supplied`` (条) and ``fill_rate`` (订单满足率 =
-    qty_supplied / qty_ordered, share; NaN when nothing was ordered).
+    qty_supplied / qty_ordered, share; NaN when nothing was ordered). The sums come from the
+    store's monthly ledger (:func:`kehu_lib.aggregates.sku_month`), not from the order lines.
     """
+    from ..aggregates import sku_month
+
     month = month or latest_month(store=store)
     end = pd.Period(month, "M")
-    o = load_orders(district, months=(str(end - months + 1), str(end)), store=store,
-                    columns=["month", "sku", "qty_ordered", "qty_supplied"])
-    g = o.groupby(["sku", "month"], as_index=False, observed=True)[
-        ["qty_ordered", "qty_supplied"]].sum()
+    g = sku_month(district, (str(end - months + 1), str(end)), store=store)
+    g = (g[["sku", "month", "qty_ordered", "qty_supplied"]]
+         .sort_values(["sku", "month"], ignore_index=True))
     g["fill_rate"] = g["qty_supplied"] / g["qty_ordered"].where(g["qty_ordered"] > 0)
     return g
 
