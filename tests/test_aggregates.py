@@ -216,6 +216,12 @@ def test_survey_volume_change_on_shop_sums_equals_the_lines(store):
     got = survey_groups.volume_change(aggregates.shop_month(None, months, store=store),
                                       month=MONTH)
     pd.testing.assert_frame_equal(got, survey_groups.volume_change(o, month=MONTH))
+    # the report sums only the months compared (volume_change_months): the same frame
+    only = aggregates.shop_month(None, survey_groups.volume_change_months(MONTH, 3), store=store)
+    assert set(only["month"]) == {"2026-10", "2026-09", "2026-08", "2025-10", "2025-09",
+                                  "2025-08"}
+    pd.testing.assert_frame_equal(survey_groups.volume_change(only, month=MONTH), got,
+                                  check_exact=True)
 
 
 def test_forecast_page_market_check_on_the_ledger_equals_the_lines(store, monkeypatch):

@@ -110,6 +110,13 @@ def least_satisfied(data: pd.DataFrame, *, by: str = "consumer_class", n: int = 
                                ].reset_index(drop=True)
 
 
+def volume_change_months(month: str, window: int = 3) -> list[str]:
+    """The months :func:`volume_change` reads: the ``window`` months ending ``month`` and the
+    same months a year earlier (newest first in each)."""
+    end = pd.Period(month, freq="M")
+    return [str(end - k) for k in range(window)] + [str(end - 12 - k) for k in range(window)]
+
+
 def volume_change(orders: pd.DataFrame, *, month: str, window: int = 3) -> pd.DataFrame:
     """Order volume change per shop: the ``window`` months ending ``month`` vs the same months a
     year earlier (同比).
@@ -118,10 +125,9 @@ def volume_change(orders: pd.DataFrame, *, month: str, window: int = 3) -> pd.Da
     qty_ordered in 条. Returns ``license_id``, ``volume``, ``volume_prev``, ``change``.
     """
     require_columns(orders, ["month", "license_id", "qty_ordered"], what="the orders")
-    end = pd.Period(month, freq="M")
-    cur = [str(end - k) for k in range(window)]
-    prev = [str(end - 12 - k) for k in range(window)]
-    o = orders[orders["month"].isin(cur + prev)]
+    months = volume_change_months(month, window)
+    cur = months[:window]
+    o = orders[orders["month"].isin(months)]
     o = o.assign(_p=np.where(o["month"].isin(cur), "volume", "volume_prev"))
     out = o.pivot_table(index="license_id", columns="_p", values="qty_ordered", aggfunc="sum",
                         fill_value=0.0)

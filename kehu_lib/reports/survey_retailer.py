@@ -144,8 +144,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Table(by_manager, title="客户经理服务客户满意度（由低到高）", cap=10, noun="位",
               sheet="客户经理满意度"))
 
-    # ordered volume per shop and month, summed in the store (not the city's order lines)
-    orders = aggregates.shop_month(code, (survey_change.shift_month(month, -14), month),
+    # ordered volume per shop in the months compared, summed in the store (not the city's
+    # order lines)
+    orders = aggregates.shop_month(code, survey_groups.volume_change_months(month, 3),
                                    store=store)[["month", "license_id", "qty_ordered"]]
     link = survey_groups.satisfaction_sales_link(
         shops, survey_groups.volume_change(orders, month=month, window=3))
