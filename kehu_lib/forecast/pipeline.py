@@ -206,9 +206,11 @@ def _sku_tasks(vol: pd.DataFrame, month: str, *, model: str = CHEAP_MODEL) -> li
     v["key"] = v["district"] + "|规格|" + v["sku"]
     months = pd.period_range(v["month"].min(), pd.Period(month, "M"), freq="M")
     s = _dense(v[["key", "month", "y"]], "key", months)
+    # "models": only the SKU model is fitted (the other candidates' forecasts of a forced
+    # model were computed and thrown away: ~40% of the month's fitting time)
     return [{"unique_id": uid, "y": g["y"].to_numpy(float),
              "start": pd.Period(g["ds"].iloc[0], "M"), "h": 1, "origins": [], "model": model,
-             "festival": True}
+             "models": (model,), "festival": True}
             for uid, g in s.groupby("unique_id", sort=True)]
 
 
