@@ -36,6 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
+try:  # the C routines behind scipy.signal.lfilter and numpy.linalg.solve / lstsq (see _filter)
+    from numpy.linalg import _umath_linalg
+    from scipy.signal._sigtools import _linear_filter
+except ImportError:  # pragma: no cover - another numpy / scipy layout: the public functions
+    _umath_linalg = _linear_filter = None
+
 __all__ = ["EtsFit", "ets_fit", "ets_polys", "airline_fit", "theta_forecast", "ses",
            "season_indices", "heuristic_season", "least_squares_box"]
 
@@ -59,6 +65,48 @@ def sigma2(e) -> float:
     if SIGMA_WINDOW is not None and len(e) > SIGMA_WINDOW:
         e = e[-SIGMA_WINDOW:]
     return float(e @ e) / len(e) if len(e) else 0.0
+
+
+def _filter(b: np.ndarray, a: np.ndarray, x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``scipy.signal.lfilter(b, a, x, axis)`` for float64 arrays with ``len(a) > 1``: the C
+    filter that lfilter calls, without lfilter's argument handling (array-API namespace,
+    ``atleast_1d``, size checks), which cost ~4x the filter itself on these 30-60 point series
+    and ran ~100,000 times a month. Same routine, same inputs: the same bits (the tests compare
+    it with lfilter)."""
+    if _linear_filter is None:  # pragma: no cover
+        return lfilter(b, a, x, axis=axis)
+    return _linear_filter(b, a, x, axis)
+
+
+def _raise_singular(err, flag):
+    raise np.linalg.LinAlgError("Singular matrix")
+
+
+def _raise_lstsq(err, flag):
+    raise np.linalg.LinAlgError("SVD did not converge in Linear Least Squares")
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.solve(a, b)`` for a float64 matrix and vector: the same LAPACK gufunc under
+    the same floating-point error state (LinAlgError when singular), without the wrapper's
+    type and shape checks."""
+    if _umath_linalg is None:  # pragma: no cover
+        return np.linalg.solve(a, b)
+    with np.errstate(call=_raise_singular, invalid="call", over="ignore", divide="ignore",
+                     under="ignore"):
+        return _umath_linalg.solve1(a, b, signature="dd->d")
+
+
+def _lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.lstsq(a, b, rcond=None)[0]`` for a float64 matrix ``a`` (at least one row)
+    and vector ``b``: the same LAPACK gufunc and ``rcond`` without the wrapper."""
+    if _umath_linalg is None or a.shape[0] == 0 or a.shape[1] == 0:  # pragma: no cover
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+    rcond = np.finfo(np.float64).eps * max(a.shape)
+    with np.errstate(call=_raise_lstsq, invalid="call", over="ignore", divide="ignore",
+                     under="ignore"):
+        x = _umath_linalg.lstsq(a, b[:, None], rcond, signature="ddd->ddid")[0]
+    return x[:, 0]
 
 
 def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -89,17 +137,45 @@ def ets_polys(alpha: float, beta: float, gamma: float, phi: float, *, trend: boo
     return a, theta
 
 
+def _ets_polys_py(alpha: float, beta: float, gamma: float, phi: float, trend: bool,
+                  seasonal: bool, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ets_polys` for Python floats, element by element: the same operations on the same
+    values in the same order (hence the same bits, see the tests) at a fraction of the cost of
+    its small array operations; the optimiser builds the polynomials ~40 times per fit."""
+    if trend:
+        lt = (1.0, -1.0 - phi, phi)
+        num = (0.0, alpha + phi * beta, -alpha * phi)
+    else:
+        lt, num = (1.0, -1.0), (0.0, alpha)
+    k = len(lt)
+    if not seasonal:
+        return np.array(lt), np.array([lt[i] + num[i] for i in range(k)])
+    if m < k:  # the two blocks overlap: the array version
+        return ets_polys(alpha, beta, gamma, phi, trend=trend, seasonal=True, m=m)
+    a = [0.0] * (m + k)
+    a[:k] = lt
+    a[m:] = [-v for v in lt]
+    th = list(a)
+    for i in range(k):
+        th[i] = a[i] + num[i]
+        th[m + i] = a[m + i] + (gamma * lt[i] - num[i])
+    return np.array(a), np.array(th)
+
+
 def _ls(fz: np.ndarray, fy: np.ndarray) -> np.ndarray:
-    """Least squares with one or two columns in closed form (np.linalg.lstsq costs ~10x)."""
+    """Least squares with one or two columns in closed form (np.linalg.lstsq costs ~10x).
+    The scalar arithmetic runs on Python floats (the same IEEE operations as on numpy
+    scalars, at a fraction of their cost)."""
     if fz.shape[1] == 1:
-        den = fz[:, 0] @ fz[:, 0]
-        return np.array([fz[:, 0] @ fy / den if den > 0 else 0.0])
-    g = fz.T @ fz
-    b = fz.T @ fy
-    det = g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]
-    if not abs(det) > 1e-12 * (g[0, 0] * g[1, 1] + 1e-300):
-        return np.linalg.lstsq(fz, fy, rcond=None)[0]
-    return np.array([g[1, 1] * b[0] - g[0, 1] * b[1], g[0, 0] * b[1] - g[1, 0] * b[0]]) / det
+        z = fz[:, 0]
+        den = float(z @ z)
+        return np.array([float(z @ fy) / den if den > 0 else 0.0])
+    (g00, g01), (g10, g11) = (fz.T @ fz).tolist()
+    b0, b1 = (fz.T @ fy).tolist()
+    det = g00 * g11 - g01 * g10
+    if not abs(det) > 1e-12 * (g00 * g11 + 1e-300):
+        return _lstsq(fz, fy)
+    return np.array([(g11 * b0 - g01 * b1) / det, (g00 * b1 - g10 * b0) / det])
 
 
 def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e-5):
@@ -117,27 +193,29 @@ def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e
     if not np.isfinite(f):
         return p, e
     lam = 1e-2
+    k, hi_ = len(p), hi.tolist()
     for _ in range(max_iter):
-        jac = np.empty((len(e), len(p)))
-        for i in range(len(p)):
-            step = 1e-6 * max(1.0, abs(p[i]))
-            if p[i] + step > hi[i]:
+        jac = np.empty((len(e), k))
+        for i, pi in enumerate(p.tolist()):  # Python floats: the same values, cheaper
+            step = 1e-6 * max(1.0, abs(pi))
+            if pi + step > hi_[i]:
                 step = -step
             q = p.copy()
             q[i] += step
             jac[:, i] = (resid(q) - e) / step
-        if not np.all(np.isfinite(jac)):
+        if not np.isfinite(jac).all():
             break
         g = jac.T @ e
         a = jac.T @ jac
+        damp, neg_g = np.diag(np.diag(a)) + 1e-12, -g  # the same for every damping tried
         improved = False
         for _ in range(8):  # raise the damping until the projected step lowers the sum
             try:
-                d = np.linalg.solve(a + lam * (np.diag(np.diag(a)) + 1e-12), -g)
+                d = _solve(a + lam * damp, neg_g)
             except np.linalg.LinAlgError:
                 lam *= 10
                 continue
-            q = np.clip(p + d, lo, hi)
+            q = (p + d).clip(lo, hi)
             e_new = resid(q)
             f_new = float(e_new @ e_new)
             if f_new < f:  # False for nan
@@ -288,7 +366,9 @@ def ses(x, *, xatol: float = 1e-6, info: dict | None = None) -> tuple[float, flo
     x = np.asarray(x, float)
 
     def levels(alpha):  # l_t = alpha x_t + (1 - alpha) l_{t-1}, l_{-1} = x_0
-        return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
+        return _linear_filter(np.array([alpha]), np.array([1.0, alpha - 1.0]), x, -1,
+                              np.array([(1 - alpha) * x[0]]))[0] if _linear_filter is not None \
+            else lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
 
     def sse(alpha):
         err = x[1:] - levels(alpha)[:-1]
@@ -386,11 +466,11 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
     powers = np.arange(1, n + 1)
 
     def errors(p):
-        al, be, ga, ph = _unpack(p, has_t, damped, seasonal)
-        a, th = ets_polys(al, be, ga, ph, trend=has_t, seasonal=seasonal, m=m)
+        al, be, ga, ph = _unpack(p.tolist(), has_t, damped, seasonal)
+        a, th = _ets_polys_py(al, be, ga, ph, has_t, seasonal, m)
         if damped:
             np.cumsum(ph ** powers, out=cols[2])
-        f = lfilter(a, th, cols)
+        f = _filter(a, th, cols)
         fz, fy = f[1:].T, f[0]
         if fz.shape[1] <= 2:
             coef = _ls(fz, fy)
@@ -450,13 +530,19 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
 
     def ma_poly(p):
         ma = np.array([1.0, p[0]])
-        return np.convolve(ma, np.r_[1.0, np.zeros(m - 1), p[1]]) if seasonal else ma
+        if not seasonal:
+            return ma
+        sma = np.zeros(m + 1)  # np.r_[1.0, np.zeros(m - 1), p[1]] without np.r_'s overhead
+        sma[0], sma[m] = 1.0, p[1]
+        return np.convolve(ma, sma)
+
+    one = np.array([1.0])
 
     def errors(p):
-        f = lfilter([1.0], ma_poly(p), w, axis=0)
+        f = _filter(one, ma_poly(p), w, 0)
         if X is None:
             return f[:, 0], np.zeros(0)
-        beta = np.linalg.lstsq(f[:, 1:], f[:, 0], rcond=None)[0]
+        beta = _lstsq(f[:, 1:], f[:, 0])
         return f[:, 0] - f[:, 1:] @ beta, beta
 
     x0 = np.array([-0.4, -0.6][:nq])

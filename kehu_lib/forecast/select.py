@@ -150,9 +150,8 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     effect = {"used": False, "beta": 0.0}
     x_all = None
     if festival and any(name != "snaive" for name in models):
-        months = pd.period_range(start, periods=len(y) + h, freq="M")
-        x_all = fest.festival_regressor(months, post=FESTIVAL_POST,
-                                        per_day=FESTIVAL_PER_DAY).to_numpy()
+        x_all = fest.regressor_matrix(start, len(y) + h, post=FESTIVAL_POST,
+                                      per_day=FESTIVAL_PER_DAY)
         effect = fest.estimate_effect(y, x_all[: len(y)], m=m)
     base = set(models) - {"combo"}
     if "combo" in models:
