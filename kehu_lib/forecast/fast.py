@@ -152,14 +152,12 @@ def _ets_polys_py(alpha: float, beta: float, gamma: float, phi: float, trend: bo
         return np.array(lt), np.array([lt[i] + num[i] for i in range(k)])
     if m < k:  # the two blocks overlap: the array version
         return ets_polys(alpha, beta, gamma, phi, trend=trend, seasonal=True, m=m)
-    a = [0.0] * (m + k)
-    a[:k] = lt
-    a[m:] = [-v for v in lt]
-    th = list(a)
-    for i in range(k):
-        th[i] = a[i] + num[i]
-        th[m + i] = a[m + i] + (gamma * lt[i] - num[i])
-    return np.array(a), np.array(th)
+    a, th = np.zeros(m + k), np.zeros(m + k)
+    for i, v in enumerate(lt):  # a = lt (1 - L^m), theta = a + num (1 - L^m) + gamma L^m lt
+        a[i], a[m + i] = v, -v
+        th[i] = v + num[i]
+        th[m + i] = -v + (gamma * v - num[i])
+    return a, th
 
 
 def _ls(fz: np.ndarray, fy: np.ndarray) -> np.ndarray:
@@ -464,12 +462,14 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
         rows.append(_season_columns(n, m))
     cols = np.vstack(rows)
     powers = np.arange(1, n + 1)
+    trend_phi = [None]  # the phi of the trend row of ``cols`` (most evaluations keep phi)
 
     def errors(p):
         al, be, ga, ph = _unpack(p.tolist(), has_t, damped, seasonal)
         a, th = _ets_polys_py(al, be, ga, ph, has_t, seasonal, m)
-        if damped:
+        if damped and ph != trend_phi[0]:
             np.cumsum(ph ** powers, out=cols[2])
+            trend_phi[0] = ph
         f = _filter(a, th, cols)
         fz, fy = f[1:].T, f[0]
         if fz.shape[1] <= 2:
