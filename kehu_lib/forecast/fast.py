@@ -78,6 +78,13 @@ def _filter(b: np.ndarray, a: np.ndarray, x: np.ndarray, axis: int = -1) -> np.n
     return _linear_filter(b, a, x, axis)
 
 
+def _impulse(h: int) -> np.ndarray:
+    """``np.r_[1.0, np.zeros(h - 1)]``: the unit impulse of ``h`` steps."""
+    out = np.zeros(h)
+    out[0] = 1.0
+    return out
+
+
 def _raise_singular(err, flag):
     raise np.linalg.LinAlgError("Singular matrix")
 
@@ -282,7 +289,7 @@ def season_indices(x, m: int = 12) -> np.ndarray:
     each position of the cycle over the cycles, normalise to mean 0. ``out[j]`` belongs to
     observations j, j + m, ... of ``x``."""
     x = np.asarray(x, float)
-    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    w = np.concatenate([[0.5], np.ones(m - 1), [0.5]]) / m if m % 2 == 0 else np.ones(m) / m
     half = len(w) // 2
     det = np.full(len(x), np.nan)
     det[half:len(x) - half] = x[half:len(x) - half] - np.convolve(x, w, mode="valid")
@@ -497,9 +504,9 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
     # forecasts: the noise-free path plus the zero-state response with zero future errors
     ph = _unpack(p, has_t, damped, seasonal)[3]
     d = _season_path(s0, n + h, m) + _design(n + h, has_t, ph) @ coef
-    resp = lfilter(th, a, np.r_[e, np.zeros(h)])
+    resp = _filter(th, a, np.concatenate([e, np.zeros(h)]))
     fit.mean = d[n:] + resp[n:]
-    psi = lfilter(th, a, np.r_[1.0, np.zeros(h - 1)])
+    psi = _filter(th, a, _impulse(h))
     fit.sd = np.sqrt(sigma2(e) * np.cumsum(psi ** 2))
     return fit
 
@@ -554,8 +561,8 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     u = z - (X @ beta if X is not None else 0.0)
     # forecast recursion of the ARIMA with zero future (and pre-sample) errors
     ahead = h + (m if seasonal else 1) if phi is not None else h
-    ext_u = np.r_[u, np.zeros(ahead)]
-    ext_e = np.r_[np.zeros(dd), e, np.zeros(ahead)]
+    ext_u = np.concatenate([u, np.zeros(ahead)])
+    ext_e = np.concatenate([np.zeros(dd), e, np.zeros(ahead)])
     for t in range(n, n + ahead):  # t >= n >= len(ma) = len(ar): the slices never wrap
         ext_u[t] = ma[1:] @ ext_e[t - 1:t - len(ma):-1] - ar[1:] @ ext_u[t - 1:t - len(ar):-1]
     mean = ext_u[n:n + h]
@@ -566,8 +573,8 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
         mean = mean - b * (k - damped_steps(h, phi))
     if X is not None:
         mean = mean + np.asarray(xreg_future, float).reshape(h, -1) @ beta
-    psi = lfilter(ma, ar, np.r_[1.0, np.zeros(h - 1)])
+    psi = _filter(ma, ar, _impulse(h))
     sd = np.sqrt(sigma2(e) * np.cumsum(psi ** 2))
     if info is not None:
         info["resid"] = e
-    return mean, sd, np.r_[p, beta]
+    return mean, sd, np.concatenate([p, beta])
