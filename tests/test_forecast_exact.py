@@ -331,3 +331,63 @@ def test_dense_is_the_per_series_version():
     df = pd.DataFrame(rows, columns=["key", "month", "y"])
     assert_frame_equal(pipeline._dense(df, "key", months),
                        _dense_reference(df, "key", months), check_exact=True)
+
+
+# -- the step without scipy's heavy packages -------------------------------------------------
+
+
+def test_z_scores_are_scipys():
+    from scipy.stats import norm
+
+    from kehu_lib.forecast.models import LEVELS, Z_SCORES
+
+    for lv in LEVELS:
+        assert Z_SCORES[lv] == float(norm.ppf(0.5 + lv / 200))
+
+
+def test_minimize_bounded_is_scipys_bounded_method():
+    from scipy.optimize import minimize_scalar
+
+    def check(func, lo, hi, xatol):
+        want = minimize_scalar(func, bounds=(lo, hi), method="bounded",
+                               options={"xatol": xatol}).x
+        _same(np.float64(F.minimize_bounded(func, lo, hi, xatol=xatol)), np.float64(want))
+
+    for seed in range(30):  # the SES objectives of the Theta method (fast.ses)
+        x = np.log(_series(seed, n=24 + seed))
+
+        def sse(alpha, x=x):
+            lv = lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
+            err = x[1:] - lv[:-1]
+            return float(err @ err)
+
+        check(sse, 1e-8, 1 - 1e-8, 1e-6)
+    for c in (-1.0, 0.2, 0.7, 3.0):  # minima inside, on and beyond the bounds
+        check(lambda t, c=c: (t - c) ** 2 + 0.1 * np.sin(9 * t), 0.0, 1.0, 1e-5)
+    with pytest.raises(ValueError):
+        F.minimize_bounded(lambda t: t, 1.0, 0.0)
+
+
+def test_fir_is_lfilter_with_a_unit_denominator():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 2))
+    ar = np.convolve([1.0, -1.0], np.r_[1.0, np.zeros(11), -1.0])
+    _same(F._fir(ar, x, axis=0), lfilter(ar, [1.0], x, axis=0))
+    _same(F._fir(ar, x[:, 0], axis=0), lfilter(ar, [1.0], x[:, 0], axis=0))
+
+
+def test_forecast_step_imports_no_scipy_package():
+    # scipy.signal would import scipy.stats and scipy.optimize (~1.5 s of CPU); the filter is
+    # scipy's own C routine, loaded from its extension
+    import subprocess
+    import sys
+
+    code = ("import sys, kehu_lib.forecast, kehu_lib.forecast.fast as F; "
+            "print(sorted(k for k in sys.modules if k.startswith('scipy'))); "
+            "print(F._linear_filter is not None)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[0] == "[]" and out[1] == "True"
+    import scipy.signal
+
+    assert F._linear_filter is scipy.signal._sigtools._linear_filter

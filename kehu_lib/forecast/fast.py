@@ -33,14 +33,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-from scipy.signal import lfilter
+import importlib.machinery
+import importlib.util
+from math import sqrt
+from pathlib import Path
 
-try:  # the C routines behind scipy.signal.lfilter and numpy.linalg.solve / lstsq (see _filter)
+import numpy as np
+
+try:  # the LAPACK gufuncs behind numpy.linalg.solve / lstsq (see _solve)
     from numpy.linalg import _umath_linalg
-    from scipy.signal._sigtools import _linear_filter
-except ImportError:  # pragma: no cover - another numpy / scipy layout: the public functions
-    _umath_linalg = _linear_filter = None
+except ImportError:  # pragma: no cover - another numpy layout: the public functions
+    _umath_linalg = None
+
+
+def _load_linear_filter():
+    """``scipy.signal._sigtools._linear_filter``, the C routine of ``scipy.signal.lfilter``,
+    loaded from its extension file without importing the package ``scipy.signal``: that
+    package imports ``scipy.stats`` and ``scipy.optimize``, ~1.5 s of CPU, more than half of
+    the imports of the month's forecast step, and the forecasts use nothing else of scipy.
+    None when the extension is not where scipy keeps it (then :func:`_filter` imports
+    ``lfilter``: the same routine, slower to reach)."""
+    import sys
+
+    name = "scipy.signal._sigtools"
+    if name in sys.modules:
+        return sys.modules[name]._linear_filter
+    try:
+        spec = importlib.util.find_spec("scipy")
+        folder = Path(spec.submodule_search_locations[0]) / "signal"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = folder / f"_sigtools{suffix}"
+            if path.exists():
+                loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+                spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+                module = importlib.util.module_from_spec(spec)
+                # not registered: a later ``import scipy.signal`` loads it as usual
+                sys.modules.pop(name, None)
+                return module._linear_filter
+    except (ImportError, AttributeError, OSError, TypeError):  # pragma: no cover
+        pass
+    return None  # pragma: no cover
+
+
+_linear_filter = _load_linear_filter()
+
+
+def lfilter(b, a, x, axis=-1, zi=None):
+    """``scipy.signal.lfilter`` (imported on first use; see :func:`_load_linear_filter`)."""
+    from scipy.signal import lfilter as scipy_lfilter
+
+    return scipy_lfilter(b, a, x, axis=axis, zi=zi)
 
 __all__ = ["EtsFit", "ets_fit", "ets_polys", "airline_fit", "theta_forecast", "ses",
            "season_indices", "heuristic_season", "least_squares_box"]
@@ -76,6 +118,15 @@ def _filter(b: np.ndarray, a: np.ndarray, x: np.ndarray, axis: int = -1) -> np.n
     if _linear_filter is None:  # pragma: no cover
         return lfilter(b, a, x, axis=axis)
     return _linear_filter(b, a, x, axis)
+
+
+def _fir(b: np.ndarray, x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``scipy.signal.lfilter(b, [1.0], x, axis)`` (a moving-average filter) as lfilter computes
+    it: ``np.convolve`` along the axis, cut to the length of ``x``."""
+    out = np.apply_along_axis(lambda v: np.convolve(b, v), axis, x)
+    ind = out.ndim * [slice(None)]
+    ind[axis] = slice(out.shape[axis] - len(b) + 1)
+    return out[tuple(ind)]
 
 
 def _impulse(h: int) -> np.ndarray:
@@ -366,26 +417,105 @@ def ses(x, *, xatol: float = 1e-6, info: dict | None = None) -> tuple[float, flo
     ``use_mle=False``): initial level x_0, alpha in (0, 1) minimising the sum of squared one-step
     errors. Returns ``(alpha, last level = the SES forecast, rms one-step error)``; ``info``
     (a dict) receives ``resid``, the one-step errors."""
-    from scipy.optimize import minimize_scalar
-
     x = np.asarray(x, float)
 
     def levels(alpha):  # l_t = alpha x_t + (1 - alpha) l_{t-1}, l_{-1} = x_0
+        if _linear_filter is None:  # pragma: no cover
+            return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
         return _linear_filter(np.array([alpha]), np.array([1.0, alpha - 1.0]), x, -1,
-                              np.array([(1 - alpha) * x[0]]))[0] if _linear_filter is not None \
-            else lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
+                              np.array([(1 - alpha) * x[0]]))[0]
 
     def sse(alpha):
         err = x[1:] - levels(alpha)[:-1]
         return float(err @ err)
 
-    alpha = float(minimize_scalar(sse, bounds=(1e-8, 1 - 1e-8), method="bounded",
-                                  options={"xatol": xatol}).x)
+    alpha = float(minimize_bounded(sse, 1e-8, 1 - 1e-8, xatol=xatol))
     lv = levels(alpha)
     err = x[1:] - lv[:-1]
     if info is not None:
         info["resid"] = err
     return alpha, float(lv[-1]), float(np.sqrt(sigma2(err)))
+
+
+def minimize_bounded(func, x1: float, x2: float, *, xatol: float = 1e-5,
+                     maxiter: int = 500) -> float:
+    """The minimiser of the scalar function ``func`` on ``[x1, x2]``: Brent's bounded method
+    as ``scipy.optimize.minimize_scalar(func, bounds=(x1, x2), method="bounded",
+    options={"xatol": xatol}).x`` computes it (the loop of scipy's
+    ``_minimize_scalar_bounded``, scipy 1.17, BSD licence, operation for operation: the same
+    iterates; the tests compare them), without importing ``scipy.optimize`` (~0.9 s of CPU
+    per process) for this one loop."""
+    if not (np.isfinite(x1) and np.isfinite(x2)) or x1 > x2:
+        raise ValueError(f"bounds must be finite with x1 <= x2, got {x1!r}, {x2!r}")
+    sqrt_eps = sqrt(2.2e-16)
+    golden_mean = 0.5 * (3.0 - sqrt(5.0))
+    a, b = x1, x2
+    fulc = a + golden_mean * (b - a)
+    nfc, xf = fulc, fulc
+    rat = e = 0.0
+    x = xf
+    fx = func(x)
+    num = 1
+    ffulc = fnfc = fx
+    xm = 0.5 * (a + b)
+    tol1 = sqrt_eps * np.abs(xf) + xatol / 3.0
+    tol2 = 2.0 * tol1
+    while np.abs(xf - xm) > (tol2 - 0.5 * (b - a)):
+        golden = 1
+        if np.abs(e) > tol1:  # a parabolic step?
+            golden = 0
+            r = (xf - nfc) * (fx - ffulc)
+            q = (xf - fulc) * (fx - fnfc)
+            p = (xf - fulc) * q - (xf - nfc) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = np.abs(q)
+            r = e
+            e = rat
+            if ((np.abs(p) < np.abs(0.5 * q * r)) and (p > q * (a - xf)) and
+                    (p < q * (b - xf))):
+                rat = (p + 0.0) / q
+                x = xf + rat
+                if ((x - a) < tol2) or ((b - x) < tol2):
+                    si = np.sign(xm - xf) + ((xm - xf) == 0)
+                    rat = tol1 * si
+            else:
+                golden = 1
+        if golden:  # a golden-section step
+            if xf >= xm:
+                e = a - xf
+            else:
+                e = b - xf
+            rat = golden_mean * e
+        si = np.sign(rat) + (rat == 0)
+        x = xf + si * np.maximum(np.abs(rat), tol1)
+        fu = func(x)
+        num += 1
+        if fu <= fx:
+            if x >= xf:
+                a = xf
+            else:
+                b = xf
+            fulc, ffulc = nfc, fnfc
+            nfc, fnfc = xf, fx
+            xf, fx = x, fu
+        else:
+            if x < xf:
+                a = x
+            else:
+                b = x
+            if (fu <= fnfc) or (nfc == xf):
+                fulc, ffulc = nfc, fnfc
+                nfc, fnfc = x, fu
+            elif (fu <= ffulc) or (fulc == xf) or (fulc == nfc):
+                fulc, ffulc = x, fu
+        xm = 0.5 * (a + b)
+        tol1 = sqrt_eps * np.abs(xf) + xatol / 3.0
+        tol2 = 2.0 * tol1
+        if num >= maxiter:
+            break
+    return xf
 
 
 def damped_steps(h: int, phi: float | None, *, first: int = 1) -> np.ndarray:
@@ -532,7 +662,7 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     dd = len(ar) - 1
     X = None if xreg is None else np.asarray(xreg, float).reshape(n, -1)
     cols = z[:, None] if X is None else np.column_stack([z, X])
-    w = lfilter(ar, [1.0], cols, axis=0)[dd:]
+    w = _fir(ar, cols, axis=0)[dd:]
     nq = 1 + seasonal
 
     def ma_poly(p):
