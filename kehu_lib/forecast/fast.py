@@ -33,8 +33,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import importlib.machinery
+import importlib.util
+from math import sqrt
+from pathlib import Path
+
 import numpy as np
-from scipy.signal import lfilter
+
+try:  # the LAPACK gufuncs behind numpy.linalg.solve / lstsq (see _solve)
+    from numpy.linalg import _umath_linalg
+except ImportError:  # pragma: no cover - another numpy layout: the public functions
+    _umath_linalg = None
+
+
+def _load_linear_filter():
+    """``scipy.signal._sigtools._linear_filter``, the C routine of ``scipy.signal.lfilter``,
+    loaded from its extension file without importing the package ``scipy.signal``: that
+    package imports ``scipy.stats`` and ``scipy.optimize``, ~1.5 s of CPU, more than half of
+    the imports of the month's forecast step, and the forecasts use nothing else of scipy.
+    None when the extension is not where scipy keeps it (then :func:`_filter` imports
+    ``lfilter``: the same routine, slower to reach)."""
+    import sys
+
+    name = "scipy.signal._sigtools"
+    if name in sys.modules:
+        return sys.modules[name]._linear_filter
+    try:
+        spec = importlib.util.find_spec("scipy")
+        folder = Path(spec.submodule_search_locations[0]) / "signal"
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = folder / f"_sigtools{suffix}"
+            if path.exists():
+                loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+                spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+                module = importlib.util.module_from_spec(spec)
+                # not registered: a later ``import scipy.signal`` loads it as usual
+                sys.modules.pop(name, None)
+                return module._linear_filter
+    except (ImportError, AttributeError, OSError, TypeError):  # pragma: no cover
+        pass
+    return None  # pragma: no cover
+
+
+_linear_filter = _load_linear_filter()
+
+
+def lfilter(b, a, x, axis=-1, zi=None):
+    """``scipy.signal.lfilter`` (imported on first use; see :func:`_load_linear_filter`)."""
+    from scipy.signal import lfilter as scipy_lfilter
+
+    return scipy_lfilter(b, a, x, axis=axis, zi=zi)
 
 __all__ = ["EtsFit", "ets_fit", "ets_polys", "airline_fit", "theta_forecast", "ses",
            "season_indices", "heuristic_season", "least_squares_box"]
@@ -59,6 +107,64 @@ def sigma2(e) -> float:
     if SIGMA_WINDOW is not None and len(e) > SIGMA_WINDOW:
         e = e[-SIGMA_WINDOW:]
     return float(e @ e) / len(e) if len(e) else 0.0
+
+
+def _filter(b: np.ndarray, a: np.ndarray, x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``scipy.signal.lfilter(b, a, x, axis)`` for float64 arrays with ``len(a) > 1``: the C
+    filter that lfilter calls, without lfilter's argument handling (array-API namespace,
+    ``atleast_1d``, size checks), which cost ~4x the filter itself on these 30-60 point series
+    and ran ~100,000 times a month. Same routine, same inputs: the same bits (the tests compare
+    it with lfilter)."""
+    if _linear_filter is None:  # pragma: no cover
+        return lfilter(b, a, x, axis=axis)
+    return _linear_filter(b, a, x, axis)
+
+
+def _fir(b: np.ndarray, x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """``scipy.signal.lfilter(b, [1.0], x, axis)`` (a moving-average filter) as lfilter computes
+    it: ``np.convolve`` along the axis, cut to the length of ``x``."""
+    out = np.apply_along_axis(lambda v: np.convolve(b, v), axis, x)
+    ind = out.ndim * [slice(None)]
+    ind[axis] = slice(out.shape[axis] - len(b) + 1)
+    return out[tuple(ind)]
+
+
+def _impulse(h: int) -> np.ndarray:
+    """``np.r_[1.0, np.zeros(h - 1)]``: the unit impulse of ``h`` steps."""
+    out = np.zeros(h)
+    out[0] = 1.0
+    return out
+
+
+def _raise_singular(err, flag):
+    raise np.linalg.LinAlgError("Singular matrix")
+
+
+def _raise_lstsq(err, flag):
+    raise np.linalg.LinAlgError("SVD did not converge in Linear Least Squares")
+
+
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.solve(a, b)`` for a float64 matrix and vector: the same LAPACK gufunc under
+    the same floating-point error state (LinAlgError when singular), without the wrapper's
+    type and shape checks."""
+    if _umath_linalg is None:  # pragma: no cover
+        return np.linalg.solve(a, b)
+    with np.errstate(call=_raise_singular, invalid="call", over="ignore", divide="ignore",
+                     under="ignore"):
+        return _umath_linalg.solve1(a, b, signature="dd->d")
+
+
+def _lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.linalg.lstsq(a, b, rcond=None)[0]`` for a float64 matrix ``a`` (at least one row)
+    and vector ``b``: the same LAPACK gufunc and ``rcond`` without the wrapper."""
+    if _umath_linalg is None or a.shape[0] == 0 or a.shape[1] == 0:  # pragma: no cover
+        return np.linalg.lstsq(a, b, rcond=None)[0]
+    rcond = np.finfo(np.float64).eps * max(a.shape)
+    with np.errstate(call=_raise_lstsq, invalid="call", over="ignore", divide="ignore",
+                     under="ignore"):
+        x = _umath_linalg.lstsq(a, b[:, None], rcond, signature="ddd->ddid")[0]
+    return x[:, 0]
 
 
 def _pad_add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -89,17 +195,43 @@ def ets_polys(alpha: float, beta: float, gamma: float, phi: float, *, trend: boo
     return a, theta
 
 
+def _ets_polys_py(alpha: float, beta: float, gamma: float, phi: float, trend: bool,
+                  seasonal: bool, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ets_polys` for Python floats, element by element: the same operations on the same
+    values in the same order (hence the same bits, see the tests) at a fraction of the cost of
+    its small array operations; the optimiser builds the polynomials ~40 times per fit."""
+    if trend:
+        lt = (1.0, -1.0 - phi, phi)
+        num = (0.0, alpha + phi * beta, -alpha * phi)
+    else:
+        lt, num = (1.0, -1.0), (0.0, alpha)
+    k = len(lt)
+    if not seasonal:
+        return np.array(lt), np.array([lt[i] + num[i] for i in range(k)])
+    if m < k:  # the two blocks overlap: the array version
+        return ets_polys(alpha, beta, gamma, phi, trend=trend, seasonal=True, m=m)
+    a, th = np.zeros(m + k), np.zeros(m + k)
+    for i, v in enumerate(lt):  # a = lt (1 - L^m), theta = a + num (1 - L^m) + gamma L^m lt
+        a[i], a[m + i] = v, -v
+        th[i] = v + num[i]
+        th[m + i] = -v + (gamma * v - num[i])
+    return a, th
+
+
 def _ls(fz: np.ndarray, fy: np.ndarray) -> np.ndarray:
-    """Least squares with one or two columns in closed form (np.linalg.lstsq costs ~10x)."""
+    """Least squares with one or two columns in closed form (np.linalg.lstsq costs ~10x).
+    The scalar arithmetic runs on Python floats (the same IEEE operations as on numpy
+    scalars, at a fraction of their cost)."""
     if fz.shape[1] == 1:
-        den = fz[:, 0] @ fz[:, 0]
-        return np.array([fz[:, 0] @ fy / den if den > 0 else 0.0])
-    g = fz.T @ fz
-    b = fz.T @ fy
-    det = g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0]
-    if not abs(det) > 1e-12 * (g[0, 0] * g[1, 1] + 1e-300):
-        return np.linalg.lstsq(fz, fy, rcond=None)[0]
-    return np.array([g[1, 1] * b[0] - g[0, 1] * b[1], g[0, 0] * b[1] - g[1, 0] * b[0]]) / det
+        z = fz[:, 0]
+        den = float(z @ z)
+        return np.array([float(z @ fy) / den if den > 0 else 0.0])
+    (g00, g01), (g10, g11) = (fz.T @ fz).tolist()
+    b0, b1 = (fz.T @ fy).tolist()
+    det = g00 * g11 - g01 * g10
+    if not abs(det) > 1e-12 * (g00 * g11 + 1e-300):
+        return _lstsq(fz, fy)
+    return np.array([(g11 * b0 - g01 * b1) / det, (g00 * b1 - g10 * b0) / det])
 
 
 def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e-5):
@@ -117,27 +249,29 @@ def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e
     if not np.isfinite(f):
         return p, e
     lam = 1e-2
+    k, hi_ = len(p), hi.tolist()
     for _ in range(max_iter):
-        jac = np.empty((len(e), len(p)))
-        for i in range(len(p)):
-            step = 1e-6 * max(1.0, abs(p[i]))
-            if p[i] + step > hi[i]:
+        jac = np.empty((len(e), k))
+        for i, pi in enumerate(p.tolist()):  # Python floats: the same values, cheaper
+            step = 1e-6 * max(1.0, abs(pi))
+            if pi + step > hi_[i]:
                 step = -step
             q = p.copy()
             q[i] += step
             jac[:, i] = (resid(q) - e) / step
-        if not np.all(np.isfinite(jac)):
+        if not np.isfinite(jac).all():
             break
         g = jac.T @ e
         a = jac.T @ jac
+        damp, neg_g = np.diag(np.diag(a)) + 1e-12, -g  # the same for every damping tried
         improved = False
         for _ in range(8):  # raise the damping until the projected step lowers the sum
             try:
-                d = np.linalg.solve(a + lam * (np.diag(np.diag(a)) + 1e-12), -g)
+                d = _solve(a + lam * damp, neg_g)
             except np.linalg.LinAlgError:
                 lam *= 10
                 continue
-            q = np.clip(p + d, lo, hi)
+            q = (p + d).clip(lo, hi)
             e_new = resid(q)
             f_new = float(e_new @ e_new)
             if f_new < f:  # False for nan
@@ -206,7 +340,7 @@ def season_indices(x, m: int = 12) -> np.ndarray:
     each position of the cycle over the cycles, normalise to mean 0. ``out[j]`` belongs to
     observations j, j + m, ... of ``x``."""
     x = np.asarray(x, float)
-    w = np.r_[0.5, np.ones(m - 1), 0.5] / m if m % 2 == 0 else np.ones(m) / m
+    w = np.concatenate([[0.5], np.ones(m - 1), [0.5]]) / m if m % 2 == 0 else np.ones(m) / m
     half = len(w) // 2
     det = np.full(len(x), np.nan)
     det[half:len(x) - half] = x[half:len(x) - half] - np.convolve(x, w, mode="valid")
@@ -283,24 +417,105 @@ def ses(x, *, xatol: float = 1e-6, info: dict | None = None) -> tuple[float, flo
     ``use_mle=False``): initial level x_0, alpha in (0, 1) minimising the sum of squared one-step
     errors. Returns ``(alpha, last level = the SES forecast, rms one-step error)``; ``info``
     (a dict) receives ``resid``, the one-step errors."""
-    from scipy.optimize import minimize_scalar
-
     x = np.asarray(x, float)
 
     def levels(alpha):  # l_t = alpha x_t + (1 - alpha) l_{t-1}, l_{-1} = x_0
-        return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
+        if _linear_filter is None:  # pragma: no cover
+            return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[(1 - alpha) * x[0]])[0]
+        return _linear_filter(np.array([alpha]), np.array([1.0, alpha - 1.0]), x, -1,
+                              np.array([(1 - alpha) * x[0]]))[0]
 
     def sse(alpha):
         err = x[1:] - levels(alpha)[:-1]
         return float(err @ err)
 
-    alpha = float(minimize_scalar(sse, bounds=(1e-8, 1 - 1e-8), method="bounded",
-                                  options={"xatol": xatol}).x)
+    alpha = float(minimize_bounded(sse, 1e-8, 1 - 1e-8, xatol=xatol))
     lv = levels(alpha)
     err = x[1:] - lv[:-1]
     if info is not None:
         info["resid"] = err
     return alpha, float(lv[-1]), float(np.sqrt(sigma2(err)))
+
+
+def minimize_bounded(func, x1: float, x2: float, *, xatol: float = 1e-5,
+                     maxiter: int = 500) -> float:
+    """The minimiser of the scalar function ``func`` on ``[x1, x2]``: Brent's bounded method
+    as ``scipy.optimize.minimize_scalar(func, bounds=(x1, x2), method="bounded",
+    options={"xatol": xatol}).x`` computes it (the loop of scipy's
+    ``_minimize_scalar_bounded``, scipy 1.17, BSD licence, operation for operation: the same
+    iterates; the tests compare them), without importing ``scipy.optimize`` (~0.9 s of CPU
+    per process) for this one loop."""
+    if not (np.isfinite(x1) and np.isfinite(x2)) or x1 > x2:
+        raise ValueError(f"bounds must be finite with x1 <= x2, got {x1!r}, {x2!r}")
+    sqrt_eps = sqrt(2.2e-16)
+    golden_mean = 0.5 * (3.0 - sqrt(5.0))
+    a, b = x1, x2
+    fulc = a + golden_mean * (b - a)
+    nfc, xf = fulc, fulc
+    rat = e = 0.0
+    x = xf
+    fx = func(x)
+    num = 1
+    ffulc = fnfc = fx
+    xm = 0.5 * (a + b)
+    tol1 = sqrt_eps * np.abs(xf) + xatol / 3.0
+    tol2 = 2.0 * tol1
+    while np.abs(xf - xm) > (tol2 - 0.5 * (b - a)):
+        golden = 1
+        if np.abs(e) > tol1:  # a parabolic step?
+            golden = 0
+            r = (xf - nfc) * (fx - ffulc)
+            q = (xf - fulc) * (fx - fnfc)
+            p = (xf - fulc) * q - (xf - nfc) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = np.abs(q)
+            r = e
+            e = rat
+            if ((np.abs(p) < np.abs(0.5 * q * r)) and (p > q * (a - xf)) and
+                    (p < q * (b - xf))):
+                rat = (p + 0.0) / q
+                x = xf + rat
+                if ((x - a) < tol2) or ((b - x) < tol2):
+                    si = np.sign(xm - xf) + ((xm - xf) == 0)
+                    rat = tol1 * si
+            else:
+                golden = 1
+        if golden:  # a golden-section step
+            if xf >= xm:
+                e = a - xf
+            else:
+                e = b - xf
+            rat = golden_mean * e
+        si = np.sign(rat) + (rat == 0)
+        x = xf + si * np.maximum(np.abs(rat), tol1)
+        fu = func(x)
+        num += 1
+        if fu <= fx:
+            if x >= xf:
+                a = xf
+            else:
+                b = xf
+            fulc, ffulc = nfc, fnfc
+            nfc, fnfc = xf, fx
+            xf, fx = x, fu
+        else:
+            if x < xf:
+                a = x
+            else:
+                b = x
+            if (fu <= fnfc) or (nfc == xf):
+                fulc, ffulc = nfc, fnfc
+                nfc, fnfc = x, fu
+            elif (fu <= ffulc) or (fulc == xf) or (fulc == nfc):
+                fulc, ffulc = x, fu
+        xm = 0.5 * (a + b)
+        tol1 = sqrt_eps * np.abs(xf) + xatol / 3.0
+        tol2 = 2.0 * tol1
+        if num >= maxiter:
+            break
+    return xf
 
 
 def damped_steps(h: int, phi: float | None, *, first: int = 1) -> np.ndarray:
@@ -384,13 +599,15 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
         rows.append(_season_columns(n, m))
     cols = np.vstack(rows)
     powers = np.arange(1, n + 1)
+    trend_phi = [None]  # the phi of the trend row of ``cols`` (most evaluations keep phi)
 
     def errors(p):
-        al, be, ga, ph = _unpack(p, has_t, damped, seasonal)
-        a, th = ets_polys(al, be, ga, ph, trend=has_t, seasonal=seasonal, m=m)
-        if damped:
+        al, be, ga, ph = _unpack(p.tolist(), has_t, damped, seasonal)
+        a, th = _ets_polys_py(al, be, ga, ph, has_t, seasonal, m)
+        if damped and ph != trend_phi[0]:
             np.cumsum(ph ** powers, out=cols[2])
-        f = lfilter(a, th, cols)
+            trend_phi[0] = ph
+        f = _filter(a, th, cols)
         fz, fy = f[1:].T, f[0]
         if fz.shape[1] <= 2:
             coef = _ls(fz, fy)
@@ -417,9 +634,9 @@ def ets_fit(y, h: int, *, trend: str = "N", seasonal: bool = False, m: int = 12,
     # forecasts: the noise-free path plus the zero-state response with zero future errors
     ph = _unpack(p, has_t, damped, seasonal)[3]
     d = _season_path(s0, n + h, m) + _design(n + h, has_t, ph) @ coef
-    resp = lfilter(th, a, np.r_[e, np.zeros(h)])
+    resp = _filter(th, a, np.concatenate([e, np.zeros(h)]))
     fit.mean = d[n:] + resp[n:]
-    psi = lfilter(th, a, np.r_[1.0, np.zeros(h - 1)])
+    psi = _filter(th, a, _impulse(h))
     fit.sd = np.sqrt(sigma2(e) * np.cumsum(psi ** 2))
     return fit
 
@@ -445,18 +662,24 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     dd = len(ar) - 1
     X = None if xreg is None else np.asarray(xreg, float).reshape(n, -1)
     cols = z[:, None] if X is None else np.column_stack([z, X])
-    w = lfilter(ar, [1.0], cols, axis=0)[dd:]
+    w = _fir(ar, cols, axis=0)[dd:]
     nq = 1 + seasonal
 
     def ma_poly(p):
         ma = np.array([1.0, p[0]])
-        return np.convolve(ma, np.r_[1.0, np.zeros(m - 1), p[1]]) if seasonal else ma
+        if not seasonal:
+            return ma
+        sma = np.zeros(m + 1)  # np.r_[1.0, np.zeros(m - 1), p[1]] without np.r_'s overhead
+        sma[0], sma[m] = 1.0, p[1]
+        return np.convolve(ma, sma)
+
+    one = np.array([1.0])
 
     def errors(p):
-        f = lfilter([1.0], ma_poly(p), w, axis=0)
+        f = _filter(one, ma_poly(p), w, 0)
         if X is None:
             return f[:, 0], np.zeros(0)
-        beta = np.linalg.lstsq(f[:, 1:], f[:, 0], rcond=None)[0]
+        beta = _lstsq(f[:, 1:], f[:, 0])
         return f[:, 0] - f[:, 1:] @ beta, beta
 
     x0 = np.array([-0.4, -0.6][:nq])
@@ -468,8 +691,8 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
     u = z - (X @ beta if X is not None else 0.0)
     # forecast recursion of the ARIMA with zero future (and pre-sample) errors
     ahead = h + (m if seasonal else 1) if phi is not None else h
-    ext_u = np.r_[u, np.zeros(ahead)]
-    ext_e = np.r_[np.zeros(dd), e, np.zeros(ahead)]
+    ext_u = np.concatenate([u, np.zeros(ahead)])
+    ext_e = np.concatenate([np.zeros(dd), e, np.zeros(ahead)])
     for t in range(n, n + ahead):  # t >= n >= len(ma) = len(ar): the slices never wrap
         ext_u[t] = ma[1:] @ ext_e[t - 1:t - len(ma):-1] - ar[1:] @ ext_u[t - 1:t - len(ar):-1]
     mean = ext_u[n:n + h]
@@ -480,8 +703,8 @@ def airline_fit(z, h: int, *, xreg=None, xreg_future=None, m: int = 12, seasonal
         mean = mean - b * (k - damped_steps(h, phi))
     if X is not None:
         mean = mean + np.asarray(xreg_future, float).reshape(h, -1) @ beta
-    psi = lfilter(ma, ar, np.r_[1.0, np.zeros(h - 1)])
+    psi = _filter(ma, ar, _impulse(h))
     sd = np.sqrt(sigma2(e) * np.cumsum(psi ** 2))
     if info is not None:
         info["resid"] = e
-    return mean, sd, np.r_[p, beta]
+    return mean, sd, np.concatenate([p, beta])

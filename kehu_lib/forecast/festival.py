@@ -97,6 +97,15 @@ def festival_regressor(ds, *, post: bool = True, per_day: bool = False) -> pd.Da
     return pd.DataFrame({k: v.copy() for k, v in cols.items()})
 
 
+def regressor_matrix(start, n: int, *, post: bool = True, per_day: bool = False) -> np.ndarray:
+    """``festival_regressor(pd.period_range(start, periods=n, freq="M"), post=..., per_day=...)
+    .to_numpy()`` (rows = months, columns ``festival_pre`` and, when ``post``,
+    ``festival_post``) from the cache of runs of months, without building the periods and the
+    frame (the forecasts of a month ask for it ~1,000 times)."""
+    cols = _regressor_run(str(pd.Period(start, freq="M")), int(n), post, per_day)
+    return np.column_stack(list(cols.values()))
+
+
 @lru_cache(maxsize=4096)
 def _regressor_run(first: str, n: int, post: bool, per_day: bool) -> dict:
     start = pd.Period(first, freq="M")
@@ -166,13 +175,32 @@ def estimate_effect(y, x, *, m: int = 12, min_t: float = MIN_T) -> dict:
     return out
 
 
+#: :func:`_month_means` by regressor, training length and period (the same few dozen keys
+#: come back for every series of a month and every model of a series).
+_MEANS: dict = {}
+
+
+def _month_means(xc: np.ndarray, n: int, m: int) -> np.ndarray:
+    """Mean of the combined regressor ``xc`` over the training rows ``0..n-1`` of each calendar
+    month position ``0..m-1`` (0 for a position without training rows), cached (read-only)."""
+    key = (xc.tobytes(), n, m)
+    means = _MEANS.get(key)
+    if means is None:
+        pos = np.arange(len(xc)) % m
+        means = np.array([xc[:n][pos[:n] == k].mean() if np.any(pos[:n] == k) else 0.0
+                          for k in range(m)])
+        means.flags.writeable = False
+        if len(_MEANS) < 4096:
+            _MEANS[key] = means
+    return means
+
+
 def forecast_correction(x, n: int, beta: float, *, m: int = 12) -> np.ndarray:
     """Factor for each forecast month ``n..len(x)-1``: ``exp(beta (x_t - mean_x(month of t)))``
     where the mean is over the training rows ``0..n-1`` of the same calendar month."""
     xc = _combined(x)
     pos = np.arange(len(xc)) % m
-    means = np.array([xc[:n][pos[:n] == k].mean() if np.any(pos[:n] == k) else 0.0
-                      for k in range(m)])
+    means = _month_means(xc, n, m)
     return np.exp(beta * (xc[n:] - means[pos[n:]]))
 
 
@@ -183,8 +211,7 @@ def effect_spread(x, n: int, se: float, *, m: int = 12) -> np.ndarray:
     average that the seasonal pattern already holds (0 in months the festival never touches)."""
     xc = _combined(x)
     pos = np.arange(len(xc)) % m
-    means = np.array([xc[:n][pos[:n] == k].mean() if np.any(pos[:n] == k) else 0.0
-                      for k in range(m)])
+    means = _month_means(xc, n, m)
     return float(se) * np.abs(xc[n:] - means[pos[n:]])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -150,9 +151,8 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     effect = {"used": False, "beta": 0.0}
     x_all = None
     if festival and any(name != "snaive" for name in models):
-        months = pd.period_range(start, periods=len(y) + h, freq="M")
-        x_all = fest.festival_regressor(months, post=FESTIVAL_POST,
-                                        per_day=FESTIVAL_PER_DAY).to_numpy()
+        x_all = fest.regressor_matrix(start, len(y) + h, post=FESTIVAL_POST,
+                                      per_day=FESTIVAL_PER_DAY)
         effect = fest.estimate_effect(y, x_all[: len(y)], m=m)
     base = set(models) - {"combo"}
     if "combo" in models:
@@ -182,10 +182,16 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     return {name: out[name].clip() for name in models}
 
 
-def _frame(fc: M.Forecast, uid: str, ds: pd.DatetimeIndex, model: str) -> pd.DataFrame:
-    return pd.DataFrame({"unique_id": uid, "ds": ds, "model": model, "mean": fc.mean,
-                         "lo_80": fc.lo[80], "hi_80": fc.hi[80], "lo_95": fc.lo[95],
-                         "hi_95": fc.hi[95]})
+@lru_cache(maxsize=4096)
+def _months(start: pd.Period, first: int, n: int) -> pd.DatetimeIndex:
+    """Month starts of months ``first .. first + n - 1`` counted from ``start`` (cached: the
+    same few windows come back for every series)."""
+    return pd.period_range(start + first, periods=n, freq="M").to_timestamp()
+
+
+@lru_cache(maxsize=4096)
+def _month_start(start: pd.Period, k: int) -> pd.Timestamp:
+    return (start + k).to_timestamp()
 
 
 def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
@@ -197,6 +203,19 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
     each origin forecasts ``min(h, n - origin)`` months. Returns the forecast columns plus
     ``origin`` (Timestamp of the last training month), ``step``, ``y``, ``scale`` and ``note``.
     """
+    return _bt_frame(_backtest_cols(y, start=start, origins=origins, h=h, models=models,
+                                    festival=festival, warm=warm), uid)
+
+
+def _bt_frame(cols: dict | None, uid: str) -> pd.DataFrame:
+    """The frame of :func:`backtest_one` from the columns of :func:`_backtest_cols`."""
+    return pd.DataFrame() if cols is None else pd.DataFrame({"unique_id": uid} | cols)
+
+
+def _backtest_cols(y, *, start, origins: Sequence[int], h: int,
+                   models: Iterable[str], festival: bool,
+                   warm: dict | None) -> dict[str, np.ndarray] | None:
+    """The columns of :func:`backtest_one` but ``unique_id`` as arrays (None: no rows)."""
     y = np.asarray(y, float)
     start = pd.Period(start, freq="M")
     cols: dict[str, list] = {c: [] for c in OUT_COLUMNS[1:] + ["origin", "step", "y", "scale",
@@ -206,10 +225,10 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
         hh = min(h, len(y) - n0)
         if n0 < 3 or hh < 1:
             continue
-        ds = pd.period_range(start + n0, periods=hh, freq="M").to_timestamp()
+        ds = _months(start, n0, hh)
         fcs = forecast_many(y[:n0], hh, start=start, models=models, festival=festival,
                             warm=warm)
-        scale, origin = mase_scale(y[:n0]), (start + n0 - 1).to_timestamp()
+        scale, origin = mase_scale(y[:n0]), _month_start(start, n0 - 1)
         for name, fc in fcs.items():
             for col, val in (("ds", ds), ("model", [name] * hh), ("mean", fc.mean),
                              ("lo_80", fc.lo[80]), ("hi_80", fc.hi[80]), ("lo_95", fc.lo[95]),
@@ -218,10 +237,8 @@ def backtest_one(y, *, start, origins: Sequence[int], h: int = 3,
                              ("scale", np.full(hh, scale)), ("note", [fc.note] * hh)):
                 cols[col].append(val)
     if not cols["ds"]:
-        return pd.DataFrame()
-    out = {"unique_id": uid} | {c: np.concatenate([np.asarray(v) for v in vals])
-                                for c, vals in cols.items()}
-    return pd.DataFrame(out)
+        return None
+    return {c: np.concatenate([np.asarray(v) for v in vals]) for c, vals in cols.items()}
 
 
 def _pick(model: np.ndarray, ase: np.ndarray, default: str, min_points: int) -> str:
@@ -284,19 +301,20 @@ def default_origins(n: int, *, blocks: int = BT_BLOCKS, step: int = BT_STEP) -> 
     return [n - k * step for k in range(blocks, 0, -1) if n - k * step >= MIN_OBS]
 
 
-def evidence(bt: pd.DataFrame) -> pd.DataFrame:
+def evidence(bt: pd.DataFrame | dict | None) -> pd.DataFrame:
     """Backtest MASE of each candidate of one series: ``model, mase, n`` (forecasts scored),
-    ``origins`` (number of rolling origins); the order of :data:`CANDIDATES`."""
+    ``origins`` (number of rolling origins); the order of :data:`CANDIDATES`. ``bt``: the
+    rows of :func:`backtest_one` (or their columns as arrays, None for no rows)."""
     cols = ["model", "mase", "n", "origins"]
-    if bt.empty:
+    if bt is None or (isinstance(bt, pd.DataFrame) and bt.empty):
         return pd.DataFrame(columns=cols)
     # numpy rather than a pandas groupby: this runs once per series in the product path
     with np.errstate(divide="ignore", invalid="ignore"):
-        ase = np.abs(bt["mean"].to_numpy(float) - bt["y"].to_numpy(float)) / \
-            bt["scale"].to_numpy(float)
+        ase = np.abs(np.asarray(bt["mean"], float) - np.asarray(bt["y"], float)) / \
+            np.asarray(bt["scale"], float)
     ase[~np.isfinite(ase)] = np.nan
-    model = bt["model"].to_numpy(object)
-    origin = bt["origin"].to_numpy()
+    model = np.asarray(bt["model"], object)
+    origin = np.asarray(bt["origin"])
     order = {m: i for i, m in enumerate(CANDIDATES)}
     rows = []
     for name in sorted(dict.fromkeys(model), key=lambda m: order.get(m, 99)):
@@ -373,6 +391,16 @@ def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int
     :func:`backtest_one`), ``evidence`` (:func:`evidence`) and ``members`` (the final forecast
     of every model of ``models``, for comparisons).
     """
+    res = _fit_one(y, h, start=start, origins=origins, bt_h=bt_h, models=models,
+                   festival=festival, model=model, policy=policy, uid=uid, warm=warm)
+    res["backtest"] = _bt_frame(res["backtest"], uid)
+    return res
+
+
+def _fit_one(y, h: int, *, start, origins: Sequence[int] | None, bt_h: int,
+             models: Iterable[str], festival: bool, model: str | None, policy: str | None,
+             uid: str, warm: bool) -> dict:
+    """:func:`fit_one` with ``backtest`` as the columns of :func:`_backtest_cols` (or None)."""
     y = np.asarray(y, float)
     models = tuple(models)
     start = pd.Period(start, freq="M")
@@ -383,8 +411,8 @@ def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int
     # the final fit), so no fit starts from parameters that saw its own hold-out
     store = {} if warm else None
     why = fallback_reason(y)
-    bt = backtest_one(y, start=start, origins=origins, h=bt_h, models=models,
-                      festival=festival, uid=uid, warm=store)
+    bt = _backtest_cols(y, start=start, origins=origins, h=bt_h, models=models,
+                        festival=festival, warm=store)
     ev = evidence(bt)
     default = "combo" if "combo" in models else models[-1]
     if why is not None:
@@ -413,7 +441,8 @@ def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int
                  if o not in origins]
         xb = backtest_one(y, start=start, origins=extra, h=bt_h, models=("combo",),
                           festival=festival, uid=uid)
-        scale80 = interval_factor(pd.concat([xb, bt[bt["model"] == "combo"]]), 80)
+        btf = _bt_frame(bt, uid)
+        scale80 = interval_factor(pd.concat([xb, btf[btf["model"] == "combo"]]), 80)
         if scale80 is not None:
             fc = scale_interval(fc, 80, scale80)
     if weights is not None:
@@ -462,27 +491,62 @@ def run_series(task: dict) -> dict:
     :data:`OUT_COLUMNS` plus ``reason`` and ``note``), ``backtest``, ``evidence``, the chosen
     ``model``, ``reason`` and the ``last_month`` frame.
     """
+    res = _run(task)
+    uid = res["unique_id"]
+    f = pd.DataFrame({"unique_id": uid} | res["forecast"])
+    return {"forecast": f, "backtest": _bt_frame(res["backtest"], uid),
+            "evidence": res["evidence"].assign(unique_id=uid), "model": res["model"],
+            "reason": res["reason"], "last_month": _bt_frame(res["last_month"], uid)}
+
+
+def _run(task: dict) -> dict:
+    """:func:`run_series` with the frames as column arrays (``forecast``, and ``backtest`` and
+    ``last_month`` as :func:`_backtest_cols`: None for no rows), plus ``unique_id``; the
+    frames are built by :func:`run_series` or, for many series at once, :func:`stack_results`
+    (a few thousand small frames cost a month's forecasts seconds, and more to send back from
+    the worker processes)."""
     y, start, h = np.asarray(task["y"], float), pd.Period(task["start"], "M"), task["h"]
     uid = task["unique_id"]
     fest_on = task.get("festival", True)
-    res = fit_one(y, h, start=start, origins=task.get("origins"),
-                  bt_h=task.get("bt_h", BT_STEP),
-                  models=tuple(task.get("models", CANDIDATES)), festival=fest_on,
-                  model=task.get("model"), policy=task.get("policy"), uid=uid,
-                  warm=task.get("warm", True))
+    res = _fit_one(y, h, start=start, origins=task.get("origins"),
+                   bt_h=task.get("bt_h", BT_STEP),
+                   models=tuple(task.get("models", CANDIDATES)), festival=fest_on,
+                   model=task.get("model"), policy=task.get("policy"), uid=uid,
+                   warm=task.get("warm", True))
     fc = res["forecast"]
-    last = pd.DataFrame()
+    last = None
     if task.get("last_month") and len(y) >= 4:  # the forecast made a month ago for last month
         mdl = res["model"] if res["model"] in M.MODELS or res["model"] == "combo" else "combo"
-        last = backtest_one(y, start=start, origins=[len(y) - 1], h=1, models=(mdl,),
-                            festival=fest_on, uid=uid)
-    ds = pd.period_range(start + len(y), periods=h, freq="M").to_timestamp()
-    f = _frame(fc, uid, ds, res["model"])
-    f["reason"] = res["reason"]
-    f["note"] = fc.note
-    ev = res["evidence"].assign(unique_id=uid)
-    return {"forecast": f, "backtest": res["backtest"], "evidence": ev, "model": res["model"],
-            "reason": res["reason"], "last_month": last}
+        last = _backtest_cols(y, start=start, origins=[len(y) - 1], h=1, models=(mdl,),
+                              festival=fest_on, warm=None)
+    f = {"ds": np.asarray(_months(start, len(y), h)),
+         "model": np.array([res["model"]] * h, dtype=object), "mean": fc.mean,
+         "lo_80": fc.lo[80], "hi_80": fc.hi[80], "lo_95": fc.lo[95], "hi_95": fc.hi[95],
+         "reason": np.array([res["reason"]] * h, dtype=object),
+         "note": np.array([fc.note] * h, dtype=object)}
+    return {"unique_id": uid, "forecast": f, "backtest": res["backtest"],
+            "evidence": res["evidence"], "model": res["model"], "reason": res["reason"],
+            "last_month": last}
+
+
+def _run_compact(task: dict) -> dict:
+    """:func:`_run` without ``evidence`` (not needed by :func:`stack_results`' callers)."""
+    res = _run(task)
+    del res["evidence"]
+    return res
+
+
+def stack_results(results: list[dict], key: str) -> pd.DataFrame:
+    """One frame of the ``key`` parts (``forecast``, ``backtest``, ``last_month``) of the
+    results of :func:`forecast_frame` with ``compact=True``: the same rows, columns and dtypes
+    as ``pd.concat`` of :func:`run_series`' frames (empty frame when no result has rows)."""
+    parts = [(r["unique_id"], r[key]) for r in results if r[key] is not None]
+    if not parts:
+        return pd.DataFrame()
+    lens = [len(cols["ds"]) for _, cols in parts]
+    uid = np.repeat(np.array([u for u, _ in parts], dtype=object), lens)
+    return pd.DataFrame({"unique_id": uid} | {c: np.concatenate([cols[c] for _, cols in parts])
+                                              for c in parts[0][1]})
 
 
 def _init_worker() -> None:
@@ -495,12 +559,16 @@ def _init_worker() -> None:
     warnings.simplefilter("ignore")
 
 
-def forecast_frame(tasks: list[dict], *, n_jobs: int | None = None) -> list[dict]:
+def forecast_frame(tasks: list[dict], *, n_jobs: int | None = None,
+                   compact: bool = False) -> list[dict]:
     """Run :func:`run_series` over ``tasks`` in ``n_jobs`` processes.
 
     Default: ``$KEHU_FORECAST_JOBS`` or min(2, cores); one thread of BLAS per process. Results
     come back in the order of ``tasks``. ``n_jobs=1`` (or a daemon caller) runs in this process.
+    ``compact``: the results of :func:`_run_compact` (column arrays, no ``evidence``; make
+    frames with :func:`stack_results`).
     """
+    work = _run_compact if compact else run_series
     import multiprocessing
 
     n_jobs = n_jobs or int(os.environ.get("KEHU_FORECAST_JOBS", 0)) or min(2, os.cpu_count() or 1)
@@ -510,9 +578,9 @@ def forecast_frame(tasks: list[dict], *, n_jobs: int | None = None) -> list[dict
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):
-            return [run_series(t) for t in tasks]
+            return [work(t) for t in tasks]
     # small chunks: the series differ in cost (candidates x origins vs one cheap SKU fit), and
     # with few large chunks one worker idles while the other finishes the last one
     chunk = max(1, len(tasks) // (n_jobs * 16))
     with ProcessPoolExecutor(n_jobs, initializer=_init_worker) as ex:
-        return list(ex.map(run_series, tasks, chunksize=chunk))
+        return list(ex.map(work, tasks, chunksize=chunk))
