@@ -151,3 +151,29 @@ def test_second_week_equals_the_per_shop_reference(small_store):
     last = reach[reach["week"] == reach["week"].max()].set_index("group")["repeat_shops"]
     want = pd.Series(ref).groupby(level=0).size()
     assert last.reindex(want.index).tolist() == want.tolist()
+
+
+def test_with_products_lookup_equals_the_merge(small_store):
+    """The product columns are looked up once per distinct SKU (:func:`brands._with_products`):
+    the same frame as the left merge on ``sku`` (the straightforward path), on a month of the
+    small sample's ledger, with and without a SKU unknown to the products (a boolean column
+    then holds a missing value, as the merge gives it), and through the merge when the
+    products repeat a SKU."""
+    from kehu_lib import findings
+
+    inp = findings.load_inputs(None, "2026-10", store=small_store)
+    od, prod = inp["orders"], inp["products"]
+    cur = od[od["month"] == "2026-10"]
+    odd = cur.copy()
+    odd.loc[odd.index[:3], "sku"] = "不存在"
+    odd.loc[odd.index[3], "sku"] = pd.NA
+    for frame in (cur, odd):
+        for cols in (["sku", "brand", "name"], ["price_class"], ["brand", "key_brand"]):
+            need = [c for c in cols if c != "sku"]
+            ref = frame.merge(prod[["sku", *need]], on="sku", how="left")
+            pd.testing.assert_frame_equal(brands._with_products(frame, prod, cols), ref,
+                                          check_exact=True)
+    dup = pd.concat([prod, prod.iloc[:1]], ignore_index=True)
+    ref = cur.merge(dup[["sku", "brand"]], on="sku", how="left")
+    assert len(ref) > len(cur)
+    pd.testing.assert_frame_equal(brands._with_products(cur, dup, ["brand"]), ref)

@@ -26,10 +26,21 @@ def _level_cols(level: str) -> list[str]:
 
 
 def _with_products(orders: pd.DataFrame, products: pd.DataFrame, cols) -> pd.DataFrame:
+    """``orders`` with the product columns ``cols`` it lacks: the frame of a left merge on
+    ``sku``, the columns looked up once per distinct SKU when the products' SKUs are unique
+    (no merge of a city month's 500,000 rows)."""
+    from .market_analysis import _per_key
+
     need = [c for c in cols if c != "sku" and c not in orders.columns]
     if not need:
         return orders
-    return orders.merge(products[["sku", *need]], on="sku", how="left")
+    if not products["sku"].is_unique or "sku" not in orders.columns:
+        return orders.merge(products[["sku", *need]], on="sku", how="left")
+    table = products.set_index("sku")
+    out = orders.reset_index(drop=True)
+    for c in need:
+        out[c] = _per_key(out["sku"], table[c].reindex)
+    return out
 
 
 def top_items(orders: pd.DataFrame, products: pd.DataFrame, *, level: str = "sku",

@@ -109,7 +109,8 @@ def _per_key(keys: pd.Series, values_of) -> pd.Series:
     rows). ``values_of`` takes a Series of distinct keys (with one missing value) and returns
     a Series of the same length."""
     codes, uniques = pd.factorize(keys)
-    distinct = pd.Series(pd.array(list(uniques) + [None], dtype=keys.dtype))
+    missing = bool((codes < 0).any())  # only then a missing entry (it may change the dtype)
+    distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
     mapped = values_of(distinct)
     codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
     return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)
