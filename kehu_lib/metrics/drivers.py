@@ -65,7 +65,9 @@ def shop_groups(orders: pd.DataFrame, *, month: str, base: str,
     -------
     DataFrame: license_id, shop_group (a code of :data:`SHOP_GROUPS`).
     """
-    sup = orders[(orders["qty_supplied"] > 0) & orders["month"].isin([month, base])]
+    # only the two columns read, before the row selection (the other columns are not copied)
+    sup = orders[["month", "license_id"]][(orders["qty_supplied"] > 0)
+                                          & orders["month"].isin([month, base])]
     # distinct shops first (vectorised), then Python sets of the few thousand codes
     now = set(sup.loc[sup["month"] == month, "license_id"].unique().tolist())
     before = set(sup.loc[sup["month"] == base, "license_id"].unique().tolist())

@@ -154,6 +154,9 @@ def _compare(cur: pd.DataFrame, prev: pd.DataFrame, last: pd.DataFrame,
 
 
 def _summary_or_empty(orders, products, months, keys) -> pd.DataFrame:
+    # only the columns sales_summary reads, before the row selection (no copy of the others)
+    read = ["license_id", "sku", "qty_supplied", "amount", *keys]
+    orders = orders[[c for c in orders.columns if c in read or c == "month"]]
     part = orders[orders["month"].isin(months)]
     if part.empty and keys:
         return sales_summary(part, products, by=keys).iloc[0:0]
