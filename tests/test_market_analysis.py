@@ -100,10 +100,10 @@ def test_sample_city_grows_structure_countryside_volume(small_store):
 
 def test_urban_rural_lookup_per_shop_equals_the_merge(small_store):
     """urban_rural_judgement looks the shops' 城乡 and the districts' kinds up once per distinct
-    key (:func:`market_analysis._per_key`); the same judgement as on rows merged with the
+    key (:func:`kehu_lib.frames.per_key`); the same judgement as on rows merged with the
     customers beforehand (the straightforward path), and the same column as the per-row map,
     on the small sample's ledger with a shop unknown to the customers and a missing district."""
-    from kehu_lib import aggregates, config, loaders
+    from kehu_lib import aggregates, config, frames, loaders
     from kehu_lib.metrics import market_analysis as ma
 
     month = "2026-10"
@@ -121,11 +121,11 @@ def test_urban_rural_lookup_per_shop_equals_the_merge(small_store):
     def kind(c):
         return config.DISTRICT_BY_CODE[c].kind if c in config.DISTRICT_BY_CODE else "unknown"
 
-    got = ma._per_key(od["district_code"], lambda s: s.map(kind))
+    got = frames.per_key(od["district_code"], lambda s: s.map(kind))
     pd.testing.assert_series_equal(got, od["district_code"].map(kind), check_exact=True)
     assert "unknown" in set(got)
     table = cust.set_index("license_id")["urban_rural"]
-    got = ma._per_key(od["license_id"], table.reindex)
+    got = frames.per_key(od["license_id"], table.reindex)
     ref = merged["urban_rural"].set_axis(od.index).rename("license_id")
     pd.testing.assert_series_equal(got, ref, check_exact=True)
     assert got.isna().sum() == 40

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import frames
 from ..config import CARTONS_PER_CASE, PRICE_CLASSES
 from .sales import growth
 
@@ -29,8 +30,6 @@ def _with_products(orders: pd.DataFrame, products: pd.DataFrame, cols) -> pd.Dat
     """``orders`` with the product columns ``cols`` it lacks: the frame of a left merge on
     ``sku``, the columns looked up once per distinct SKU when the products' SKUs are unique
     (no merge of a city month's 500,000 rows)."""
-    from .market_analysis import _per_key
-
     need = [c for c in cols if c != "sku" and c not in orders.columns]
     if not need:
         return orders
@@ -39,7 +38,7 @@ def _with_products(orders: pd.DataFrame, products: pd.DataFrame, cols) -> pd.Dat
     table = products.set_index("sku")
     out = orders.reset_index(drop=True)
     for c in need:
-        out[c] = _per_key(out["sku"], table[c].reindex)
+        out[c] = frames.per_key(out["sku"], table[c].reindex)
     return out
 
 

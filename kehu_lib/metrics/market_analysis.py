@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import frames
 from ..calendar import opportunities
 from ..config import CARTONS_PER_CASE, PRICE_CLASSES
 
@@ -100,20 +101,6 @@ def _price_class(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Series:
     if "price_class" in orders.columns:
         return orders["price_class"]
     return orders["sku"].map(products.set_index("sku")["price_class"])
-
-
-def _per_key(keys: pd.Series, values_of) -> pd.Series:
-    """``values_of(distinct keys)`` spread back to the rows of ``keys``: the Series a per-row
-    map or lookup would give (its dtype; a missing key gives what ``values_of`` gives for a
-    missing one), computed on the few distinct keys (a city's 20,000 shops, not its 500,000
-    rows). ``values_of`` takes a Series of distinct keys (with one missing value) and returns
-    a Series of the same length."""
-    codes, uniques = pd.factorize(keys)
-    missing = bool((codes < 0).any())  # only then a missing entry (it may change the dtype)
-    distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
-    mapped = values_of(distinct)
-    codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
-    return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)
 
 
 def _attach(orders: pd.DataFrame, customers: pd.DataFrame, cols) -> pd.DataFrame:
@@ -220,9 +207,9 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
             od = _attach(od, customers, ["urban_rural"])
         else:  # the merge's column, looked up once per shop
             table = customers.set_index("license_id")["urban_rural"]
-            od = od.assign(urban_rural=_per_key(od["license_id"], table.reindex))
+            od = od.assign(urban_rural=frames.per_key(od["license_id"], table.reindex))
     else:
-        od = od.assign(district_kind=_per_key(od["district_code"], lambda codes: codes.map(
+        od = od.assign(district_kind=frames.per_key(od["district_code"], lambda codes: codes.map(
             lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown")))
     od = od.assign(_p=np.where(od["month"].isin(cur), "cur", "ly"),
                    _v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
