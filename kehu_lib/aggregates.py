@@ -192,14 +192,19 @@ def _ledger_sql(month_list: Sequence[str], root: Path,
     return " UNION ALL ".join(parts) if parts else None
 
 
-def ledger_sql(months, district_code: str | None = None, *, store=None) -> str | None:
+def ledger_sql(months, district_code: str | None = None, *, store=None,
+               keys: Sequence[str] = ("license_id", "sku")) -> str | None:
     """SQL of the monthly ledger (:data:`LEDGER_COLUMNS`) of ``months`` (those with orders) of
     one district (``district_code``; None: the city) — the cached months read from their files,
     the others summed from their order lines — or None when none of ``months`` has orders.
     For a query that sums order lines by month, shop and SKU: it gets the same sums from a
-    smaller table (no order dates). Call it under :func:`kehu_lib.store.read_lock`."""
+    smaller table (no order dates). Call it under :func:`kehu_lib.store.read_lock`.
+
+    ``keys``: the columns of ``license_id, sku`` the query reads (default both); with
+    ``("sku",)`` the rows have no ``license_id`` and a month without a current cache is summed
+    per district and SKU only (see :func:`_lines_source`): for a query that sums over shops."""
     root = _root(store)
-    source = _ledger_sql(_months(months, root), root)
+    source = _ledger_sql(_months(months, root), root, keys)
     if source is None:
         return None
     if district_code is None:

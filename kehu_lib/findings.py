@@ -157,19 +157,24 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
     new = brands.new_products(products, month=month, within_months=int(t["new_product_tracking_months"]))
     end = pd.Period(month, freq="M").end_time.normalize()
     rows = []
+    if len(new):
+        # the month's active shops and the new SKUs' ledger rows, once for all new products
+        active = orders.loc[(orders["month"] == month) & (orders["qty_supplied"] > 0),
+                            "license_id"].unique()
+        new_orders = orders[orders["sku"].isin(list(new["sku"]))]
     for _, prod in new.iterrows():
         launch = pd.Timestamp(prod["launch_date"])
-        since = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
         sku_lines = lines if lines is not None else orders.iloc[0:0]
         r = brands.new_product_reach(sku_lines, cust, sku=prod["sku"], launch_date=launch, by=by,
-                                     end_date=end, active=since["license_id"].unique())
+                                     end_date=end, active=active)
         if r.empty:
             continue
         last = r[r["week"] == r["week"].max()].assign(sku=prod["sku"], name=prod["name"],
                                                       launch_date=prod["launch_date"])
         # 重购率 of the month (see definitions.repeat_rate), not the cumulative rate of the
         # reach table, which is ~100% for any product a few weeks after its launch
-        od = orders if by is None or by in orders.columns else orders.merge(
+        # repeat_rate reads only the SKU's rows
+        od = new_orders if by is None or by in new_orders.columns else new_orders.merge(
             cust[["license_id", by]], on="license_id", how="left")
         rep = definitions.repeat_rate(od, sku=prod["sku"], month=month, by=by)
         rate = (rep.set_index(by)["repeat_rate"] if by is not None

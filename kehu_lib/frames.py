@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "joined"]
+__all__ = ["isin", "joined", "per_key"]
 
 
 def isin(s: pd.Series, values: Iterable) -> np.ndarray:
@@ -53,3 +53,20 @@ def joined(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
                                                                           name=keys.name),
                      dtype=values.dtype if isinstance(values.dtype, pd.StringDtype) else object,
                      name=values.name)
+
+
+def per_key(keys: pd.Series, values_of) -> pd.Series:
+    """``values_of(distinct keys)`` spread back to the rows of ``keys``: the Series a per-row
+    map or lookup would give (its dtype; a missing key gives what ``values_of`` gives for a
+    missing one), computed on the few distinct keys (a city's 20,000 shops, not its 500,000
+    rows). ``values_of`` takes a Series of the distinct keys (and one missing value when a key
+    is missing) and returns a Series of the same length.
+
+    For a left merge on a key that is unique in the right table, ``per_key(keys,
+    table.set_index(key)[col].reindex)`` is the merged column, in the rows' order."""
+    codes, uniques = pd.factorize(keys)
+    missing = bool((codes < 0).any())  # only then a missing entry (it may change the dtype)
+    distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
+    mapped = values_of(distinct)
+    codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
+    return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)

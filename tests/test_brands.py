@@ -120,3 +120,60 @@ def test_new_product_reach_with_active_list_and_no_orders():
                                  end_date="2026-06-20")
     assert r["week"].tolist() == [0, 1, 2]
     assert (r["reach"] == 0).all() and (r["active_shops"] == 2).all()  # stalled: 0% reach
+
+
+def test_second_week_equals_the_per_shop_reference(small_store):
+    """new_product_reach takes each shop's second distinct order week with one sort
+    (:func:`brands._second_week`); the same weeks as the straightforward per-shop reference
+    (sorted distinct weeks, the second one), on the small sample's new-product lines by 城乡,
+    and the reach table counts the same repeat shops."""
+    from kehu_lib import findings
+
+    month = "2026-10"
+    inp = findings.load_inputs(None, month, store=small_store)
+    lines, cust = inp["new_lines"], inp["customers"]
+    assert lines is not None and len(lines)
+    sku = lines["sku"].iloc[0]
+    launch = pd.Timestamp(lines["order_date"].min())
+    new = lines[(lines["sku"] == sku) & (lines["qty_ordered"] > 0)].merge(
+        cust[["license_id", "urban_rural"]].rename(columns={"urban_rural": "group"}),
+        on="license_id", how="left")
+    new["week"] = (pd.to_datetime(new["order_date"]) - launch).dt.days // 7
+    got = brands._second_week(new)
+    ref = {}
+    for (g, s), w in new.groupby(["group", "license_id"])["week"]:
+        weeks = sorted(set(w))
+        if len(weeks) > 1:
+            ref[(g, s)] = float(weeks[1])
+    assert len(ref) > 10
+    assert dict(zip(got.index.tolist(), got.tolist())) == ref
+    reach = brands.new_product_reach(lines, cust, sku=sku, launch_date=launch)
+    last = reach[reach["week"] == reach["week"].max()].set_index("group")["repeat_shops"]
+    want = pd.Series(ref).groupby(level=0).size()
+    assert last.reindex(want.index).tolist() == want.tolist()
+
+
+def test_with_products_lookup_equals_the_merge(small_store):
+    """The product columns are looked up once per distinct SKU (:func:`brands._with_products`):
+    the same frame as the left merge on ``sku`` (the straightforward path), on a month of the
+    small sample's ledger, with and without a SKU unknown to the products (a boolean column
+    then holds a missing value, as the merge gives it), and through the merge when the
+    products repeat a SKU."""
+    from kehu_lib import findings
+
+    inp = findings.load_inputs(None, "2026-10", store=small_store)
+    od, prod = inp["orders"], inp["products"]
+    cur = od[od["month"] == "2026-10"]
+    odd = cur.copy()
+    odd.loc[odd.index[:3], "sku"] = "不存在"
+    odd.loc[odd.index[3], "sku"] = pd.NA
+    for frame in (cur, odd):
+        for cols in (["sku", "brand", "name"], ["price_class"], ["brand", "key_brand"]):
+            need = [c for c in cols if c != "sku"]
+            ref = frame.merge(prod[["sku", *need]], on="sku", how="left")
+            pd.testing.assert_frame_equal(brands._with_products(frame, prod, cols), ref,
+                                          check_exact=True)
+    dup = pd.concat([prod, prod.iloc[:1]], ignore_index=True)
+    ref = cur.merge(dup[["sku", "brand"]], on="sku", how="left")
+    assert len(ref) > len(cur)
+    pd.testing.assert_frame_equal(brands._with_products(cur, dup, ["brand"]), ref)

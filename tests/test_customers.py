@@ -200,3 +200,27 @@ def test_peer_comparison_matches_a_row_by_row_numpy_median(include_self):
         np.testing.assert_array_equal(out["peer_median"].to_numpy(), np.array(med, float))
         assert out["peer_n"].tolist() == cnt
         assert [None if pd.isna(x) else x for x in out["peer_level"]] == lvl
+
+
+def test_shop_changes_equals_the_reference_on_the_sample(small_store):
+    """shop_changes takes the last order month of the listed shops only; the same frame as
+    the straightforward reference (the last month of every buying shop, mapped), on the small
+    sample's city ledger for the report month and the month before."""
+    from kehu_lib import findings
+
+    od = findings.load_inputs(None, "2026-10", store=small_store)["orders"]
+    for month in ("2026-10", "2026-09"):
+        got = cm.shop_changes(od, month=month)
+        buying = od[od["qty_supplied"] > 0]
+        p = pd.Period(month, freq="M")
+        now = set(buying.loc[buying["month"] == month, "license_id"])
+        prev = set(buying.loc[buying["month"] == str(p - 1), "license_id"])
+        window = set(buying.loc[buying["month"].isin([str(p - i) for i in (1, 2, 3)]),
+                                "license_id"])
+        ids = sorted(prev - now) + sorted(now - window)
+        last = buying.groupby("license_id")["month"].max()
+        ref = pd.DataFrame({"license_id": pd.Series(ids, dtype="string"),
+                            "change": ["停止订货"] * len(prev - now) + ["新增"] * len(now - window),
+                            "last_month": pd.Series([last[i] for i in ids], dtype="string")})
+        assert len(ref) > 0
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)

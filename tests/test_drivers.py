@@ -166,3 +166,38 @@ def test_sample_lookup_of_the_dimensions_equals_the_merge(small_store):
                 np.testing.assert_array_equal(got["current"].to_numpy(),
                                               (ref["cur"] / drivers.CARTONS_PER_CASE).to_numpy())
     assert "未知" in set(drivers.decompose(od, prod, month=month, dimension="brand")["group"])
+
+
+def test_change_drivers_coded_sums_equal_decompose_on_the_city_ledger(small_store):
+    """change_drivers sums every dimension over integer codes of the SKUs, shops and districts
+    (:class:`drivers._Coded`); its frame equals, to the last bit, :func:`drivers.decompose` of
+    each comparison and dimension on the full ledger (the straightforward path), on the small
+    sample's city ledger with a SKU without brand, a shop without group and a row without SKU,
+    and with fractional amounts (the group sums' order matters there)."""
+    from kehu_lib import findings
+
+    month = "2026-10"
+    inp = findings.load_inputs(None, month, store=small_store)
+    od, prod, cust = inp["orders"], inp["products"], inp["customers"]
+    prod = prod.assign(brand=prod["brand"].where(prod["sku"] != prod["sku"].iloc[0]))  # 未知
+    od = od.assign(amount=od["amount"] + np.linspace(0.001, 0.7, len(od)))
+    od.loc[od.index[3], "sku"] = pd.NA
+    groups = {c: drivers.flagged_shop_groups(od, prod, cust, month=month, comparison=c)
+              for c in ("yoy", "mom")}
+    groups["yoy"] = groups["yoy"].iloc[1:]  # a shop without a group: 'other'
+    got = drivers.change_drivers(od, prod, month=month, groups=groups)
+    ref = pd.concat([drivers.decompose(od, prod, month=month, comparison=c, dimension=d,
+                                       groups=groups[c])
+                     for c in ("yoy", "mom")
+                     for d in ("district", "price_class", "brand", "shop_group")],
+                    ignore_index=True)
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert {"未知", "other"} <= set(got["group"])
+    # a month without rows: the same (empty) contributions
+    empty = drivers.change_drivers(od.iloc[0:0], prod, month=month, groups=groups)
+    ref0 = pd.concat([drivers.decompose(od.iloc[0:0], prod, month=month, comparison=c,
+                                        dimension=d, groups=groups[c])
+                      for c in ("yoy", "mom")
+                      for d in ("district", "price_class", "brand", "shop_group")],
+                     ignore_index=True)
+    pd.testing.assert_frame_equal(empty, ref0, check_exact=True)

@@ -200,3 +200,29 @@ def test_market_order_aggregates_are_those_of_the_order_lines(small_store, distr
             got = ms.order_aggregate(sql, months=months, district=district, store=st,
                                      tables=tables)
             pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+def test_per_key_equals_the_left_merge_and_the_per_row_map():
+    """per_key looks a column up once per distinct key: the merged column of a left merge on a
+    key unique in the right table, and the per-row map's Series (dtype, missing keys, keys
+    missing from the table), with and without a missing key."""
+    from kehu_lib.frames import per_key
+
+    rng = np.random.default_rng(4)
+    table = pd.DataFrame({"k": pd.array([f"s{i}" for i in range(50)], dtype="str"),
+                          "v": pd.array([f"组{i % 7}" for i in range(50)], dtype="str"),
+                          "b": [bool(i % 2) for i in range(50)]})
+    for with_missing in (False, True):
+        keys = pd.Series(pd.array([f"s{i}" for i in rng.integers(0, 60, 2_000)], dtype="str"),
+                         index=np.arange(5, 2_005), name="k")
+        if with_missing:
+            keys.iloc[[3, 700]] = None
+        for col in ("v", "b"):
+            merged = keys.to_frame().merge(table[["k", col]], on="k", how="left")[col]
+            got = per_key(keys, table.set_index("k")[col].reindex)
+            pd.testing.assert_series_equal(got.reset_index(drop=True),
+                                           merged.rename("k"), check_exact=True)
+            assert got.index.equals(keys.index)
+        fn = (lambda x: "none" if pd.isna(x) else x.upper())
+        pd.testing.assert_series_equal(per_key(keys, lambda s: s.map(fn)), keys.map(fn),
+                                       check_exact=True)

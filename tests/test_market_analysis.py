@@ -96,3 +96,37 @@ def test_sample_city_grows_structure_countryside_volume(small_store):
         "district_kind")
     assert j.loc["urban", "growth"] == "structure" and j.loc["rural", "growth"] == "volume"
     assert j.loc["urban", "share_class12_change"] > j.loc["rural", "share_class12_change"]
+
+
+def test_urban_rural_lookup_per_shop_equals_the_merge(small_store):
+    """urban_rural_judgement looks the shops' 城乡 and the districts' kinds up once per distinct
+    key (:func:`kehu_lib.frames.per_key`); the same judgement as on rows merged with the
+    customers beforehand (the straightforward path), and the same column as the per-row map,
+    on the small sample's ledger with a shop unknown to the customers and a missing district."""
+    from kehu_lib import aggregates, config, frames, loaders
+    from kehu_lib.metrics import market_analysis as ma
+
+    month = "2026-10"
+    prod = loaders.load_products(store=small_store)
+    cust = loaders.load_customers(None, store=small_store)
+    od = aggregates.shop_sku_month(None, ["2025-08", "2025-09", "2025-10", "2026-08", "2026-09",
+                                          month], store=small_store)
+    od.loc[od.index[:40], "license_id"] = "不存在"
+    od.loc[od.index[40:45], "district_code"] = pd.NA
+    merged = od.merge(cust[["license_id", "urban_rural"]], on="license_id", how="left")
+    pd.testing.assert_frame_equal(
+        ma.urban_rural_judgement(od, prod, cust, month=month),
+        ma.urban_rural_judgement(merged, prod, cust, month=month), check_exact=True)
+
+    def kind(c):
+        return config.DISTRICT_BY_CODE[c].kind if c in config.DISTRICT_BY_CODE else "unknown"
+
+    got = frames.per_key(od["district_code"], lambda s: s.map(kind))
+    pd.testing.assert_series_equal(got, od["district_code"].map(kind), check_exact=True)
+    assert "unknown" in set(got)
+    table = cust.set_index("license_id")["urban_rural"]
+    got = frames.per_key(od["license_id"], table.reindex)
+    ref = merged["urban_rural"].set_axis(od.index).rename("license_id")
+    pd.testing.assert_series_equal(got, ref, check_exact=True)
+    assert got.isna().sum() == 40
+    assert len(ma.urban_rural_judgement(od, prod, cust, month=month, by="district_kind"))

@@ -335,3 +335,31 @@ def test_forecast_sentence_says_which_figure_rules():
                                                  notebook="market_report")
     assert ms._forecast_sentence(eff | {"forecast_cases": np.nan}, t,
                                  notebook="market_report") == ""
+
+
+def test_monthly_volume_by_sku_and_arrow_results_equal_the_shop_ledger(small_store, products):
+    """monthly_volume sums the months past the cache per SKU (``keys=("sku",)``) and
+    shop_class_volume converts its result through Arrow: the same frames, to the last bit, as
+    the ledger by shop and SKU and DuckDB's ``df()`` (the straightforward paths), over months
+    with and without a cached ledger (three years back are never cached)."""
+    target = pd.Period(M, freq="M") + 1
+    past = sorted({str(target - 12 * k - i) for k in (1, 2, 3) for i in (0, 1, 2)}
+                  | set(ms._window(M, 2)))
+    sql = "SELECT month, SUM(qty_supplied) AS volume FROM orders GROUP BY month ORDER BY month"
+    for where in (None, DISTRICT):
+        got = ms.monthly_volume(past, where, store=small_store)
+        ref = ms.order_aggregate(sql, months=past, district=where, store=small_store)
+        assert len(got) >= 6
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    months = sorted(set(ms._window(M, 3) + ms._window(M, 3, back=12)))
+    got = ms.shop_class_volume(months, None, products, store=small_store)
+    ref = ms.order_aggregate(
+        "SELECT o.month, o.district_code, o.license_id, p.price_class, "
+        "SUM(o.qty_ordered) AS qty_ordered, SUM(o.qty_supplied) AS qty_supplied, "
+        "SUM(o.amount) AS amount FROM orders o JOIN products p USING (sku) "
+        "GROUP BY ALL ORDER BY ALL", months=months, store=small_store,
+        tables={"products": products[["sku", "price_class"]]})
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    # no orders in those months: the empty view has the keys asked for
+    none = ms.monthly_volume(["2001-01"], None, store=small_store)
+    assert none.empty and list(none.columns) == ["month", "volume"]

@@ -110,3 +110,23 @@ def test_district_comparison_wide_with_names_in_district_order():
     assert d.at["万柏林区", "value_volume_cases"] == 2.0  # 500 条
     assert np.isnan(d.at["万柏林区", "yoy_volume_cases"])  # no month last year: never vs zero
     assert d.at["万柏林区", "value_share_class12"] == 0.0  # B is 三类
+
+
+def test_class12_set_test_equals_the_price_class_map(small_store):
+    """sales_summary flags 一二类 rows by a set test of their SKUs (:func:`sales._class12`):
+    the same flags as mapping each row's SKU to its price class, on the small sample's ledger
+    with a SKU unknown to the products and a missing SKU; with duplicate product rows the map
+    is kept."""
+    from kehu_lib import findings
+
+    inp = findings.load_inputs(None, "2026-10", store=small_store)
+    od, prod = inp["orders"].head(50_000).copy(), inp["products"]
+    od.loc[od.index[0], "sku"] = "不存在"
+    od.loc[od.index[1], "sku"] = pd.NA
+    ref = od["sku"].map(prod.set_index("sku")["price_class"]).isin(["一类", "二类"])
+    got = sales._class12(od, prod)
+    assert ref.any() and not ref.all()
+    np.testing.assert_array_equal(got.to_numpy(dtype=bool), ref.to_numpy(dtype=bool))
+    dup = pd.concat([prod, prod.iloc[:1]], ignore_index=True)
+    with pytest.raises(Exception):  # the map's own error on a duplicated SKU, as before
+        sales._class12(od, dup)

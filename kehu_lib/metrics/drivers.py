@@ -65,7 +65,9 @@ def shop_groups(orders: pd.DataFrame, *, month: str, base: str,
     -------
     DataFrame: license_id, shop_group (a code of :data:`SHOP_GROUPS`).
     """
-    sup = orders[(orders["qty_supplied"] > 0) & orders["month"].isin([month, base])]
+    # only the two columns read, before the row selection (the other columns are not copied)
+    sup = orders[["month", "license_id"]][(orders["qty_supplied"] > 0)
+                                          & orders["month"].isin([month, base])]
     # distinct shops first (vectorised), then Python sets of the few thousand codes
     now = set(sup.loc[sup["month"] == month, "license_id"].unique().tolist())
     before = set(sup.loc[sup["month"] == base, "license_id"].unique().tolist())
@@ -177,6 +179,13 @@ def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mon
                       for p, f in flag.items()}, index=g.index) / CARTONS_PER_CASE
     a = pd.DataFrame({p: g[("amount", f)] if ("amount", f) in g.columns else 0.0
                       for p, f in flag.items()}, index=g.index)
+    return _contributions(q, a, comparison=comparison, dimension=dimension)
+
+
+def _contributions(q: pd.DataFrame, a: pd.DataFrame, *, comparison: str,
+                   dimension: str) -> pd.DataFrame:
+    """:func:`decompose`'s rows from the group totals: ``q`` volume (箱) and ``a`` amount (元),
+    columns base and cur, indexed by the groups in sorted order."""
     rows = []
     tq, ta = q.sum(), a.sum()
     for ind, frame, scale in (("volume_cases", q, 1.0), ("amount_wan", a, 1e-4)):
@@ -265,13 +274,86 @@ def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *
     for c in comparisons:
         # the rows of the two months once per comparison, only the columns decompose reads
         two = orders.loc[orders["month"].isin([month, base_month(month, c)]), cols]
+        coded = _Coded(two, month)
         for d in dimensions:
             g = (groups or {}).get(c)
             if d == "shop_group" and g is None:
                 continue
+            totals = coded.totals(d, products, g)
             parts.append(decompose(two, products, month=month, comparison=c, dimension=d,
-                                   groups=g))
+                                   groups=g) if totals is None
+                         else _contributions(*totals, comparison=c, dimension=d))
     return pd.concat(parts, ignore_index=True)
+
+
+class _Coded:
+    """The rows of one comparison (``two``: the report month and its base month) with their
+    SKUs, shops and districts as integer codes, each factorized once: the group totals of
+    every dimension (:meth:`totals`) are then sums over integer group keys, not over a string
+    column per dimension. The sums are pandas' group sums over the same rows in the same order
+    as :func:`decompose`'s, so they are the same to the last bit."""
+
+    def __init__(self, two: pd.DataFrame, month: str):
+        self.two = two
+        self.period = (two["month"] == month).to_numpy(dtype=bool)
+        self._codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+        self._values = pd.DataFrame({"qty_supplied": two["qty_supplied"].to_numpy(),
+                                     "amount": two["amount"].to_numpy()})
+
+    def codes(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        """(code per row, -1 for a missing value; the distinct values) of column ``col``."""
+        if col not in self._codes:
+            codes, uniques = pd.factorize(self.two[col])
+            self._codes[col] = (np.asarray(codes), pd.Index(uniques))
+        return self._codes[col]
+
+    def totals(self, dimension: str, products: pd.DataFrame | None,
+               groups: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """(q, a) of :func:`decompose` for ``dimension``, or None where :func:`_keyed` would
+        not take a lookup (then :func:`decompose` computes them)."""
+        col = DIMENSIONS[dimension]
+        two = self.two
+        if dimension == "shop_group":
+            if col in two.columns or groups is None or not groups["license_id"].is_unique:
+                return None
+            codes, uniques = self.codes("license_id")
+            table = pd.Series(groups["shop_group"].astype("object").to_numpy(),
+                              index=groups["license_id"].astype("object").to_numpy())
+            labels = table.reindex(uniques.astype("object")).to_numpy(dtype=object)
+            missing = "other"
+        elif col in ("price_class", "brand") and col not in two.columns:
+            if products is None or "sku" not in two.columns or not products["sku"].is_unique:
+                return None
+            codes, uniques = self.codes("sku")
+            table = pd.Series(products[col].astype("object").to_numpy(),
+                              index=products["sku"].astype("object").to_numpy())
+            labels = table.reindex(uniques.astype("object")).to_numpy(dtype=object)
+            missing = "未知"
+        elif col in two.columns:
+            codes, uniques = self.codes(col)
+            labels = uniques.astype("object").to_numpy(dtype=object)
+            missing = "未知"
+        else:
+            return None
+        if any(not isinstance(x, str) and not pd.isna(x) for x in labels):
+            return None  # not strings (the lookup's path casts them): let decompose do it
+        labels = np.array([x if isinstance(x, str) else missing for x in labels] + [missing],
+                          dtype=object)  # the last entry: a row whose own key is missing
+        seen = np.bincount(codes + 1, minlength=len(labels)) > 0  # index 0: a missing key
+        names = np.array(sorted(set(labels[np.roll(seen, -1)])), dtype=object)
+        group_of = np.searchsorted(names, labels)
+        key = group_of[codes] * 2 + self.period  # code -1 takes the last label
+        sums = self._values.groupby(key, sort=True).sum()
+        idx = sums.index.to_numpy()
+        out = []
+        for column, scale in (("qty_supplied", CARTONS_PER_CASE), ("amount", None)):
+            frame = pd.DataFrame({"base": 0.0, "cur": 0.0},
+                                 index=pd.Index(names, dtype="string", name=col))
+            base, cur = sums.loc[idx % 2 == 0, column], sums.loc[idx % 2 == 1, column]
+            frame.iloc[idx[idx % 2 == 0] // 2, 0] = base.to_numpy()
+            frame.iloc[idx[idx % 2 == 1] // 2, 1] = cur.to_numpy()
+            out.append(frame / scale if scale else frame)
+        return out[0], out[1]
 
 
 def explain_change(drivers: pd.DataFrame, *, indicator: str = "volume_cases",

@@ -10,6 +10,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from .. import frames
 from ..config import CARTONS_PER_CASE, PRICE_CLASSES
 from .customers import active_customers
 
@@ -133,10 +134,19 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
     chk = (chk.sort_values("check_date").drop_duplicates(["license_id", "sku"], keep="last")
            .merge(cust, on="license_id", how="left"))
     chk[strata] = chk[strata].fillna("未知")
-    od = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
+    # only the columns read, before the month's rows are selected
+    od = orders[[c for c in orders.columns
+                 if c in (*keys, "month", "license_id", "sku", "qty_supplied")]]
+    od = od[(od["month"] == month) & (od["qty_supplied"] > 0)]
     sales = od.groupby(keys + ["sku"], observed=True)["qty_supplied"].sum().rename("sales")
-    carry = (od.drop_duplicates(["license_id", "sku"]).merge(cust, on="license_id", how="left")
-             .fillna({strata: "未知"}).groupby(keys + ["sku", strata], observed=True)
+    carriers = od.drop_duplicates(["license_id", "sku"])
+    if cust["license_id"].is_unique and strata not in carriers.columns:
+        # the merge's stratum column, looked up once per shop
+        carriers = carriers.assign(**{strata: frames.per_key(
+            carriers["license_id"], cust.set_index("license_id")[strata].reindex)})
+    else:
+        carriers = carriers.merge(cust, on="license_id", how="left")
+    carry = (carriers.fillna({strata: "未知"}).groupby(keys + ["sku", strata], observed=True)
              .size().rename("n"))
     per = chk.groupby(keys + ["sku", strata], observed=True).agg(
         ybar=("stock", "mean"), checked=("license_id", "nunique"), s2=("stock", "var"))

@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .. import frames
 from ..calendar import opportunities
 from ..config import CARTONS_PER_CASE, PRICE_CLASSES
 
@@ -202,10 +203,14 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
     ly = [str(pd.Period(m, freq="M") - 12) for m in cur]
     od = orders[orders["month"].isin(cur + ly)]
     if by == "urban_rural":
-        od = _attach(od, customers, ["urban_rural"])
+        if "urban_rural" in od.columns or not customers["license_id"].is_unique:
+            od = _attach(od, customers, ["urban_rural"])
+        else:  # the merge's column, looked up once per shop
+            table = customers.set_index("license_id")["urban_rural"]
+            od = od.assign(urban_rural=frames.per_key(od["license_id"], table.reindex))
     else:
-        od = od.assign(district_kind=od["district_code"].map(
-            lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown"))
+        od = od.assign(district_kind=frames.per_key(od["district_code"], lambda codes: codes.map(
+            lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown")))
     od = od.assign(_p=np.where(od["month"].isin(cur), "cur", "ly"),
                    _v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
                                                  0.0))

@@ -82,9 +82,7 @@ def sales_summary(orders: pd.DataFrame, products: pd.DataFrame | None = None, *,
     _check_orders(orders, ["license_id", "qty_supplied", "amount", *keys])
     df = orders
     if products is not None:
-        cls = products.set_index("sku")["price_class"]
-        df = orders.assign(_v12=orders["qty_supplied"].where(
-            orders["sku"].map(cls).isin(["一类", "二类"]), 0.0))
+        df = orders.assign(_v12=orders["qty_supplied"].where(_class12(orders, products), 0.0))
     else:
         df = orders.assign(_v12=0.0)
     df = df.assign(_shop=df["license_id"].where(df["qty_supplied"] > 0))
@@ -113,6 +111,17 @@ def sales_summary(orders: pd.DataFrame, products: pd.DataFrame | None = None, *,
     if products is not None:
         cols.append("share_class12")
     return out[cols]
+
+
+def _class12(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Series:
+    """Whether each order row's SKU is of 一类 or 二类 (by ``products``): a set test of the
+    rows' SKUs against the products' 一二类 SKUs, the same flags as mapping every row to its
+    price class (which converts the rows' Arrow strings to Python strings first)."""
+    if products["sku"].is_unique:
+        skus = products.loc[products["price_class"].isin(["一类", "二类"]), "sku"]
+        return orders["sku"].isin(list(skus.dropna()))
+    cls = products.set_index("sku")["price_class"]
+    return orders["sku"].map(cls).isin(["一类", "二类"])
 
 
 def _shift(month: str, n: int) -> str:
@@ -145,6 +154,9 @@ def _compare(cur: pd.DataFrame, prev: pd.DataFrame, last: pd.DataFrame,
 
 
 def _summary_or_empty(orders, products, months, keys) -> pd.DataFrame:
+    # only the columns sales_summary reads, before the row selection (no copy of the others)
+    read = ["license_id", "sku", "qty_supplied", "amount", *keys]
+    orders = orders[[c for c in orders.columns if c in read or c == "month"]]
     part = orders[orders["month"].isin(months)]
     if part.empty and keys:
         return sales_summary(part, products, by=keys).iloc[0:0]
