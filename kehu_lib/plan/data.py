@@ -26,7 +26,7 @@ HISTORY = 14
 def volume_of_orders(inputs: Mapping[str, Any]) -> pd.DataFrame:
     """:func:`district_volume` of ``inputs['orders']``: the store's sums when they were read with
     that very frame (the reference is kept, so the identity check cannot be fooled by a reused
-    id), else summed from the frame in pandas."""
+    id), else summed from the frame."""
     stored = inputs.get("district_volume")
     if stored is not None and inputs.get("district_volume_orders") is inputs["orders"]:
         return stored
@@ -49,21 +49,18 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
     - ``visits``: visit records of ``month`` − 1 (the strategies judged) and ``month`` (the usual
       visit weekdays)
     - ``customers``, ``products``
-    - ``district_volume``: :func:`district_volume` of ``orders``, summed by DuckDB in the store;
-      ``district_volume_orders`` is the very ``orders`` frame it sums (a caller that replaces
-      ``orders`` gets sums of its own: :func:`volume_of_orders`)
+    - ``district_volume``: :func:`district_volume` of ``orders``; ``district_volume_orders``
+      is the very ``orders`` frame it sums (a caller that replaces ``orders`` gets sums of its
+      own: :func:`volume_of_orders`)
     """
     p = pd.Period(month, freq="M")
     products = loaders.load_products(store=store)
-    key = products.loc[products["key_brand"].fillna(False).astype(bool), "sku"]
     orders = aggregates.shop_sku_month(None, (str(p - HISTORY), month), columns=ORDER_COLUMNS,
                                        store=store)
-    volume = aggregates.district_volume(key.tolist(), None, (str(p - HISTORY), month),
-                                        store=store)
     return {
         "month": month,
         "orders": orders,
-        "district_volume": volume,
+        "district_volume": district_volume(orders, products),
         "district_volume_orders": orders,
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
@@ -73,17 +70,58 @@ def load_inputs(month: str, *, store=None) -> dict[str, Any]:
 
 
 def district_volume(orders: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Monthly volume per district (条): district_code, month, volume, key_brand_volume."""
+    """Monthly volume per district (条): district_code, month, volume, key_brand_volume.
+
+    A ledger sorted by month and district (as read) is summed run by run, without grouping
+    its ~7 M string keys; quantities are whole 条, so the sums equal the groupby's."""
     od = orders
+    key = (set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
+           if products is not None else set())
+    fast = _runs_sum(od, key)
+    if fast is not None:
+        return fast
     kb = pd.Series(0.0, index=od.index)
     if products is not None:
-        key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
         kb = od["qty_supplied"].where(od["sku"].isin(key), 0.0)
     # grouped by the columns themselves: no copy of the whole (city-wide) frame
     keys = [od["district_code"], od["month"]]
     g = pd.DataFrame({"volume": od["qty_supplied"].groupby(keys).sum(),
                       "key_brand_volume": kb.groupby(keys).sum()}).reset_index()
     return g
+
+
+def _runs_sum(od: pd.DataFrame, key: set) -> pd.DataFrame | None:
+    """:func:`district_volume` of a frame whose (district_code, month) pairs each form one run
+    of rows (a ledger sorted by month then district), summed per run; None for any other
+    frame (missing keys or quantities, a pair in several runs, other dtypes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..frames import isin
+
+    cols = [od["district_code"], od["month"]]
+    if not len(od) or not all(isinstance(c.dtype, pd.StringDtype) and c.dtype.storage == "pyarrow"
+                              for c in cols):
+        return None
+    q = od["qty_supplied"].to_numpy(dtype="float64", na_value=np.nan)
+    if np.isnan(q).any() or any(c.isna().any() for c in cols):
+        return None
+    bounds = {0}
+    for c in cols:
+        arr = pa.array(c.array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        bounds.update(pc.run_end_encode(arr).run_ends.to_numpy().tolist())
+    starts = np.array(sorted(bounds - {len(od)}), dtype="int64")
+    pairs = list(zip(cols[0].iloc[starts].tolist(), cols[1].iloc[starts].tolist()))
+    if len(set(pairs)) != len(pairs):  # a pair in two runs: not sorted by it
+        return None
+    kbq = np.where(isin(od["sku"], key), q, 0.0) if key else np.zeros(len(q))
+    order = sorted(range(len(pairs)), key=pairs.__getitem__)
+    return pd.DataFrame({
+        "district_code": pd.array([pairs[i][0] for i in order], dtype=cols[0].dtype),
+        "month": pd.array([pairs[i][1] for i in order], dtype=cols[1].dtype),
+        "volume": np.add.reduceat(q, starts)[order],
+        "key_brand_volume": np.add.reduceat(kbq, starts)[order]})
 
 
 def fallback_forecast(monthly: pd.DataFrame, *, target_month: str, value: str = "volume"

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..frames import isin
+from ..frames import isin, rows_of
 from ..metrics import customers as cm
 from .thresholds import INDICATOR_KEYS, defaults
 
@@ -93,7 +93,8 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     trade_area, tier, tier_band, key_account ...), amount, the indicators above.
     """
     t = {**DEFAULTS, **(thresholds or {})}
-    base = cm.shop_indicators(orders, products, customers, month=month)
+    cur = rows_of(orders, "month", [month])  # a slice of a ledger sorted by month
+    base = cm.shop_indicators(cur, products, customers, month=month)
     base = base[base["volume"] > 0].reset_index(drop=True)
     cols = ["license_id", *[c for c in cm.CUSTOMER_ATTRS if c in base.columns], "volume",
             "amount", "value_per_carton", "key_brand_volume", "assortment_width"]
@@ -105,7 +106,6 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
                  "missing_new_name", "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
-    cur = orders[orders["month"] == month]
     new = products.loc[(pd.to_datetime(products["launch_date"]).dt.to_period("M")
                         > pd.Period(month, freq="M") - int(t["new_product_months"]))
                        & (pd.to_datetime(products["launch_date"]).dt.to_period("M")
@@ -139,19 +139,21 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         out["short_sku"] = out["license_id"].map(worst_gap).astype("string")
     else:
         out["short_share"], out["short_sku"] = np.nan, pd.NA
-    prev = orders[orders["month"].isin(_months_back(month, 3))]
+    prev = rows_of(orders, "month", _months_back(month, 3))
     prev_mean = prev.groupby("license_id")["qty_supplied"].sum() / 3
     pm = out["license_id"].map(prev_mean).astype("float64")
     out["order_swing"] = out["volume"] / pm.where(pm > 0) - 1
     # brand-cultivation cooperation: key-brand trend and new-product adoption
-    kb = cm.key_brand_change(orders, products, month=month,
+    kb = cm.key_brand_change(rows_of(orders, "month", [month, *_months_back(month, 6)]),
+                             products, month=month,
                              min_baseline=float(t["key_brand_min_baseline"]))
     out["key_brand_change"] = out["license_id"].map(
         kb.set_index("license_id")["change_ratio"]).astype("float64")
     out["missing_new_sku"] = pd.array([pd.NA] * len(out), dtype="string")
     if len(new):
-        lines = orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
-                       & (orders["month"] <= month)]
+        upto = rows_of(orders, "month", [m for m in orders["month"].unique()
+                                         if isinstance(m, str) and m <= month])
+        lines = upto[isin(upto["sku"], set(new)) & (upto["qty_supplied"] > 0).to_numpy()]
         adopted = lines.groupby("license_id")["sku"].nunique()
         out["new_product_adoption"] = out["license_id"].map(adopted).fillna(0) / len(new)
         # the new SKU most shops of the frame carry that this shop has not ordered

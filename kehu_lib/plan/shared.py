@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import config, loaders
-from ..frames import isin
+from ..frames import isin, rows_of
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import data as pdata
@@ -79,6 +79,11 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     month = inputs["month"]
     p = pd.Period(month, freq="M")
     prev, before = str(p - 1), str(p - 2)
+    orders = inputs["orders"]
+
+    def last(n: int) -> pd.DataFrame:  # the orders of the n months up to the report month
+        return rows_of(orders, "month", [str(p - i) for i in range(n)])
+
     visits = inputs["visits"]
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
     values, states = states_for(inputs, month, thresholds)
@@ -97,13 +102,15 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         f = fc[fc["month"] == pm].set_index("district")["forecast"]
         vol = {c: float(f[n]) for c, n in names.items() if n in f.index}
         kb_fc = None  # key-brand targets follow the forecast by the managers' key-brand share
-    targets = priority.manager_targets(inputs["orders"], inputs["products"], inputs["customers"],
+    targets = priority.manager_targets(last(int({**priority.DEFAULTS, **thresholds}["share_months"])), inputs["products"],
+                                       inputs["customers"],
                                        month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
-    alerts, alert_strat = market_alert_strategies(inputs, library)
+    alerts, alert_strat = market_alert_strategies({**inputs, "orders": last(1)}, library)
     planned_b = shop_strat_b[isin(shop_strat_b["license_id"], set(keys_b["license_id"]))]
     week = weekly.week_plan(keys, strategies.shop_level_states(states, actions), shop_strat,
-                            inputs["customers"], visits, inputs["orders"], targets, month=month,
+                            inputs["customers"], visits, last(weekly.TARGET_MONTHS), targets,
+                            month=month,
                             planned_last_month=planned_b[["license_id", "code"]])
     # last month's strategies judged per district, one Holm family for the month's pack, and
     # for the city, pooled over the districts (district fixed effects)
@@ -124,7 +131,7 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         "strategies_b": shop_strat_b,
         "key_shops_b": keys_b, "targets": targets, "targets_note": note,
         "district_volume": monthly,
-        "key_accounts": key_accounts.key_account_list(inputs["orders"], inputs["customers"],
+        "key_accounts": key_accounts.key_account_list(orders, inputs["customers"],
                                                       month=month),
         "carry_over": improve.carry_over(states_b, states, shop_strat_b),
     }
