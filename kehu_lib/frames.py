@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "joined", "rows_of"]
+__all__ = ["isin", "isin_runs", "joined", "rows_of"]
 
 
 def isin(s: pd.Series, values: Iterable) -> np.ndarray:
@@ -39,6 +39,20 @@ def isin(s: pd.Series, values: Iterable) -> np.ndarray:
     arr = pa.array(s.array)  # the column's Arrow data (no copy)
     hit = pc.is_in(arr, value_set=value_set.cast(arr.type))
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def isin_runs(s: pd.Series, values: Iterable) -> np.ndarray:
+    """:func:`isin` for a column made of long runs of equal values (the month of a ledger
+    sorted by month): each run tested once, the answer repeated over its rows."""
+    dtype = s.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or not len(s):
+        return isin(s, values)
+    arr = pa.array(s.array)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    runs = pc.run_end_encode(arr)
+    ends = runs.run_ends.to_numpy()
+    hit = isin(pd.Series(pd.array(runs.values, dtype=dtype)), values)
+    return np.repeat(hit, np.diff(ends, prepend=0))
 
 
 def joined(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:

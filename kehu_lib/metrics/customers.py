@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
+from ..frames import isin, isin_runs
 
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
@@ -412,17 +413,23 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
     # the four columns read, before the rows are selected (a city's ledger has 8 columns, and a
     # row selection copies every column)
     df = orders[["license_id", "sku", "month", "qty_supplied"]]
-    df = df[df["month"].isin(base_months + cur_months)]
-    df = df.assign(_kb=df["sku"].isin(key), _cur=df["month"].isin(cur_months))
-    df = df.assign(qty_supplied=df["qty_supplied"].astype("float64"))
-    g = df.groupby(["license_id", "_kb", "_cur"])["qty_supplied"].sum().unstack(
-        ["_kb", "_cur"], fill_value=0.0)
+    df = df[isin_runs(df["month"], base_months + cur_months)]
+    # summed per shop × (key brand, current) on integer codes: the shops factorised once, not
+    # a groupby on string keys (the same sums, row by row in the same order)
+    codes, shops = pd.factorize(df["license_id"], sort=True)
+    slot = codes * 4 + isin(df["sku"], key) * 2 + isin_runs(df["month"], cur_months)
+    q = pd.Series(df["qty_supplied"].to_numpy(dtype="float64", na_value=np.nan))
+    ok = codes >= 0
+    sums = q[ok].groupby(slot[ok]).sum()
+    g = np.zeros((len(shops), 4))
+    g.flat[sums.index.to_numpy()] = sums.to_numpy()
+    index = pd.Index(shops, name="license_id")
 
     def col(kb: bool, cur: bool, n: int) -> pd.Series:
-        return (g[(kb, cur)] if (kb, cur) in g.columns else pd.Series(0.0, index=g.index)) / n
+        return pd.Series(g[:, 2 * kb + cur], index=index) / n
 
     out = pd.DataFrame({"baseline": col(True, False, baseline_months),
-                        "current": col(True, True, current_months)}, index=g.index)
+                        "current": col(True, True, current_months)}, index=index)
     other_base = col(False, False, baseline_months)
     other_ratio = col(False, True, current_months) / other_base.where(other_base > 0)
     out["other_ratio"] = other_ratio if relative else np.nan
