@@ -10,6 +10,7 @@ a slice, without a row-by-row Arrow take of every column.
 
 from __future__ import annotations
 
+import weakref
 from typing import Iterable
 
 import numpy as np
@@ -41,17 +42,39 @@ def isin(s: pd.Series, values: Iterable) -> np.ndarray:
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def isin_runs(s: pd.Series, values: Iterable) -> np.ndarray:
-    """:func:`isin` for a column made of long runs of equal values (the month of a ledger
-    sorted by month): each run tested once, the answer repeated over its rows."""
+#: run-length encodings of Arrow columns, by the id of their (live) Arrow data
+_RUNS: dict[int, tuple[pa.Array, np.ndarray]] = {}
+
+
+def _runs(s: pd.Series) -> tuple[pa.Array, np.ndarray] | None:
+    """(values, ends) of the runs of equal values of an Arrow-backed string column, or None
+    for another column. Kept while the column's Arrow data lives: a ledger's month column is
+    encoded once however many windows are cut from it."""
     dtype = s.dtype
     if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow") or not len(s):
-        return isin(s, values)
+        return None
+    data = getattr(s.array, "_pa_array", None)
+    key = id(data)
+    if data is not None and key in _RUNS:
+        return _RUNS[key]
     arr = pa.array(s.array)
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     runs = pc.run_end_encode(arr)
-    ends = runs.run_ends.to_numpy()
-    hit = isin(pd.Series(pd.array(runs.values, dtype=dtype)), values)
+    out = (runs.values, runs.run_ends.to_numpy())
+    if data is not None:
+        _RUNS[key] = out
+        weakref.finalize(data, _RUNS.pop, key, None)
+    return out
+
+
+def isin_runs(s: pd.Series, values: Iterable) -> np.ndarray:
+    """:func:`isin` for a column made of long runs of equal values (the month of a ledger
+    sorted by month): each run tested once, the answer repeated over its rows."""
+    runs = _runs(s)
+    if runs is None:
+        return isin(s, values)
+    vals, ends = runs
+    hit = isin(pd.Series(pd.array(vals, dtype=s.dtype)), values)
     return np.repeat(hit, np.diff(ends, prepend=0))
 
 
@@ -77,19 +100,14 @@ def rows_of(df: pd.DataFrame, col: str, values: Iterable) -> pd.DataFrame:
     of a ledger sorted by month); else the boolean selection. Same rows, order and index."""
     wanted = set(values)
     s = df[col]
-    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow" and len(s):
-        arr = pa.array(s.array)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if not arr.null_count:
-            runs = pc.run_end_encode(arr)
-            vals = runs.values.to_pylist()
-            if all(a < b for a, b in zip(vals, vals[1:])):  # sorted: each value is one run
-                ends = runs.run_ends.to_numpy()
-                hit = [i for i, v in enumerate(vals) if v in wanted]
-                if not hit:
-                    return df.iloc[0:0]
-                if hit == list(range(hit[0], hit[-1] + 1)):
-                    start = int(ends[hit[0] - 1]) if hit[0] else 0
-                    return df.iloc[start:int(ends[hit[-1]])]
+    runs = _runs(s)
+    if runs is not None and not runs[0].null_count:
+        vals, ends = runs[0].to_pylist(), runs[1]
+        if all(a < b for a, b in zip(vals, vals[1:])):  # sorted: each value is one run
+            hit = [i for i, v in enumerate(vals) if v in wanted]
+            if not hit:
+                return df.iloc[0:0]
+            if hit == list(range(hit[0], hit[-1] + 1)):
+                start = int(ends[hit[0] - 1]) if hit[0] else 0
+                return df.iloc[start:int(ends[hit[-1]])]
     return df[s.isin(list(wanted)).to_numpy(dtype=bool)]
