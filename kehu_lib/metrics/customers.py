@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
-from ..frames import isin, isin_runs
+from ..frames import isin, isin_runs, rows_of
 
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
@@ -412,18 +412,24 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
     key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
     # the four columns read, before the rows are selected (a city's ledger has 8 columns, and a
     # row selection copies every column)
-    df = orders[["license_id", "sku", "month", "qty_supplied"]]
-    df = df[isin_runs(df["month"], base_months + cur_months)]
-    # summed per shop × (key brand, current) on integer codes: the shops factorised once, not
-    # a groupby on string keys (the same sums, row by row in the same order)
-    codes, shops = pd.factorize(df["license_id"], sort=True)
-    slot = codes * 4 + isin(df["sku"], key) * 2 + isin_runs(df["month"], cur_months)
-    q = pd.Series(df["qty_supplied"].to_numpy(dtype="float64", na_value=np.nan))
-    ok = codes >= 0
-    sums = q[ok].groupby(slot[ok]).sum()
-    g = np.zeros((len(shops), 4))
+    # the months from the baseline's first to ``month`` (a slice of a ledger sorted by month),
+    # summed per shop × (key brand, current) on integer codes, not grouped on string keys: the
+    # same sums, row by row in the same order, without copying the rows
+    span = rows_of(orders, "month", [str(p - i) for i in range(
+        max(baseline_lag + baseline_months, current_months))])
+    ok = isin_runs(span["month"], base_months + cur_months)
+    codes, shops = pd.factorize(span["license_id"], sort=True)
+    ok &= codes >= 0
+    used = np.unique(codes[ok])  # the shops with rows in these months, in sorted order
+    pos = np.zeros(len(shops), dtype="int64")
+    pos[used] = np.arange(len(used))
+    slot = (pos[codes[ok]] * 4 + isin(span["sku"], key)[ok] * 2
+            + isin_runs(span["month"], cur_months)[ok])
+    q = span["qty_supplied"].to_numpy(dtype="float64", na_value=np.nan)[ok]
+    sums = pd.Series(q).groupby(slot).sum()
+    g = np.zeros((len(used), 4))
     g.flat[sums.index.to_numpy()] = sums.to_numpy()
-    index = pd.Index(shops, name="license_id")
+    index = pd.Index(shops[used], name="license_id")
 
     def col(kb: bool, cur: bool, n: int) -> pd.Series:
         return pd.Series(g[:, 2 * kb + cur], index=index) / n
