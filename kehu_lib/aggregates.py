@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 import pyarrow as pa
@@ -238,7 +238,9 @@ def _filters(district, skus) -> tuple[list[str], list]:
 
 
 def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None = None,
-                   skus: Sequence[str] | None = None, store=None) -> pd.DataFrame:
+                   skus: Sequence[str] | None = None, store=None,
+                   each_month: Callable[[str, pa.Table], pa.Table] | None = None
+                   ) -> pd.DataFrame:
     """The monthly ledger: one row per month × shop × SKU with the summed ``qty_ordered``,
     ``qty_supplied``, ``amount`` and the number of order ``lines``.
 
@@ -246,7 +248,9 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
     ``columns`` a subset of :data:`LEDGER_COLUMNS` (default all). Rows are sorted by month,
     district, shop and SKU; dtypes as the order table's (``lines`` int64). A cached month is
     decoded straight from its file (filters pushed into the Parquet scan); a month without a
-    current cache is summed from its order lines by DuckDB.
+    current cache is summed from its order lines by DuckDB. ``each_month(month, table)``, if
+    given, sees each month's Arrow table (key columns dictionary-encoded or plain strings)
+    and returns the rows kept (e.g. sums taken on the way, rows not needed dropped).
     """
     import pyarrow.dataset as ds
 
@@ -284,7 +288,8 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
                        + (" WHERE " + " AND ".join(conds) if conds else "")
                        + " ORDER BY district_code, license_id, sku")
                 t = _run(sql, params)
-            parts.append(t.select(cols))
+            t = t.select(cols)
+            parts.append(t if each_month is None else each_month(m, t))
     # one chunk per column: pandas' row selections on Arrow-backed columns (take) slow down
     # with the number of chunks (one per month and row group here)
     table = (_one_chunk(parts, cols, schema) if parts else

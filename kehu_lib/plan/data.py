@@ -14,13 +14,16 @@ import pandas as pd
 
 from .. import aggregates, config, loaders
 
-__all__ = ["ORDER_COLUMNS", "load_inputs", "volume_of_orders", "plan_month", "district_volume", "fallback_forecast",
+__all__ = ["ORDER_COLUMNS", "FULL_MONTHS", "load_inputs", "volume_of_orders", "months_of_orders", "plan_month", "district_volume", "fallback_forecast",
            "load_forecasts", "last_month_forecast", "district_names"]
 
 ORDER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
                  "amount"]
 #: Months of orders read before the report month (13: 同比 of the key accounts' 3-month trend).
 HISTORY = 14
+#: Months before the report month whose every row the plan reads: the indicators of
+#: ``month`` − 2 look 6 months further back (key-brand change).
+FULL_MONTHS = 8
 
 
 def volume_of_orders(inputs: Mapping[str, Any]) -> pd.DataFrame:
@@ -33,55 +36,90 @@ def volume_of_orders(inputs: Mapping[str, Any]) -> pd.DataFrame:
     return district_volume(inputs["orders"], inputs["products"])
 
 
+def months_of_orders(inputs: Mapping[str, Any]) -> list[str]:
+    """The months with orders of ``inputs['orders']``: as read by :func:`load_inputs` (its
+    months before ``month`` − :data:`FULL_MONTHS` may hold only some rows), else the frame's."""
+    stored = inputs.get("order_months")
+    if stored is not None and inputs.get("district_volume_orders") is inputs["orders"]:
+        return list(stored)
+    return sorted(inputs["orders"]["month"].dropna().unique())
+
+
 def plan_month(month: str) -> str:
     """The month the plan is for: the month after the report month ('2026-10' -> '2026-11')."""
     return str(pd.Period(month, freq="M") + 1)
 
 
-def load_inputs(month: str, *, store=None) -> dict[str, Any]:
+def load_inputs(month: str, *, store=None,
+                thresholds: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the plan reads for report month ``month`` (city-wide).
 
     - ``orders``: the monthly ledger (:func:`kehu_lib.aggregates.shop_sku_month`, one row per
       month × shop × SKU with the summed quantities and amount, summed by DuckDB in the store
       and cached by the batch's precompute), months ``month`` − 14 .. ``month``; the plan sums
-      it, counts shops and tests quantities > 0, which the ledger answers as the order lines do
+      it, counts shops and tests quantities > 0, which the ledger answers as the order lines do.
+      With the plan's ``thresholds``, the months before ``month`` − :data:`FULL_MONTHS` hold
+      only the rows :func:`kehu_lib.plan.shared.city_part` reads from them: the key accounts'
+      (their 15-month trend) and the new SKUs' (new-product adoption); a third of the rows
     - ``checks``: price and stock checks (价存采集) of ``month`` and ``month`` − 2
     - ``visits``: visit records of ``month`` − 1 (the strategies judged) and ``month`` (the usual
       visit weekdays)
     - ``customers``, ``products``
-    - ``district_volume``: :func:`district_volume` of ``orders``; ``district_volume_orders``
-      is the very ``orders`` frame it sums (a caller that replaces ``orders`` gets sums of its
-      own: :func:`volume_of_orders`)
+    - ``district_volume``: :func:`district_volume` of the whole ledger, summed month by month
+      as it is read; ``order_months``: the months with orders; ``district_volume_orders`` is
+      the very ``orders`` frame read with them (a caller that replaces ``orders`` gets sums and
+      months of its own: :func:`volume_of_orders`, :func:`months_of_orders`)
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .indicators import DEFAULTS, new_skus
+
     p = pd.Period(month, freq="M")
     products = loaders.load_products(store=store)
+    customers = loaders.load_customers(None, store=store)
+    key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
+    sums: list[tuple] = []
+    keep = None
+    if thresholds is not None:
+        n = int({**DEFAULTS, **thresholds}["new_product_months"])
+        skus = set(new_skus(products, month, n)) | set(new_skus(products, str(p - 2), n))
+        shops = customers.loc[customers["key_account"].fillna(False).astype(bool), "license_id"]
+        keep = (pa.array(sorted(skus), pa.string()),
+                pa.array(sorted(set(shops.dropna())), pa.string()))
+
+    def each_month(m: str, table):
+        sums.extend(_month_volume(m, table, key))
+        if keep is None or m >= str(p - FULL_MONTHS):
+            return table
+        return table.filter(pc.or_(pc.is_in(table["sku"], value_set=keep[0]),
+                                   pc.is_in(table["license_id"], value_set=keep[1])))
+
     orders = aggregates.shop_sku_month(None, (str(p - HISTORY), month), columns=ORDER_COLUMNS,
-                                       store=store)
+                                       store=store, each_month=each_month)
+    volume = pd.DataFrame(sorted(sums), columns=["district_code", "month", "volume",
+                                                 "key_brand_volume"])
+    volume = volume.astype({"district_code": "string", "month": "string", "volume": "float64",
+                            "key_brand_volume": "float64"})
     return {
         "month": month,
         "orders": orders,
-        "district_volume": district_volume(orders, products),
+        "district_volume": volume,
+        "order_months": sorted(set(volume["month"])),
         "district_volume_orders": orders,
         "checks": loaders.load_price_checks(None, [str(p - 2), month], store=store),
         "visits": loaders.load_visits(None, [str(p - 1), month], store=store),
-        "customers": loaders.load_customers(None, store=store),
+        "customers": customers,
         "products": products,
     }
 
 
 def district_volume(orders: pd.DataFrame, products: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Monthly volume per district (条): district_code, month, volume, key_brand_volume.
-
-    A ledger sorted by month and district (as read) is summed run by run, without grouping
-    its ~7 M string keys; quantities are whole 条, so the sums equal the groupby's."""
+    """Monthly volume per district (条): district_code, month, volume, key_brand_volume."""
     od = orders
-    key = (set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
-           if products is not None else set())
-    fast = _runs_sum(od, key)
-    if fast is not None:
-        return fast
     kb = pd.Series(0.0, index=od.index)
     if products is not None:
+        key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
         kb = od["qty_supplied"].where(od["sku"].isin(key), 0.0)
     # grouped by the columns themselves: no copy of the whole (city-wide) frame
     keys = [od["district_code"], od["month"]]
@@ -90,38 +128,18 @@ def district_volume(orders: pd.DataFrame, products: pd.DataFrame | None = None) 
     return g
 
 
-def _runs_sum(od: pd.DataFrame, key: set) -> pd.DataFrame | None:
-    """:func:`district_volume` of a frame whose (district_code, month) pairs each form one run
-    of rows (a ledger sorted by month then district), summed per run; None for any other
-    frame (missing keys or quantities, a pair in several runs, other dtypes)."""
+def _month_volume(month: str, table, key: set) -> list[tuple]:
+    """(district_code, month, volume, key_brand_volume) of one month's Arrow ledger."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..frames import isin
-
-    cols = [od["district_code"], od["month"]]
-    if not len(od) or not all(isinstance(c.dtype, pd.StringDtype) and c.dtype.storage == "pyarrow"
-                              for c in cols):
-        return None
-    q = od["qty_supplied"].to_numpy(dtype="float64", na_value=np.nan)
-    if np.isnan(q).any() or any(c.isna().any() for c in cols):
-        return None
-    bounds = {0}
-    for c in cols:
-        arr = pa.array(c.array)
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-        bounds.update(pc.run_end_encode(arr).run_ends.to_numpy().tolist())
-    starts = np.array(sorted(bounds - {len(od)}), dtype="int64")
-    pairs = list(zip(cols[0].iloc[starts].tolist(), cols[1].iloc[starts].tolist()))
-    if len(set(pairs)) != len(pairs):  # a pair in two runs: not sorted by it
-        return None
-    kbq = np.where(isin(od["sku"], key), q, 0.0) if key else np.zeros(len(q))
-    order = sorted(range(len(pairs)), key=pairs.__getitem__)
-    return pd.DataFrame({
-        "district_code": pd.array([pairs[i][0] for i in order], dtype=cols[0].dtype),
-        "month": pd.array([pairs[i][1] for i in order], dtype=cols[1].dtype),
-        "volume": np.add.reduceat(q, starts)[order],
-        "key_brand_volume": np.add.reduceat(kbq, starts)[order]})
+    q = table["qty_supplied"]
+    kb = pc.if_else(pc.is_in(table["sku"], value_set=pa.array(sorted(key), pa.string())), q, 0.0)
+    g = pa.table({"d": table["district_code"], "q": q, "kb": kb}).unify_dictionaries(
+    ).group_by("d").aggregate([("q", "sum"), ("kb", "sum")])
+    return [(d, month, float(v), float(k)) for d, v, k in
+            zip(g["d"].to_pylist(), g["q_sum"].to_pylist(), g["kb_sum"].to_pylist())
+            if d is not None]
 
 
 def fallback_forecast(monthly: pd.DataFrame, *, target_month: str, value: str = "volume"

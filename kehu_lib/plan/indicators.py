@@ -20,7 +20,7 @@ from ..frames import isin, rows_of
 from ..metrics import customers as cm
 from .thresholds import INDICATOR_KEYS, defaults
 
-__all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "indicator_values",
+__all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "new_skus", "indicator_values",
            "shop_states", "flag_matrix", "indicator_summary"]
 
 #: indicator -> unit, in the order of the seed's potential-needs table.
@@ -56,6 +56,13 @@ _EPS = 1e-9
 def _months_back(month: str, n: int) -> list[str]:
     p = pd.Period(month, freq="M")
     return [str(p - i) for i in range(1, n + 1)]
+
+
+def new_skus(products: pd.DataFrame, month: str, months: int) -> pd.Series:
+    """The new SKUs (新品) of ``month``: launched within the ``months`` months up to it."""
+    launch = pd.to_datetime(products["launch_date"]).dt.to_period("M")
+    p = pd.Period(month, freq="M")
+    return products.loc[(launch > p - months) & (launch <= p), "sku"]
 
 
 def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame,
@@ -106,10 +113,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
                  "missing_new_name", "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
-    new = products.loc[(pd.to_datetime(products["launch_date"]).dt.to_period("M")
-                        > pd.Period(month, freq="M") - int(t["new_product_months"]))
-                       & (pd.to_datetime(products["launch_date"]).dt.to_period("M")
-                          <= pd.Period(month, freq="M")), "sku"]
+    new = new_skus(products, month, int(t["new_product_months"]))
     rec_skus = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"]) | set(new)
     rec = cur[cur["sku"].isin(rec_skus)].groupby("license_id")["qty_supplied"].sum()
     out["recommendation"] = out["license_id"].map(rec).fillna(0.0) / out["volume"]

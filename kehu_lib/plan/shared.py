@@ -131,8 +131,9 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         "strategies_b": shop_strat_b,
         "key_shops_b": keys_b, "targets": targets, "targets_note": note,
         "district_volume": monthly,
-        "key_accounts": key_accounts.key_account_list(orders, inputs["customers"],
-                                                      month=month),
+        "key_accounts": key_accounts.key_account_list(
+            orders, inputs["customers"], month=month,
+            months_with_orders=pdata.months_of_orders(inputs)),
         "carry_over": improve.carry_over(states_b, states, shop_strat_b),
     }
 
@@ -228,7 +229,7 @@ def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
                      frames)
         if part is not None:
             return part
-    inputs = pdata.load_inputs(month, store=store)
+    inputs = pdata.load_inputs(month, store=store, thresholds=thresholds)
     part = city_part(inputs, thresholds, strategies.load_library(), store=store,
                      build_forecasts=build_forecasts)
     if use_cache:  # the key again: building the forecasts on the way changes it
