@@ -129,17 +129,18 @@ def district_volume(orders: pd.DataFrame, products: pd.DataFrame | None = None) 
 
 
 def _month_volume(month: str, table, key: set) -> list[tuple]:
-    """(district_code, month, volume, key_brand_volume) of one month's Arrow ledger."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    q = table["qty_supplied"]
-    kb = pc.if_else(pc.is_in(table["sku"], value_set=pa.array(sorted(key), pa.string())), q, 0.0)
-    g = pa.table({"d": table["district_code"], "q": q, "kb": kb}).unify_dictionaries(
-    ).group_by("d").aggregate([("q", "sum"), ("kb", "sum")])
-    return [(d, month, float(v), float(k)) for d, v, k in
-            zip(g["d"].to_pylist(), g["q_sum"].to_pylist(), g["kb_sum"].to_pylist())
-            if d is not None]
+    """(district_code, month, volume, key_brand_volume) of one month's Arrow ledger: summed
+    per district and SKU, then over the SKUs (whole 条: the same sums in any order)."""
+    g = table.select(["district_code", "sku", "qty_supplied"]).unify_dictionaries().group_by(
+        ["district_code", "sku"]).aggregate([("qty_supplied", "sum")])
+    out: dict = {}
+    for d, sku, q in zip(g["district_code"].to_pylist(), g["sku"].to_pylist(),
+                         g["qty_supplied_sum"].to_pylist()):
+        if d is not None:
+            v = out.setdefault(d, [0.0, 0.0])
+            v[0] += q
+            v[1] += q if sku in key else 0.0
+    return [(d, month, v, k) for d, (v, k) in out.items()]
 
 
 def fallback_forecast(monthly: pd.DataFrame, *, target_month: str, value: str = "volume"

@@ -310,8 +310,17 @@ def shop_states(values: pd.DataFrame, *,
     cols = keep + ["indicator", "indicator_zh", "value", "peer_median", "peer_n", "peer_level",
                    "gap_ratio", "flagged", "severity", "cause", "cause_sku", "detail"]
     order = {k: i for i, k in enumerate(INDICATORS)}
-    out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
-                                                                 ignore_index=True)
+    lic, n = values["license_id"], len(values)
+    block = {f["indicator"].iloc[0]: j for j, f in enumerate(frames) if len(f)}
+    if (n and sorted(block) == sorted(order) and all(len(f) == n for f in frames)
+            and lic.is_unique and lic.is_monotonic_increasing):
+        # one frame per indicator, each a row per shop in the values' (sorted) order: the
+        # sort below is their interleaving, the indicators in the order of INDICATORS
+        at = np.array([block[k] for k in order]) * n
+        out = out.take((at[None, :] + np.arange(n)[:, None]).ravel()).reset_index(drop=True)
+    else:
+        out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
+                                                                     ignore_index=True)
     return out[cols]
 
 
