@@ -15,7 +15,7 @@ import pandas as pd
 from .. import aggregates, config, loaders
 
 __all__ = ["ORDER_COLUMNS", "FULL_MONTHS", "load_inputs", "volume_of_orders", "months_of_orders", "plan_month", "district_volume", "fallback_forecast",
-           "load_forecasts", "last_month_forecast", "district_names"]
+           "forecast_dir", "load_forecasts", "last_month_forecast", "district_names"]
 
 ORDER_COLUMNS = ["month", "district_code", "license_id", "sku", "qty_ordered", "qty_supplied",
                  "amount"]
@@ -179,6 +179,16 @@ def _total_rows(df: pd.DataFrame) -> pd.DataFrame:
     return tot.assign(month=month.to_numpy())
 
 
+def forecast_dir(month: str, store=None):
+    """The forecast module's cache folder of ``month`` (its ``pipeline.cache_dir``), named
+    without importing the module: its models import scipy.stats, ~1 s of CPU for a plan that
+    only reads the cached frames."""
+    from pathlib import Path
+
+    root = Path(store).resolve() if store is not None else config.store_dir()
+    return root / "derived" / "forecasts" / f"month={pd.Period(month, 'M')}"
+
+
 def load_forecasts(month: str, *, store=None, build: bool = False
                    ) -> tuple[pd.DataFrame | None, str]:
     """District-total volume forecasts (条) made at report month ``month`` by the forecast module.
@@ -188,13 +198,17 @@ def load_forecasts(month: str, *, store=None, build: bool = False
     Returns (frame: district, month, forecast, lo_80, hi_80 — or None; a Chinese note on the
     source of the targets).
     """
-    try:
-        from ..forecast import pipeline
-    except ImportError:  # pragma: no cover - the forecast module is part of the package
-        return None, "预测模块不可用，目标按简单季节预测（去年同月×近3月同比）估算"
-    if not build and not (pipeline.cache_dir(month, store) / "forecasts.parquet").exists():
+    path = forecast_dir(month, store) / "forecasts.parquet"
+    if not build and not path.exists():
         return None, f"{month}的销量预测尚未生成（预测缓存不存在），目标按简单季节预测（去年同月×近3月同比）估算"
-    fc = _total_rows(pipeline.load_month_forecasts(month, pipeline.ALL, store=store))
+    if path.exists():  # as load_month_forecasts(month, ALL) reads it
+        fc = _total_rows(pd.read_parquet(path).reset_index(drop=True))
+    else:
+        try:
+            from ..forecast import pipeline
+        except ImportError:  # pragma: no cover - the forecast module is part of the package
+            return None, "预测模块不可用，目标按简单季节预测（去年同月×近3月同比）估算"
+        fc = _total_rows(pipeline.load_month_forecasts(month, pipeline.ALL, store=store))
     out = fc.rename(columns={"mean": "forecast"})[["district", "month", "forecast", "lo_80",
                                                    "hi_80"]]
     return out.reset_index(drop=True), "目标取自销量预测模块（协调后的区县总量预测）"
@@ -207,15 +221,13 @@ def last_month_forecast(month: str, *, store=None) -> tuple[pd.DataFrame | None,
     forecast from one month ago that the forecast module keeps in this month's backtest
     (model ``last_month``). Never builds a cache. Returns (frame or None, a Chinese note).
     """
-    from ..forecast import pipeline
-
     prev = str(pd.Period(month, freq="M") - 1)
-    path = pipeline.cache_dir(prev, store) / "forecasts.parquet"
+    path = forecast_dir(prev, store) / "forecasts.parquet"
     if path.exists():
         fc = _total_rows(pd.read_parquet(path))
         fc = fc[fc["month"] == month].rename(columns={"mean": "forecast"})
         return fc[["district", "forecast", "lo_80", "hi_80"]], f"上月（{prev}）发布的预测"
-    path = pipeline.cache_dir(month, store) / "backtest.parquet"
+    path = forecast_dir(month, store) / "backtest.parquet"
     if path.exists():
         bt = _total_rows(pd.read_parquet(path))
         bt = bt[(bt["model"] == "last_month") & (bt["month"] == month)]

@@ -185,9 +185,7 @@ def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
         update_with_files(h, root, sorted(
             f for f in parts if first <= f.relative_to(root / table).parts[0][6:] <= month))
     update_with_files(h, root, [root / "customers.parquet", root / "products.parquet"])
-    from ..forecast import pipeline
-
-    update_with_files(h, root, [pipeline.cache_dir(month, store) / "fingerprint.txt"])
+    update_with_files(h, root, [pdata.forecast_dir(month, store) / "fingerprint.txt"])
     return h.hexdigest()[:16]
 
 
