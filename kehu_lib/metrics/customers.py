@@ -417,9 +417,8 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
     # same sums, row by row in the same order, without copying the rows
     span = rows_of(orders, "month", [str(p - i) for i in range(
         max(baseline_lag + baseline_months, current_months))])
-    ok = isin_runs(span["month"], base_months + cur_months)
     codes, shops = pd.factorize(span["license_id"], sort=True)
-    ok &= codes >= 0
+    ok = isin_runs(span["month"], base_months + cur_months) & (codes >= 0)
     used = np.unique(codes[ok])  # the shops with rows in these months, in sorted order
     pos = np.zeros(len(shops), dtype="int64")
     pos[used] = np.arange(len(used))
