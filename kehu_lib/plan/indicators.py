@@ -299,7 +299,7 @@ def shop_states(values: pd.DataFrame, *,
                                       peer_n=0, peer_level=pd.NA, gap_ratio=np.nan, flagged=False,
                                       severity=0.0, detail=NO_DATA["store_image"]))
     out = pd.concat(frames, ignore_index=True)
-    out["indicator_zh"] = out["indicator"].map(lambda i: INDICATORS[i][0])
+    out["indicator_zh"] = out["indicator"].map({k: v[0] for k, v in INDICATORS.items()})
     out["flagged"] = out["flagged"].astype(bool)
     for col in ("cause", "cause_sku"):
         out[col] = (out[col] if col in out.columns else None)

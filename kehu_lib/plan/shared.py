@@ -52,7 +52,8 @@ def states_for(inputs: Mapping[str, Any], month: str, thresholds: Mapping[str, A
 
 
 def _plan(values, states, library, visits, plan_month, thresholds):
-    """Strategies, district actions, priorities and key shops of one month's states.
+    """Strategies, priorities, key shops, district actions, shop strategies and the shop-level
+    states (:func:`kehu_lib.plan.strategies.shop_level_states`) of one month's states.
 
     A problem shared by most of a district's shops (:func:`kehu_lib.plan.strategies.
     district_actions`) is one district action: it neither ranks the shops nor is listed shop by
@@ -63,7 +64,7 @@ def _plan(values, states, library, visits, plan_month, thresholds):
     prio = priority.shop_priority(own, values, thresholds=thresholds)
     keys = priority.key_shops(prio, shop_strat, visits, plan_month=plan_month,
                               thresholds=thresholds)
-    return strat, prio, keys, actions, shop_strat
+    return strat, prio, keys, actions, shop_strat, own
 
 
 def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library, *,
@@ -87,11 +88,11 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     visits = inputs["visits"]
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
     values, states = states_for(inputs, month, thresholds)
-    strat, prio, keys, actions, shop_strat = _plan(values, states, library, vis_now,
-                                                   pdata.plan_month(month), thresholds)
+    strat, prio, keys, actions, shop_strat, own = _plan(values, states, library, vis_now,
+                                                        pdata.plan_month(month), thresholds)
     values_b, states_b = states_for(inputs, before, thresholds)
-    _, _, keys_b, _, shop_strat_b = _plan(values_b, states_b, library, vis_prev, prev,
-                                                thresholds)
+    _, _, keys_b, _, shop_strat_b, _ = _plan(values_b, states_b, library, vis_prev, prev,
+                                             thresholds)
     names = pdata.district_names()
     monthly = pdata.volume_of_orders(inputs)
     pm = pdata.plan_month(month)
@@ -108,7 +109,7 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
     alerts, alert_strat = market_alert_strategies({**inputs, "orders": last(1)}, library)
     planned_b = shop_strat_b[isin(shop_strat_b["license_id"], set(keys_b["license_id"]))]
-    week = weekly.week_plan(keys, strategies.shop_level_states(states, actions), shop_strat,
+    week = weekly.week_plan(keys, own, shop_strat,
                             inputs["customers"], visits, last(weekly.TARGET_MONTHS), targets,
                             month=month,
                             planned_last_month=planned_b[["license_id", "code"]])
