@@ -198,3 +198,16 @@ def test_forecast_dir_is_the_forecast_modules_cache_dir(small_store):
 
     for store in (None, small_store):
         assert pdata.forecast_dir(MONTH, store) == pipeline.cache_dir(MONTH, store)
+
+
+def test_peer_groups_made_once_give_peer_comparison(full):
+    t = load_thresholds()
+    values = indicators.indicator_values(full["orders"], full["products"], full["customers"],
+                                         full["checks"], month=MONTH, thresholds=t)
+    groups = indicators._peer_groups(values)
+    for value in ("volume", "shop_stock_ratio", "key_brand_change", "new_product_adoption"):
+        for mp in (1, 3, 40):
+            ref = cm.peer_comparison(values, value=value, peer_keys=indicators.PEER_LEVELS[0],
+                                     fallback=indicators.PEER_LEVELS[1:], min_peers=mp)
+            pd.testing.assert_frame_equal(indicators._peer(values, value, mp, groups), ref,
+                                          check_exact=True)

@@ -181,9 +181,40 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     return out
 
 
-def _peer(values: pd.DataFrame, value: str, min_peers: int) -> pd.DataFrame:
-    return cm.peer_comparison(values, value=value, peer_keys=PEER_LEVELS[0],
-                              fallback=PEER_LEVELS[1:], min_peers=min_peers)
+def _peer(values: pd.DataFrame, value: str, min_peers: int,
+          groups: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """:func:`kehu_lib.metrics.customers.peer_comparison` of ``value`` over :data:`PEER_LEVELS`;
+    ``groups``: the levels' group ids (:func:`_peer_groups`), made once for all indicators."""
+    if groups is None:
+        return cm.peer_comparison(values, value=value, peer_keys=PEER_LEVELS[0],
+                                  fallback=PEER_LEVELS[1:], min_peers=min_peers)
+    vals = values[value].astype("float64")
+    v = vals.to_numpy()
+    n = len(values)
+    median, peer_n = np.full(n, np.nan), np.zeros(n, dtype="int64")
+    peer_level = np.full(n, None, dtype=object)
+    todo = np.ones(n, dtype=bool)
+    own = np.isfinite(v).astype("int64")
+    for level, gid in zip(PEER_LEVELS, groups):  # as peer_comparison, the ids made once
+        if not todo.any():
+            break
+        loo, _, cnt = cm._group_medians(v, gid, int(gid.max()) + 1 if n else 0)
+        ok = (cnt - own >= min_peers) & todo
+        median[ok], peer_n[ok] = loo[ok], (cnt - own)[ok]
+        peer_level[ok] = "+".join(level)
+        todo[ok] = False
+    out = values.copy()
+    out["peer_median"], out["peer_n"] = median, peer_n
+    out["peer_level"] = pd.array(peer_level, dtype="string")
+    out["gap"] = vals - out["peer_median"]
+    out["gap_ratio"] = vals / out["peer_median"].where(out["peer_median"] != 0) - 1
+    return out
+
+
+def _peer_groups(values: pd.DataFrame) -> list[np.ndarray]:
+    """The group id of every shop at each level of :data:`PEER_LEVELS` (as peer_comparison's)."""
+    return [values.groupby(list(level), dropna=False, observed=True, sort=False).ngroup()
+            .to_numpy(dtype="int64") for level in PEER_LEVELS]
 
 
 def shop_states(values: pd.DataFrame, *,
@@ -225,6 +256,7 @@ def shop_states(values: pd.DataFrame, *,
     """
     t = {**DEFAULTS, **(thresholds or {})}
     mp = int(t["min_peers"])
+    groups = _peer_groups(values)
     keep = ["license_id", "month", "district_code", "manager_id"]
     frames = []
     gap_alert = {"volume": "volume_gap_alert", "value_per_carton": "value_gap_alert",
@@ -232,7 +264,7 @@ def shop_states(values: pd.DataFrame, *,
                  "recommendation": "recommendation_gap_alert",
                  "assortment_width": "width_gap_alert"}
     for ind, key in gap_alert.items():
-        c = _peer(values, ind, mp)
+        c = _peer(values, ind, mp, groups)
         flagged = c["gap_ratio"] <= float(t[key]) + _EPS
         zh, unit = INDICATORS[ind]
         detail = np.where(flagged, zh + "低于同类客户中位数" + (-c["gap_ratio"] * 100).round(0)
@@ -243,7 +275,7 @@ def shop_states(values: pd.DataFrame, *,
                                      severity=np.where(flagged, (-c["gap_ratio"]).clip(0, 1), 0.0),
                                      detail=detail))
     # order rationality
-    c = _peer(values, "shop_stock_ratio", mp)
+    c = _peer(values, "shop_stock_ratio", mp, groups)
     over = c["shop_stock_ratio"] > float(t["shop_stock_ratio_alert"])
     swing = c["order_swing"].abs() > float(t["order_swing_alert"])
     short = (c["short_share"] > float(t["rationed_alert"])) if "short_share" in c.columns \
@@ -271,8 +303,8 @@ def shop_states(values: pd.DataFrame, *,
                                  flagged=(over | swing | short).to_numpy(),
                                  severity=np.nan_to_num(np.clip(sev, 0, 1)), detail=detail))
     # brand-cultivation cooperation
-    c = _peer(values, "key_brand_change", mp)
-    a = _peer(values, "new_product_adoption", mp)
+    c = _peer(values, "key_brand_change", mp, groups)
+    a = _peer(values, "new_product_adoption", mp, groups)
     kb_flag = c["gap_ratio"] <= float(t["key_brand_change_alert"]) + _EPS
     ad_gap = a["new_product_adoption"] - a["peer_median"]
     ad_flag = ad_gap <= float(t["adoption_gap_alert"]) + _EPS
