@@ -419,7 +419,7 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
         max(baseline_lag + baseline_months, current_months))])
     codes, shops = pd.factorize(span["license_id"], sort=True)
     ok = isin_runs(span["month"], base_months + cur_months) & (codes >= 0)
-    used = np.unique(codes[ok])  # the shops with rows in these months, in sorted order
+    used = np.flatnonzero(np.bincount(codes[ok], minlength=len(shops)))  # shops with rows
     pos = np.zeros(len(shops), dtype="int64")
     pos[used] = np.arange(len(used))
     slot = (pos[codes[ok]] * 4 + isin(span["sku"], key)[ok] * 2
