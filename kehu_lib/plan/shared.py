@@ -103,15 +103,14 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         f = fc[fc["month"] == pm].set_index("district")["forecast"]
         vol = {c: float(f[n]) for c, n in names.items() if n in f.index}
         kb_fc = None  # key-brand targets follow the forecast by the managers' key-brand share
-    targets = priority.manager_targets(last(int({**priority.DEFAULTS, **thresholds}["share_months"])), inputs["products"],
-                                       inputs["customers"],
-                                       month=month, district_forecast=vol,
+    share_months = int({**priority.DEFAULTS, **thresholds}["share_months"])
+    targets = priority.manager_targets(last(share_months), inputs["products"],
+                                       inputs["customers"], month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
     alerts, alert_strat = market_alert_strategies({**inputs, "orders": last(1)}, library)
     planned_b = shop_strat_b[isin(shop_strat_b["license_id"], set(keys_b["license_id"]))]
-    week = weekly.week_plan(keys, own, shop_strat,
-                            inputs["customers"], visits, last(weekly.TARGET_MONTHS), targets,
-                            month=month,
+    week = weekly.week_plan(keys, own, shop_strat, inputs["customers"], visits,
+                            last(weekly.TARGET_MONTHS), targets, month=month,
                             planned_last_month=planned_b[["license_id", "code"]])
     # last month's strategies judged per district, one Holm family for the month's pack, and
     # for the city, pooled over the districts (district fixed effects)
