@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "isin_runs", "joined", "rows_of"]
+__all__ = ["isin", "isin_runs", "joined", "rows_of", "run_values"]
 
 
 def isin(s: pd.Series, values: Iterable) -> np.ndarray:
@@ -65,6 +65,15 @@ def _runs(s: pd.Series) -> tuple[pa.Array, np.ndarray] | None:
         _RUNS[key] = out
         weakref.finalize(data, _RUNS.pop, key, None)
     return out
+
+
+def run_values(s: pd.Series) -> set:
+    """The distinct non-missing values of a column made of long runs (``set(s.dropna())``),
+    from its run-length encoding."""
+    runs = _runs(s)
+    if runs is None:
+        return set(s.dropna().unique())
+    return {v for v in runs[0].to_pylist() if v is not None}
 
 
 def isin_runs(s: pd.Series, values: Iterable) -> np.ndarray:

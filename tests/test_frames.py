@@ -228,3 +228,11 @@ def test_rows_of_and_isin_runs_are_the_boolean_selection(order):
     pd.testing.assert_frame_equal(rows_of(na, "month", months[:3]),
                                   na[na["month"].isin(months[:3])])
     assert (isin_runs(na["month"], months[:3]) == na["month"].isin(months[:3])).all()
+
+
+def test_run_values_are_the_distinct_values():
+    from kehu_lib.frames import run_values
+
+    s = pd.Series(["b", "b", "a", None, "a", "c"], dtype="string")
+    assert run_values(s) == {"a", "b", "c"} == run_values(s.astype(object))
+    assert run_values(s.iloc[:0]) == set()

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..frames import isin, rows_of
+from ..frames import isin, rows_of, run_values
 from ..metrics import customers as cm
 from .thresholds import INDICATOR_KEYS, defaults
 
@@ -155,7 +155,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         kb.set_index("license_id")["change_ratio"]).astype("float64")
     out["missing_new_sku"] = pd.array([pd.NA] * len(out), dtype="string")
     if len(new):
-        upto = rows_of(orders, "month", [m for m in orders["month"].unique()
+        upto = rows_of(orders, "month", [m for m in run_values(orders["month"])
                                          if isinstance(m, str) and m <= month])
         lines = upto[isin(upto["sku"], set(new)) & (upto["qty_supplied"] > 0).to_numpy()]
         adopted = lines.groupby("license_id")["sku"].nunique()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
-from ..frames import isin
+from ..frames import isin, isin_runs
 
 __all__ = ["RELATIONSHIP_ITEMS", "key_account_list", "relationship_score", "priority_supply",
            "new_product_trial", "RELATIONSHIP_WEIGHTS", "COVERED_ITEMS", "relationship_indicators",
@@ -64,7 +64,8 @@ def key_account_list(orders: pd.DataFrame, customers: pd.DataFrame, *, month: st
         return pd.DataFrame(columns=cols)
     p = pd.Period(month, freq="M")
     months = [str(p - i) for i in range(max(trend_months, recent_months + 12) - 1, -1, -1)]
-    od = orders[isin(orders["license_id"], set(ka["license_id"])) & orders["month"].isin(months)]
+    od = orders[isin(orders["license_id"], set(ka["license_id"]))
+                & isin_runs(orders["month"], months)]
     w = od.pivot_table(index="license_id", columns="month", values="qty_supplied",
                        aggfunc="sum").reindex(index=ka["license_id"], columns=months)
     have = pd.Index(months).isin(list(months_with_orders) if months_with_orders is not None
