@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import config
 from . import store as _store
@@ -242,7 +243,9 @@ def _filters(district, skus) -> tuple[list[str], list]:
 
 
 def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None = None,
-                   skus: Sequence[str] | None = None, store=None) -> pd.DataFrame:
+                   skus: Sequence[str] | None = None, store=None,
+                   each_month: Callable[[str, pa.Table], pa.Table] | None = None
+                   ) -> pd.DataFrame:
     """The monthly ledger: one row per month × shop × SKU with the summed ``qty_ordered``,
     ``qty_supplied``, ``amount`` and the number of order ``lines``.
 
@@ -250,7 +253,9 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
     ``columns`` a subset of :data:`LEDGER_COLUMNS` (default all). Rows are sorted by month,
     district, shop and SKU; dtypes as the order table's (``lines`` int64). A cached month is
     decoded straight from its file (filters pushed into the Parquet scan); a month without a
-    current cache is summed from its order lines by DuckDB.
+    current cache is summed from its order lines by DuckDB. ``each_month(month, table)``, if
+    given, sees each month's Arrow table (key columns dictionary-encoded or plain strings)
+    and returns the rows kept (e.g. sums taken on the way, rows not needed dropped).
     """
     import pyarrow.dataset as ds
 
@@ -261,6 +266,7 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
         raise KeyError(f"the monthly ledger has no column(s) {unknown}; columns are {LEDGER_COLUMNS}")
     schema = pa.schema([(c, pa.int64() if c == "lines" else pa.float64() if c in _SUMS
                          else pa.string()) for c in LEDGER_COLUMNS])
+    keys = [c for c in cols if c not in _SUMS and c != "lines"]
     code = _store._district_code(district)
     expr = None
     if code is not None:
@@ -268,13 +274,16 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
     if skus is not None:
         e = ds.field("sku").isin([str(s) for s in skus])
         expr = e if expr is None else expr & e
+    # the key columns are decoded dictionary-encoded (as stored) and become plain strings once,
+    # in _one_chunk; allocations go to the system allocator, whose freed blocks _trim returns
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=keys))
     parts: list[pa.Table] = []
     with _store.read_lock(root):
         for m in _months(months, root):
             cached = _current(m, root)
             if cached is not None:
-                t = ds.dataset(cached.as_posix(), format="parquet").to_table(
-                    columns=cols, filter=expr)  # only the columns asked: no decode of the rest
+                t = ds.dataset(cached.as_posix(), format=fmt).to_table(
+                    columns=cols, filter=expr, memory_pool=_POOL)  # only the columns asked
             else:
                 files = _order_files(m, root)
                 if not files:
@@ -284,25 +293,66 @@ def shop_sku_month(district=None, months=None, *, columns: Sequence[str] | None 
                        + (" WHERE " + " AND ".join(conds) if conds else "")
                        + " ORDER BY district_code, license_id, sku")
                 t = _run(sql, params)
-            parts.append(t.select(cols).cast(pa.schema([schema.field(c) for c in cols])))
+            t = t.select(cols)
+            parts.append(t if each_month is None else each_month(m, t))
     # one chunk per column: pandas' row selections on Arrow-backed columns (take) slow down
     # with the number of chunks (one per month and row group here)
-    table = _one_chunk(parts, cols) if parts else schema.empty_table().select(cols)
+    table = (_one_chunk(parts, cols, schema) if parts else
+             schema.empty_table().select(cols))
     return _store._to_pandas(table, "orders")
 
 
-def _one_chunk(parts: list[pa.Table], cols: list[str]) -> pa.Table:
+#: Arrow allocations of the ledger's decoding (see :func:`_trim`).
+_POOL = pa.system_memory_pool()
+
+
+def _trim() -> None:
+    """Return the heap's freed blocks to the system (glibc's ``malloc_trim``; elsewhere a
+    no-op): the decoding frees many small buffers, which would otherwise stay in the process
+    beside the ledger (its peak memory was ~2.5 × the ledger's size)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _one_chunk(parts: list[pa.Table], cols: list[str], schema: pa.Schema) -> pa.Table:
     """``parts`` concatenated into one chunk per column, column by column (each column of the
-    parts is released once copied, ``parts`` is emptied of its columns: the peak is the table plus one column, not twice the
-    table). Strings become ``large_string``, the type pandas' Arrow-backed strings hold, so
-    the conversion to pandas copies nothing."""
+    parts is released once copied, ``parts`` is emptied of its columns: the peak is the table
+    plus one column, not twice the table), cast to ``schema``'s types. Strings become
+    ``large_string``, the type pandas' Arrow-backed strings hold (the conversion to pandas
+    copies nothing), decoded once from their dictionaries: the month's dictionary indices
+    concatenated, then one take from the unified dictionary."""
     arrays = []
     for c in cols:
-        typ = parts[0].schema.field(c).type
-        typ = pa.large_string() if typ == pa.string() else typ
-        chunks = [ch.cast(typ) for p in parts for ch in p.column(c).chunks]
-        arrays.append(pa.concat_arrays(chunks) if chunks else pa.array([], type=typ))
+        typ = schema.field(c).type
+        chunks = [ch for p in parts for ch in p.column(c).chunks]
+        if typ == pa.string():
+            chunks = [ch if pa.types.is_dictionary(ch.type) else
+                      pc.dictionary_encode(ch.cast(pa.string()), memory_pool=_POOL)
+                      for ch in chunks]
+            chunks = [ch.cast(pa.dictionary(pa.int32(), pa.string())) for ch in chunks]
+            if chunks:
+                unified = pa.chunked_array(chunks).unify_dictionaries(memory_pool=_POOL)
+                values = pc.cast(unified.chunk(0).dictionary, pa.large_string(),
+                                 memory_pool=_POOL)
+                index = pa.concat_arrays([ch.indices for ch in unified.chunks],
+                                         memory_pool=_POOL)
+                del unified
+                arrays.append(pc.take(values, index, memory_pool=_POOL))
+                del values, index
+            else:
+                arrays.append(pa.array([], type=pa.large_string()))
+        else:
+            chunks = [ch.cast(typ, memory_pool=_POOL) if ch.type != typ else ch
+                      for ch in chunks]
+            arrays.append(pa.concat_arrays(chunks, memory_pool=_POOL) if chunks
+                          else pa.array([], type=typ))
+        del chunks
         parts[:] = [p.drop_columns([c]) for p in parts]  # in place: the caller's list too
+        _trim()
     return pa.table(arrays, names=cols)
 
 

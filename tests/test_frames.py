@@ -226,3 +226,39 @@ def test_per_key_equals_the_left_merge_and_the_per_row_map():
         fn = (lambda x: "none" if pd.isna(x) else x.upper())
         pd.testing.assert_series_equal(per_key(keys, lambda s: s.map(fn)), keys.map(fn),
                                        check_exact=True)
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_rows_of_and_isin_runs_are_the_boolean_selection(order):
+    from kehu_lib.frames import isin_runs, rows_of
+
+    rng = np.random.default_rng(5)
+    months = [f"2026-{m:02d}" for m in range(1, 11)]
+    df = pd.DataFrame({"month": pd.array(np.repeat(months, rng.integers(0, 40, len(months))),
+                                         dtype="string"),
+                       "x": 0.0})
+    df["x"] = rng.random(len(df))
+    if order == "shuffled":
+        df = df.sample(frac=1.0, random_state=1)
+    for values in (["2026-05"], months[2:6], [months[1], months[7]], [], ["2030-01"], months,
+                   {"2026-10", "2026-09"}):
+        want = df[df["month"].isin(list(values))]
+        got = rows_of(df, "month", values)
+        pd.testing.assert_frame_equal(got, want)
+        assert (isin_runs(df["month"], values) == df["month"].isin(list(values))).all()
+    slice_ = rows_of(df, "month", months[2:6])
+    if order == "sorted":  # a slice: the same memory, no copy
+        assert np.shares_memory(slice_["x"].to_numpy(), df["x"].to_numpy())
+    # missing months: the boolean selection
+    na = df.assign(month=df["month"].where(df.index % 7 != 0))
+    pd.testing.assert_frame_equal(rows_of(na, "month", months[:3]),
+                                  na[na["month"].isin(months[:3])])
+    assert (isin_runs(na["month"], months[:3]) == na["month"].isin(months[:3])).all()
+
+
+def test_run_values_are_the_distinct_values():
+    from kehu_lib.frames import run_values
+
+    s = pd.Series(["b", "b", "a", None, "a", "c"], dtype="string")
+    assert run_values(s) == {"a", "b", "c"} == run_values(s.astype(object))
+    assert run_values(s.iloc[:0]) == set()

@@ -267,8 +267,8 @@ def test_key_shops_leave_the_district_problem_to_the_district_action(lib):
     values = pd.DataFrame({"license_id": list("ABCDE"), "district_code": "140105",
                            "manager_id": "KM0104", "amount": 100.0})
     visits = pd.DataFrame(columns=["license_id", "visit_date"])
-    strat, prio, keys, actions, shop = shared._plan(values, st, lib, visits, "2026-11",
-                                                    {"key_shops_per_manager": 3})
+    strat, prio, keys, actions, shop, _ = shared._plan(values, st, lib, visits, "2026-11",
+                                                       {"key_shops_per_manager": 3})
     assert list(actions["indicator"]) == ["order_rationality"]
     assert list(actions["cause"]) == ["overstock"] and actions["shops_flagged"].iloc[0] == 4
     # B, C, D have only the district problem: no priority, not key shops
@@ -281,8 +281,8 @@ def test_key_shops_leave_the_district_problem_to_the_district_action(lib):
     # below the share, the same problem stays shop by shop
     few = _states([(s, "order_rationality", s == "A", 0.9, "overstock" if s == "A" else None,
                     None) for s in "ABCDE"])
-    _, _, k2, a2, _ = shared._plan(values, few, lib, visits, "2026-11",
-                                   {"key_shops_per_manager": 3})
+    _, _, k2, a2, _, _ = shared._plan(values, few, lib, visits, "2026-11",
+                                      {"key_shops_per_manager": 3})
     assert a2.empty and list(k2["license_id"]) == ["A"]
     assert k2["strategy_codes"].iloc[0] == "KZB-13;KZB-10"
 

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
+from ..frames import isin, isin_runs, rows_of
 
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
@@ -413,18 +414,29 @@ def key_brand_change(orders: pd.DataFrame, products: pd.DataFrame, *, month: str
     key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
     # the four columns read, before the rows are selected (a city's ledger has 8 columns, and a
     # row selection copies every column)
-    df = orders[["license_id", "sku", "month", "qty_supplied"]]
-    df = df[df["month"].isin(base_months + cur_months)]
-    df = df.assign(_kb=df["sku"].isin(key), _cur=df["month"].isin(cur_months))
-    df = df.assign(qty_supplied=df["qty_supplied"].astype("float64"))
-    g = df.groupby(["license_id", "_kb", "_cur"])["qty_supplied"].sum().unstack(
-        ["_kb", "_cur"], fill_value=0.0)
+    # the months from the baseline's first to ``month`` (a slice of a ledger sorted by month),
+    # summed per shop × (key brand, current) on integer codes, not grouped on string keys: the
+    # same sums, row by row in the same order, without copying the rows
+    span = rows_of(orders, "month", [str(p - i) for i in range(
+        max(baseline_lag + baseline_months, current_months))])
+    codes, shops = pd.factorize(span["license_id"], sort=True)
+    ok = isin_runs(span["month"], base_months + cur_months) & (codes >= 0)
+    used = np.flatnonzero(np.bincount(codes[ok], minlength=len(shops)))  # shops with rows
+    pos = np.zeros(len(shops), dtype="int64")
+    pos[used] = np.arange(len(used))
+    slot = (pos[codes[ok]] * 4 + isin(span["sku"], key)[ok] * 2
+            + isin_runs(span["month"], cur_months)[ok])
+    q = span["qty_supplied"].to_numpy(dtype="float64", na_value=np.nan)[ok]
+    sums = pd.Series(q).groupby(slot).sum()
+    g = np.zeros((len(used), 4))
+    g.flat[sums.index.to_numpy()] = sums.to_numpy()
+    index = pd.Index(shops[used], name="license_id")
 
     def col(kb: bool, cur: bool, n: int) -> pd.Series:
-        return (g[(kb, cur)] if (kb, cur) in g.columns else pd.Series(0.0, index=g.index)) / n
+        return pd.Series(g[:, 2 * kb + cur], index=index) / n
 
     out = pd.DataFrame({"baseline": col(True, False, baseline_months),
-                        "current": col(True, True, current_months)}, index=g.index)
+                        "current": col(True, True, current_months)}, index=index)
     other_base = col(False, False, baseline_months)
     other_ratio = col(False, True, current_months) / other_base.where(other_base > 0)
     out["other_ratio"] = other_ratio if relative else np.nan

@@ -21,6 +21,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..frames import isin
+
 __all__ = ["FINDING_COLUMNS", "IMPORTANCE", "ANCHORS", "CONTROL_KEYS", "control_params",
            "demand_plan_adjustment",
            "alert_cause", "alert_shop_strategies", "cause_strategies", "satisfaction_actions",
@@ -215,6 +217,7 @@ def alert_shop_strategies(alerts: pd.DataFrame, orders: pd.DataFrame, library, *
     if alerts.empty:
         return pd.DataFrame(columns=cols)
     od = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
+    od = od[isin(od["sku"], set(alerts["sku"]))]  # the rows the merge below keeps
     keys = ["sku"] + (["district_code"] if "district_code" in alerts.columns else [])
     al = alerts[keys].copy()
     al["cause"] = [alert_cause(r) for _, r in alerts.iterrows()]

@@ -115,8 +115,10 @@ def did_arrays(d: np.ndarray, treated: np.ndarray, groups: Sequence[np.ndarray] 
     coefficients from the Moore-Penrose pseudo-inverse of X (statsmodels' default ``pinv``
     method), the HC1 covariance pinv(X) diag(e² n / (n − rank)) pinv(X)ᵀ; X = a constant, the
     treated dummy and, per covariate, a dummy per level but the first (sorted as strings, as
-    ``pd.get_dummies(drop_first=True)``); tested equal to statsmodels to 1e-10."""
-    from scipy import stats
+    ``pd.get_dummies(drop_first=True)``); tested equal to statsmodels to 1e-10. The t
+    quantile and tail are scipy.stats.t's own functions (``scipy.special.stdtrit``, ``stdtr``),
+    without importing scipy.stats (~1 s)."""
+    from scipy import special
 
     t = np.asarray(treated, dtype=bool)
     d = np.asarray(d, dtype="float64")
@@ -149,9 +151,9 @@ def did_arrays(d: np.ndarray, treated: np.ndarray, groups: Sequence[np.ndarray] 
     b = float(params[1])
     se = float(np.sqrt(h @ (h * e * e) * n / (n - rank)))
     dof = n - X.shape[1]
-    q = stats.t.ppf(0.5 + level / 2, dof)
+    q = special.stdtrit(dof, 0.5 + level / 2)  # stats.t.ppf(0.5 + level / 2, dof)
     res.update(estimate=b, se=se, ci_low=b - q * se, ci_high=b + q * se,
-               p_value=float(2 * stats.t.sf(abs(b / se), dof)) if se > 0 else np.nan)
+               p_value=float(2 * special.stdtr(dof, -abs(b / se))) if se > 0 else np.nan)
     return res
 
 

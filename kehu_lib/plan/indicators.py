@@ -16,11 +16,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..frames import isin
+from ..frames import isin, rows_of, run_values
 from ..metrics import customers as cm
 from .thresholds import INDICATOR_KEYS, defaults
 
-__all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "indicator_values",
+__all__ = ["INDICATORS", "NO_DATA", "DEFAULTS", "PEER_LEVELS", "new_skus", "indicator_values",
            "shop_states", "flag_matrix", "indicator_summary"]
 
 #: indicator -> unit, in the order of the seed's potential-needs table.
@@ -58,6 +58,13 @@ def _months_back(month: str, n: int) -> list[str]:
     return [str(p - i) for i in range(1, n + 1)]
 
 
+def new_skus(products: pd.DataFrame, month: str, months: int) -> pd.Series:
+    """The new SKUs (新品) of ``month``: launched within the ``months`` months up to it."""
+    launch = pd.to_datetime(products["launch_date"]).dt.to_period("M")
+    p = pd.Period(month, freq="M")
+    return products.loc[(launch > p - months) & (launch <= p), "sku"]
+
+
 def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame,
                      checks: pd.DataFrame | None = None, *, month: str,
                      thresholds: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -93,7 +100,8 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     trade_area, tier, tier_band, key_account ...), amount, the indicators above.
     """
     t = {**DEFAULTS, **(thresholds or {})}
-    base = cm.shop_indicators(orders, products, customers, month=month)
+    cur = rows_of(orders, "month", [month])  # a slice of a ledger sorted by month
+    base = cm.shop_indicators(cur, products, customers, month=month)
     base = base[base["volume"] > 0].reset_index(drop=True)
     cols = ["license_id", *[c for c in cm.CUSTOMER_ATTRS if c in base.columns], "volume",
             "amount", "value_per_carton", "key_brand_volume", "assortment_width"]
@@ -105,11 +113,7 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
                  "missing_new_name", "store_image"]
         return out.reindex(columns=cols[:1] + ["month"] + cols[1:] + extra)
     out["tier_band"] = ((out["tier"].astype("float64") - 1) // int(t["tier_band"])).astype("Int64")
-    cur = orders[orders["month"] == month]
-    new = products.loc[(pd.to_datetime(products["launch_date"]).dt.to_period("M")
-                        > pd.Period(month, freq="M") - int(t["new_product_months"]))
-                       & (pd.to_datetime(products["launch_date"]).dt.to_period("M")
-                          <= pd.Period(month, freq="M")), "sku"]
+    new = new_skus(products, month, int(t["new_product_months"]))
     rec_skus = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"]) | set(new)
     rec = cur[cur["sku"].isin(rec_skus)].groupby("license_id")["qty_supplied"].sum()
     out["recommendation"] = out["license_id"].map(rec).fillna(0.0) / out["volume"]
@@ -139,19 +143,21 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
         out["short_sku"] = out["license_id"].map(worst_gap).astype("string")
     else:
         out["short_share"], out["short_sku"] = np.nan, pd.NA
-    prev = orders[orders["month"].isin(_months_back(month, 3))]
+    prev = rows_of(orders, "month", _months_back(month, 3))
     prev_mean = prev.groupby("license_id")["qty_supplied"].sum() / 3
     pm = out["license_id"].map(prev_mean).astype("float64")
     out["order_swing"] = out["volume"] / pm.where(pm > 0) - 1
     # brand-cultivation cooperation: key-brand trend and new-product adoption
-    kb = cm.key_brand_change(orders, products, month=month,
+    kb = cm.key_brand_change(rows_of(orders, "month", [month, *_months_back(month, 6)]),
+                             products, month=month,
                              min_baseline=float(t["key_brand_min_baseline"]))
     out["key_brand_change"] = out["license_id"].map(
         kb.set_index("license_id")["change_ratio"]).astype("float64")
     out["missing_new_sku"] = pd.array([pd.NA] * len(out), dtype="string")
     if len(new):
-        lines = orders[orders["sku"].isin(set(new)) & (orders["qty_supplied"] > 0)
-                       & (orders["month"] <= month)]
+        upto = rows_of(orders, "month", [m for m in run_values(orders["month"])
+                                         if isinstance(m, str) and m <= month])
+        lines = upto[isin(upto["sku"], set(new)) & (upto["qty_supplied"] > 0).to_numpy()]
         adopted = lines.groupby("license_id")["sku"].nunique()
         out["new_product_adoption"] = out["license_id"].map(adopted).fillna(0) / len(new)
         # the new SKU most shops of the frame carry that this shop has not ordered
@@ -175,9 +181,40 @@ def indicator_values(orders: pd.DataFrame, products: pd.DataFrame, customers: pd
     return out
 
 
-def _peer(values: pd.DataFrame, value: str, min_peers: int) -> pd.DataFrame:
-    return cm.peer_comparison(values, value=value, peer_keys=PEER_LEVELS[0],
-                              fallback=PEER_LEVELS[1:], min_peers=min_peers)
+def _peer(values: pd.DataFrame, value: str, min_peers: int,
+          groups: list[np.ndarray] | None = None) -> pd.DataFrame:
+    """:func:`kehu_lib.metrics.customers.peer_comparison` of ``value`` over :data:`PEER_LEVELS`;
+    ``groups``: the levels' group ids (:func:`_peer_groups`), made once for all indicators."""
+    if groups is None:
+        return cm.peer_comparison(values, value=value, peer_keys=PEER_LEVELS[0],
+                                  fallback=PEER_LEVELS[1:], min_peers=min_peers)
+    vals = values[value].astype("float64")
+    v = vals.to_numpy()
+    n = len(values)
+    median, peer_n = np.full(n, np.nan), np.zeros(n, dtype="int64")
+    peer_level = np.full(n, None, dtype=object)
+    todo = np.ones(n, dtype=bool)
+    own = np.isfinite(v).astype("int64")
+    for level, gid in zip(PEER_LEVELS, groups):  # as peer_comparison, the ids made once
+        if not todo.any():
+            break
+        loo, _, cnt = cm._group_medians(v, gid, int(gid.max()) + 1 if n else 0)
+        ok = (cnt - own >= min_peers) & todo
+        median[ok], peer_n[ok] = loo[ok], (cnt - own)[ok]
+        peer_level[ok] = "+".join(level)
+        todo[ok] = False
+    out = values.copy()
+    out["peer_median"], out["peer_n"] = median, peer_n
+    out["peer_level"] = pd.array(peer_level, dtype="string")
+    out["gap"] = vals - out["peer_median"]
+    out["gap_ratio"] = vals / out["peer_median"].where(out["peer_median"] != 0) - 1
+    return out
+
+
+def _peer_groups(values: pd.DataFrame) -> list[np.ndarray]:
+    """The group id of every shop at each level of :data:`PEER_LEVELS` (as peer_comparison's)."""
+    return [values.groupby(list(level), dropna=False, observed=True, sort=False).ngroup()
+            .to_numpy(dtype="int64") for level in PEER_LEVELS]
 
 
 def shop_states(values: pd.DataFrame, *,
@@ -219,6 +256,7 @@ def shop_states(values: pd.DataFrame, *,
     """
     t = {**DEFAULTS, **(thresholds or {})}
     mp = int(t["min_peers"])
+    groups = _peer_groups(values)
     keep = ["license_id", "month", "district_code", "manager_id"]
     frames = []
     gap_alert = {"volume": "volume_gap_alert", "value_per_carton": "value_gap_alert",
@@ -226,7 +264,7 @@ def shop_states(values: pd.DataFrame, *,
                  "recommendation": "recommendation_gap_alert",
                  "assortment_width": "width_gap_alert"}
     for ind, key in gap_alert.items():
-        c = _peer(values, ind, mp)
+        c = _peer(values, ind, mp, groups)
         flagged = c["gap_ratio"] <= float(t[key]) + _EPS
         zh, unit = INDICATORS[ind]
         detail = np.where(flagged, zh + "低于同类客户中位数" + (-c["gap_ratio"] * 100).round(0)
@@ -237,7 +275,7 @@ def shop_states(values: pd.DataFrame, *,
                                      severity=np.where(flagged, (-c["gap_ratio"]).clip(0, 1), 0.0),
                                      detail=detail))
     # order rationality
-    c = _peer(values, "shop_stock_ratio", mp)
+    c = _peer(values, "shop_stock_ratio", mp, groups)
     over = c["shop_stock_ratio"] > float(t["shop_stock_ratio_alert"])
     swing = c["order_swing"].abs() > float(t["order_swing_alert"])
     short = (c["short_share"] > float(t["rationed_alert"])) if "short_share" in c.columns \
@@ -265,8 +303,8 @@ def shop_states(values: pd.DataFrame, *,
                                  flagged=(over | swing | short).to_numpy(),
                                  severity=np.nan_to_num(np.clip(sev, 0, 1)), detail=detail))
     # brand-cultivation cooperation
-    c = _peer(values, "key_brand_change", mp)
-    a = _peer(values, "new_product_adoption", mp)
+    c = _peer(values, "key_brand_change", mp, groups)
+    a = _peer(values, "new_product_adoption", mp, groups)
     kb_flag = c["gap_ratio"] <= float(t["key_brand_change_alert"]) + _EPS
     ad_gap = a["new_product_adoption"] - a["peer_median"]
     ad_flag = ad_gap <= float(t["adoption_gap_alert"]) + _EPS
@@ -293,7 +331,7 @@ def shop_states(values: pd.DataFrame, *,
                                       peer_n=0, peer_level=pd.NA, gap_ratio=np.nan, flagged=False,
                                       severity=0.0, detail=NO_DATA["store_image"]))
     out = pd.concat(frames, ignore_index=True)
-    out["indicator_zh"] = out["indicator"].map(lambda i: INDICATORS[i][0])
+    out["indicator_zh"] = out["indicator"].map({k: v[0] for k, v in INDICATORS.items()})
     out["flagged"] = out["flagged"].astype(bool)
     for col in ("cause", "cause_sku"):
         out[col] = (out[col] if col in out.columns else None)
@@ -304,8 +342,17 @@ def shop_states(values: pd.DataFrame, *,
     cols = keep + ["indicator", "indicator_zh", "value", "peer_median", "peer_n", "peer_level",
                    "gap_ratio", "flagged", "severity", "cause", "cause_sku", "detail"]
     order = {k: i for i, k in enumerate(INDICATORS)}
-    out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
-                                                                 ignore_index=True)
+    lic, n = values["license_id"], len(values)
+    block = {f["indicator"].iloc[0]: j for j, f in enumerate(frames) if len(f)}
+    if (n and sorted(block) == sorted(order) and all(len(f) == n for f in frames)
+            and lic.is_unique and lic.is_monotonic_increasing):
+        # one frame per indicator, each a row per shop in the values' (sorted) order: the
+        # sort below is their interleaving, the indicators in the order of INDICATORS
+        at = np.array([block[k] for k in order]) * n
+        out = out.take((at[None, :] + np.arange(n)[:, None]).ravel()).reset_index(drop=True)
+    else:
+        out = out.assign(_o=out["indicator"].map(order)).sort_values(["license_id", "_o"],
+                                                                     ignore_index=True)
     return out[cols]
 
 

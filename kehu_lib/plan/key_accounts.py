@@ -8,11 +8,13 @@ detects the missing fields and says so instead of inventing a score.
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
-from ..frames import isin
+from ..frames import isin, isin_runs
 
 __all__ = ["RELATIONSHIP_ITEMS", "key_account_list", "relationship_score", "priority_supply",
            "new_product_trial", "RELATIONSHIP_WEIGHTS", "COVERED_ITEMS", "relationship_indicators",
@@ -35,7 +37,8 @@ RELATIONSHIP_ITEMS: dict[str, str] = {
 
 def key_account_list(orders: pd.DataFrame, customers: pd.DataFrame, *, month: str,
                      recent_months: int = 3, trend_months: int = 12,
-                     flat_band: float = 0.01) -> pd.DataFrame:
+                     flat_band: float = 0.01,
+                     months_with_orders: Iterable[str] | None = None) -> pd.DataFrame:
     """大客户名单及走势: every key account (customers.key_account) with its sales trend.
 
     - ``volume_cases``: this month's volume (箱); ``recent_cases``: mean over the last
@@ -45,6 +48,9 @@ def key_account_list(orders: pd.DataFrame, customers: pd.DataFrame, *, month: st
     - 月均增速 ``trend`` = exp(slope) − 1 of an OLS line through log(1 + monthly volume) over the
       last ``trend_months`` months (per month; 0.02 = +2% a month)
     - ``direction``: 上升 / 下降 / 平稳 (|trend| ≤ ``flat_band``)
+
+    A month without orders (not in ``months_with_orders``, default: the months of ``orders``)
+    has no volume (NaN), a month with orders 0 for a key account that did not order.
 
     Returns
     -------
@@ -58,10 +64,12 @@ def key_account_list(orders: pd.DataFrame, customers: pd.DataFrame, *, month: st
         return pd.DataFrame(columns=cols)
     p = pd.Period(month, freq="M")
     months = [str(p - i) for i in range(max(trend_months, recent_months + 12) - 1, -1, -1)]
-    od = orders[isin(orders["license_id"], set(ka["license_id"])) & orders["month"].isin(months)]
+    od = orders[isin(orders["license_id"], set(ka["license_id"]))
+                & isin_runs(orders["month"], months)]
     w = od.pivot_table(index="license_id", columns="month", values="qty_supplied",
                        aggfunc="sum").reindex(index=ka["license_id"], columns=months)
-    have = pd.Index(months).isin(orders["month"].unique())
+    have = pd.Index(months).isin(list(months_with_orders) if months_with_orders is not None
+                                 else orders["month"].unique())
     w.loc[:, have] = w.loc[:, have].fillna(0.0)
     recent = [str(p - i) for i in range(recent_months)]
     last_year = [str(p - 12 - i) for i in range(recent_months)]

@@ -164,12 +164,17 @@ def manager_targets(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.
     p = pd.Period(month, freq="M")
     months = [str(p - i) for i in range(k)]
     key = set(products.loc[products["key_brand"].fillna(False).astype(bool), "sku"])
-    od = orders[orders["month"].isin(months)].merge(
+    od = orders[orders["month"].isin(months)]
+    # summed per shop first (whole 条: the same sums), then per manager: the merge joins one
+    # row per shop, not every order row
+    od = pd.DataFrame({"district_code": od["district_code"], "license_id": od["license_id"],
+                       "volume": od["qty_supplied"],
+                       "kb": od["qty_supplied"].where(isin(od["sku"], key), 0.0)})
+    od = od.groupby(["district_code", "license_id"]).sum().reset_index().merge(
         customers[["license_id", "manager_id"]], on="license_id", how="left")
-    od = od.assign(_kb=od["qty_supplied"].where(od["sku"].isin(key), 0.0))
     g = od.groupby(["district_code", "manager_id"]).agg(
-        shops=("license_id", "nunique"), volume=("qty_supplied", "sum"),
-        kb=("_kb", "sum")).reset_index()
+        shops=("license_id", "nunique"), volume=("volume", "sum"),
+        kb=("kb", "sum")).reset_index()
     tot = g.groupby("district_code")[["volume", "kb"]].transform("sum")
     g["share"] = g["volume"] / tot["volume"].where(tot["volume"] > 0)
     g["recent_volume_cases"] = g["volume"] / k / CARTONS_PER_CASE

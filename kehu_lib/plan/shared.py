@@ -23,7 +23,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import config, loaders
-from ..frames import isin
+from ..frames import isin, rows_of
 from ..digest import update_with_files
 from ..store import atomic_dir_write
 from . import data as pdata
@@ -52,7 +52,8 @@ def states_for(inputs: Mapping[str, Any], month: str, thresholds: Mapping[str, A
 
 
 def _plan(values, states, library, visits, plan_month, thresholds):
-    """Strategies, district actions, priorities and key shops of one month's states.
+    """Strategies, priorities, key shops, district actions, shop strategies and the shop-level
+    states (:func:`kehu_lib.plan.strategies.shop_level_states`) of one month's states.
 
     A problem shared by most of a district's shops (:func:`kehu_lib.plan.strategies.
     district_actions`) is one district action: it neither ranks the shops nor is listed shop by
@@ -63,7 +64,7 @@ def _plan(values, states, library, visits, plan_month, thresholds):
     prio = priority.shop_priority(own, values, thresholds=thresholds)
     keys = priority.key_shops(prio, shop_strat, visits, plan_month=plan_month,
                               thresholds=thresholds)
-    return strat, prio, keys, actions, shop_strat
+    return strat, prio, keys, actions, shop_strat, own
 
 
 def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library, *,
@@ -79,14 +80,19 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
     month = inputs["month"]
     p = pd.Period(month, freq="M")
     prev, before = str(p - 1), str(p - 2)
+    orders = inputs["orders"]
+
+    def last(n: int) -> pd.DataFrame:  # the orders of the n months up to the report month
+        return rows_of(orders, "month", [str(p - i) for i in range(n)])
+
     visits = inputs["visits"]
     vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
     values, states = states_for(inputs, month, thresholds)
-    strat, prio, keys, actions, shop_strat = _plan(values, states, library, vis_now,
-                                                   pdata.plan_month(month), thresholds)
+    strat, prio, keys, actions, shop_strat, own = _plan(values, states, library, vis_now,
+                                                        pdata.plan_month(month), thresholds)
     values_b, states_b = states_for(inputs, before, thresholds)
-    _, _, keys_b, _, shop_strat_b = _plan(values_b, states_b, library, vis_prev, prev,
-                                                thresholds)
+    _, _, keys_b, _, shop_strat_b, _ = _plan(values_b, states_b, library, vis_prev, prev,
+                                             thresholds)
     names = pdata.district_names()
     monthly = pdata.volume_of_orders(inputs)
     pm = pdata.plan_month(month)
@@ -97,13 +103,14 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         f = fc[fc["month"] == pm].set_index("district")["forecast"]
         vol = {c: float(f[n]) for c, n in names.items() if n in f.index}
         kb_fc = None  # key-brand targets follow the forecast by the managers' key-brand share
-    targets = priority.manager_targets(inputs["orders"], inputs["products"], inputs["customers"],
-                                       month=month, district_forecast=vol,
+    share_months = int({**priority.DEFAULTS, **thresholds}["share_months"])
+    targets = priority.manager_targets(last(share_months), inputs["products"],
+                                       inputs["customers"], month=month, district_forecast=vol,
                                        key_brand_forecast=kb_fc, thresholds=thresholds)
-    alerts, alert_strat = market_alert_strategies(inputs, library)
+    alerts, alert_strat = market_alert_strategies({**inputs, "orders": last(1)}, library)
     planned_b = shop_strat_b[isin(shop_strat_b["license_id"], set(keys_b["license_id"]))]
-    week = weekly.week_plan(keys, strategies.shop_level_states(states, actions), shop_strat,
-                            inputs["customers"], visits, inputs["orders"], targets, month=month,
+    week = weekly.week_plan(keys, own, shop_strat, inputs["customers"], visits,
+                            last(weekly.TARGET_MONTHS), targets, month=month,
                             planned_last_month=planned_b[["license_id", "code"]])
     # last month's strategies judged per district, one Holm family for the month's pack, and
     # for the city, pooled over the districts (district fixed effects)
@@ -124,8 +131,9 @@ def city_part(inputs: Mapping[str, Any], thresholds: Mapping[str, Any], library,
         "strategies_b": shop_strat_b,
         "key_shops_b": keys_b, "targets": targets, "targets_note": note,
         "district_volume": monthly,
-        "key_accounts": key_accounts.key_account_list(inputs["orders"], inputs["customers"],
-                                                      month=month),
+        "key_accounts": key_accounts.key_account_list(
+            orders, inputs["customers"], month=month,
+            months_with_orders=pdata.months_of_orders(inputs)),
         "carry_over": improve.carry_over(states_b, states, shop_strat_b),
     }
 
@@ -177,9 +185,7 @@ def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
         update_with_files(h, root, sorted(
             f for f in parts if first <= f.relative_to(root / table).parts[0][6:] <= month))
     update_with_files(h, root, [root / "customers.parquet", root / "products.parquet"])
-    from ..forecast import pipeline
-
-    update_with_files(h, root, [pipeline.cache_dir(month, store) / "fingerprint.txt"])
+    update_with_files(h, root, [pdata.forecast_dir(month, store) / "fingerprint.txt"])
     return h.hexdigest()[:16]
 
 
@@ -221,7 +227,7 @@ def city_plan(month: str, thresholds: Mapping[str, Any], *, store=None,
                      frames)
         if part is not None:
             return part
-    inputs = pdata.load_inputs(month, store=store)
+    inputs = pdata.load_inputs(month, store=store, thresholds=thresholds)
     part = city_part(inputs, thresholds, strategies.load_library(), store=store,
                      build_forecasts=build_forecasts)
     if use_cache:  # the key again: building the forecasts on the way changes it
@@ -241,7 +247,16 @@ def ensure_month_plan(month: str = "", store=None, *, dry_run: bool = False) -> 
         return False
     if dry_run:
         return True
-    city_plan(month, t, store=store)
+    import pyarrow as pa
+
+    # Arrow's temporaries on the system allocator (large blocks go back to the system when
+    # freed): Arrow's default allocator kept ~150 MB more at the peak, beside the 15-month ledger
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        city_plan(month, t, store=store)
+    finally:
+        pa.set_memory_pool(pool)
     return True
 
 

@@ -38,8 +38,12 @@ def usual_weekday(visits: pd.DataFrame) -> pd.DataFrame:
     return first.join(n, on="license_id").reset_index(drop=True)
 
 
+#: Months of volume the shops' targets are split by (:func:`shop_targets`).
+TARGET_MONTHS = 3
+
+
 def shop_targets(orders: pd.DataFrame, targets: pd.DataFrame, customers: pd.DataFrame, *,
-                 month: str, months: int = 3) -> pd.DataFrame:
+                 month: str, months: int = TARGET_MONTHS) -> pd.DataFrame:
     """Per-shop volume target (条, integer) of the plan month.
 
     The manager's target (``volume_target`` of :func:`kehu_lib.plan.priority.manager_targets`)
