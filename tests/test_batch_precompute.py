@@ -100,3 +100,26 @@ def test_the_shipped_steps_say_when_they_are_current(small_store, tmp_path):
         func = step.resolve(dotted)
         assert "dry_run" in inspect.signature(func).parameters, dotted
         assert not func(month=month, store=store, dry_run=True), dotted
+
+
+def test_a_step_process_gets_the_kernels_thread_cap(steps_module):
+    """Beside the kernels the step processes share the cores: their BLAS, OpenMP, Arrow and
+    DuckDB pools get the kernels' cap (spinning pools on busy cores burn CPU for nothing)."""
+    import json
+
+    from kehu_lib.batch.kernels import THREAD_VARS
+
+    store = steps_module
+    (store / "mods" / "kehu_test_env.py").write_text(
+        "import json, os\nfrom pathlib import Path\n"
+        "def env(month, store):\n"
+        f"    Path(store, 'env.json').write_text(json.dumps({{v: os.environ.get(v) for v in {list(THREAD_VARS)!r}}}))\n",
+        encoding="utf-8")
+    runner.run_precompute(["kehu_test_env.env"], "2026-10", store, threads=3)
+    assert set(json.loads((store / "env.json").read_text()).values()) == {"3"}
+    steps = runner.PrecomputeSteps(["kehu_test_env.env"], "2026-10", store, threads=3)
+    (store / "env.json").unlink()
+    steps.start().join()
+    steps.raise_error()
+    assert set(json.loads((store / "env.json").read_text()).values()) == {"3"}
+    assert runner.kernel_threads(2, cores=2) == 1  # what kehu run gives them with --jobs 2

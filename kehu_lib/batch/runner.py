@@ -154,7 +154,7 @@ def plan(opts: BatchOptions) -> Plan:
 
 
 def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
-                   in_process: bool = False) -> None:
+                   in_process: bool = False, threads: int = 0) -> None:
     """Call each dotted-path ``f(month, store)`` once, in order; a missing module is a clear
     error (:class:`~.params.ParamError`).
 
@@ -163,7 +163,9 @@ def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
     of staying in the batch process; ``in_process``: call it here (tests, a debugger). A step
     that takes ``dry_run`` is first asked here whether its cache is current, and then not
     started at all: a process of its own re-imports the libraries (~2 CPU s a step), the check
-    here costs a few ms once they are imported."""
+    here costs a few ms once they are imported. ``threads`` > 0 caps each step process's
+    thread pools like a kernel's (:func:`.kernels.kernel_env`): the steps run beside the
+    kernels, and spinning BLAS or DuckDB pools on busy cores cost CPU for nothing."""
     import inspect
 
     for dotted in funcs:
@@ -179,16 +181,20 @@ def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
               and not func(month=month, store=store, dry_run=True)):
             pass  # current: nothing to compute
         else:
-            _step_process(dotted, month, store)
+            _step_process(dotted, month, store, threads)
         print(f"precompute {dotted}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
-def _step_process(dotted: str, month: str, store: Path) -> None:
+def _step_process(dotted: str, month: str, store: Path, threads: int = 0) -> None:
     """Run one step in a child process (:mod:`.step`); its output passes through to stderr."""
     import subprocess
 
     package_root = str(Path(__file__).resolve().parents[2])  # the folder holding kehu_lib
+    from .kernels import THREAD_VARS
+
     env = dict(os.environ)
+    if threads > 0:
+        env.update({var: str(threads) for var in THREAD_VARS})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     proc = subprocess.run([sys.executable, "-m", "kehu_lib.batch.step", dotted, month,
                            str(store)], env=env, stdout=subprocess.PIPE,
@@ -261,11 +267,12 @@ class PrecomputeSteps:
     steps are the batch's critical path (the market reports and plans wait for all of them).
     The first step that fails stops the steps not yet started, and :meth:`raise_error` raises
     its exception once the runs that did not need it are done (their results are recorded,
-    so the next batch resumes).
+    so the next batch resumes). ``threads``: the thread-pool cap of each step's process
+    (:func:`run_precompute`), the kernels' cap (:func:`kernel_threads`) in a batch.
     """
 
     def __init__(self, steps: Sequence[str], month: str, store: Path,
-                 cond: threading.Condition | None = None):
+                 cond: threading.Condition | None = None, threads: int = 0):
         self.steps = list(steps)
         self.month, self.store = month, store
         self.cond = cond or threading.Condition()
@@ -274,6 +281,7 @@ class PrecomputeSteps:
         self.started: set[str] = set()
         self.failed: set[str] = set()
         self.threads: list[threading.Thread] = []
+        self.threads_per_step = threads  # thread-pool cap of each step's process (0: none)
 
     def start(self) -> "PrecomputeSteps":
         after = step_after(self.steps) if self.steps else {}
@@ -292,7 +300,7 @@ class PrecomputeSteps:
                 return  # a step failed: the rest do not start
             self.started.add(dotted)
         try:
-            run_precompute([dotted], self.month, self.store)
+            run_precompute([dotted], self.month, self.store, threads=self.threads_per_step)
         except BaseException as exc:  # noqa: BLE001 - raised again in the batch's thread
             with self.cond:
                 self.failed.add(dotted)
@@ -581,7 +589,8 @@ def _run_batch(opts: BatchOptions) -> BatchReport:
                 execute_dask(pending, jobs=jobs, scheduler=opts.scheduler, on_result=on_result)
             elif opts.executor == "local":
                 _execute_local(pending, jobs, on_result, opts.progress,
-                               precompute=PrecomputeSteps(pl.precompute, pl.month, pl.store))
+                               precompute=PrecomputeSteps(pl.precompute, pl.month, pl.store,
+                                                          threads=kernel_threads(jobs)))
             else:
                 raise P.ParamError(f"executor must be 'local' or 'dask', got {opts.executor!r}")
         finally:
