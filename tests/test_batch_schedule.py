@@ -37,7 +37,7 @@ def fake_batch(monkeypatch):
     free_ran = threading.Event()
     state = {"pre": None, "fail": None}
 
-    def fake_precompute(funcs, month, store):
+    def fake_precompute(funcs, month, store, **kw):
         (dotted,) = funcs
         if dotted == "a":
             free_ran.wait(10)
@@ -133,7 +133,7 @@ def test_while_the_precompute_runs_one_worker_fewer_runs(monkeypatch):
     both = threading.Barrier(2, timeout=10)
     pre = runner.PrecomputeSteps(["a"], "2026-10", Path("."))
 
-    def fake_precompute(funcs, month, store):
+    def fake_precompute(funcs, month, store, **kw):
         all_free.wait(10)  # the step lasts until the three free runs are done
 
     def fake_run(spec):
@@ -184,7 +184,7 @@ def test_steps_that_name_what_they_read_run_side_by_side(monkeypatch):
     order: list[str] = []
     lock = threading.Lock()
 
-    def fake_precompute(funcs, month, store):
+    def fake_precompute(funcs, month, store, **kw):
         (dotted,) = funcs
         if dotted in steps[:2]:
             both.wait()
@@ -210,7 +210,7 @@ def test_a_failing_step_leaves_the_runs_of_a_step_running_beside_it(fake_batch, 
     a_started = threading.Event()
     fake = runner.run_precompute  # the fixture's: a waits for the run "free"
 
-    def precompute(funcs, month, store):
+    def precompute(funcs, month, store, **kw):
         if funcs == ["a"]:
             a_started.set()
             return fake(funcs, month, store)
