@@ -123,3 +123,84 @@ def test_a_step_process_gets_the_kernels_thread_cap(steps_module):
     steps.raise_error()
     assert set(json.loads((store / "env.json").read_text()).values()) == {"3"}
     assert runner.kernel_threads(2, cores=2) == 1  # what kehu run gives them with --jobs 2
+
+
+SERVED = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+
+    def record(month, store):
+        print("out of", month)
+        print("err of", month, file=sys.stderr)
+        Path(store, f"served-{month}.txt").write_text(f"{os.getpid()} {os.getppid()}")
+
+    def spin(month, store):
+        end = time.process_time() + 0.5
+        while time.process_time() < end:
+            pass
+
+    def killed(month, store):
+        os.kill(os.getpid(), 9)
+
+    def fail(month, store):
+        raise ValueError("the served step's own error")
+""")
+
+
+@pytest.fixture
+def served(steps_module):
+    (steps_module / "mods" / "kehu_test_served.py").write_text(SERVED, encoding="utf-8")
+    return steps_module
+
+
+@pytest.mark.skipif(not runner.step.can_serve(), reason="the step server forks (POSIX)")
+def test_the_step_server_runs_each_step_in_a_child_of_its_own(served, capsys):
+    """Each step is a forked child of the server (not the batch process, not the server), with
+    its stdout and stderr passed on; the server's children are reaped, so their CPU seconds
+    reach the batch (the benchmark's CPU column); close() ends and reaps the server."""
+    import resource
+
+    server = runner.StepServer(["kehu_test_served.record"])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        status, out, err = server.run("kehu_test_served.record", "2026-10", served)
+        assert (status, out, err) == (0, "out of 2026-10\n", "err of 2026-10\n")
+        status, _, _ = server.run("kehu_test_served.record", "2026-09", served)
+        assert status == 0
+        server_pid = server.proc.pid
+        pids = [tuple(map(int, (served / f"served-{m}.txt").read_text().split()))
+                for m in ("2026-10", "2026-09")]
+        assert all(parent == server_pid and pid not in (os.getpid(), server_pid)
+                   for pid, parent in pids)
+        assert pids[0][0] != pids[1][0]  # a process per step: its memory goes back when it ends
+        assert server.run("kehu_test_served.spin", "2026-10", served)[0] == 0
+    finally:
+        proc = server.proc
+        server.close()
+    assert proc.poll() == 0
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert used.ru_utime + used.ru_stime - before.ru_utime - before.ru_stime >= 0.4
+
+
+@pytest.mark.skipif(not runner.step.can_serve(), reason="the step server forks (POSIX)")
+def test_served_steps_fail_as_step_processes_do(served):
+    """Through the server a step that cannot be imported is still a parameter error, a failing
+    one raises with its traceback, a killed one with its signal; the steps after it do not run,
+    and the server is ended."""
+    with pytest.raises(P.ParamError, match="cannot import kehu_test_served.nothing .*has no attr"):
+        runner.run_precompute(["kehu_test_served.nothing", "kehu_test_served.record"],
+                              "2026-10", served)
+    with pytest.raises(RuntimeError, match=r"(?s)kehu_test_served.fail failed \(exit status 1\)"
+                                           r".*the served step's own error"):
+        runner.run_precompute(["kehu_test_served.fail", "kehu_test_served.record"], "2026-10",
+                              served)
+    with pytest.raises(RuntimeError, match=r"kehu_test_served.killed failed \(exit status -9\)"):
+        runner.run_precompute(["kehu_test_served.killed", "kehu_test_served.record"],
+                              "2026-10", served)
+    assert not (served / "served-2026-10.txt").exists()
+    runner.run_precompute(["kehu_test_served.record", "kehu_test_served.record"], "2026-10",
+                          served)
+    pid, parent = map(int, (served / "served-2026-10.txt").read_text().split())
+    assert parent != os.getpid()  # forked by a server, which has ended: the batch reaped it
+    with pytest.raises(ProcessLookupError):  # ended and reaped (no zombie left behind)
+        os.kill(parent, 0)

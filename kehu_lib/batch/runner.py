@@ -154,7 +154,8 @@ def plan(opts: BatchOptions) -> Plan:
 
 
 def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
-                   in_process: bool = False, threads: int = 0) -> None:
+                   in_process: bool = False, threads: int = 0,
+                   server: "StepServer | None" = None) -> None:
     """Call each dotted-path ``f(month, store)`` once, in order; a missing module is a clear
     error (:class:`~.params.ParamError`).
 
@@ -165,7 +166,23 @@ def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
     started at all: a process of its own re-imports the libraries (~2 CPU s a step), the check
     here costs a few ms once they are imported. ``threads`` > 0 caps each step process's
     thread pools like a kernel's (:func:`.kernels.kernel_env`): the steps run beside the
-    kernels, and spinning BLAS or DuckDB pools on busy cores cost CPU for nothing."""
+    kernels, and spinning BLAS or DuckDB pools on busy cores cost CPU for nothing. ``server``:
+    the :class:`StepServer` to run them in (forked from one process that imported the libraries
+    once); without one, several steps get one of their own for the call, where the platform
+    can fork."""
+    import inspect
+
+    own = None
+    if server is None and not in_process and len(funcs) > 1 and step.can_serve():
+        server = own = StepServer(funcs, threads)
+    try:
+        _run_each(funcs, month, store, in_process, threads, server)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _run_each(funcs, month, store, in_process, threads, server) -> None:
     import inspect
 
     for dotted in funcs:
@@ -181,36 +198,125 @@ def run_precompute(funcs: Sequence[str], month: str, store: Path, *,
               and not func(month=month, store=store, dry_run=True)):
             pass  # current: nothing to compute
         else:
-            _step_process(dotted, month, store, threads)
+            _step_process(dotted, month, store, threads, server)
         print(f"precompute {dotted}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 
-def _step_process(dotted: str, month: str, store: Path, threads: int = 0) -> None:
-    """Run one step in a child process (:mod:`.step`); its output passes through to stderr."""
-    import subprocess
-
-    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding kehu_lib
+def _step_env(threads: int = 0) -> dict[str, str]:
+    """Environment of a step process: the project importable, the thread cap (``threads``)."""
     from .kernels import THREAD_VARS
 
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding kehu_lib
     env = dict(os.environ)
     if threads > 0:
         env.update({var: str(threads) for var in THREAD_VARS})
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run([sys.executable, "-m", "kehu_lib.batch.step", dotted, month,
-                           str(store)], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-    if proc.stdout:
-        sys.stderr.write(proc.stdout)
-    err = proc.stderr or ""
-    if proc.returncode == step.IMPORT_ERROR and step.MARK in err:
+    return env
+
+
+def _step_process(dotted: str, month: str, store: Path, threads: int = 0,
+                  server: "StepServer | None" = None) -> None:
+    """Run one step in a child process (:mod:`.step`; forked by ``server`` if given); its
+    output passes through to stderr."""
+    import subprocess
+
+    if server is not None:
+        returncode, out, err = server.run(dotted, month, store)
+    else:
+        proc = subprocess.run([sys.executable, "-m", "kehu_lib.batch.step", dotted, month,
+                               str(store)], env=_step_env(threads), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        returncode, out, err = proc.returncode, proc.stdout, proc.stderr or ""
+    if out:
+        sys.stderr.write(out)
+    if returncode == step.IMPORT_ERROR and step.MARK in err:
         message = err.split(step.MARK, 1)[1].strip()
         raise P.ParamError(f"params/defaults.yaml precompute: cannot import {dotted} "
                            f"({message})")
     if err:
         sys.stderr.write(err)
-    if proc.returncode != 0:
+    if returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-15:])
-        raise RuntimeError(f"precompute {dotted} failed (exit status {proc.returncode}):\n{tail}")
+        raise RuntimeError(f"precompute {dotted} failed (exit status {returncode}):\n{tail}")
+
+
+class StepServer:
+    """The batch's side of a step server (:mod:`.step`, ``--serve``): a process that imported
+    the steps' modules once and forks a child per step, so that each step runs in a process of
+    its own without re-importing the libraries (~1 CPU s a step). Started on the first
+    :meth:`run`; thread-safe (the precompute's steps run side by side); :meth:`close` ends it
+    and reaps it (with it the CPU times of its children)."""
+
+    def __init__(self, preload: Sequence[str], threads: int = 0):
+        self.preload, self.threads = list(preload), threads
+        self.proc = None
+        self.lock = threading.Condition()
+        self.replies: dict[str, int] = {}
+        self.ended = False
+        self.count = 0
+
+    def _start(self) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kehu_lib.batch.step", step.SERVE, *self.preload],
+            env=_step_env(self.threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True, encoding="utf-8")
+        threading.Thread(target=self._read, name="kehu-step-server", daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            rid, _, status = line.strip().partition(" ")
+            with self.lock:
+                self.replies[rid] = int(status)
+                self.lock.notify_all()
+        with self.lock:
+            self.ended = True
+            self.lock.notify_all()
+
+    def run(self, dotted: str, month: str, store: Path) -> tuple[int, str, str]:
+        """Run step ``dotted`` in a child of the server: (exit status, stdout, stderr)."""
+        import tempfile
+
+        with self.lock:
+            if self.proc is None:
+                self._start()
+            self.count += 1
+            rid = str(self.count)
+        with tempfile.TemporaryDirectory(prefix="kehu-step-") as tmp:
+            out, err = Path(tmp, "out"), Path(tmp, "err")
+            request = {"id": rid, "argv": [dotted, month, str(store)],
+                       "out": str(out), "err": str(err)}
+            with self.lock:
+                if self.ended:
+                    raise RuntimeError(f"precompute {dotted}: the step server has ended "
+                                       f"(exit status {self.proc.poll()})")
+                self.proc.stdin.write(json.dumps(request) + "\n")
+                self.proc.stdin.flush()
+                while rid not in self.replies and not self.ended:
+                    self.lock.wait()
+                if rid not in self.replies:
+                    raise RuntimeError(f"precompute {dotted}: the step server ended while it "
+                                       f"ran (exit status {self.proc.wait()})")
+                status = self.replies.pop(rid)
+
+            def read(path: Path) -> str:
+                return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+            return status, read(out), read(err)
+
+    def close(self) -> None:
+        """End the server once its running steps are done, and reap it."""
+        with self.lock:
+            proc, self.proc = self.proc, None
+            if proc is not None:
+                self.ended = True
+        if proc is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            proc.wait()
 
 
 def _write(pl: Plan, result: RunResult, manifest: Manifest) -> None:
@@ -282,6 +388,10 @@ class PrecomputeSteps:
         self.failed: set[str] = set()
         self.threads: list[threading.Thread] = []
         self.threads_per_step = threads  # thread-pool cap of each step's process (0: none)
+        # the steps' processes are forked by one server that imported the libraries once
+        # (started on the first step that computes; ended when the last step thread ends)
+        self.server = StepServer(self.steps, threads) if self.steps and step.can_serve() else None
+        self.ended = 0  # step threads that have ended
 
     def start(self) -> "PrecomputeSteps":
         after = step_after(self.steps) if self.steps else {}
@@ -293,6 +403,16 @@ class PrecomputeSteps:
         return self
 
     def _run_step(self, dotted: str, after: set[str]) -> None:
+        try:
+            self._wait_and_run(dotted, after)
+        finally:
+            with self.cond:
+                self.ended += 1
+                last = self.ended == len(self.steps)
+            if last and self.server is not None:
+                self.server.close()
+
+    def _wait_and_run(self, dotted: str, after: set[str]) -> None:
         with self.cond:
             while not after <= self.done and self.error is None:
                 self.cond.wait()
@@ -300,7 +420,8 @@ class PrecomputeSteps:
                 return  # a step failed: the rest do not start
             self.started.add(dotted)
         try:
-            run_precompute([dotted], self.month, self.store, threads=self.threads_per_step)
+            run_precompute([dotted], self.month, self.store, threads=self.threads_per_step,
+                           server=self.server)
         except BaseException as exc:  # noqa: BLE001 - raised again in the batch's thread
             with self.cond:
                 self.failed.add(dotted)
