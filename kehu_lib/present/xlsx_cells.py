@@ -73,8 +73,13 @@ class ColumnSheet(Worksheet):
                             cell_format=None) -> None:
         """Texts from ``first_row`` down (``write_string``: shared strings); None is left
         blank."""
-        index = self.str_table._get_shared_string_index
-        texts = [None if v is None else str(index(_truncate(v))) for v in values]
+        table = self.str_table
+        index: dict[str, str] = {}  # text -> its shared-string index, as written
+        for v in values:  # texts new to the table join it in the order of their first cell
+            if v is not None and v not in index:
+                index[v] = str(table._get_shared_string_index(_truncate(v)))
+        texts = [None if v is None else index[v] for v in values]
+        table.count += len(values) - texts.count(None) - len(index)  # every cell counts
         self._add_run(col, first_row, texts, ' t="s"', cell_format)
 
     def write_column(self, col: int, first_row: int, values: Sequence[Any],
