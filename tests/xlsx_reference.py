@@ -73,3 +73,47 @@ def seen(data: bytes) -> dict:
         widths = {k: d.width for k, d in ws.column_dimensions.items()}
         out[ws.title] = (cells, widths, ws.freeze_panes, ws.auto_filter.ref)
     return out
+
+
+def per_cell_write_workbook(path, sheets, *, text_columns=()) -> None:
+    """:func:`kehu_lib.workbook.write_workbook` with every cell written by XlsxWriter's own
+    ``write_*`` methods, one at a time (as it was before its bulk ColumnSheet)."""
+    import pandas as pd
+    import xlsxwriter
+
+    from kehu_lib.workbook import MAX_WIDTH, MIN_WIDTH, display_width, sheet_name
+
+    text_cols, used = set(text_columns), set()
+    with xlsxwriter.Workbook(str(path)) as wb:
+        head = wb.add_format({"bold": True, "bg_color": "#EEF3FA", "valign": "vcenter"})
+        text = wb.add_format({"num_format": "@"})
+        day = wb.add_format({"num_format": "yyyy-mm-dd"})
+        stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        for name, df in sheets:
+            ws = wb.add_worksheet(sheet_name(name, used))
+            df = df.reset_index(drop=True)
+            for j, col in enumerate(df.columns):
+                ws.write_string(0, j, str(col), head)
+                ident = str(col) in text_cols
+                for i, v in enumerate(df.iloc[:, j].tolist(), 1):
+                    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float)
+                                                                  and v != v):
+                        continue
+                    if ident:
+                        ws.write_string(i, j, str(v), text)
+                    elif isinstance(v, (bool, np.bool_)):
+                        ws.write_boolean(i, j, bool(v))
+                    elif isinstance(v, (int, float, np.integer, np.floating)):
+                        if np.isfinite(v):
+                            ws.write_number(i, j, v)
+                    elif isinstance(v, dt.datetime):
+                        ws.write_datetime(i, j, v.replace(tzinfo=None), stamp)
+                    elif isinstance(v, dt.date):
+                        ws.write_datetime(i, j, v, day)
+                    else:
+                        ws.write_string(i, j, str(v))
+                width = max([display_width(col)] + [display_width(v) for v in df.iloc[:, j]])
+                ws.set_column(j, j, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
+            ws.freeze_panes(1, 0)
+            if len(df.columns):
+                ws.autofilter(0, 0, max(len(df), 1), len(df.columns) - 1)
