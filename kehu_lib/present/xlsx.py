@@ -141,7 +141,7 @@ def _write_sheet(wb, formats: _Formats, name: str, df: pd.DataFrame,
         ws.write_string_column(j, 0, [head], formats.header)
         if isinstance(values, np.ndarray):  # floats of one format
             ws.write_number_column(j, 1, values, formats(number_format))
-        elif all(type(v) is str or v is None for v in values):  # texts
+        elif set(map(type, values)) <= {str, type(None)}:  # texts
             ws.write_string_column(j, 1, _texts(values), text)
         else:
             by_row = number_format if isinstance(number_format, list) else None

@@ -52,10 +52,16 @@ class ColumnSheet(Worksheet):
     # -- writing ---------------------------------------------------------------------------
 
     def _add_run(self, col: int, first_row: int, texts: list, types: Any, formats: Any) -> None:
-        rows = [i for i, v in enumerate(texts) if v is not None]
-        if not rows:
+        if None in texts:  # blanks among the cells
+            present = [i for i, v in enumerate(texts) if v is not None]
+            if not present:
+                return
+            ends = present[0], present[-1]
+        elif texts:
+            ends = 0, len(texts) - 1
+        else:
             return
-        for r in (first_row + rows[0], first_row + rows[-1]):
+        for r in (first_row + ends[0], first_row + ends[1]):
             if self._check_dimensions(r, col):
                 raise IndexError(f"cell ({r}, {col}) is outside the worksheet")
         self._runs.append((col, first_row, texts, types, formats))
@@ -168,8 +174,8 @@ class ColumnSheet(Worksheet):
         lo = np.full((nrows + 15) // 16, -1)
         hi = lo.copy()
         for c, column in zip(cols, columns):  # left to right
-            blocks = np.unique(np.array([i for i, v in enumerate(column) if v is not None],
-                                        dtype=np.int64) >> 4)
+            blocks = np.unique(np.flatnonzero(np.not_equal(np.array(column, dtype=object),
+                                                           None)) >> 4)
             lo[blocks[lo[blocks] < 0]] = c
             hi[blocks] = c
         return [f"{a + 1}:{z + 1}" if a >= 0 else "" for a, z in zip(lo.tolist(), hi.tolist())]
