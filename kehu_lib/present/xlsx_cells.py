@@ -14,7 +14,10 @@ elements and number texts (``%.16G``), shared-string indices in the order the ce
 ``<row>`` elements with the same ``spans``.
 
 Use it through ``workbook.add_worksheet(name, worksheet_class=ColumnSheet)`` and write cells
-only with its ``write_*_column`` methods (not mixed with XlsxWriter's per-cell ``write_*``).
+only with its ``write_*column`` methods (not mixed with XlsxWriter's per-cell ``write_*``,
+which it refuses), each cell once (runs of one column must not overlap). It relies on a few
+of XlsxWriter's internals (the shared-string table, ``Format._get_xf_index``, the
+``_write_sheet_data`` step); the byte-for-byte test is what guards an XlsxWriter upgrade.
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ class ColumnSheet(Worksheet):
     def _assign_format_indices(self) -> None:
         """Give the formats their XF index in the order XlsxWriter does: by first use, row by
         row (left to right) through the sheet."""
-        first: dict[Any, tuple[int, int]] = {}
+        first: dict[int, tuple[int, int, Any]] = {}  # id(format) -> (row, column, format)
         for col, start, texts, _types, formats in self._runs:
             if isinstance(formats, list):
                 pairs = ((start + i, f) for i, (v, f) in enumerate(zip(texts, formats))
