@@ -1,6 +1,7 @@
 """XLSX workbooks an analyst opens in Excel: headers in row 1, frozen, fitted widths, ids as text.
 
-:func:`write_workbook` writes one sheet per frame with XlsxWriter. Every sheet has its column
+:func:`write_workbook` writes one sheet per frame with XlsxWriter (cells a column at a time,
+:class:`kehu_lib.present.xlsx_cells.ColumnSheet`). Every sheet has its column
 headers in row 1 (bold, filled), the header row frozen, an auto-filter over the table, column
 widths fitted to the longest text (CJK characters count double) within bounds, and the given id
 columns (licence ids, SKU codes, district codes) stored as text with the ``@`` format, so that
@@ -10,6 +11,7 @@ Excel neither drops leading zeros nor shows ``1.40109E+11``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .present.format import text_width
+from .present.xlsx_cells import ColumnSheet
 
 __all__ = ["write_workbook", "display_width", "sheet_name"]
 
@@ -58,42 +61,49 @@ def write_workbook(path: str | Path, sheets: Mapping[str, pd.DataFrame] | Iterab
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
-    with xlsxwriter.Workbook(str(path)) as wb:
+    buf = io.BytesIO()
+    with xlsxwriter.Workbook(buf, {"in_memory": True}) as wb:
         head = wb.add_format({"bold": True, "bg_color": "#EEF3FA", "valign": "vcenter"})
         text = wb.add_format({"num_format": "@"})
         day = wb.add_format({"num_format": "yyyy-mm-dd"})
         stamp = wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         for name, df in items:
-            ws = wb.add_worksheet(sheet_name(name, used))
-            df = df.reset_index(drop=True)
-            for j, col in enumerate(df.columns):
-                ws.write_string(0, j, str(col), head)
+            ws = wb.add_worksheet(sheet_name(name, used), worksheet_class=ColumnSheet)
+            for j, (col, series) in enumerate(df.items()):
+                ws.write_string_column(j, 0, [str(col)], head)
                 ident = str(col) in text_cols
-                for i, v in enumerate(df.iloc[:, j].tolist(), 1):
-                    _write(ws, i, j, v, ident, text, day, stamp)
-                width = max([display_width(col)] + [display_width(v) for v in df.iloc[:, j]])
+                values = series.tolist()
+                cells = [_cell(v, ident, text, day, stamp) for v in values]
+                ws.write_column(j, 1, [c[0] for c in cells], [c[1] for c in cells])
+                shown = {str(v) for v in series if not _blank_width(v)}  # each once
+                width = max([display_width(col)] + [display_width(v) for v in shown])
                 ws.set_column(j, j, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
             ws.freeze_panes(1, 0)
             if len(df.columns):
                 ws.autofilter(0, 0, max(len(df), 1), len(df.columns) - 1)
+    path.write_bytes(buf.getvalue())
     return path
 
 
-def _write(ws, row: int, col: int, v, ident: bool, text, day, stamp) -> None:
-    """One cell: missing stays blank, an id is text (``@``), numbers, booleans and dates keep
-    their type; any other value is written as its text (never as a formula or a link)."""
+def _blank_width(v) -> bool:
+    """Whether ``v`` has no width (:func:`display_width`: None and NaN floats)."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _cell(v, ident: bool, text, day, stamp) -> tuple:
+    """(value, format) of one cell as :class:`ColumnSheet` writes it: missing stays blank
+    (None), an id is text (``@``), numbers, booleans and dates keep their type; any other value
+    is written as its text (never as a formula or a link)."""
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
-        return
+        return None, None
     if ident:
-        ws.write_string(row, col, str(v), text)
-    elif isinstance(v, (bool, np.bool_)):
-        ws.write_boolean(row, col, bool(v))
-    elif isinstance(v, (int, float, np.integer, np.floating)):
-        if np.isfinite(v):
-            ws.write_number(row, col, v)
-    elif isinstance(v, dt.datetime):
-        ws.write_datetime(row, col, v.replace(tzinfo=None), stamp)
-    elif isinstance(v, dt.date):
-        ws.write_datetime(row, col, v, day)
-    else:
-        ws.write_string(row, col, str(v))
+        return str(v), text
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v), None
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return (v, None) if np.isfinite(v) else (None, None)
+    if isinstance(v, dt.datetime):
+        return v.replace(tzinfo=None), stamp
+    if isinstance(v, dt.date):
+        return v, day
+    return str(v), None

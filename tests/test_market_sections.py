@@ -363,3 +363,18 @@ def test_monthly_volume_by_sku_and_arrow_results_equal_the_shop_ledger(small_sto
     # no orders in those months: the empty view has the keys asked for
     none = ms.monthly_volume(["2001-01"], None, store=small_store)
     assert none.empty and list(none.columns) == ["month", "volume"]
+
+
+def test_key_tables_workbook_is_the_per_cell_workbook(pages):
+    """The district XLSX of the built pages' key tables (as the batch gathers them) is the
+    package XlsxWriter writes cell by cell, part for part; a reader sees the same cells."""
+    from kehu_lib.present import xlsx
+    from xlsx_reference import parts, per_cell_workbook, seen
+
+    sheets = [(i.sheet, i.data, i.row_keys) for report in pages.values()
+              for sec in report.sections.values() for i in sec.items
+              if isinstance(i, Table) and i.sheet and not i.data.empty]
+    assert len(sheets) >= 10 and any(rk for *_, rk in sheets)
+    bulk, per_cell = xlsx.workbook_bytes(sheets), per_cell_workbook(sheets)
+    assert parts(bulk) == parts(per_cell)
+    assert seen(bulk) == seen(per_cell)

@@ -56,3 +56,30 @@ def test_notebook_files_default_outside_the_notebooks_folder(tmp_path, monkeypat
     assert config.files_dir(tmp_path / "x", month="2026-10", place="小店区") == tmp_path / "x"
     assert config.files_dir("", place="某地/区") == tmp_path / "reports" / "interactive" / "latest" / "某地_区"
     assert not config.files_dir("", month="2026-10").is_relative_to(config.NOTEBOOKS_DIR)
+
+
+def test_workbook_is_the_per_cell_workbook(tmp_path):
+    """write_workbook (cells by column, ColumnSheet) writes the package XlsxWriter writes cell by
+    cell, part for part: ids, texts, ints, floats (NaN, infinities, float32), booleans, dates,
+    timestamps (with a time zone), pandas' missing values, an empty sheet."""
+    import datetime as dt
+
+    from xlsx_reference import parts, per_cell_write_workbook, seen
+
+    n = 20
+    df = pd.DataFrame({
+        "许可证号": [f"0140109{i:05d}" if i % 5 else None for i in range(n)],
+        "名称": ["黄鹤楼", "云烟", "", "a<b&c", None] * 4,
+        "户数": np.arange(n, dtype=np.int64), "比": np.r_[np.linspace(-1, 1, n - 3), np.nan,
+                                                        np.inf, -0.0],
+        "f32": np.arange(n, dtype=np.float32) / 3, "是否": [True, False] * 10,
+        "日": [dt.date(2026, 10, 1 + i) for i in range(n)],
+        "时": pd.date_range("2026-10-01 08:00", periods=n, freq="h", tz="Asia/Shanghai"),
+        "缺": pd.array([None if i % 3 else i for i in range(n)], dtype="Int64"),
+        "混": [1, "x", 2.5, None, True] * 4})
+    sheets = [("名单", df), ("空表", df.iloc[:0]), ("名单", df.iloc[::-1])]
+    write_workbook(tmp_path / "bulk.xlsx", sheets, text_columns=["许可证号"])
+    per_cell_write_workbook(tmp_path / "cells.xlsx", sheets, text_columns=["许可证号"])
+    bulk, cells = (tmp_path / "bulk.xlsx").read_bytes(), (tmp_path / "cells.xlsx").read_bytes()
+    assert parts(bulk) == parts(cells)
+    assert seen(bulk) == seen(cells)

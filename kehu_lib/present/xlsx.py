@@ -20,6 +20,7 @@ import pandas as pd
 from . import format as fmt
 from . import glossary
 from .tables import BY_ROW
+from .xlsx_cells import ColumnSheet
 
 __all__ = ["NUMBER_FORMATS", "workbook_bytes", "summary_sheet", "display_width"]
 
@@ -64,12 +65,14 @@ _NUMBER_KINDS = ("number", "count", "money", "money_wan", "cartons", "cases", "s
 
 
 def _column(df: pd.DataFrame, col: str, row_keys: str | None):
-    """(header, values, number formats per row, shown texts) of one column; for a numeric
-    column the shown texts are only those that can be the widest (see :data:`_NUMBER_KINDS`)."""
+    """(header, values, number format, shown texts) of one column: a numeric column's values
+    are an array of floats (missing and non-finite: NaN, written blank) with one format, and
+    its shown texts only those that can be the widest (see :data:`_NUMBER_KINDS`); otherwise
+    a list of Python values with one format, or a format per row (the ``row_keys`` table)."""
     if not all(glossary.has(str(c)) for c in df.columns):  # a sheet with its own headers
         values = [None if fmt.is_missing(v) else (v.item() if hasattr(v, "item") else v)
                   for v in df[col].tolist()]
-        return str(col), values, [None] * len(values), [str(v) for v in values]
+        return str(col), values, None, [str(v) for v in values]
     if row_keys and col in BY_ROW:  # each row its own quantity (an indicator table)
         raw = df[col].tolist()  # Python values: iterating an Arrow-backed column is slow
         entries = [glossary.entry(k) for k in df[row_keys].tolist()]
@@ -77,15 +80,13 @@ def _column(df: pd.DataFrame, col: str, row_keys: str | None):
                 [_number_format(e) for e in entries],
                 [fmt.value(v, e.key) for v, e in zip(raw, entries)])
     e = glossary.entry(str(col))
-    formats = [_number_format(e)] * len(df)
     if e.kind in _NUMBER_KINDS:
         x = pd.to_numeric(df[col]).to_numpy(dtype=float, na_value=np.nan)
         finite = x[np.isfinite(x)]
         widest = [finite.min(), finite.max()] if len(finite) else []
         shown = [fmt.value(v, e.key) for v in widest] + ([fmt.MISSING] if len(finite) < len(x)
                                                           else [])
-        # missing and non-finite values are written as blanks (NaN)
-        return e.header, (x * 100 if e.kind == "share_change" else x).tolist(), formats, shown
+        return e.header, x * 100 if e.kind == "share_change" else x, _number_format(e), shown
     raw = df[col].tolist()
     if e.kind in _TEXT_KINDS or e.kind in ("bool", "code"):  # written as shown: format once
         seen: dict = {}
@@ -100,9 +101,10 @@ def _column(df: pd.DataFrame, col: str, row_keys: str | None):
                 except TypeError:
                     pass
                 values.append(w)
-        return e.header, values, formats, [fmt.MISSING if v is None else v for v in values]
+        return e.header, values, _number_format(e), [fmt.MISSING if v is None else v
+                                                     for v in values]
     values = [_cell_value(v, e) for v in raw]
-    return e.header, values, formats, list(fmt.series(df[col], str(col)))
+    return e.header, values, _number_format(e), list(fmt.series(df[col], str(col)))
 
 
 #: Characters XML 1.0 (and so XLSX) cannot hold; dropped from text cells.
@@ -131,40 +133,60 @@ def _write_sheet(wb, formats: _Formats, name: str, df: pd.DataFrame,
                  row_keys: str | None = None) -> None:
     """One table on sheet ``name``: headers in row 1 (frozen, with a filter), its rows below;
     text as text (``@``), numbers with their format, dates as dates; missing and non-finite
-    values stay blank."""
-    ws = wb.add_worksheet(name)
-    text, day = formats("@"), formats("yyyy-mm-dd")
+    values stay blank. Cells are written a column at a time (:class:`ColumnSheet`)."""
+    ws = wb.add_worksheet(name, worksheet_class=ColumnSheet)
+    text = formats("@")
     for j, col in enumerate(df.columns):
-        head, values, number_formats, shown = _column(df, col, row_keys)
-        ws.write_string(0, j, head, formats.header)
-        for i, (v, nf) in enumerate(zip(values, number_formats), 1):
-            t = type(v)  # the common cases first: a float or a string (a sheet has many)
-            if t is float:
-                if math.isfinite(v):
-                    ws.write_number(i, j, v, formats(nf))
-                continue
-            if t is str:
-                if v:
-                    ws.write_string(i, j, _ILLEGAL.sub("", v), text)
-                continue
-            if v is None or isinstance(v, str) and not v:
-                continue
-            if isinstance(v, str):
-                ws.write_string(i, j, _ILLEGAL.sub("", v), text)
-            elif isinstance(v, (bool, np.bool_)):
-                ws.write_boolean(i, j, bool(v))
-            elif isinstance(v, (dt.date, dt.datetime)):
-                ws.write_datetime(i, j, v, day if not isinstance(v, dt.datetime)
-                                  else formats("yyyy-mm-dd h:mm:ss"))
-            elif isinstance(v, (int, float, np.integer, np.floating)):
-                if math.isfinite(v):
-                    ws.write_number(i, j, v, formats(nf))
-            else:
-                ws.write_string(i, j, _ILLEGAL.sub("", str(v)), text)
-        ws.set_column(j, j, min(60, max(display_width(x) for x in [head, *shown]) + 2))
+        head, values, number_format, shown = _column(df, col, row_keys)
+        ws.write_string_column(j, 0, [head], formats.header)
+        if isinstance(values, np.ndarray):  # floats of one format
+            ws.write_number_column(j, 1, values, formats(number_format))
+        elif set(map(type, values)) <= {str, type(None)}:  # texts
+            ws.write_string_column(j, 1, _texts(values), text)
+        else:
+            by_row = number_format if isinstance(number_format, list) else None
+            cells = [_cell(v, formats(number_format if by_row is None else by_row[i]), formats)
+                     for i, v in enumerate(values)]
+            ws.write_column(j, 1, [c[0] for c in cells], [c[1] for c in cells])
+        widths = map(display_width, set(map(str, [head, *shown])))
+        ws.set_column(j, j, min(60, max(widths) + 2))
     ws.freeze_panes(1, 0)
     if len(df.columns) and len(df):
         ws.autofilter(0, 0, len(df), len(df.columns) - 1)
+
+
+def _texts(values: list) -> list:
+    """Text cells as written: control characters XML cannot hold dropped, "" left blank."""
+    clean: dict[str, str] = {}
+    out = []
+    for v in values:
+        if not v:
+            out.append(None)
+            continue
+        try:
+            out.append(clean[v])
+        except KeyError:
+            out.append(clean.setdefault(v, _ILLEGAL.sub("", v)))
+    return out
+
+
+def _cell(v: Any, number_format, formats: _Formats) -> tuple[Any, Any]:
+    """(value, format) of one cell of any kind: text (``@``, control characters dropped),
+    booleans, dates (``yyyy-mm-dd``, with the time if any), numbers with ``number_format``;
+    (None, None) for a blank (missing, "", non-finite); anything else as its text."""
+    if v is None or isinstance(v, str) and not v:
+        return None, None
+    if isinstance(v, str):
+        return _ILLEGAL.sub("", v), formats("@")
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v), None
+    if isinstance(v, dt.datetime):
+        return v, formats("yyyy-mm-dd h:mm:ss")
+    if isinstance(v, dt.date):
+        return v, formats("yyyy-mm-dd")
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return (v, number_format) if math.isfinite(v) else (None, None)
+    return _ILLEGAL.sub("", str(v)), formats("@")
 
 
 def _sheet_names(names: Iterable[str]) -> list[str]:
