@@ -136,4 +136,6 @@ def rows_of(df: pd.DataFrame, col: str, values: Iterable) -> pd.DataFrame:
             if hit == list(range(hit[0], hit[-1] + 1)):
                 start = int(ends[hit[0] - 1]) if hit[0] else 0
                 return df.iloc[start:int(ends[hit[-1]])]
+    if runs is not None:  # several runs (months apart): each run tested once
+        return df[isin_runs(s, wanted)]
     return df[s.isin(list(wanted)).to_numpy(dtype=bool)]

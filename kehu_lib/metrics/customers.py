@@ -63,7 +63,7 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     -------
     DataFrame, one row per license_id, with the columns above (+ customer attributes).
     """
-    df = orders if month is None else orders[orders["month"] == month]
+    df = orders if month is None else rows_of(orders, "month", [month])
     df = df.merge(products[["sku", "wholesale_price", "retail_price", "key_brand"]], on="sku",
                   how="left")
     retail = df["retail_price"]
@@ -372,16 +372,20 @@ def shop_changes(orders: pd.DataFrame, *, month: str, lookback: int = 3) -> pd.D
     p = pd.Period(month, freq="M")
     prev = str(p - 1)
     window = [str(p - i) for i in range(1, lookback + 1)]
-    buying = orders[orders["qty_supplied"] > 0]
-    now = set(buying.loc[buying["month"] == month, "license_id"].unique())
-    had_prev = set(buying.loc[buying["month"] == prev, "license_id"].unique())
-    had_window = set(buying.loc[buying["month"].isin(window), "license_id"].unique())
+
+    def buyers(months: list[str]) -> set:
+        # the months' rows (a slice of a ledger sorted by month), then the shops supplied
+        part = rows_of(orders, "month", months)
+        return set(part.loc[part["qty_supplied"] > 0, "license_id"].unique())
+
+    now, had_prev, had_window = buyers([month]), buyers([prev]), buyers(window)
     stopped = sorted(had_prev - now)
     new = sorted(now - had_window)
     out = pd.DataFrame({"license_id": stopped + new,
                         "change": ["停止订货"] * len(stopped) + ["新增"] * len(new)})
     # the last month with an order, of the listed shops only (a few hundred of 20,000)
-    listed = buying[buying["license_id"].isin(stopped + new)]
+    listed = orders.loc[(orders["qty_supplied"] > 0).to_numpy(dtype=bool)
+                        & isin(orders["license_id"], stopped + new), ["license_id", "month"]]
     last = listed.groupby("license_id")["month"].max()
     out["last_month"] = out["license_id"].map(last).astype("string")
     out["license_id"] = out["license_id"].astype("string")
