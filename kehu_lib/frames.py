@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "isin_runs", "joined", "per_key", "rows_of", "run_values"]
+__all__ = ["isin", "isin_runs", "joined", "pair_lookup", "per_key", "rows_of", "run_values"]
 
 
 def isin(s: pd.Series, values: Iterable) -> np.ndarray:
@@ -118,6 +118,23 @@ def per_key(keys: pd.Series, values_of) -> pd.Series:
     mapped = values_of(distinct)
     codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
     return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)
+
+
+def pair_lookup(df: pd.DataFrame, values: pd.Series) -> pd.Series:
+    """``df.join(values, on=["license_id", "sku"])[values.name]`` for float64 ``values``
+    indexed by unique (license_id, sku) pairs without a missing key (a groupby's result): the
+    pairs matched on integer codes of the rows' shops and SKUs, no row of ``df`` copied."""
+    lic, lic_u = pd.factorize(df["license_id"])
+    sku, sku_u = pd.factorize(df["sku"])
+    n = max(len(sku_u), 1)
+    vl = pd.Index(lic_u).get_indexer(values.index.get_level_values(0))
+    vs = pd.Index(sku_u).get_indexer(values.index.get_level_values(1))
+    ok = (vl >= 0) & (vs >= 0)  # pairs of shops and SKUs that have rows
+    row_key = np.where((lic >= 0) & (sku >= 0), lic.astype("int64") * n + sku, -1)
+    pos = pd.Index(vl[ok].astype("int64") * n + vs[ok]).get_indexer(row_key)
+    found = values.to_numpy(dtype="float64")[ok]
+    out = np.where(pos >= 0, found[np.maximum(pos, 0)] if len(found) else np.nan, np.nan)
+    return pd.Series(out, index=df.index, name=values.name)
 
 
 def rows_of(df: pd.DataFrame, col: str, values: Iterable) -> pd.DataFrame:

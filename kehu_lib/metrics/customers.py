@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
-from ..frames import isin, isin_runs, rows_of
+from ..frames import isin, isin_runs, pair_lookup, per_key, rows_of
 
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
@@ -64,12 +64,24 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     DataFrame, one row per license_id, with the columns above (+ customer attributes).
     """
     df = orders if month is None else rows_of(orders, "month", [month])
-    df = df.merge(products[["sku", "wholesale_price", "retail_price", "key_brand"]], on="sku",
-                  how="left")
+    prices = ["wholesale_price", "retail_price", "key_brand"]
+    if products["sku"].is_unique and not any(c in df.columns for c in prices + ["_obs"]):
+        # the merge's columns looked up per SKU, beside the columns read (a left merge on a
+        # unique key: the same values in the rows' order, without copying the rows)
+        df = df[[c for c in df.columns if c in ("license_id", "sku", "qty_supplied", "amount")]]
+        table = products.set_index("sku")
+        df = df.assign(**{c: per_key(df["sku"], table[c].reindex) for c in prices})
+        joined = True
+    else:
+        df = df.merge(products[["sku", *prices]], on="sku", how="left")
+        joined = False
     retail = df["retail_price"]
     if price_checks is not None and not price_checks.empty:
         obs = price_checks.groupby(["license_id", "sku"])["retail_price"].mean().rename("_obs")
-        df = df.join(obs, on=["license_id", "sku"])
+        if joined and obs.dtype == "float64":
+            df = df.assign(_obs=pair_lookup(df, obs))
+        else:
+            df = df.join(obs, on=["license_id", "sku"])
         retail = df["_obs"].fillna(df["retail_price"])
     q = df["qty_supplied"]
     df = df.assign(_gp=q * (retail - df["wholesale_price"]), _rv=q * retail,
