@@ -114,7 +114,10 @@ def per_key(keys: pd.Series, values_of) -> pd.Series:
     table.set_index(key)[col].reindex)`` is the merged column, in the rows' order."""
     codes, uniques = pd.factorize(keys)
     missing = bool((codes < 0).any())  # only then a missing entry (it may change the dtype)
-    distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
+    if isinstance(keys.dtype, pd.StringDtype) and not missing:
+        distinct = pd.Series(pd.array(uniques, dtype=keys.dtype))  # not one by one in Python
+    else:
+        distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
     mapped = values_of(distinct)
     codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
     return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..config import CARTONS_PER_CASE
 from ..frames import isin, isin_runs, pair_lookup, per_key, rows_of
@@ -388,7 +389,8 @@ def shop_changes(orders: pd.DataFrame, *, month: str, lookback: int = 3) -> pd.D
     def buyers(months: list[str]) -> set:
         # the months' rows (a slice of a ledger sorted by month), then the shops supplied
         part = rows_of(orders, "month", months)
-        return set(part.loc[part["qty_supplied"] > 0, "license_id"].unique())
+        ids = part.loc[part["qty_supplied"] > 0, "license_id"].unique()
+        return set(pa.array(ids).to_pylist() if isinstance(ids.dtype, pd.StringDtype) else ids)
 
     now, had_prev, had_window = buyers([month]), buyers([prev]), buyers(window)
     stopped = sorted(had_prev - now)
