@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import aggregates, config, loaders
+from . import aggregates, config, frames, loaders
 from .metrics import brands, customers, definitions, drivers, market, sales
 
 __all__ = ["DEFAULTS", "load_thresholds", "report_months", "load_inputs", "key_brand_loss", "new_product_status",
@@ -159,9 +159,9 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
     rows = []
     if len(new):
         # the month's active shops and the new SKUs' ledger rows, once for all new products
-        active = orders.loc[(orders["month"] == month) & (orders["qty_supplied"] > 0),
-                            "license_id"].unique()
-        new_orders = orders[orders["sku"].isin(list(new["sku"]))]
+        cur = frames.rows_of(orders, "month", [month])  # a slice of a ledger sorted by month
+        active = cur.loc[cur["qty_supplied"] > 0, "license_id"].unique()
+        new_orders = orders[frames.isin(orders["sku"], list(new["sku"]))]
     for _, prod in new.iterrows():
         launch = pd.Timestamp(prod["launch_date"])
         sku_lines = lines if lines is not None else orders.iloc[0:0]

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "isin_runs", "joined", "per_key", "rows_of", "run_values"]
+__all__ = ["isin", "isin_runs", "joined", "pair_lookup", "per_key", "rows_of", "run_values"]
 
 
 def isin(s: pd.Series, values: Iterable) -> np.ndarray:
@@ -114,10 +114,30 @@ def per_key(keys: pd.Series, values_of) -> pd.Series:
     table.set_index(key)[col].reindex)`` is the merged column, in the rows' order."""
     codes, uniques = pd.factorize(keys)
     missing = bool((codes < 0).any())  # only then a missing entry (it may change the dtype)
-    distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
+    if isinstance(keys.dtype, pd.StringDtype) and not missing:
+        distinct = pd.Series(pd.array(uniques, dtype=keys.dtype))  # not one by one in Python
+    else:
+        distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
     mapped = values_of(distinct)
     codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
     return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)
+
+
+def pair_lookup(df: pd.DataFrame, values: pd.Series) -> pd.Series:
+    """``df.join(values, on=["license_id", "sku"])[values.name]`` for float64 ``values``
+    indexed by unique (license_id, sku) pairs without a missing key (a groupby's result): the
+    pairs matched on integer codes of the rows' shops and SKUs, no row of ``df`` copied."""
+    lic, lic_u = pd.factorize(df["license_id"])
+    sku, sku_u = pd.factorize(df["sku"])
+    n = max(len(sku_u), 1)
+    vl = pd.Index(lic_u).get_indexer(values.index.get_level_values(0))
+    vs = pd.Index(sku_u).get_indexer(values.index.get_level_values(1))
+    ok = (vl >= 0) & (vs >= 0)  # pairs of shops and SKUs that have rows
+    row_key = np.where((lic >= 0) & (sku >= 0), lic.astype("int64") * n + sku, -1)
+    pos = pd.Index(vl[ok].astype("int64") * n + vs[ok]).get_indexer(row_key)
+    found = values.to_numpy(dtype="float64")[ok]
+    out = np.where(pos >= 0, found[np.maximum(pos, 0)] if len(found) else np.nan, np.nan)
+    return pd.Series(out, index=df.index, name=values.name)
 
 
 def rows_of(df: pd.DataFrame, col: str, values: Iterable) -> pd.DataFrame:
@@ -136,4 +156,6 @@ def rows_of(df: pd.DataFrame, col: str, values: Iterable) -> pd.DataFrame:
             if hit == list(range(hit[0], hit[-1] + 1)):
                 start = int(ends[hit[0] - 1]) if hit[0] else 0
                 return df.iloc[start:int(ends[hit[-1]])]
+    if runs is not None:  # several runs (months apart): each run tested once
+        return df[isin_runs(s, wanted)]
     return df[s.isin(list(wanted)).to_numpy(dtype=bool)]

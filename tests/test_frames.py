@@ -228,6 +228,31 @@ def test_per_key_equals_the_left_merge_and_the_per_row_map():
                                        check_exact=True)
 
 
+def test_pair_lookup_is_the_join_on_shop_and_sku():
+    """pair_lookup matches (license_id, sku) pairs on integer codes: the column a left join of
+    a groupby mean on the two keys gives (pairs without rows, rows without a pair, missing
+    keys in the rows, a row index that is not a range)."""
+    from kehu_lib.frames import pair_lookup
+
+    rng = np.random.default_rng(6)
+    shops = [f"1401{i:08d}" for i in range(300)]
+    skus = [f"69{i:04d}" for i in range(12)]
+    rows = pd.DataFrame({"license_id": pd.array(rng.choice(shops, 5_000), dtype="string"),
+                         "sku": pd.array(rng.choice(skus, 5_000), dtype="string"),
+                         "qty": rng.random(5_000)}, index=np.arange(10, 5_010) * 3)
+    rows.loc[rows.index[[5, 90]], "license_id"] = None
+    rows.loc[rows.index[[7, 90, 400]], "sku"] = None
+    checks = pd.DataFrame({"license_id": pd.array(rng.choice(shops + ["1499"], 2_000),
+                                                  dtype="string"),
+                           "sku": pd.array(rng.choice(skus + ["690099"], 2_000), dtype="string"),
+                           "retail_price": rng.integers(100, 900, 2_000) / 10})
+    obs = checks.groupby(["license_id", "sku"])["retail_price"].mean().rename("_obs")
+    want = rows.join(obs, on=["license_id", "sku"])["_obs"]
+    got = pair_lookup(rows, obs)
+    pd.testing.assert_series_equal(got, want, check_exact=True)
+    assert got.notna().sum() > 1_000 and got.isna().any()
+
+
 @pytest.mark.parametrize("order", ["sorted", "shuffled"])
 def test_rows_of_and_isin_runs_are_the_boolean_selection(order):
     from kehu_lib.frames import isin_runs, rows_of

@@ -288,7 +288,10 @@ def new_product_reach(orders: pd.DataFrame, customers: pd.DataFrame, *, sku: str
         df = df.merge(customers[["license_id", by]].rename(columns={by: "group"}),
                       on="license_id", how="left")
     if active is not None:
-        act = pd.DataFrame({"license_id": pd.Series(list(active), dtype="string").unique()})
+        ids = (pd.array(active, dtype="string")  # not one by one in Python
+               if isinstance(getattr(active, "dtype", None), pd.StringDtype)
+               else pd.Series(list(active), dtype="string"))
+        act = pd.DataFrame({"license_id": pd.Series(ids).unique()})
         act = act.assign(group="全部") if by is None else act.merge(
             customers[["license_id", by]].rename(columns={by: "group"}), on="license_id",
             how="left")

@@ -11,9 +11,10 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..config import CARTONS_PER_CASE
-from ..frames import isin, isin_runs, rows_of
+from ..frames import isin, isin_runs, pair_lookup, per_key, rows_of
 
 __all__ = ["active_customers", "shop_indicators", "abc_classes", "class_migration",
            "tier_distribution", "segment_summary", "peer_comparison", "below_peers",
@@ -63,13 +64,25 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     -------
     DataFrame, one row per license_id, with the columns above (+ customer attributes).
     """
-    df = orders if month is None else orders[orders["month"] == month]
-    df = df.merge(products[["sku", "wholesale_price", "retail_price", "key_brand"]], on="sku",
-                  how="left")
+    df = orders if month is None else rows_of(orders, "month", [month])
+    prices = ["wholesale_price", "retail_price", "key_brand"]
+    if products["sku"].is_unique and not any(c in df.columns for c in prices + ["_obs"]):
+        # the merge's columns looked up per SKU, beside the columns read (a left merge on a
+        # unique key: the same values in the rows' order, without copying the rows)
+        df = df[[c for c in df.columns if c in ("license_id", "sku", "qty_supplied", "amount")]]
+        table = products.set_index("sku")
+        df = df.assign(**{c: per_key(df["sku"], table[c].reindex) for c in prices})
+        joined = True
+    else:
+        df = df.merge(products[["sku", *prices]], on="sku", how="left")
+        joined = False
     retail = df["retail_price"]
     if price_checks is not None and not price_checks.empty:
         obs = price_checks.groupby(["license_id", "sku"])["retail_price"].mean().rename("_obs")
-        df = df.join(obs, on=["license_id", "sku"])
+        if joined and obs.dtype == "float64":
+            df = df.assign(_obs=pair_lookup(df, obs))
+        else:
+            df = df.join(obs, on=["license_id", "sku"])
         retail = df["_obs"].fillna(df["retail_price"])
     q = df["qty_supplied"]
     df = df.assign(_gp=q * (retail - df["wholesale_price"]), _rv=q * retail,
@@ -372,16 +385,21 @@ def shop_changes(orders: pd.DataFrame, *, month: str, lookback: int = 3) -> pd.D
     p = pd.Period(month, freq="M")
     prev = str(p - 1)
     window = [str(p - i) for i in range(1, lookback + 1)]
-    buying = orders[orders["qty_supplied"] > 0]
-    now = set(buying.loc[buying["month"] == month, "license_id"].unique())
-    had_prev = set(buying.loc[buying["month"] == prev, "license_id"].unique())
-    had_window = set(buying.loc[buying["month"].isin(window), "license_id"].unique())
+
+    def buyers(months: list[str]) -> set:
+        # the months' rows (a slice of a ledger sorted by month), then the shops supplied
+        part = rows_of(orders, "month", months)
+        ids = part.loc[part["qty_supplied"] > 0, "license_id"].unique()
+        return set(pa.array(ids).to_pylist() if isinstance(ids.dtype, pd.StringDtype) else ids)
+
+    now, had_prev, had_window = buyers([month]), buyers([prev]), buyers(window)
     stopped = sorted(had_prev - now)
     new = sorted(now - had_window)
     out = pd.DataFrame({"license_id": stopped + new,
                         "change": ["停止订货"] * len(stopped) + ["新增"] * len(new)})
     # the last month with an order, of the listed shops only (a few hundred of 20,000)
-    listed = buying[buying["license_id"].isin(stopped + new)]
+    listed = orders.loc[(orders["qty_supplied"] > 0).to_numpy(dtype=bool)
+                        & isin(orders["license_id"], stopped + new), ["license_id", "month"]]
     last = listed.groupby("license_id")["month"].max()
     out["last_month"] = out["license_id"].map(last).astype("string")
     out["license_id"] = out["license_id"].astype("string")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import months_to_year_end
+from ..frames import rows_of
 
 __all__ = ["effective_shops", "weeks_since_launch", "to_year_end_total", "stock_to_sales",
            "repeat_rate", "sku_margins"]
@@ -30,7 +31,8 @@ def effective_shops(orders: pd.DataFrame, *, month: str, by=None):
     (:func:`kehu_lib.metrics.customers.active_customers`), a different figure with a different
     name. Returns an int, or a Series per ``by`` group.
     """
-    od = orders[(orders["month"] == month) & (orders["qty_supplied"] > 0)]
+    od = rows_of(orders, "month", [month])  # a slice of a ledger sorted by month
+    od = od[od["qty_supplied"] > 0]
     if by is None:
         return int(od["license_id"].nunique())
     return od.groupby(by, observed=True)["license_id"].nunique().astype("int64")

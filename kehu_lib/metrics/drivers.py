@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import CARTONS_PER_CASE
+from ..frames import rows_of
 
 __all__ = ["COMPARISONS", "DIMENSIONS", "SHOP_GROUPS", "INDICATORS", "base_month",
            "shop_groups", "decompose", "change_drivers", "explain_change", "flagged_shop_groups"]
@@ -66,11 +67,13 @@ def shop_groups(orders: pd.DataFrame, *, month: str, base: str,
     DataFrame: license_id, shop_group (a code of :data:`SHOP_GROUPS`).
     """
     # only the two columns read, before the row selection (the other columns are not copied)
-    sup = orders[["month", "license_id"]][(orders["qty_supplied"] > 0)
-                                          & orders["month"].isin([month, base])]
-    # distinct shops first (vectorised), then Python sets of the few thousand codes
-    now = set(sup.loc[sup["month"] == month, "license_id"].unique().tolist())
-    before = set(sup.loc[sup["month"] == base, "license_id"].unique().tolist())
+    def supplied(m: str) -> set:
+        # the month's rows (a slice of a ledger sorted by month), then the shops supplied:
+        # distinct shops first (vectorised), then Python sets of the few thousand codes
+        part = rows_of(orders, "month", [m])
+        return set(part.loc[part["qty_supplied"] > 0, "license_id"].unique().tolist())
+
+    now, before = supplied(month), supplied(base)
     kbl = set(key_brand_loss)
     shops = sorted(now | before)
     group = ["key_brand_loss" if s in kbl else "new_shop" if s not in before
@@ -273,7 +276,7 @@ def change_drivers(orders: pd.DataFrame, products: pd.DataFrame | None = None, *
                                                "amount", *DIMENSIONS.values())]
     for c in comparisons:
         # the rows of the two months once per comparison, only the columns decompose reads
-        two = orders.loc[orders["month"].isin([month, base_month(month, c)]), cols]
+        two = rows_of(orders, "month", [month, base_month(month, c)])[cols]
         coded = _Coded(two, month)
         for d in dimensions:
             g = (groups or {}).get(c)

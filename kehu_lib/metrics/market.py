@@ -135,9 +135,9 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
            .merge(cust, on="license_id", how="left"))
     chk[strata] = chk[strata].fillna("未知")
     # only the columns read, before the month's rows are selected
-    od = orders[[c for c in orders.columns
-                 if c in (*keys, "month", "license_id", "sku", "qty_supplied")]]
-    od = od[(od["month"] == month) & (od["qty_supplied"] > 0)]
+    od = frames.rows_of(orders, "month", [month])  # a slice of a ledger sorted by month
+    od = od[[c for c in od.columns if c in (*keys, "month", "license_id", "sku", "qty_supplied")]]
+    od = od[od["qty_supplied"] > 0]
     sales = od.groupby(keys + ["sku"], observed=True)["qty_supplied"].sum().rename("sales")
     carriers = od.drop_duplicates(["license_id", "sku"])
     if cust["license_id"].is_unique and strata not in carriers.columns:

@@ -62,9 +62,18 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
     qty_per_month descending.
     """
     win = _months(month, months)
-    df = lines[lines["month"].isin(win) & (lines["qty_supplied"] > 0)]
-    p = products[["sku", "price_class", "wholesale_price", "retail_price"]]
-    df = df.merge(p, on="sku", how="left")
+    df = frames.rows_of(lines, "month", win)  # a slice of lines sorted by month
+    df = df[df["qty_supplied"] > 0]
+    attrs = ["price_class", "wholesale_price", "retail_price"]
+    if products["sku"].is_unique and not any(c in df.columns for c in attrs + ["_obs"]):
+        # the merge's columns looked up per SKU (a left merge on a unique key: the same values
+        # in the rows' order, without copying the rows)
+        table = products.set_index("sku")
+        df = df.assign(**{c: frames.per_key(df["sku"], table[c].reindex) for c in attrs})
+        joined = True
+    else:
+        df = df.merge(products[["sku", *attrs]], on="sku", how="left")
+        joined = False
     total_amount = (df.groupby("license_id")["amount"].sum() if shop_amount is None
                     else shop_amount)
     hi = df[df["price_class"].isin(list(classes))].copy()
@@ -75,7 +84,10 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
     retail = hi["retail_price"]
     if checks is not None and len(checks):
         obs = checks.groupby(["license_id", "sku"])["retail_price"].mean().rename("_obs")
-        hi = hi.join(obs, on=["license_id", "sku"])
+        if joined and obs.dtype == "float64" and hi.index.is_unique:
+            hi = hi.assign(_obs=frames.pair_lookup(hi, obs))
+        else:
+            hi = hi.join(obs, on=["license_id", "sku"])
         retail = hi["_obs"].fillna(hi["retail_price"])
     hi["_gp"] = hi["qty_supplied"] * (retail - hi["wholesale_price"])
     hi["_rv"] = hi["qty_supplied"] * retail
@@ -105,8 +117,15 @@ def _price_class(orders: pd.DataFrame, products: pd.DataFrame) -> pd.Series:
 
 def _attach(orders: pd.DataFrame, customers: pd.DataFrame, cols) -> pd.DataFrame:
     want = [c for c in cols if c not in orders.columns]
-    return orders.merge(customers[["license_id", *want]], on="license_id", how="left") if want \
-        else orders
+    if not want:
+        return orders
+    if customers["license_id"].is_unique:
+        # the merge's columns, looked up once per shop (a left merge on a unique key: the same
+        # values in the rows' order, without copying the rows)
+        table = customers.set_index("license_id")
+        return orders.assign(**{c: frames.per_key(orders["license_id"], table[c].reindex)
+                                for c in want})
+    return orders.merge(customers[["license_id", *want]], on="license_id", how="left")
 
 
 def route_summary(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame, *,
@@ -126,7 +145,8 @@ def route_summary(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.Da
     from .sales import growth
 
     ly = str(pd.Period(month, freq="M") - 12)
-    od = _attach(orders[orders["month"].isin([month, ly])], customers, ["route_id", "manager_id"])
+    od = _attach(frames.rows_of(orders, "month", [month, ly]), customers,
+                 ["route_id", "manager_id"])
     od = od.assign(_v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
                                                  0.0),
                    _shop=od["license_id"].where(od["qty_supplied"] > 0))
@@ -157,7 +177,7 @@ def route_structure(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.
     -------
     DataFrame: route_id, price_class, volume_cases, share; classes in 一类..五类 order.
     """
-    od = _attach(orders[orders["month"] == month], customers, ["route_id"])
+    od = _attach(frames.rows_of(orders, "month", [month]), customers, ["route_id"])
     od = od.assign(price_class=_price_class(od, products))
     g = od.groupby(["route_id", "price_class"])["qty_supplied"].sum().unstack(fill_value=0.0)
     g = g.reindex(columns=list(PRICE_CLASSES), fill_value=0.0)
@@ -201,7 +221,7 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
         raise ValueError(f"by must be 'urban_rural' or 'district_kind', got {by!r}")
     cur = _months(month, months)
     ly = [str(pd.Period(m, freq="M") - 12) for m in cur]
-    od = orders[orders["month"].isin(cur + ly)]
+    od = frames.rows_of(orders, "month", cur + ly)  # a slice of rows sorted by month
     if by == "urban_rural":
         if "urban_rural" in od.columns or not customers["license_id"].is_unique:
             od = _attach(od, customers, ["urban_rural"])
@@ -211,7 +231,7 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
     else:
         od = od.assign(district_kind=frames.per_key(od["district_code"], lambda codes: codes.map(
             lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown")))
-    od = od.assign(_p=np.where(od["month"].isin(cur), "cur", "ly"),
+    od = od.assign(_p=np.where(frames.isin_runs(od["month"], cur), "cur", "ly"),
                    _v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
                                                  0.0))
     g = od.groupby([by, "_p"])[["qty_supplied", "amount", "_v12"]].sum().unstack("_p")

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..calendar import spring_festival
 from ..config import CARTONS_PER_CASE
+from ..frames import rows_of
 
 __all__ = ["growth", "sales_summary", "headline", "district_comparison", "festival_moved",
            "jan_feb_comparison", "HEADLINE_INDICATORS"]
@@ -155,9 +156,10 @@ def _compare(cur: pd.DataFrame, prev: pd.DataFrame, last: pd.DataFrame,
 
 def _summary_or_empty(orders, products, months, keys) -> pd.DataFrame:
     # only the columns sales_summary reads, before the row selection (no copy of the others)
+    # (a slice of a ledger sorted by month: no row-by-row copy)
     read = ["license_id", "sku", "qty_supplied", "amount", *keys]
-    orders = orders[[c for c in orders.columns if c in read or c == "month"]]
-    part = orders[orders["month"].isin(months)]
+    part = rows_of(orders, "month", months)
+    part = part[[c for c in part.columns if c in read or c == "month"]]
     if part.empty and keys:
         return sales_summary(part, products, by=keys).iloc[0:0]
     if part.empty:

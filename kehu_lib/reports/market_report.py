@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import aggregates, calendar, config, findings
 from ..config import CARTONS_PER_CASE
+from ..frames import rows_of, run_values
 from ..metrics import brands, customers, market, sales
 from ..plan import crossreport
 from ..present import Chart, Table, Text
@@ -47,7 +48,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                                 new_product_months=p["new_product_tracking_months"])
     result = findings.analyse(data, thresholds)
     od, prod, cust, chk = data["orders"], data["products"], data["customers"], data["checks"]
-    cur, last = od[od["month"] == month], od[od["month"] == _months_before(month, 12)]
+    # slices of the ledger (sorted by month)
+    cur, last = rows_of(od, "month", [month]), rows_of(od, "month", [_months_before(month, 12)])
     top_n = p["top_n"]
     r = Report(NOTEBOOK, month, data["place"])
     r.section("data").add(Text(f"{data['place']} {month}：订单{int(cur['lines'].sum()):,}行，"
@@ -123,8 +125,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                  empty=f"近{p['new_product_tracking_months']}个月没有上市的新品。"))
     if len(new):
         launch = new["launch_date"].iloc[0]
-        active = od.loc[(od["month"] >= str(pd.Period(launch, "M")))
-                        & (od["qty_supplied"] > 0), "license_id"].unique()
+        since = str(pd.Period(launch, "M"))
+        span = rows_of(od, "month", [m for m in run_values(od["month"]) if m >= since])
+        active = span.loc[span["qty_supplied"] > 0, "license_id"].unique()
         reach = brands.new_product_reach(data["new_lines"], cust, sku=new["sku"].iloc[0],
                                          launch_date=launch, by="urban_rural",
                                          end_date=pd.Period(month, "M").end_time.normalize(),

@@ -29,7 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from .. import aggregates, config, loaders
+from .. import aggregates, config, frames, loaders
 from .. import store as _store
 from ..config import CARTONS_PER_CASE
 from ..metrics import definitions
@@ -374,7 +374,8 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame,
     lines = loaders.load_orders(where, (cur3[0], month), skus=hi_skus,
                                 columns=["order_date", "month", "license_id", "sku",
                                          "qty_supplied", "amount"], store=store)
-    cur = agg[agg["month"].isin(cur3) & (agg["qty_supplied"] > 0)]
+    cur = frames.rows_of(agg, "month", cur3)  # the aggregate is sorted by month
+    cur = cur[cur["qty_supplied"] > 0]
     shop_amount = cur.groupby("license_id")["amount"].sum()
     hchk = checks[checks["sku"].isin(hi_skus)] if len(checks) else checks
     hi = ma.high_end_by_shop(lines, products, hchk, month=month, shop_amount=shop_amount)
