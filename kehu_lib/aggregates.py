@@ -141,12 +141,14 @@ def ensure_month(month: str, store=None, *, dry_run: bool = False) -> bool:
         if not files:
             return False
         fingerprint = month_fingerprint(month, root)
-        con = _store.connect()
-        try:
-            sql = _lines_source(files, month) + " ORDER BY district_code, license_id, sku"
-            table = con.sql(sql).to_arrow_table()
-        finally:
-            con.close()
+        table = _summed(files, month)
+        if table is None:  # not the store's usual lines: DuckDB sums them
+            con = _store.connect()
+            try:
+                sql = _lines_source(files, month) + " ORDER BY district_code, license_id, sku"
+                table = con.sql(sql).to_arrow_table()
+            finally:
+                con.close()
 
     def _write(tmp: Path) -> None:
         import pyarrow.parquet as pq
@@ -156,6 +158,103 @@ def ensure_month(month: str, store=None, *, dry_run: bool = False) -> bool:
 
     _store.atomic_dir_write(cache_dir(month, root), _write)
     return True
+
+
+#: Largest whole number up to which every sum of float64 values is exact (2**53).
+_EXACT = float(2 ** 53)
+_LINE_TYPES = {"license_id": (pa.string(), pa.large_string()), "sku": (pa.string(), pa.large_string()),
+               **{c: (pa.float64(),) for c in _SUMS}}
+
+
+def _summed(files: Sequence[Path], month: str) -> pa.Table | None:
+    """One month's ledger (the rows of :func:`_lines_source` ordered by district, shop and SKU)
+    summed with NumPy from the order files of each district partition, or None when the lines
+    are not of the kind this gives exactly the same rows for (then DuckDB sums them).
+
+    Each district's shops and SKUs are numbered in the order of their strings (the byte order
+    of DuckDB's ``ORDER BY``), so the (shop, SKU) groups come out sorted from ``np.bincount``;
+    a fifth of DuckDB's CPU, which hashes and sorts the strings. The sums are exact in any
+    order when every quantity and amount is a whole number and their magnitudes sum below
+    2**53 (checked; the store's ledgers hold whole 条 and 元): they are then the same doubles as
+    DuckDB's. Not taken (None): files outside ``district_code=`` folders, columns of other
+    types, missing values, fractional or huge values, a month without lines."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    by_district: dict[str, list[Path]] = {}
+    for f in files:
+        key, _, code = f.parent.name.partition("=")
+        if key != "district_code" or not code.isalnum():
+            return None
+        by_district.setdefault(code, []).append(f)
+    parts = []
+    for code, paths in sorted(by_district.items()):
+        schema = pq.read_schema(paths[0])
+        for p in paths[1:]:
+            if not pq.read_schema(p).equals(schema):
+                return None
+        if any(c not in schema.names or schema.field(c).type not in types
+               for c, types in _LINE_TYPES.items()):
+            return None
+        t = pq.read_table([p.as_posix() for p in paths] if len(paths) > 1 else paths[0],
+                          columns=list(_LINE_TYPES), read_dictionary=["license_id", "sku"],
+                          use_threads=False)
+        if t.num_rows == 0:
+            continue
+        if any(col.null_count for col in t.columns) or any(
+                ch.dictionary.null_count for c in ("license_id", "sku") for ch in t.column(c).chunks):
+            return None
+        sums = {}
+        for c in _SUMS:
+            x = np.concatenate([ch.to_numpy() for ch in t.column(c).chunks])
+            if not (np.all(np.isfinite(x)) and np.array_equal(x, np.trunc(x))
+                    and float(np.abs(x).sum()) < _EXACT):
+                return None
+            sums[c] = x
+        shops, shop = _ranks(t.column("license_id"))
+        skus, sku = _ranks(t.column("sku"))
+        key = shop * len(skus) + sku
+        size = len(shops) * len(skus)
+        if size <= 4 * len(key) + (1 << 20):  # dense: one slot per (shop, SKU)
+            lines = np.bincount(key, minlength=size)
+            groups = np.flatnonzero(lines)
+            lines = lines[groups]
+            totals = {c: np.bincount(key, weights=x, minlength=size)[groups] for c, x in sums.items()}
+        else:
+            groups, inverse = np.unique(key, return_inverse=True)
+            lines = np.bincount(inverse, minlength=len(groups))
+            totals = {c: np.bincount(inverse, weights=x, minlength=len(groups))
+                      for c, x in sums.items()}
+        const = np.zeros(len(groups), dtype=np.int32)
+        parts.append(pa.table({
+            "month": pa.array([month], pa.string()).take(const),
+            "district_code": pa.array([code], pa.string()).take(const),
+            "license_id": shops.take(groups // len(skus)),
+            "sku": skus.take(groups % len(skus)),
+            **{c: pa.array(v, pa.float64()) for c, v in totals.items()},
+            "lines": pa.array(lines.astype(np.int64), pa.int64())}))
+    if not parts:
+        return None
+    return pa.concat_tables(parts)
+
+
+def _ranks(column: pa.ChunkedArray):
+    """(values, codes) of a dictionary-encoded string column: its distinct values sorted
+    (byte order, as a string array), and each row's position among them (int64)."""
+    import numpy as np
+
+    column = column.unify_dictionaries()
+    chunks = column.chunks
+    dictionary = chunks[0].dictionary.cast(pa.string())
+    indices = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in chunks])
+    order = pc.sort_indices(dictionary).to_numpy()
+    ordered = dictionary.take(order)
+    values = ordered.to_numpy(zero_copy_only=False)
+    first = np.ones(len(values), dtype=bool)  # a value's first place (a dictionary may repeat one)
+    first[1:] = values[1:] != values[:-1]
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.cumsum(first) - 1
+    return ordered.filter(pa.array(first)), rank[indices]
 
 
 def ensure_month_aggregates(month: str = "", store=None, *, dry_run: bool = False) -> int:
