@@ -75,7 +75,8 @@ def month_fingerprint(month: str, store=None) -> str:
 
 
 def _lines_source(files: Sequence[Path], month: str,
-                  keys: Sequence[str] = ("license_id", "sku")) -> str:
+                  keys: Sequence[str] = ("license_id", "sku"),
+                  sums: Sequence[str] = _SUMS) -> str:
     """SQL of one month's ledger summed from its order-line files.
 
     One GROUP BY per district partition (``district_code=…`` folder), its code a constant, the
@@ -89,12 +90,15 @@ def _lines_source(files: Sequence[Path], month: str,
     each (district, SKU), without building the ~470,000 shop × SKU groups of a city month first
     (a twentieth of the CPU). Quantities and amounts are whole 条 and 元 in the store's ledgers,
     so the sums are the same in either order (a fractional amount may differ in its last bit,
-    as between DuckDB's thread counts)."""
+    as between DuckDB's thread counts).
+
+    ``sums``: the columns of ``qty_ordered, qty_supplied, amount`` summed (default all; the
+    others are absent from the rows): a query reading fewer sums reads fewer columns."""
     keys = [k for k in ("license_id", "sku") if k in keys]
     if not keys:
         raise ValueError("the lines are grouped on license_id, sku or both")
     cols = ", ".join(keys)
-    sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in _SUMS)
+    sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in _SUMS if c in sums)
     by_district: dict[str, list[Path]] = {}
     for f in files:
         key, _, code = f.parent.name.partition("=")
@@ -273,13 +277,16 @@ ensure_month_aggregates.precompute_after = ()
 
 
 def _ledger_sql(month_list: Sequence[str], root: Path,
-                keys: Sequence[str] = ("license_id", "sku")) -> str | None:
+                keys: Sequence[str] = ("license_id", "sku"),
+                sums: Sequence[str] = _SUMS) -> str | None:
     """SQL of the ledger of ``month_list``: the cache where current, else summed from lines.
 
     ``keys``: the columns of ``license_id, sku`` the query reads (see :func:`_lines_source`):
-    a month summed from its lines is grouped on them only, and every part has only them."""
+    a month summed from its lines is grouped on them only, and every part has only them;
+    ``sums`` likewise the sums it reads."""
     keys = [k for k in ("license_id", "sku") if k in keys]
-    cols = ", ".join(["month", "district_code", *keys, *_SUMS, "lines"])
+    sums = [c for c in _SUMS if c in sums]
+    cols = ", ".join(["month", "district_code", *keys, *sums, "lines"])
     parts = []
     for m in month_list:
         cached = _current(m, root)
@@ -288,7 +295,7 @@ def _ledger_sql(month_list: Sequence[str], root: Path,
             continue
         files = _order_files(m, root)
         if files:
-            parts.append(_lines_source(files, m, keys))
+            parts.append(_lines_source(files, m, keys, sums))
     return " UNION ALL ".join(parts) if parts else None
 
 
@@ -468,10 +475,11 @@ def shop_month(district=None, months=None, *, store=None) -> pd.DataFrame:
                     lines=True)
 
 
-def district_sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+def district_sku_month(district=None, months=None, *, store=None,
+                       sums: Sequence[str] = _SUMS) -> pd.DataFrame:
     """Sums per district, SKU and month (the forecasts' series): month, district_code, sku,
-    qty_ordered, qty_supplied, amount."""
-    return _grouped(["month", "district_code", "sku"], district, months, store)
+    qty_ordered, qty_supplied, amount (``sums``: only these of the three, in that order)."""
+    return _grouped(["month", "district_code", "sku"], district, months, store, sums=sums)
 
 
 def district_month(district=None, months=None, *, store=None) -> pd.DataFrame:
@@ -481,21 +489,23 @@ def district_month(district=None, months=None, *, store=None) -> pd.DataFrame:
 
 
 def _grouped(keys: list[str], district, months, store, active: bool = False,
-             lines: bool = False) -> pd.DataFrame:
+             lines: bool = False, sums: Sequence[str] = _SUMS) -> pd.DataFrame:
     root = _root(store)
     with _store.read_lock(root):
         # the lines of a month without a cache are grouped only as finely as the sums need
         line_keys = [k for k in ("license_id", "sku") if k in keys
                      or (k == "license_id" and active)] or ["sku"]
-        source = _ledger_sql(_months(months, root), root, line_keys)
+        sums = [c for c in _SUMS if c in sums]  # and only the sums asked are read
+        read = [c for c in _SUMS if c in sums or (c == "qty_supplied" and active)]
+        source = _ledger_sql(_months(months, root), root, line_keys, read)
         if source is None:
-            cols = (keys + list(_SUMS) + (["active_shops"] if active else [])
+            cols = (keys + sums + (["active_shops"] if active else [])
                     + (["lines"] if lines else []))
             return pd.DataFrame({c: pd.Series(dtype="string" if c in keys else "int64"
                                               if c in ("lines", "active_shops") else "float64")
                                  for c in cols})
         conds, params = _filters(district, None)
-        sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in _SUMS)
+        sums = ", ".join(f"SUM({c})::DOUBLE AS {c}" for c in sums)
         extra = (", COUNT(DISTINCT license_id) FILTER (WHERE qty_supplied > 0)::BIGINT "
                  "AS active_shops") if active else ""
         extra += ", SUM(lines)::BIGINT AS lines" if lines else ""
