@@ -14,7 +14,8 @@ store, and only the monthly ledger reaches pandas:
   from the ledger inside DuckDB without loading it.
 
 The monthly ledger of each month is cached in ``<store>/derived/orders_monthly/month=YYYY-MM/``
-(``part-0.parquet`` and ``fingerprint.txt``, written atomically like the forecast cache): the
+(``part-0.parquet`` and ``fingerprint.txt``, written atomically like the forecast cache; summed
+with NumPy from each district's files, DuckDB's GROUP BY the fallback, see :func:`_summed`): the
 fingerprint hashes this module's code and the month's order files (path, size, modification
 time), so a re-ingested month is re-aggregated and an unchanged one never is. The batch's
 precompute (:func:`ensure_month_aggregates`, ``params/defaults.yaml``) brings the report month
