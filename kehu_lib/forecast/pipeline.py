@@ -85,8 +85,8 @@ def monthly_volume(month: str, *, store=None) -> pd.DataFrame:
     months = [m for m in available_months(store=store) if m <= end]
     if not months:
         raise ValueError(f"no order data up to {end} in the store")
-    g = district_sku_month(None, (months[0], end), store=store)[
-        ["month", "district_code", "sku", "qty_ordered", "qty_supplied"]]
+    g = district_sku_month(None, (months[0], end), store=store,
+                           sums=("qty_ordered", "qty_supplied"))  # not the amounts
     prod = load_products(store=store, columns=["sku", "brand", "name", "price_class", "key_brand"])
     g = g.merge(prod, on="sku", how="left", validate="many_to_one")
     g["district"] = g["district_code"].map({d.code: d.name for d in config.DISTRICTS})

@@ -26,8 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
+from scipy import special
 
 from .survey import require_columns, score_answers
 
@@ -62,8 +61,39 @@ def minimum_detectable_change(se, *, alpha: float = 0.05, power: float = 0.8):
     MDC = (z_{1-alpha/2} + z_{power})·SE of the difference (two-sided normal approximation), in
     the unit of the scores (points on 0-100).
     """
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = _norm_ppf(1 - alpha / 2) + _norm_ppf(power)
     return z * np.asarray(se, dtype=float)
+
+
+# The t and normal distribution functions as ``scipy.stats.t.ppf`` / ``t.sf`` / ``norm.ppf``
+# compute them (the same ``scipy.special`` functions on the arguments they accept, NaN on the
+# others: the same doubles), without importing ``scipy.stats`` (a second of CPU per process).
+
+def _norm_ppf(q: float) -> float:
+    """``scipy.stats.norm.ppf(q)`` of a probability 0 < q < 1."""
+    if not 0 < q < 1:
+        raise ValueError(f"a quantile's probability lies in (0, 1), got {q!r}")
+    return float(special.ndtri(q))
+
+
+def _t_ppf(q: float, df) -> np.ndarray:
+    """``scipy.stats.t.ppf(q, df)`` of a probability 0 < q < 1: NaN where ``df`` <= 0 or NaN."""
+    if not 0 < q < 1:
+        raise ValueError(f"a quantile's probability lies in (0, 1), got {q!r}")
+    df = np.asarray(df, dtype=float)
+    out = np.full(df.shape, np.nan)
+    ok = df > 0
+    out[ok] = special.stdtrit(df[ok], q)
+    return out
+
+
+def _t_sf(x, df) -> np.ndarray:
+    """``scipy.stats.t.sf(x, df)``: NaN where ``df`` <= 0 or NaN, or ``x`` is NaN."""
+    x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
+    out = np.full(x.shape, np.nan)
+    ok = (df > 0) & ~np.isnan(x)
+    out[ok] = special.stdtr(df[ok], -x[ok])
+    return out
 
 
 def _scored(data: pd.DataFrame, *, keys: list[str], items=None, score_map=None) -> pd.DataFrame:
@@ -211,12 +241,12 @@ def _t_statistics(out: pd.DataFrame, *, se, t, dfree, ok, level: float, power: f
     t statistic with ``dfree`` degrees of freedom: CI = diff ∓ t(1-(1-level)/2, df)·se,
     p two-sided; cells where ``ok`` is False stay NaN."""
     dfree = dfree.where(ok, 1.0)
-    tcrit = stats.t.ppf(1 - (1 - level) / 2, dfree)
+    tcrit = _t_ppf(1 - (1 - level) / 2, dfree)
     out["se"] = se.where(ok)
     out["ci_low"] = (out["diff"] - tcrit * se).where(ok)
     out["ci_high"] = (out["diff"] + tcrit * se).where(ok)
     out["t"] = t.where(ok)
-    out["p_value"] = pd.Series(2 * stats.t.sf(np.abs(t.where(ok, 0.0)), dfree),
+    out["p_value"] = pd.Series(2 * _t_sf(np.abs(t.where(ok, 0.0)), dfree),
                                index=out.index).where(ok)
     out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
                            index=out.index).where(ok)
@@ -259,8 +289,10 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         st.loc[keys_w, "p_value"] = list(pw.values())
         st.loc[keys_w, "t"] = np.nan
         st.loc[keys_w, "_no_var"] = False
-    st.loc[use_w & (st["n_nonzero"] == 0), ["p_value", "t"]] = np.nan
-    st.loc[use_w & (st["n_nonzero"] == 0), "_no_var"] = True  # every informant answered alike
+    alike = (use_w & (st["n_nonzero"] == 0)).to_numpy()  # every informant answered alike
+    st["p_value"] = st["p_value"].mask(alike)
+    st["t"] = st["t"].mask(alike)
+    st["_no_var"] = st["_no_var"].mask(alike, True)
     st["n_only_cur"] = shops_cur.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
     st["n_only_base"] = shops_base.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
     # cells with answers but no pair at all
@@ -279,12 +311,57 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
 def _signed_rank_p(d: np.ndarray) -> float:
     """Two-sided p of the Wilcoxon signed-rank test, chosen as R ``wilcox.test(paired=TRUE)``:
     the exact distribution for fewer than 50 pairs without zero or tied differences, else the
-    normal approximation with tie and continuity correction (zero differences dropped)."""
-    nz = d[d != 0]
+    normal approximation with tie and continuity correction (zero differences dropped).
+
+    The p-value of ``scipy.stats.wilcoxon(nz, method="exact" if exact else "asymptotic",
+    correction=not exact)`` (the same double, tested), computed here without importing
+    ``scipy.stats`` (a second of CPU per process): the rank sums, tie counts and exact
+    probabilities are whole numbers or multiples of 2**-n, exact in any summation order, and
+    the rest is scipy's arithmetic step by step."""
+    nz = np.asarray(d[d != 0], dtype=np.float64)
     exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
-    res = stats.wilcoxon(nz, method="exact" if exact else "asymptotic",
-                         correction=not exact)
-    return float(res.pvalue)
+    n = len(nz)
+    if n == 0:
+        return float("nan")
+    # average ranks of |nz| and the size of each group of ties
+    a = np.abs(nz)
+    order = np.argsort(a, kind="stable")
+    y = a[order]
+    first = np.concatenate([[True], y[:-1] != y[1:]])
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, n))
+    ranks_sorted = np.repeat((starts + 1).astype(np.float64) + (counts.astype(np.float64) - 1) / 2,
+                             counts)
+    ranks = np.empty(n)
+    ranks[order] = ranks_sorted
+    r_plus = np.sum((nz > 0).astype(np.float64) * ranks)
+    if exact:  # scipy.stats._wilcoxon.WilcoxonDistribution, two-sided
+        pmf = np.ones(1, dtype=np.float64)
+        for k in range(1, n + 1):
+            prev = pmf
+            pmf = np.zeros(k * (k + 1) // 2 + 1, dtype=np.float64)
+            m = len(prev)
+            pmf[:m] = prev * 0.5
+            pmf[-m:] += prev * 0.5
+        mean = n * (n + 1) / 4
+
+        def cdf(k: int) -> float:
+            return pmf[:k + 1].sum() if k <= mean else 1 - pmf[k + 1:].sum()
+
+        def sf(k: int) -> float:
+            return pmf[k:].sum() if k <= mean else 1 - pmf[:k].sum()
+
+        p = 2 * np.minimum(sf(int(np.floor(r_plus))), cdf(int(np.ceil(r_plus))))
+        return float(np.clip(p, 0, 1))
+    count = np.float64(n)
+    mn = count * (count + 1.) * 0.25
+    se = count * (count + 1.) * (2. * count + 1.)
+    t = counts.astype(np.float64)
+    tie_correct = np.sum(t**3 - t)
+    se = np.sqrt((se - tie_correct / 2) / 24)
+    z = (r_plus - mn) / se
+    z = z - np.sign(z) * 0.5 / se  # continuity correction
+    return float(2 * special.ndtr(-np.abs(z)))
 
 
 def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_suppress: int
@@ -296,12 +373,15 @@ def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_
     n_pairs = pr["n_pairs"].fillna(0).astype(int)
     welch_n = out["_n_test"]
     fallback = (n_pairs < min_n_suppress) & (welch_n >= min_n_suppress)
-    use = ~fallback
+    use = (~fallback).to_numpy()  # whole columns, not .loc on the key index (slow)
     for c in _STATS:
-        out.loc[use, c] = pr.loc[use, c].astype(float)
-    out.loc[use, "test"] = np.where(pr.loc[use, "p_value"].notna(), pr.loc[use, "test"], "")
-    out.loc[use, "_n_test"] = n_pairs[use].astype(float)
-    out.loc[use, "_no_var"] = pr.loc[use, "_no_var"].fillna(False).astype(bool)
+        out[c] = np.where(use, pr[c].to_numpy(dtype=float), out[c].to_numpy(dtype=float))
+    out["test"] = out["test"].mask(use, np.where(pr["p_value"].notna().to_numpy(),
+                                                 pr["test"].to_numpy(dtype=object), ""))
+    out["_n_test"] = np.where(use, n_pairs.to_numpy(dtype=float),
+                              out["_n_test"].to_numpy(dtype=float))
+    out["_no_var"] = np.where(use, pr["_no_var"].fillna(False).astype(bool).to_numpy(),
+                              out["_no_var"].to_numpy(dtype=bool))
     out["n_pairs"] = n_pairs.astype("Int64")
     out["n_only_cur"] = pr["n_only_cur"].fillna(0).astype("Int64")
     out["n_only_base"] = pr["n_only_base"].fillna(0).astype("Int64")
@@ -321,8 +401,10 @@ def _finish(out: pd.DataFrame, *, min_n_flag: int, min_n_suppress: int) -> pd.Da
     out["n_flag"] = sample_flag(n_test, min_n_flag=min_n_flag, min_n_suppress=min_n_suppress)
     out["suppressed"] = (n_test < min_n_suppress).to_numpy()
     blank = ["mean_cur", "mean_base", "diff_all"] + _STATS
-    out.loc[out["suppressed"], blank] = np.nan
-    out.loc[out["suppressed"], "test"] = ""
+    suppressed = out["suppressed"].to_numpy()
+    for c in blank:
+        out[c] = out[c].mask(suppressed)
+    out["test"] = out["test"].mask(suppressed, "")
     for c in ("n_cur", "n_base"):
         out[c] = out[c].fillna(0).astype(int)
     return out
@@ -344,6 +426,8 @@ def _adjust(p: np.ndarray, method: str, alpha: float) -> np.ndarray:
         out = np.empty(m)
         out[order] = np.minimum(adj, 1.0)
         return out
+    from statsmodels.stats.multitest import multipletests  # imports scipy.stats
+
     return multipletests(p, alpha=alpha, method=method)[1]
 
 
