@@ -47,7 +47,8 @@ def own_flagged_states(plan: Mapping[str, Any], shared: set | None = None) -> pd
     if shared is None:
         shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
     own = st[st["flagged"]]
-    return own[[k not in shared for k in zip(own["license_id"], own["indicator"])]]
+    return own[[k not in shared for k in zip(own["license_id"].tolist(),
+                                             own["indicator"].tolist())]]
 
 
 def manager_view(plan: Mapping[str, Any], manager_id: str, *,
