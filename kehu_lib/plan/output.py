@@ -11,12 +11,14 @@ import html
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..exports import mask_license
 from ..frames import isin
 
-__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view", "manager_views", "manager_sheet", "targets_sheet",
+__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view",
+           "manager_views", "manager_sheet", "targets_sheet",
            "page_name", "write_manager_plans", "district_manager_pages", "masked", "effect_chart"]
 
 #: The manager's week list (周工作安排): glossary keys of its columns, in order (the Chinese
@@ -93,12 +95,10 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
     return w[list(SHEET_COLUMNS)].reset_index(drop=True)
 
 
-def _by_severity(severity) -> "np.ndarray":
+def _by_severity(severity: np.ndarray) -> np.ndarray:
     """Positions of ``severity`` (a float array) in the order of ``sort_values('severity',
     ascending=False)`` (quicksort; missing last): the same order, ties included, as sorting a
     frame of these rows by its severity."""
-    import numpy as np
-
     mask = np.isnan(severity)
     idx = np.arange(len(severity))
     non_nan_idx = idx[~mask][::-1]
@@ -113,8 +113,6 @@ def _week_frame(plan: Mapping[str, Any], own_states: pd.DataFrame,
     order of sorting his rows alone), with the problem in words, strategy names, carry-over,
     date and each manager's ``details`` (his shops' own flagged states in the order of sorting
     those states alone by severity). Returns the frame and manager id -> its positions."""
-    import numpy as np
-
     from ..present import plan_text
 
     w = plan["week_plan"].sort_values(["weekday", "visit_order"])
@@ -307,8 +305,6 @@ def _page_html(plan, manager_id: str, shops: int, days, used, district: str, tar
 def _pages(plan, managers, w: pd.DataFrame, rows: dict, back: str = "") -> dict[str, str]:
     """:func:`_page` of each manager with a shop in the week frame ``w`` (:func:`_week_frame`,
     ``rows``: his positions), every table row and the district note written once."""
-    import numpy as np
-
     from ..present import plan_text
 
     view = w[list(SHEET_COLUMNS)]
