@@ -224,25 +224,3 @@ def test_shop_changes_equals_the_reference_on_the_sample(small_store):
                             "last_month": pd.Series([last[i] for i in ids], dtype="string")})
         assert len(ref) > 0
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
-
-
-def test_products_taken_by_sku_equal_the_merge():
-    """shop_indicators takes the products' columns by the rows' SKU codes: the left merge's
-    frame, an unknown or missing SKU included (no product), and the merge itself when the
-    products' SKUs are not unique."""
-    from kehu_lib.metrics.customers import _with_products
-
-    prod = pd.DataFrame({"sku": pd.array(["A", "B", "C"], dtype="string"),
-                         "wholesale_price": [10.0, 20.0, 30.0],
-                         "retail_price": [12.0, np.nan, 33.0],
-                         "key_brand": pd.array([True, False, None], dtype="boolean")})
-    rows = pd.DataFrame({"license_id": pd.array(list("pqrstu"), dtype="string"),
-                         "sku": pd.array(["B", "A", "Z", None, "B", "C"], dtype="string"),
-                         "qty_supplied": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]},
-                        index=[5, 3, 9, 1, 0, 2])
-    for part in (rows, rows.iloc[1:4], rows.iloc[0:0]):
-        pd.testing.assert_frame_equal(_with_products(part, prod),
-                                      part.merge(prod, on="sku", how="left"), check_exact=True)
-    twice = pd.concat([prod, prod.iloc[[0]]], ignore_index=True)
-    pd.testing.assert_frame_equal(_with_products(rows, twice),
-                                  rows.merge(twice, on="sku", how="left"), check_exact=True)

@@ -64,7 +64,8 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     DataFrame, one row per license_id, with the columns above (+ customer attributes).
     """
     df = orders if month is None else orders[orders["month"] == month]
-    df = _with_products(df, products[["sku", "wholesale_price", "retail_price", "key_brand"]])
+    df = df.merge(products[["sku", "wholesale_price", "retail_price", "key_brand"]], on="sku",
+                  how="left")
     retail = df["retail_price"]
     if price_checks is not None and not price_checks.empty:
         obs = price_checks.groupby(["license_id", "sku"])["retail_price"].mean().rename("_obs")
@@ -89,25 +90,6 @@ def shop_indicators(orders: pd.DataFrame, products: pd.DataFrame,
     out["value_per_carton"] = out["amount"] / out["volume"].where(out["volume"] > 0)
     out["margin"] = out["gross_profit"] / out["retail_value"].where(out["retail_value"] > 0)
     return out.sort_values("license_id", ignore_index=True)
-
-
-def _with_products(df: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """``df.merge(products, on="sku", how="left")``: the products' columns beside each row
-    (missing for an unknown SKU), taken by the rows' SKU codes (a few dozen SKUs) instead of a
-    merge factorizing the city's rows against them. The merge itself when the products' SKUs
-    are not unique or missing, or a column name is taken."""
-    cols = [c for c in products.columns if c != "sku"]
-    sku = products["sku"]
-    if (not len(df) or sku.isna().any() or not sku.is_unique
-            or any(c in df.columns for c in cols)):
-        return df.merge(products, on="sku", how="left")
-    codes, uniques = pd.factorize(df["sku"])
-    at = pd.Index(sku).get_indexer(uniques)[codes] if len(uniques) else codes
-    at = np.where(codes < 0, -1, at)  # a missing SKU: no product
-    out = df.reset_index(drop=True)
-    for c in cols:
-        out[c] = products[c].array.take(at, allow_fill=True)
-    return out
 
 
 def abc_classes(shops: pd.DataFrame, *, value: str = "amount", method: str = "cumulative",
