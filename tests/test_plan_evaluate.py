@@ -209,6 +209,11 @@ def test_district_verdicts_are_one_family_for_the_month(evaluation):
         m = one.merge(own, on="code", suffixes=("", "_own"))
         assert len(m) == len(one) == len(own)
         assert np.allclose(m["estimate"], m["estimate_own"], equal_nan=True)
+        # one panel cut per district: the very numbers of the district's own evaluation
+        for c in ("n_treated", "n_control", "treated_change", "control_change", "estimate",
+                  "se", "ci_low", "ci_high", "p_value"):
+            assert np.array_equal(m[c].to_numpy(float), m[f"{c}_own"].to_numpy(float),
+                                  equal_nan=True), c
         judged = m["p_holm_own"].notna()  # NaN: fewer than min_treated shops, not tested
         assert m.loc[judged, "p_holm"].notna().all()
         # a larger family is stricter

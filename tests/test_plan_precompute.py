@@ -141,6 +141,20 @@ def test_key_brand_change_equals_the_row_level_groupby(full, month):
                                                                   **kw), check_exact=True)
 
 
+def test_key_brand_change_sums_of_fractions_and_missing_quantities(full):
+    """Whole 条 are summed by bincount (exact), a fractional quantity by the groupby (its
+    compensated sum); a missing quantity counts 0 on both ways: the row-level groupby's result."""
+    od, prod = full["orders"], full["products"]
+    rng = np.random.default_rng(5)
+    fractional = od.assign(qty_supplied=od["qty_supplied"] * 1.37 + rng.random(len(od)) / 3)
+    missing = od.assign(qty_supplied=od["qty_supplied"].where(rng.random(len(od)) > 0.05))
+    assert missing["qty_supplied"].isna().any()
+    for orders in (fractional, missing):
+        pd.testing.assert_frame_equal(
+            cm.key_brand_change(orders, prod, month=MONTH),
+            _key_brand_change_reference(orders, prod, month=MONTH), check_exact=True)
+
+
 def test_manager_targets_equal_the_row_level_sums(full):
     """Summed per shop first, then per manager: the former merge of every order row."""
     od, prod, cust = full["orders"], full["products"], full["customers"]

@@ -245,3 +245,38 @@ def test_manager_page_table_matches_the_former_row_by_row_rendering(small_store)
     assert n > 50
     empty = output.manager_view(plan, managers[0]).iloc[0:0]
     assert output._table(empty) == former(empty)
+
+
+def test_manager_views_pages_and_sheets_made_at_once_match_the_per_manager_ones(small_store):
+    """write_manager_plans makes every manager's view, page and sheet from the week plan at once
+    (manager_views, _pages, one sheet frame cut per manager): the same frames and HTML as the
+    per-manager functions, for the city (every manager) and a district, including a manager
+    without a shop in the week plan (targets only)."""
+    from kehu_lib.plan import data, monthly, output
+
+    inputs = data.load_inputs("2026-10", store=small_store)
+    checked = 0
+    for district in (None, "小店区"):
+        plan = monthly.build(inputs, district=district, store=small_store)
+        # a manager with a target but no key shop: the per-manager path
+        targets = pd.concat([plan["targets"], plan["targets"].iloc[[0]].assign(
+            manager_id="KM_NONE")], ignore_index=True)
+        plan = {**plan, "targets": targets}
+        managers = sorted(set(plan["key_shops"]["manager_id"]) | set(targets["manager_id"]))
+        own = output.own_flagged_states(plan)
+        carried = set(plan["carry_over"]["license_id"])
+        views = output.manager_views(plan, managers, own_states=own, carried=carried)
+        w, rows = output._week_frame(plan, own, carried)
+        sheet = output._sheet_of(w[list(output.SHEET_COLUMNS)])
+        pages = output._pages(plan, managers, w, rows, back="../x.html")
+        assert "KM_NONE" not in rows and views["KM_NONE"].empty
+        for m in managers:
+            view = output.manager_view(plan, m)
+            pd.testing.assert_frame_equal(views[m], view, check_exact=True)
+            if m in rows:
+                pd.testing.assert_frame_equal(sheet.iloc[rows[m]].reset_index(drop=True),
+                                              output.manager_sheet(plan, m, view=view),
+                                              check_exact=True)
+                assert pages[m] == output._page(plan, m, view, "../x.html")
+                checked += len(view)
+    assert checked > 50

@@ -213,37 +213,71 @@ def evaluate_strategies(given: pd.DataFrame, values_pre: pd.DataFrame,
     control_change, estimate, se, ci_low, ci_high, p_value, p_holm, effect_found, verdict_code,
     verdict.
     """
-    cols = EVALUATION_COLUMNS
+    judged = _judged(library, exclude)
+    return _evaluate(judged, _panel(values_pre, values_post, judged), _shops_of(given),
+                     alpha=alpha, min_treated=min_treated, covariates=covariates)
+
+
+def _judged(library, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """The library's strategies judged: with an ``evaluate_on`` indicator, not routine nor in
+    ``exclude``."""
     lib = library.strategies
-    judged = lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
-    rows = []
-    # one panel for every outcome (the shops present in both months, as outcome_panel's),
-    # as arrays: each strategy then only selects its districts and treated shops
+    return lib[lib["evaluate_on"].notna() & ~lib["routine"] & ~lib["code"].isin(exclude)]
+
+
+def _panel(values_pre: pd.DataFrame, values_post: pd.DataFrame, judged: pd.DataFrame, *,
+           post_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """One panel for every outcome of ``judged`` (the shops present in both months, as
+    outcome_panel's): ``pre:<outcome>``, ``post:<outcome>`` beside the shop's license_id,
+    district_code, manager_id and tier_band (of ``values_pre``); ``post_columns`` of
+    ``values_post`` as ``post:<column>``."""
     outcomes = list(dict.fromkeys(judged["evaluate_on"]))
     keep = ["license_id", "district_code", "manager_id", "tier_band"]
-    panel = values_pre[keep + outcomes].rename(columns={o: f"pre:{o}" for o in outcomes}).merge(
-        values_post[["license_id", *outcomes]].rename(columns={o: f"post:{o}" for o in outcomes}),
+    post = [*post_columns, *outcomes]
+    return values_pre[keep + outcomes].rename(columns={o: f"pre:{o}" for o in outcomes}).merge(
+        values_post[["license_id", *post]].rename(columns={o: f"post:{o}" for o in post}),
         on="license_id", how="inner")
-    lic, district = panel["license_id"], panel["district_code"]
+
+
+def _shops_of(given: pd.DataFrame) -> dict:
+    """Strategy code -> the set of shops given it (the license_ids of its rows of ``given``)."""
+    out: dict = {}
+    for c, lic in zip(given["code"].tolist(), given["license_id"].tolist()):
+        out.setdefault(c, set()).add(lic)
+    return out
+
+
+def _evaluate(judged: pd.DataFrame, panel: pd.DataFrame, shops_of: dict, *, alpha: float,
+              min_treated: int, covariates: Sequence[str]) -> pd.DataFrame:
+    """:func:`evaluate_strategies` of the strategies ``judged`` on ``panel`` (:func:`_panel`),
+    ``shops_of``: strategy code -> the shops given it (:func:`_shops_of`)."""
+    cols = EVALUATION_COLUMNS
+    rows = []
+    # the panel as arrays: each strategy then only selects its districts and treated shops
+    outcomes = list(dict.fromkeys(judged["evaluate_on"]))
+    lic = panel["license_id"]
+    district, _ = pd.factorize(panel["district_code"])
     labels = {c: panel[c].astype(str).to_numpy(dtype=object) for c in covariates}
     change = {}
     for o in outcomes:
         pre = panel[f"pre:{o}"].to_numpy(dtype="float64", na_value=np.nan)
         post = panel[f"post:{o}"].to_numpy(dtype="float64", na_value=np.nan)
         change[o] = (post - pre, ~np.isnan(pre) & ~np.isnan(post))
-    for _, s in judged.iterrows():
-        shops = set(given.loc[given["code"] == s["code"], "license_id"])
+    for code, name, o in zip(judged["code"].tolist(), judged["name"].tolist(),
+                             judged["evaluate_on"].tolist()):
+        shops = shops_of.get(code, set())
         if not shops:
             continue
-        o = s["evaluate_on"]
         treated = np.asarray(isin(lic, shops), dtype=bool)
         # the control shops: the other shops of the treated shops' districts
-        rows_in = district.isin(set(district[treated])).to_numpy(dtype=bool)
+        rows_in = (np.isin(district, np.unique(district[treated])) if (district >= 0).all()
+                   else panel["district_code"].isin(set(panel["district_code"][treated]))
+                   .to_numpy(dtype=bool))
         d, ok = change[o]
         sel = rows_in & ok
         r = did_arrays(d[sel], treated[sel], [labels[c][sel] for c in covariates])
         zh, unit = outcome_label(o)
-        rows.append({"code": s["code"], "name": s["name"], "outcome_zh": zh, "unit": unit,
+        rows.append({"code": code, "name": name, "outcome_zh": zh, "unit": unit,
                      "outcome": o, **r})
     if not rows:
         return pd.DataFrame(columns=cols)
@@ -285,12 +319,17 @@ def evaluate_by_district(given: pd.DataFrame, values_pre: pd.DataFrame,
     district_code, then as there.
     """
     parts = []
+    # one panel and one pass over the strategies given, cut per district: a district's panel
+    # is the shops of the district in both months (the rows of its own merge, in its order)
+    judged = _judged(library, exclude)
+    panel = _panel(values_pre, values_post, judged, post_columns=["district_code"])
+    at = panel.groupby([panel["district_code"], panel["post:district_code"]],
+                       sort=False).indices
+    given_at = given.reset_index(drop=True).groupby("district_code", sort=False).indices
     for code in sorted(given["district_code"].dropna().unique()):
-        ev = evaluate_strategies(
-            given[given["district_code"] == code],
-            values_pre[values_pre["district_code"] == code],
-            values_post[values_post["district_code"] == code], library, alpha=alpha,
-            min_treated=min_treated, covariates=(), exclude=exclude)
+        rows = at.get((code, code), np.empty(0, dtype="int64"))
+        ev = _evaluate(judged, panel.iloc[rows], _shops_of(given.iloc[given_at[code]]),
+                       alpha=alpha, min_treated=min_treated, covariates=())
         if len(ev):
             parts.append(ev.assign(district_code=code))
     if not parts:

@@ -65,7 +65,12 @@ def build_month(month: str, district: str | None = None, *,
     are read here. Same result as ``build(load_inputs(month), ...)``.
     """
     t = {**load_thresholds(), **(thresholds or {})}
-    city = shared.city_plan(month, t, store=store, build_forecasts=build_forecasts)
+    d = config.resolve_district(district)
+    # the frames the plan of one district (or the city) reads: not the states of two months
+    # ago, nor the other kind of evaluation
+    skip = {"values_b", "states_b", "evaluations" if d is None else "city_evaluation"}
+    city = shared.city_plan(month, t, store=store, build_forecasts=build_forecasts,
+                            frames=tuple(f for f in shared.FRAMES if f not in skip))
     p = pd.Period(month, freq="M")
     visits = loaders.load_visits(None, [str(p - 1), month], store=store)
     return _district_plan(city, visits, month=month, district=district, thresholds=t,

@@ -11,12 +11,14 @@ import html
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 from ..exports import mask_license
 from ..frames import isin
 
-__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view", "manager_sheet", "targets_sheet",
+__all__ = ["SHEET_COLUMNS", "TARGET_COLUMNS", "own_flagged_states", "manager_view",
+           "manager_views", "manager_sheet", "targets_sheet",
            "page_name", "write_manager_plans", "district_manager_pages", "masked", "effect_chart"]
 
 #: The manager's week list (周工作安排): glossary keys of its columns, in order (the Chinese
@@ -47,7 +49,8 @@ def own_flagged_states(plan: Mapping[str, Any], shared: set | None = None) -> pd
     if shared is None:
         shared = district_problem_keys(st, plan.get("district_actions", pd.DataFrame()))
     own = st[st["flagged"]]
-    return own[[k not in shared for k in zip(own["license_id"], own["indicator"])]]
+    return own[[k not in shared for k in zip(own["license_id"].tolist(),
+                                             own["indicator"].tolist())]]
 
 
 def manager_view(plan: Mapping[str, Any], manager_id: str, *,
@@ -92,6 +95,76 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
     return w[list(SHEET_COLUMNS)].reset_index(drop=True)
 
 
+def _by_severity(severity: np.ndarray) -> np.ndarray:
+    """Positions of ``severity`` (a float array) in the order of ``sort_values('severity',
+    ascending=False)`` (quicksort; missing last): the same order, ties included, as sorting a
+    frame of these rows by its severity."""
+    mask = np.isnan(severity)
+    idx = np.arange(len(severity))
+    non_nan_idx = idx[~mask][::-1]
+    order = non_nan_idx[severity[~mask][::-1].argsort(kind="quicksort")][::-1]
+    return np.concatenate([order, idx[mask]])
+
+
+def _week_frame(plan: Mapping[str, Any], own_states: pd.DataFrame,
+                carried: set) -> tuple[pd.DataFrame, dict]:
+    """The week plan with the columns of :func:`manager_view` made for every row at once:
+    sorted by visit day and route order (a stable sort, so each manager's rows come in the
+    order of sorting his rows alone), with the problem in words, strategy names, carry-over,
+    date and each manager's ``details`` (his shops' own flagged states in the order of sorting
+    those states alone by severity). Returns the frame and manager id -> its positions."""
+    from ..present import plan_text
+
+    w = plan["week_plan"].sort_values(["weekday", "visit_order"])
+    rows = w.groupby("manager_id", sort=False).indices
+    lib = plan["library"]
+    names = plan.get("sku_names", {})
+    w["problem_text"] = [plan_text.problem_text(i, c, names.get(k, k) if isinstance(k, str)
+                                                else None, lib)
+                         for i, c, k in zip(w["problem_indicator"], w["problem_cause"],
+                                            w["problem_sku"])]
+    w["strategy_names"] = [lib.label(str(c).split(";")) if isinstance(c, str) and c else ""
+                           for c in w["strategy_codes"]]
+    w["carry_over"] = isin(w["license_id"], carried)
+    w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
+    # each shop's own flagged states (positions in own_states, in its order)
+    own_rows = own_states.reset_index(drop=True).groupby("license_id", sort=False).indices
+    severity = own_states["severity"].to_numpy(dtype="float64")
+    detail = own_states["detail"].to_numpy(dtype=object)
+    own_lic = own_states["license_id"].to_numpy(dtype=object)
+    licence = w["license_id"].to_numpy(dtype=object)
+    details = np.full(len(w), "", dtype=object)
+    empty = np.empty(0, dtype="int64")
+    for at in rows.values():
+        hit = [own_rows[k] for k in set(licence[at]) if k in own_rows]
+        pos = np.sort(np.concatenate(hit)) if hit else empty
+        parts: dict = {}
+        for i in pos[_by_severity(severity[pos])]:
+            parts.setdefault(own_lic[i], []).append(detail[i])
+        joined = {k: "；".join(x for x in v if x) for k, v in parts.items()}
+        details[at] = [joined.get(k, "") for k in licence[at]]
+    w["details"] = pd.Series(details, index=w.index, dtype=own_states["detail"].dtype)
+    return w, rows
+
+
+def manager_views(plan: Mapping[str, Any], managers, *, shared: set | None = None,
+                  own_states: pd.DataFrame | None = None,
+                  carried: set | None = None) -> dict[str, pd.DataFrame]:
+    """:func:`manager_view` of each of ``managers`` (manager id -> view), the same frames, made
+    from the week plan at once (:func:`_week_frame`) instead of a pass over the city's week
+    plan and states per manager. A manager without a shop in the week plan gets
+    :func:`manager_view` itself."""
+    if own_states is None:
+        own_states = own_flagged_states(plan, shared)
+    if carried is None:
+        carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
+    w, rows = _week_frame(plan, own_states, carried)
+    view = w[list(SHEET_COLUMNS)]
+    return {m: (view.iloc[rows[m]].reset_index(drop=True) if m in rows else
+                manager_view(plan, m, own_states=own_states, carried=carried))
+            for m in managers}
+
+
 def manager_sheet(plan: Mapping[str, Any], manager_id: str, *,
                   view: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`manager_view` for the workbook: Chinese headers (glossary), codes as names,
@@ -99,7 +172,13 @@ def manager_sheet(plan: Mapping[str, Any], manager_id: str, *,
     :func:`manager_view` when already made."""
     from ..present import format as fmt, glossary
 
-    v = manager_view(plan, manager_id) if view is None else view
+    return _sheet_of(manager_view(plan, manager_id) if view is None else view)
+
+
+def _sheet_of(v: pd.DataFrame) -> pd.DataFrame:
+    """:func:`manager_sheet` of the view ``v``."""
+    from ..present import format as fmt, glossary
+
     out = v.copy()
     for col in out.columns:
         e = glossary.entry(col)
@@ -109,14 +188,21 @@ def manager_sheet(plan: Mapping[str, Any], manager_id: str, *,
     return out.rename(columns={c: glossary.header(c) for c in out.columns})
 
 
-def _targets_line(plan, manager_id: str) -> str:
+def _targets_line(plan, manager_id: str, first: Mapping[str, Any] | None = None) -> str:
+    """The manager's targets in words ('' without a target); ``first``: manager id -> the
+    position of his first row in ``plan['targets']`` when already known."""
     from ..present import format as fmt
 
     t = plan["targets"]
-    t = t[t["manager_id"] == manager_id]
-    if t.empty:
-        return ""
-    r = t.iloc[0]
+    if first is not None:
+        if manager_id not in first:
+            return ""
+        r = t.iloc[first[manager_id]]
+    else:
+        t = t[t["manager_id"] == manager_id]
+        if t.empty:
+            return ""
+        r = t.iloc[0]
     return (f"{plan['plan_month']}销量目标 {fmt.cases(r['volume_target_cases'])} 箱（占本区近3月"
             f"销量的{fmt.share(r['share'])}），重点品牌目标 "
             f"{fmt.cases(r['key_brand_target_cases'])} 箱；每户目标按其近3月销量占比分解，以条计。"
@@ -139,10 +225,25 @@ _NOWRAP = {"weekday", "route_id", "license_id", "last_visit_date", "last_result"
 
 
 def _table(view: pd.DataFrame) -> str:
-    from ..present import format as fmt, glossary
+    return _table_of(_table_head(view.columns), _table_rows(view))
+
+
+def _table_head(columns) -> str:
+    from ..present import glossary
+
+    return "".join(f"<th>{html.escape(glossary.header(c))}</th>" for c in columns
+                   if c != "weekday")
+
+
+def _table_of(head: str, rows) -> str:
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _table_rows(view: pd.DataFrame) -> list[str]:
+    """The ``<tr>`` of each row of ``view`` (its weekday left out)."""
+    from ..present import format as fmt
 
     cols = [c for c in view.columns if c != "weekday"]
-    head = "".join(f"<th>{html.escape(glossary.header(c))}</th>" for c in cols)
     # the row values as iterrows gives them (the frame's values as one object array), without
     # a Series per row
     values = view.to_numpy(dtype=object) if len(view.columns) else None
@@ -158,34 +259,87 @@ def _table(view: pd.DataFrame) -> str:
                 "" if fmt.is_missing(v) or v == "" else fmt.value(v, c))
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return rows
 
 
 def _page(plan, manager_id: str, view: pd.DataFrame, back: str = "") -> str:
-    from ..present import format as fmt, glossary, plan_text
+    from ..present import plan_text
 
-    title = f"{plan['place']} 客户经理 {manager_id} {plan['plan_month']} 月度工作方案"
-    lib = plan["library"]
     used = sorted({c for codes in plan["week_plan"].loc[
         plan["week_plan"]["manager_id"] == manager_id, "strategy_codes"].dropna()
         for c in str(codes).split(";") if c})
+    days = [(wd, g["target_qty"].dropna().sum(), len(g), _table(g))
+            for wd, g in view.groupby("weekday", dropna=False, sort=True)]
+    district = plan_text.district_action_note(plan.get("district_actions", pd.DataFrame()),
+                                              plan["library"])
+    return _page_html(plan, manager_id, len(view), days, used, district,
+                      _targets_line(plan, manager_id), back)
+
+
+def _page_html(plan, manager_id: str, shops: int, days, used, district: str, targets: str,
+               back: str = "") -> str:
+    """A manager's page: ``days`` (visit day, target total, shops, table) in order, ``used``
+    the strategy codes of the legend, ``district`` the district actions' note, ``targets`` the
+    targets' line."""
+    from ..present import format as fmt, glossary
+
+    title = f"{plan['place']} 客户经理 {manager_id} {plan['plan_month']} 月度工作方案"
+    lib = plan["library"]
     legend = "".join(f"<li>{html.escape(c)} {html.escape(lib.name(c))}</li>" for c in used)
-    days = []
-    for wd, g in view.groupby("weekday", dropna=False, sort=True):
+    parts = []
+    for wd, total, n, table in days:
         day = "拜访日未定" if fmt.is_missing(wd) else glossary.code_name("weekday", wd)
-        total = g["target_qty"].dropna().sum()
-        days.append(f"<h2>{html.escape(day)}（{len(g)}户，目标合计{fmt.cartons(total)}条）</h2>"
-                    + _table(g))
-    district = plan_text.district_action_note(plan.get("district_actions", pd.DataFrame()), lib)
+        parts.append(f"<h2>{html.escape(day)}（{n}户，目标合计{fmt.cartons(total)}条）</h2>"
+                     + table)
     nav = f'<p class="back"><a href="{html.escape(back)}">← 返回本区月度工作方案</a></p>' \
         if back else ""
     return (f"<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'><title>"
             f"{html.escape(title)}</title><style>{_CSS}</style></head><body>{nav}"
-            f"<h1>{html.escape(title)}</h1><p>{html.escape(_targets_line(plan, manager_id))}</p>"
+            f"<h1>{html.escape(title)}</h1><p>{html.escape(targets)}</p>"
             + (f"<p>{html.escape(district)}</p>" if district else "")
-            + f"<p class='note'>重点客户{len(view)}户，按拜访日和访销线顺序排列。"
+            + f"<p class='note'>重点客户{shops}户，按拜访日和访销线顺序排列。"
             f"本方案含完整许可证号，仅供客户经理本人使用，请勿转发。</p>"
-            + "".join(days) + f"<h2>策略说明</h2><ul>{legend}</ul></body></html>")
+            + "".join(parts) + f"<h2>策略说明</h2><ul>{legend}</ul></body></html>")
+
+
+def _pages(plan, managers, w: pd.DataFrame, rows: dict, back: str = "") -> dict[str, str]:
+    """:func:`_page` of each manager with a shop in the week frame ``w`` (:func:`_week_frame`,
+    ``rows``: his positions), every table row and the district note written once."""
+    from ..present import plan_text
+
+    view = w[list(SHEET_COLUMNS)]
+    head = _table_head(view.columns)
+    trs = np.array(_table_rows(view), dtype=object)
+    weekday = w["weekday"].to_numpy(dtype=object)
+    qty = w["target_qty"].to_numpy(dtype=object)
+    codes = w["strategy_codes"].to_numpy(dtype=object)
+    district = plan_text.district_action_note(plan.get("district_actions", pd.DataFrame()),
+                                              plan["library"])
+    first = {m: int(i[0]) for m, i in
+             plan["targets"].groupby("manager_id", sort=False).indices.items()}
+    out = {}
+    for m in managers:
+        at = rows.get(m)
+        if at is None:
+            continue
+        used = sorted({c for x in codes[at] if isinstance(x, str) for c in x.split(";") if c})
+        # the frame is sorted by visit day (missing last): each day is one run of rows
+        wd = weekday[at]
+        days, start = [], 0
+        for end in range(1, len(at) + 1):
+            if end == len(at) or not _same(wd[end], wd[start]):
+                run = at[start:end]
+                total = sum(int(q) for q in qty[run] if q is not pd.NA)
+                days.append((wd[start], total, len(run), _table_of(head, trs[run])))
+                start = end
+        out[m] = _page_html(plan, m, len(at), days, used, district,
+                            _targets_line(plan, m, first), back)
+    return out
+
+
+def _same(a, b) -> bool:
+    """Equal visit days, a missing day equal to a missing day."""
+    return (a is pd.NA and b is pd.NA) or (a is not pd.NA and b is not pd.NA and a == b)
 
 
 def targets_sheet(plan: Mapping[str, Any], managers: list[str]) -> pd.DataFrame:
@@ -241,13 +395,24 @@ def write_manager_plans(plan: Mapping[str, Any], output_dir: str | Path = "", *,
     shared = district_problem_keys(plan["states"], plan.get("district_actions", pd.DataFrame()))
     own = own_flagged_states(plan, shared)
     carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
+    # every manager's rows made at once from the week plan, then cut per manager
+    w, at = _week_frame(plan, own, carried)
+    sheet = _sheet_of(w[list(SHEET_COLUMNS)])
+    pages = _pages(plan, managers, w, at, back)
     for m in managers:
-        view = manager_view(plan, m, own_states=own, carried=carried)
+        if m in at:
+            view_rows = len(at[m])
+            table = sheet.iloc[at[m]].reset_index(drop=True)
+            text = pages[m]
+        else:  # no shop in the week plan: the manager's own (empty) view
+            view = manager_view(plan, m, own_states=own, carried=carried)
+            view_rows, table, text = len(view), manager_sheet(plan, m, view=view), \
+                _page(plan, m, view, back)
         name = f"{plan['plan_month']}_{m}"[:31]
-        sheets.append((name, manager_sheet(plan, m, view=view)))
+        sheets.append((name, table))
         page = out / page_name(plan, m)
-        page.write_text(_page(plan, m, view, back), encoding="utf-8")
-        rows.append((m, len(view), page.name, name, str(out)))
+        page.write_text(text, encoding="utf-8")
+        rows.append((m, view_rows, page.name, name, str(out)))
     write_workbook(out / f"月度工作方案_{plan['place']}_{plan['plan_month']}.xlsx", sheets,
                    text_columns=[glossary.header("license_id"), glossary.header("manager_id"),
                                  glossary.header("route_id")])

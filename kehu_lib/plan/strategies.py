@@ -270,7 +270,7 @@ def district_actions(states: pd.DataFrame, assigned: pd.DataFrame, library: Libr
     zh_to_ind = {v[0]: k for k, v in INDICATORS.items()}
     if len(assigned):
         only = [all((lic, zh_to_ind.get(z, z)) in covered for z in str(r).split("、"))
-                for lic, r in zip(assigned["license_id"], assigned["reasons"])]
+                for lic, r in zip(assigned["license_id"].tolist(), assigned["reasons"].tolist())]
         shop = assigned[~pd.Series(only, index=assigned.index)].copy()
         shop["order"] = shop.groupby("license_id").cumcount() + 1
     else:
@@ -292,10 +292,15 @@ def district_problem_keys(states: pd.DataFrame, actions: pd.DataFrame) -> set:
         return set()
     key = actions["cause"].astype("object")
     key = key.where(key.notna(), actions["indicator"])
-    problem = set(zip(actions["district_code"], actions["indicator"], key))
+    problem = set(zip(actions["district_code"].tolist(), actions["indicator"].tolist(),
+                      key.tolist()))
     fl = states[states["flagged"].astype(bool)]
-    hit = [k in problem for k in zip(fl["district_code"], fl["indicator"], _problem_key(fl))]
-    return set(zip(fl.loc[hit, "license_id"], fl.loc[hit, "indicator"]))
+    # the columns as lists (a Python value per row without iterating the Arrow arrays)
+    ind = fl["indicator"].tolist()
+    return {(lic, i) for lic, i, d, k in zip(fl["license_id"].tolist(), ind,
+                                              fl["district_code"].tolist(),
+                                              _problem_key(fl).tolist())
+            if (d, i, k) in problem}
 
 
 def shop_level_states(states: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
@@ -353,9 +358,9 @@ def strategy_summary(assigned: pd.DataFrame, library: Library,
         return pd.DataFrame(columns=cols)
     keys = set(key_shops["license_id"]) if key_shops is not None else set()
     if shop_strategies is not None:
-        own = set(zip(shop_strategies["license_id"], shop_strategies["code"]))
+        own = set(zip(shop_strategies["license_id"].tolist(), shop_strategies["code"].tolist()))
         on_key = [lic in keys and (lic, c) in own
-                  for lic, c in zip(assigned["license_id"], assigned["code"])]
+                  for lic, c in zip(assigned["license_id"].tolist(), assigned["code"].tolist())]
     else:
         on_key = isin(assigned["license_id"], keys)
     g = assigned.assign(_k=on_key).groupby("code").agg(
