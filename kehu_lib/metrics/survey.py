@@ -156,13 +156,17 @@ def score_answers(data: pd.DataFrame, *, score_map: Mapping[int, float] | None =
     1..5) for the linear scale. Unit: points (分).
     """
     check_answers(data)
+    out = data.copy()
+    out["score"] = _scores(answers_float(out), score_map)
+    return out
+
+
+def _scores(ans: pd.Series, score_map) -> pd.Series:
+    """Scores (float64, NaN when not scored) of checked answers ``ans`` (:func:`answers_float`)."""
     smap = _score_map(score_map)
     if sorted(smap) != [1, 2, 3, 4, 5]:
         raise ValueError(f"score_map must map each answer 1-5, got keys {sorted(smap)}")
-    out = data.copy()
-    ans = answers_float(out)
-    out["score"] = ans.map({float(k): float(v) for k, v in smap.items()}).astype("float64")
-    return out
+    return ans.map({float(k): float(v) for k, v in smap.items()}).astype("float64")
 
 
 def item_counts(data: pd.DataFrame, *, by=None) -> pd.DataFrame:
@@ -176,22 +180,33 @@ def item_counts(data: pd.DataFrame, *, by=None) -> pd.DataFrame:
     check_answers(data)
     keys = _as_list(by) + ["item"]
     require_columns(data, keys, what="the survey data")
-    df = data[keys].copy()
-    ans = answers_float(data)
-    dk = _dont_know(data)
-    df["_valid"] = ans.notna().astype(int)
-    df["_dk"] = (ans.isna() & dk).astype(int)
-    df["_miss"] = (ans.isna() & ~dk).astype(int)
-    for a in range(1, 6):
-        df[f"n_{a}"] = (ans == a).astype(int)
-    g = df.groupby(keys, sort=True, observed=True)
-    out = g.agg(n_total=("_valid", "size"), n_valid=("_valid", "sum"), n_dont_know=("_dk", "sum"),
-                n_missing=("_miss", "sum"), **{f"n_{a}": (f"n_{a}", "sum") for a in range(1, 6)})
-    out = out.reset_index()
-    for a in range(1, 6):
-        out[f"share_{a}"] = np.where(out["n_valid"] > 0, out[f"n_{a}"] / out["n_valid"].clip(lower=1),
-                                     np.nan)
-    return out
+    out = _grouped_counts(data, keys, answers_float(data).to_numpy())
+    nv = out["n_valid"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = {f"share_{a}": np.where(nv > 0, out[f"n_{a}"].to_numpy() / np.maximum(nv, 1),
+                                         np.nan) for a in range(1, 6)}
+    return pd.concat([out, pd.DataFrame(shares, index=out.index)], axis=1)
+
+
+def _grouped_counts(data: pd.DataFrame, keys: list[str], ans: np.ndarray,
+                    score: np.ndarray | None = None) -> pd.DataFrame:
+    """The counts of :func:`item_counts` per ``keys`` (checked answers ``ans`` as float with NaN),
+    in one groupby pass (integer sums: exact); with ``score`` also its ``mean`` and ``sd``."""
+    dk = _dont_know(data).to_numpy()
+    valid = ~np.isnan(ans)
+    flags = {"n_valid": valid, "n_dont_know": ~valid & dk, "n_missing": ~valid & ~dk,
+             **{f"n_{a}": ans == a for a in range(1, 6)}}
+    cols = {k: data[k] for k in keys}
+    cols.update({c: pd.Series(v.astype(np.int64), index=data.index) for c, v in flags.items()})
+    if score is not None:
+        cols["_score"] = pd.Series(score, index=data.index)
+    g = pd.DataFrame(cols, index=data.index).groupby(keys, sort=True, observed=True)
+    out = g[list(flags)].sum()
+    out.insert(0, "n_total", g.size())
+    if score is not None:
+        out["mean"] = g["_score"].mean()
+        out["sd"] = g["_score"].std()
+    return out.reset_index()
 
 
 def wilson_interval(successes, n, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -236,12 +251,12 @@ def item_scores(data: pd.DataFrame, *, by=None, score_map: Mapping[int, float] |
     width and says nothing), ``small_sample`` (n_valid < ``min_n_flag``) or ``ok``. Items with no
     valid answer have NaN statistics.
     """
-    scored = score_answers(data, score_map=score_map)
+    check_answers(data)
     keys = _as_list(by) + ["item"]
-    counts = item_counts(data, by=by)[keys + ["n_valid", "n_dont_know", "n_missing", "n_4", "n_5"]]
-    g = scored.groupby(keys, sort=True, observed=True)["score"]
-    st = g.agg(mean="mean", sd="std").reset_index()
-    out = counts.merge(st, on=keys, how="left")
+    require_columns(data, keys, what="the survey data")
+    ans = answers_float(data)
+    out = _grouped_counts(data, keys, ans.to_numpy(), _scores(ans, score_map).to_numpy())[
+        keys + ["n_valid", "n_dont_know", "n_missing", "n_4", "n_5", "mean", "sd"]]
     n = out["n_valid"].astype(float)
     out["se"] = out["sd"] / np.sqrt(n)
     tcrit = stats.t.ppf(1 - (1 - level) / 2, np.maximum(n - 1, 1))
