@@ -26,7 +26,8 @@ from ..config import DISTRICT_BY_CODE
 __all__ = [
     "DEFAULT_SCORE_MAP", "ANSWER_TEXT_CODES", "DONT_KNOW_TEXTS", "answer_codes", "sample_status",
     "require_columns", "answers_float", "check_answers", "score_answers", "item_counts", "item_scores",
-    "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "index_by_weights",
+    "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "satisfaction_indices",
+    "index_by_weights",
     "ranking_stability", "shop_index", "ipa_table", "district_names", "survey_item_codes",
     "overall_item", "item_labels", "select",
 ]
@@ -406,31 +407,46 @@ def satisfaction_index(data: pd.DataFrame, *, by=None, weights=None,
     ``status`` (:func:`sample_status`: ``insufficient_sample`` when n = 0, ``small_sample`` when
     n < ``min_n_flag``, else ``ok``).
     """
+    return satisfaction_indices(data, by=by, weight_sets={"index": weights}, items=items,
+                                score_map=score_map, min_n_flag=min_n_flag)["index"]
+
+
+def satisfaction_indices(data: pd.DataFrame, *, weight_sets: Mapping[str, object], by=None,
+                         items: Sequence[str] | None = None,
+                         score_map: Mapping[int, float] | None = None,
+                         min_n_flag: int = 30) -> dict[str, pd.DataFrame]:
+    """:func:`satisfaction_index` under each of ``weight_sets`` (name -> weights), the item
+    scores and respondent counts computed once: name -> the frame of :func:`satisfaction_index`."""
     keys = _as_list(by)
     require_columns(data, keys + ["item", "answer", "dont_know"], what="the survey data")
     if items is None:
         items = sorted(i for i in data["item"].unique() if i not in ("R10", "C08"))
     sub = data[data["item"].isin(items)]
     sc = item_scores(sub, by=keys or None, score_map=score_map)
-    w = _weights_series(weights, items)
-    sc["w"] = sc["item"].map(w).fillna(0.0)
-    sc.loc[sc["mean"].isna(), "w"] = 0.0
-    sc["wm"] = sc["w"] * sc["mean"].fillna(0.0)
-    if keys:
-        g = sc.groupby(keys, sort=True, observed=True)
-        out = (g["wm"].sum() / g["w"].sum().replace(0, np.nan)).rename("index").reset_index()
-    else:
-        out = pd.DataFrame({"index": [sc["wm"].sum() / sc["w"].sum() if sc["w"].sum() else np.nan]})
+    has_mean = sc["mean"].notna()
+    mean0 = sc["mean"].fillna(0.0)
     rid = "license_id" if "license_id" in sub.columns else "respondent_id"
     valid = sub[sub["answer"].notna()]
     if keys:
         n = valid.groupby(keys, observed=True)[rid].nunique().rename("n").reset_index()
-        out = out.merge(n, on=keys, how="left")
-        out["n"] = out["n"].fillna(0).astype(int)
     else:
-        out["n"] = valid[rid].nunique()
-    out["status"] = sample_status(out["n"], min_n_flag=min_n_flag)
-    return out
+        n = valid[rid].nunique()
+    res = {}
+    for name, weights in weight_sets.items():
+        w = sc["item"].map(_weights_series(weights, items)).fillna(0.0).where(has_mean, 0.0)
+        wm = w * mean0
+        if keys:
+            g = pd.DataFrame({**{k: sc[k] for k in keys}, "w": w, "wm": wm}).groupby(
+                keys, sort=True, observed=True)
+            out = (g["wm"].sum() / g["w"].sum().replace(0, np.nan)).rename("index").reset_index()
+            out = out.merge(n, on=keys, how="left")
+            out["n"] = out["n"].fillna(0).astype(int)
+        else:
+            out = pd.DataFrame({"index": [wm.sum() / w.sum() if w.sum() else np.nan]})
+            out["n"] = n
+        out["status"] = sample_status(out["n"], min_n_flag=min_n_flag)
+        res[name] = out
+    return res
 
 
 def index_by_weights(data: pd.DataFrame, *, by="district_code", weight_sets: Mapping[str, object],
@@ -445,8 +461,9 @@ def index_by_weights(data: pd.DataFrame, *, by="district_code", weight_sets: Map
     """
     keys = _as_list(by)
     out = None
-    for name, w in weight_sets.items():
-        idx = satisfaction_index(data, by=keys, weights=w, items=items, score_map=score_map)
+    indices = satisfaction_indices(data, by=keys, weight_sets=weight_sets, items=items,
+                                   score_map=score_map)
+    for name, idx in indices.items():
         idx = idx.drop(columns="status").rename(columns={"index": f"index_{name}"})
         out = idx if out is None else out.merge(idx.drop(columns="n"), on=keys, how="outer")
     for name in weight_sets:

@@ -46,9 +46,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         (NOTEBOOK, "city", month, frame_digest(data), params_key(p), tuple(items)),
         lambda: _city_parts(data, month_city, month, p, items))
     weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
-    index = {k: survey.satisfaction_index(cur, weights=w, items=items,
-                                          score_map=score_map)["index"].iloc[0]
-             for k, w in weight_sets.items()}
+    index = {k: v["index"].iloc[0] for k, v in survey.satisfaction_indices(
+        cur, weight_sets=weight_sets, items=items, score_map=score_map).items()}
     r.section("index").add(Table(pd.DataFrame([{f"index_{k}": v for k, v in index.items()}]),
                                  title=f"{name} {month} 满意度指数"))
 
