@@ -22,6 +22,7 @@ belong to the presentation glossary; ``n_flag`` keeps the old Chinese flag for t
 
 from __future__ import annotations
 
+import inspect
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -149,9 +150,20 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
     module docstring). Suppressed cells have their statistics blanked.
     """
     keys = _keys(by)
-    cur_m, base_m = _months(month), _months(base_month)
     scored = _scored(data, keys=keys, items=items, score_map=score_map)
-    agg = _aggregates(data, keys=keys, scored=scored)
+    return _period_change(data, scored, _aggregates(data, keys=keys, scored=scored), keys=keys,
+                          month=month, base_month=base_month, level=level, power=power,
+                          min_n_flag=min_n_flag, min_n_suppress=min_n_suppress, paired=paired,
+                          id_col=id_col, test=test)
+
+
+def _period_change(data: pd.DataFrame, scored: pd.DataFrame, agg: pd.DataFrame, *,
+                   keys: list[str], month, base_month, level: float, power: float,
+                   min_n_flag: int, min_n_suppress: int, paired, id_col: str | None,
+                   test: str) -> pd.DataFrame:
+    """:func:`period_change` from the scored answers and their :func:`_aggregates` (shared by
+    the comparisons of :func:`survey_changes`)."""
+    cur_m, base_m = _months(month), _months(base_month)
     parts = {p: agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
              for p, ms in (("cur", cur_m), ("base", base_m))}
     out = _welch(parts["cur"], parts["base"], level=level, power=power)
@@ -298,10 +310,10 @@ def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_
     fallback = (n_pairs < min_n_suppress) & (welch_n >= min_n_suppress)
     use = ~fallback
     for c in _STATS:
-        out.loc[use, c] = pr.loc[use, c].astype(float)
-    out.loc[use, "test"] = np.where(pr.loc[use, "p_value"].notna(), pr.loc[use, "test"], "")
-    out.loc[use, "_n_test"] = n_pairs[use].astype(float)
-    out.loc[use, "_no_var"] = pr.loc[use, "_no_var"].fillna(False).astype(bool)
+        out[c] = pr[c].astype(float).where(use, out[c])
+    out["test"] = np.where(use, np.where(pr["p_value"].notna(), pr["test"], ""), out["test"])
+    out["_n_test"] = n_pairs.astype(float).where(use, out["_n_test"])
+    out["_no_var"] = pr["_no_var"].fillna(False).astype(bool).where(use, out["_no_var"])
     out["n_pairs"] = n_pairs.astype("Int64")
     out["n_only_cur"] = pr["n_only_cur"].fillna(0).astype("Int64")
     out["n_only_base"] = pr["n_only_base"].fillna(0).astype("Int64")
@@ -403,9 +415,20 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     ``month`` itself has no answer the cells say ``current_missing``.
     """
     require_columns(data, ["month"], what="the survey data")
+    sig = inspect.signature(period_change).parameters  # its defaults, for _period_change
+    opts = {k: kwargs.get(k, sig[k].default) for k in ("power", "min_n_flag", "min_n_suppress",
+                                                       "paired", "id_col", "test")}
+    unknown = sorted(set(kwargs) - set(opts) - {"items", "score_map"})
+    if unknown:
+        raise TypeError(f"survey_changes got unexpected keyword argument(s) {unknown}")
+    keys = _keys(by)
+    # the answers are scored and summed once for both comparisons
+    scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
+    agg = _aggregates(data, keys=keys, scored=scored)
     parts = []
     for name, base in (("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))):
-        ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
+        ch = _period_change(data, scored, agg, keys=keys, month=month, base_month=base,
+                            level=1 - alpha, **opts)
         ch = adjust_pvalues(ch, method=method, alpha=alpha)
         ch.insert(0, "comparison", name)
         parts.append(ch)
