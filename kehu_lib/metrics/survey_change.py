@@ -267,12 +267,10 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         sel = sel[sel.index.isin(st.index[run_w])]
         pw = {key: _signed_rank_p(grp.to_numpy())
               for key, grp in sel.groupby(level=lv, observed=True)}
-        keys_w = list(pw)
-        st.loc[keys_w, "p_value"] = list(pw.values())
-        st.loc[keys_w, "t"] = np.nan
-        st.loc[keys_w, "_no_var"] = False
-    st.loc[use_w & (st["n_nonzero"] == 0), ["p_value", "t"]] = np.nan
-    st.loc[use_w & (st["n_nonzero"] == 0), "_no_var"] = True  # every informant answered alike
+        _set_at(st, st.index.get_indexer(list(pw)), {"p_value": list(pw.values()), "t": np.nan,
+                                                     "_no_var": False})
+    alike = np.flatnonzero(use_w & (st["n_nonzero"] == 0))  # every informant answered alike
+    _set_at(st, alike, {"p_value": np.nan, "t": np.nan, "_no_var": True})
     st["n_only_cur"] = shops_cur.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
     st["n_only_base"] = shops_base.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
     # cells with answers but no pair at all
@@ -286,6 +284,16 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         add["_no_var"] = False
         st = pd.concat([st, add])
     return st.drop(columns=["sd", "n_nonzero"])
+
+
+def _set_at(frame: pd.DataFrame, pos: np.ndarray, values: dict) -> None:
+    """Set ``values`` (column -> value(s)) at the row positions ``pos`` of ``frame``."""
+    if (pos < 0).any():
+        raise KeyError("a tested cell is missing from the table of pairs")
+    for c, v in values.items():
+        col = frame[c].to_numpy(copy=True)
+        col[pos] = v
+        frame[c] = col
 
 
 def _signed_rank_p(d: np.ndarray) -> float:
@@ -309,11 +317,13 @@ def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_
     welch_n = out["_n_test"]
     fallback = (n_pairs < min_n_suppress) & (welch_n >= min_n_suppress)
     use = ~fallback
+    u = use.to_numpy()
     for c in _STATS:
-        out[c] = pr[c].astype(float).where(use, out[c])
-    out["test"] = np.where(use, np.where(pr["p_value"].notna(), pr["test"], ""), out["test"])
-    out["_n_test"] = n_pairs.astype(float).where(use, out["_n_test"])
-    out["_no_var"] = pr["_no_var"].fillna(False).astype(bool).where(use, out["_no_var"])
+        out[c] = np.where(u, pr[c].to_numpy(dtype=float, na_value=np.nan), out[c].to_numpy())
+    out["test"] = np.where(u, np.where(pr["p_value"].notna(), pr["test"], ""), out["test"])
+    out["_n_test"] = np.where(u, n_pairs.to_numpy(dtype=float), out["_n_test"].to_numpy())
+    out["_no_var"] = np.where(u, pr["_no_var"].fillna(False).astype(bool).to_numpy(),
+                              out["_no_var"].to_numpy())
     out["n_pairs"] = n_pairs.astype("Int64")
     out["n_only_cur"] = pr["n_only_cur"].fillna(0).astype("Int64")
     out["n_only_base"] = pr["n_only_base"].fillna(0).astype("Int64")

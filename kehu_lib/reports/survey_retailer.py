@@ -42,8 +42,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 满意度指数 under three weightings
     month_city = survey.select(data, month=month)
+    digest = frame_digest(data)
     derived, by_district, changes, fam, rolling_all = memo(
-        (NOTEBOOK, "city", month, frame_digest(data), params_key(p), tuple(items)),
+        (NOTEBOOK, "city", month, digest, params_key(p), tuple(items)),
         lambda: _city_parts(data, month_city, month, p, items))
     weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
     index = {k: v["index"].iloc[0] for k, v in survey.satisfaction_indices(
@@ -153,10 +154,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         ["sample_shops", "rho_volume", "p_volume", "rho_change", "p_change"]],
         title="满意度与订购量（Spearman秩相关）"))
 
-    coverage = survey_quality.panel_coverage(
-        month_city, loaders.load_districts(store=store),
-        customers=loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
-                                                  "survey_informant"], store=store))
+    # the city's coverage: the same on every page of the month (computed once per kernel)
+    plan = loaders.load_districts(store=store)
+    informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
+                                                 "survey_informant"], store=store)
+    coverage = memo((NOTEBOOK, "coverage", month, digest, frame_digest(plan),
+                     frame_digest(informants)),
+                    lambda: survey_quality.panel_coverage(month_city, plan, customers=informants))
     straight = survey_quality.straight_lining(cur)
     r.section("quality").add(
         Table(coverage[["district", "urban_rural", "planned", "surveyed", "responded", "rate",
