@@ -22,7 +22,6 @@ belong to the presentation glossary; ``n_flag`` keeps the old Chinese flag for t
 
 from __future__ import annotations
 
-import inspect
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -117,7 +116,7 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
                   items: Sequence[str] | None = None, score_map: Mapping[int, float] | None = None,
                   level: float = 0.95, power: float = 0.8, min_n_flag: int = 30,
                   min_n_suppress: int = 10, paired="auto", id_col: str | None = None,
-                  test: str = "auto") -> pd.DataFrame:
+                  test: str = "auto", _scored_sums: tuple | None = None) -> pd.DataFrame:
     """Change of item mean scores between two periods, per ``by`` and item.
 
     ``month``/``base_month``: 'YYYY-MM' or a list of months pooled (e.g. a rolling 3-month
@@ -150,20 +149,11 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
     module docstring). Suppressed cells have their statistics blanked.
     """
     keys = _keys(by)
-    scored = _scored(data, keys=keys, items=items, score_map=score_map)
-    return _period_change(data, scored, _aggregates(data, keys=keys, scored=scored), keys=keys,
-                          month=month, base_month=base_month, level=level, power=power,
-                          min_n_flag=min_n_flag, min_n_suppress=min_n_suppress, paired=paired,
-                          id_col=id_col, test=test)
-
-
-def _period_change(data: pd.DataFrame, scored: pd.DataFrame, agg: pd.DataFrame, *,
-                   keys: list[str], month, base_month, level: float, power: float,
-                   min_n_flag: int, min_n_suppress: int, paired, id_col: str | None,
-                   test: str) -> pd.DataFrame:
-    """:func:`period_change` from the scored answers and their :func:`_aggregates` (shared by
-    the comparisons of :func:`survey_changes`)."""
     cur_m, base_m = _months(month), _months(base_month)
+    if _scored_sums is None:  # (scored answers, their _aggregates): given by survey_changes
+        scored = _scored(data, keys=keys, items=items, score_map=score_map)
+        _scored_sums = scored, _aggregates(data, keys=keys, scored=scored)
+    scored, agg = _scored_sums
     parts = {p: agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
              for p, ms in (("cur", cur_m), ("base", base_m))}
     out = _welch(parts["cur"], parts["base"], level=level, power=power)
@@ -267,10 +257,12 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         sel = sel[sel.index.isin(st.index[run_w])]
         pw = {key: _signed_rank_p(grp.to_numpy())
               for key, grp in sel.groupby(level=lv, observed=True)}
-        _set_at(st, st.index.get_indexer(list(pw)), {"p_value": list(pw.values()), "t": np.nan,
-                                                     "_no_var": False})
-    alike = np.flatnonzero(use_w & (st["n_nonzero"] == 0))  # every informant answered alike
-    _set_at(st, alike, {"p_value": np.nan, "t": np.nan, "_no_var": True})
+        keys_w = list(pw)
+        st.loc[keys_w, "p_value"] = list(pw.values())
+        st.loc[keys_w, "t"] = np.nan
+        st.loc[keys_w, "_no_var"] = False
+    st.loc[use_w & (st["n_nonzero"] == 0), ["p_value", "t"]] = np.nan
+    st.loc[use_w & (st["n_nonzero"] == 0), "_no_var"] = True  # every informant answered alike
     st["n_only_cur"] = shops_cur.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
     st["n_only_base"] = shops_base.reindex(st.index).fillna(0).astype(int) - st["n_pairs"]
     # cells with answers but no pair at all
@@ -284,16 +276,6 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         add["_no_var"] = False
         st = pd.concat([st, add])
     return st.drop(columns=["sd", "n_nonzero"])
-
-
-def _set_at(frame: pd.DataFrame, pos: np.ndarray, values: dict) -> None:
-    """Set ``values`` (column -> value(s)) at the row positions ``pos`` of ``frame``."""
-    if (pos < 0).any():
-        raise KeyError("a tested cell is missing from the table of pairs")
-    for c, v in values.items():
-        col = frame[c].to_numpy(copy=True)
-        col[pos] = v
-        frame[c] = col
 
 
 def _signed_rank_p(d: np.ndarray) -> float:
@@ -317,13 +299,11 @@ def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_
     welch_n = out["_n_test"]
     fallback = (n_pairs < min_n_suppress) & (welch_n >= min_n_suppress)
     use = ~fallback
-    u = use.to_numpy()
     for c in _STATS:
-        out[c] = np.where(u, pr[c].to_numpy(dtype=float, na_value=np.nan), out[c].to_numpy())
-    out["test"] = np.where(u, np.where(pr["p_value"].notna(), pr["test"], ""), out["test"])
-    out["_n_test"] = np.where(u, n_pairs.to_numpy(dtype=float), out["_n_test"].to_numpy())
-    out["_no_var"] = np.where(u, pr["_no_var"].fillna(False).astype(bool).to_numpy(),
-                              out["_no_var"].to_numpy())
+        out.loc[use, c] = pr.loc[use, c].astype(float)
+    out.loc[use, "test"] = np.where(pr.loc[use, "p_value"].notna(), pr.loc[use, "test"], "")
+    out.loc[use, "_n_test"] = n_pairs[use].astype(float)
+    out.loc[use, "_no_var"] = pr.loc[use, "_no_var"].fillna(False).astype(bool)
     out["n_pairs"] = n_pairs.astype("Int64")
     out["n_only_cur"] = pr["n_only_cur"].fillna(0).astype("Int64")
     out["n_only_base"] = pr["n_only_base"].fillna(0).astype("Int64")
@@ -425,20 +405,13 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     ``month`` itself has no answer the cells say ``current_missing``.
     """
     require_columns(data, ["month"], what="the survey data")
-    sig = inspect.signature(period_change).parameters  # its defaults, for _period_change
-    opts = {k: kwargs.get(k, sig[k].default) for k in ("power", "min_n_flag", "min_n_suppress",
-                                                       "paired", "id_col", "test")}
-    unknown = sorted(set(kwargs) - set(opts) - {"items", "score_map"})
-    if unknown:
-        raise TypeError(f"survey_changes got unexpected keyword argument(s) {unknown}")
+    # the answers scored and summed once, for both comparisons
     keys = _keys(by)
-    # the answers are scored and summed once for both comparisons
     scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
-    agg = _aggregates(data, keys=keys, scored=scored)
+    kwargs["_scored_sums"] = scored, _aggregates(data, keys=keys, scored=scored)
     parts = []
     for name, base in (("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))):
-        ch = _period_change(data, scored, agg, keys=keys, month=month, base_month=base,
-                            level=1 - alpha, **opts)
+        ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
         ch = adjust_pvalues(ch, method=method, alpha=alpha)
         ch.insert(0, "comparison", name)
         parts.append(ch)
