@@ -73,15 +73,16 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Table(stability[["weights_a", "weights_b", "spearman_rho", "kendall_tau",
                          "max_rank_shift", "same_top"]], title="排名稳定性"))
 
-    importance = survey.importance_weights(cur, items=items, overall="R10", method="correlation",
-                                           score_map=score_map)
+    wide_all = survey.to_wide(cur, score_map=score_map)  # respondent x item, used twice
+    importance = survey.importance_weights(wide_all, items=items, overall="R10",
+                                           method="correlation")
     ipa = survey.ipa_table(scores[scores["item"].isin(items)], importance, labels=labels)
     fix_first = ipa.loc[ipa["fix_first"], "label"].tolist()
     r.section("ipa").add(Chart(survey_plots.ipa_chart, ipa,
                                {"title": f"{name} {month} 重要性-表现分析"}),
                          Text("优先改进：" + ("、".join(fix_first) or "无") + "。"))
 
-    wide = survey.to_wide(cur, score_map=score_map)[items]
+    wide = wide_all[items]
     cronbach = reliability.cronbach_alpha(wide, level=1 - alpha)
     item_rel = reliability.item_reliability(wide)
     r.section("reliability").add(
