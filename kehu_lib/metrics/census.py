@@ -54,8 +54,7 @@ def census_compare(census: pd.DataFrame, *, var: str, wave: str, prev_wave: str 
         earlier = [w for w in waves if w < wave]
         prev_wave = earlier[-1] if earlier else None
     keys = _keys(by)
-    # only the two waves compared (a wave's distribution does not depend on the other waves)
-    dist = census_distribution(census[census["wave"].isin([wave, prev_wave])], var=var, by=by)
+    dist = census_distribution(census, var=var, by=by)
     cur = dist[dist["wave"] == wave].drop(columns="wave")
     if prev_wave is None:
         cur = cur.assign(shops_prev=np.nan, share_prev=np.nan, change_pp=np.nan)
