@@ -96,7 +96,10 @@ def _as_list(by) -> list[str]:
 
 def answers_float(data: pd.DataFrame) -> pd.Series:
     """The ``answer`` column as float64 with NaN for missing (no pandas NA)."""
-    ans = pd.to_numeric(data["answer"], errors="coerce").astype("Float64")
+    raw = data["answer"]
+    if isinstance(raw.dtype, pd.Int64Dtype):  # the store's dtype: no parsing needed
+        return pd.Series(raw.to_numpy(dtype="float64", na_value=np.nan), index=data.index)
+    ans = pd.to_numeric(raw, errors="coerce").astype("Float64")
     return pd.Series(ans.to_numpy(dtype="float64", na_value=np.nan), index=data.index)
 
 
@@ -124,12 +127,13 @@ def check_answers(data: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"{int(text.sum())} answer(s) are text, not codes 1-5 (first at row "
                              f"{text.idxmax()!r}): {vals[:10]}; map them with "
                              "kehu_lib.metrics.survey.answer_codes at ingest")
-    ans = answers_float(data)
-    bad = ans.notna() & ~ans.isin([1, 2, 3, 4, 5])
+    ans = answers_float(data).to_numpy()
+    answered = ~np.isnan(ans)
+    bad = answered & ~np.isin(ans, [1, 2, 3, 4, 5])
     if bad.any():
-        codes = sorted(set(ans[bad].astype(float).tolist()))
+        codes = sorted(set(ans[bad].tolist()))
         raise ValueError(f"answer codes outside 1-5: {codes}")
-    both = ans.notna() & _dont_know(data)
+    both = answered & _dont_know(data).to_numpy()
     if both.any():
         raise ValueError(f"{int(both.sum())} row(s) have an answer and dont_know=True")
     return data
