@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..config import DISTRICT_BY_CODE
 
@@ -232,8 +233,6 @@ def wilson_interval(successes, n, *, level: float = 0.95) -> tuple[np.ndarray, n
             pairs = [(float(xb[tuple(i)]), float(nb[tuple(i)])) for i in idx]
             raise ValueError(f"wilson_interval: {what} at position(s) {idx} "
                              f"(successes, n) = {pairs}; expected 0 <= successes <= n")
-    from scipy import stats  # here, not at import: scipy.stats costs ~1 s of CPU per process
-
     z = stats.norm.ppf(1 - (1 - level) / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = x / n
@@ -265,8 +264,6 @@ def item_scores(data: pd.DataFrame, *, by=None, score_map: Mapping[int, float] |
         keys + ["n_valid", "n_dont_know", "n_missing", "n_4", "n_5", "mean", "sd"]]
     n = out["n_valid"].astype(float)
     out["se"] = out["sd"] / np.sqrt(n)
-    from scipy import stats  # see wilson_interval
-
     tcrit = stats.t.ppf(1 - (1 - level) / 2, np.maximum(n - 1, 1))
     out["ci_low"] = np.where(n > 1, out["mean"] - tcrit * out["se"], np.nan)
     out["ci_high"] = np.where(n > 1, out["mean"] + tcrit * out["se"], np.nan)
@@ -485,8 +482,6 @@ def ranking_stability(table: pd.DataFrame, *, names: Sequence[str]) -> pd.DataFr
     Returns ``weights_a``, ``weights_b``, ``spearman_rho``, ``kendall_tau`` (scipy), and
     ``max_rank_shift`` (largest change of rank of any unit) and ``same_top`` (same first place).
     """
-    from scipy import stats  # see wilson_interval
-
     rows = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
