@@ -25,7 +25,8 @@ from ..config import DISTRICT_BY_CODE
 __all__ = [
     "DEFAULT_SCORE_MAP", "ANSWER_TEXT_CODES", "DONT_KNOW_TEXTS", "answer_codes", "sample_status",
     "require_columns", "answers_float", "check_answers", "score_answers", "item_counts", "item_scores",
-    "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "index_by_weights",
+    "wilson_interval", "to_wide", "importance_weights", "satisfaction_index", "satisfaction_indices",
+    "index_by_weights",
     "ranking_stability", "shop_index", "ipa_table", "district_names", "survey_item_codes",
     "overall_item", "item_labels", "select",
 ]
@@ -95,7 +96,10 @@ def _as_list(by) -> list[str]:
 
 def answers_float(data: pd.DataFrame) -> pd.Series:
     """The ``answer`` column as float64 with NaN for missing (no pandas NA)."""
-    ans = pd.to_numeric(data["answer"], errors="coerce").astype("Float64")
+    raw = data["answer"]
+    if isinstance(raw.dtype, pd.Int64Dtype):  # the store's dtype: no parsing needed
+        return pd.Series(raw.to_numpy(dtype="float64", na_value=np.nan), index=data.index)
+    ans = pd.to_numeric(raw, errors="coerce").astype("Float64")
     return pd.Series(ans.to_numpy(dtype="float64", na_value=np.nan), index=data.index)
 
 
@@ -123,12 +127,13 @@ def check_answers(data: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"{int(text.sum())} answer(s) are text, not codes 1-5 (first at row "
                              f"{text.idxmax()!r}): {vals[:10]}; map them with "
                              "kehu_lib.metrics.survey.answer_codes at ingest")
-    ans = answers_float(data)
-    bad = ans.notna() & ~ans.isin([1, 2, 3, 4, 5])
+    ans = answers_float(data).to_numpy()
+    answered = ~np.isnan(ans)
+    bad = answered & ~np.isin(ans, [1, 2, 3, 4, 5])
     if bad.any():
-        codes = sorted(set(ans[bad].astype(float).tolist()))
+        codes = sorted(set(ans[bad].tolist()))
         raise ValueError(f"answer codes outside 1-5: {codes}")
-    both = ans.notna() & _dont_know(data)
+    both = answered & _dont_know(data).to_numpy()
     if both.any():
         raise ValueError(f"{int(both.sum())} row(s) have an answer and dont_know=True")
     return data
@@ -155,13 +160,17 @@ def score_answers(data: pd.DataFrame, *, score_map: Mapping[int, float] | None =
     1..5) for the linear scale. Unit: points (分).
     """
     check_answers(data)
+    out = data.copy()
+    out["score"] = _scores(answers_float(out), score_map)
+    return out
+
+
+def _scores(ans: pd.Series, score_map) -> pd.Series:
+    """Scores (float64, NaN when not scored) of checked answers ``ans`` (:func:`answers_float`)."""
     smap = _score_map(score_map)
     if sorted(smap) != [1, 2, 3, 4, 5]:
         raise ValueError(f"score_map must map each answer 1-5, got keys {sorted(smap)}")
-    out = data.copy()
-    ans = answers_float(out)
-    out["score"] = ans.map({float(k): float(v) for k, v in smap.items()}).astype("float64")
-    return out
+    return ans.map({float(k): float(v) for k, v in smap.items()}).astype("float64")
 
 
 def item_counts(data: pd.DataFrame, *, by=None) -> pd.DataFrame:
@@ -175,22 +184,33 @@ def item_counts(data: pd.DataFrame, *, by=None) -> pd.DataFrame:
     check_answers(data)
     keys = _as_list(by) + ["item"]
     require_columns(data, keys, what="the survey data")
-    df = data[keys].copy()
-    ans = answers_float(data)
-    dk = _dont_know(data)
-    df["_valid"] = ans.notna().astype(int)
-    df["_dk"] = (ans.isna() & dk).astype(int)
-    df["_miss"] = (ans.isna() & ~dk).astype(int)
-    for a in range(1, 6):
-        df[f"n_{a}"] = (ans == a).astype(int)
-    g = df.groupby(keys, sort=True, observed=True)
-    out = g.agg(n_total=("_valid", "size"), n_valid=("_valid", "sum"), n_dont_know=("_dk", "sum"),
-                n_missing=("_miss", "sum"), **{f"n_{a}": (f"n_{a}", "sum") for a in range(1, 6)})
-    out = out.reset_index()
-    for a in range(1, 6):
-        out[f"share_{a}"] = np.where(out["n_valid"] > 0, out[f"n_{a}"] / out["n_valid"].clip(lower=1),
-                                     np.nan)
-    return out
+    out = _grouped_counts(data, keys, answers_float(data).to_numpy())
+    nv = out["n_valid"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = {f"share_{a}": np.where(nv > 0, out[f"n_{a}"].to_numpy() / np.maximum(nv, 1),
+                                         np.nan) for a in range(1, 6)}
+    return pd.concat([out, pd.DataFrame(shares, index=out.index)], axis=1)
+
+
+def _grouped_counts(data: pd.DataFrame, keys: list[str], ans: np.ndarray,
+                    score: np.ndarray | None = None) -> pd.DataFrame:
+    """The counts of :func:`item_counts` per ``keys`` (checked answers ``ans`` as float with NaN),
+    in one groupby pass (integer sums: exact); with ``score`` also its ``mean`` and ``sd``."""
+    dk = _dont_know(data).to_numpy()
+    valid = ~np.isnan(ans)
+    flags = {"n_valid": valid, "n_dont_know": ~valid & dk, "n_missing": ~valid & ~dk,
+             **{f"n_{a}": ans == a for a in range(1, 6)}}
+    cols = {k: data[k] for k in keys}
+    cols.update({c: pd.Series(v.astype(np.int64), index=data.index) for c, v in flags.items()})
+    if score is not None:
+        cols["_score"] = pd.Series(score, index=data.index)
+    g = pd.DataFrame(cols, index=data.index).groupby(keys, sort=True, observed=True)
+    out = g[list(flags)].sum()
+    out.insert(0, "n_total", g.size())
+    if score is not None:
+        out["mean"] = g["_score"].mean()
+        out["sd"] = g["_score"].std()
+    return out.reset_index()
 
 
 def wilson_interval(successes, n, *, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -237,12 +257,12 @@ def item_scores(data: pd.DataFrame, *, by=None, score_map: Mapping[int, float] |
     width and says nothing), ``small_sample`` (n_valid < ``min_n_flag``) or ``ok``. Items with no
     valid answer have NaN statistics.
     """
-    scored = score_answers(data, score_map=score_map)
+    check_answers(data)
     keys = _as_list(by) + ["item"]
-    counts = item_counts(data, by=by)[keys + ["n_valid", "n_dont_know", "n_missing", "n_4", "n_5"]]
-    g = scored.groupby(keys, sort=True, observed=True)["score"]
-    st = g.agg(mean="mean", sd="std").reset_index()
-    out = counts.merge(st, on=keys, how="left")
+    require_columns(data, keys, what="the survey data")
+    ans = answers_float(data)
+    out = _grouped_counts(data, keys, ans.to_numpy(), _scores(ans, score_map).to_numpy())[
+        keys + ["n_valid", "n_dont_know", "n_missing", "n_4", "n_5", "mean", "sd"]]
     n = out["n_valid"].astype(float)
     out["se"] = out["sd"] / np.sqrt(n)
     from scipy import stats  # here: its import costs a second of CPU in a process without it
@@ -394,31 +414,46 @@ def satisfaction_index(data: pd.DataFrame, *, by=None, weights=None,
     ``status`` (:func:`sample_status`: ``insufficient_sample`` when n = 0, ``small_sample`` when
     n < ``min_n_flag``, else ``ok``).
     """
+    return satisfaction_indices(data, by=by, weight_sets={"index": weights}, items=items,
+                                score_map=score_map, min_n_flag=min_n_flag)["index"]
+
+
+def satisfaction_indices(data: pd.DataFrame, *, weight_sets: Mapping[str, object], by=None,
+                         items: Sequence[str] | None = None,
+                         score_map: Mapping[int, float] | None = None,
+                         min_n_flag: int = 30) -> dict[str, pd.DataFrame]:
+    """:func:`satisfaction_index` under each of ``weight_sets`` (name -> weights), the item
+    scores and respondent counts computed once: name -> the frame of :func:`satisfaction_index`."""
     keys = _as_list(by)
     require_columns(data, keys + ["item", "answer", "dont_know"], what="the survey data")
     if items is None:
         items = sorted(i for i in data["item"].unique() if i not in ("R10", "C08"))
     sub = data[data["item"].isin(items)]
     sc = item_scores(sub, by=keys or None, score_map=score_map)
-    w = _weights_series(weights, items)
-    sc["w"] = sc["item"].map(w).fillna(0.0)
-    sc.loc[sc["mean"].isna(), "w"] = 0.0
-    sc["wm"] = sc["w"] * sc["mean"].fillna(0.0)
-    if keys:
-        g = sc.groupby(keys, sort=True, observed=True)
-        out = (g["wm"].sum() / g["w"].sum().replace(0, np.nan)).rename("index").reset_index()
-    else:
-        out = pd.DataFrame({"index": [sc["wm"].sum() / sc["w"].sum() if sc["w"].sum() else np.nan]})
+    has_mean = sc["mean"].notna()
+    mean0 = sc["mean"].fillna(0.0)
     rid = "license_id" if "license_id" in sub.columns else "respondent_id"
     valid = sub[sub["answer"].notna()]
     if keys:
         n = valid.groupby(keys, observed=True)[rid].nunique().rename("n").reset_index()
-        out = out.merge(n, on=keys, how="left")
-        out["n"] = out["n"].fillna(0).astype(int)
     else:
-        out["n"] = valid[rid].nunique()
-    out["status"] = sample_status(out["n"], min_n_flag=min_n_flag)
-    return out
+        n = valid[rid].nunique()
+    res = {}
+    for name, weights in weight_sets.items():
+        w = sc["item"].map(_weights_series(weights, items)).fillna(0.0).where(has_mean, 0.0)
+        wm = w * mean0
+        if keys:
+            g = pd.DataFrame({**{k: sc[k] for k in keys}, "w": w, "wm": wm}).groupby(
+                keys, sort=True, observed=True)
+            out = (g["wm"].sum() / g["w"].sum().replace(0, np.nan)).rename("index").reset_index()
+            out = out.merge(n, on=keys, how="left")
+            out["n"] = out["n"].fillna(0).astype(int)
+        else:
+            out = pd.DataFrame({"index": [wm.sum() / w.sum() if w.sum() else np.nan]})
+            out["n"] = n
+        out["status"] = sample_status(out["n"], min_n_flag=min_n_flag)
+        res[name] = out
+    return res
 
 
 def index_by_weights(data: pd.DataFrame, *, by="district_code", weight_sets: Mapping[str, object],
@@ -433,8 +468,9 @@ def index_by_weights(data: pd.DataFrame, *, by="district_code", weight_sets: Map
     """
     keys = _as_list(by)
     out = None
-    for name, w in weight_sets.items():
-        idx = satisfaction_index(data, by=keys, weights=w, items=items, score_map=score_map)
+    indices = satisfaction_indices(data, by=keys, weight_sets=weight_sets, items=items,
+                                   score_map=score_map)
+    for name, idx in indices.items():
         idx = idx.drop(columns="status").rename(columns={"index": f"index_{name}"})
         out = idx if out is None else out.merge(idx.drop(columns="n"), on=keys, how="outer")
     for name in weight_sets:

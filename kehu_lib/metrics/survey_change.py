@@ -146,7 +146,7 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
                   items: Sequence[str] | None = None, score_map: Mapping[int, float] | None = None,
                   level: float = 0.95, power: float = 0.8, min_n_flag: int = 30,
                   min_n_suppress: int = 10, paired="auto", id_col: str | None = None,
-                  test: str = "auto") -> pd.DataFrame:
+                  test: str = "auto", _scored_sums: tuple | None = None) -> pd.DataFrame:
     """Change of item mean scores between two periods, per ``by`` and item.
 
     ``month``/``base_month``: 'YYYY-MM' or a list of months pooled (e.g. a rolling 3-month
@@ -180,8 +180,10 @@ def period_change(data: pd.DataFrame, *, month, base_month, by="district_code",
     """
     keys = _keys(by)
     cur_m, base_m = _months(month), _months(base_month)
-    scored = _scored(data, keys=keys, items=items, score_map=score_map)
-    agg = _aggregates(data, keys=keys, scored=scored)
+    if _scored_sums is None:  # (scored answers, their _aggregates): given by survey_changes
+        scored = _scored(data, keys=keys, items=items, score_map=score_map)
+        _scored_sums = scored, _aggregates(data, keys=keys, scored=scored)
+    scored, agg = _scored_sums
     parts = {p: agg[agg["month"].isin(ms)].groupby(keys, observed=True)[["n", "s1", "s2"]].sum()
              for p, ms in (("cur", cur_m), ("base", base_m))}
     out = _welch(parts["cur"], parts["base"], level=level, power=power)
@@ -487,6 +489,10 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     ``month`` itself has no answer the cells say ``current_missing``.
     """
     require_columns(data, ["month"], what="the survey data")
+    # the answers scored and summed once, for both comparisons
+    keys = _keys(by)
+    scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
+    kwargs["_scored_sums"] = scored, _aggregates(data, keys=keys, scored=scored)
     parts = []
     for name, base in (("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))):
         ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)

@@ -63,9 +63,16 @@ def group_comparison(data: pd.DataFrame, *, group: str = "consumer_class",
     scored = scored[scored["score"].notna()]
     if items is not None:
         scored = scored[scored["item"].isin(items)]
+    # the scores of every item x group cell in one groupby: cells in sorted order, each cell's
+    # answers in their row order (as a groupby per item, then per group)
+    g = scored.groupby(["item", group], sort=True, observed=True)["score"]
+    sizes = g.size()
+    vals = scored["score"].to_numpy()[np.argsort(g.ngroup().to_numpy(), kind="stable")]
+    cells: dict = {}
+    for (item, _), part in zip(sizes.index, np.split(vals, np.cumsum(sizes.to_numpy())[:-1])):
+        cells.setdefault(item, []).append(part)
     rows = []
-    for item, part in scored.groupby("item", sort=True):
-        samples = [g["score"].to_numpy() for _, g in part.groupby(group, observed=True)]
+    for item, samples in cells.items():
         samples = [s for s in samples if len(s)]
         n = int(sum(len(s) for s in samples))
         h = p = np.nan

@@ -38,8 +38,10 @@ def _market_check(name: str, month: str, *, store=None):
     od = aggregates.shop_sku_month(district, month, store=store,
                                    columns=["month", "license_id", "sku", "qty_supplied"])
     prod = loaders.load_products(store=store)
-    inv = market.social_inventory(chk, od, loaders.load_customers(district, store=store),
-                                  month=month)
+    # the columns social_inventory reads (the shops open in the month, their 业态)
+    customers = loaders.load_customers(district, store=store, columns=[
+        "license_id", "business_format", "opened_date", "closed_date"])
+    inv = market.social_inventory(chk, od, customers, month=month)
     alerts = market.market_alerts(market.price_index(chk, prod), inv, thresholds=t)
     return alerts, inv
 

@@ -42,13 +42,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 满意度指数 under three weightings
     month_city = survey.select(data, month=month)
+    digest = frame_digest(data)
     derived, by_district, changes, fam, rolling_all = memo(
-        (NOTEBOOK, "city", month, frame_digest(data), params_key(p), tuple(items)),
+        (NOTEBOOK, "city", month, digest, params_key(p), tuple(items)),
         lambda: _city_parts(data, month_city, month, p, items))
     weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
-    index = {k: survey.satisfaction_index(cur, weights=w, items=items,
-                                          score_map=score_map)["index"].iloc[0]
-             for k, w in weight_sets.items()}
+    index = {k: v["index"].iloc[0] for k, v in survey.satisfaction_indices(
+        cur, weight_sets=weight_sets, items=items, score_map=score_map).items()}
     r.section("index").add(Table(pd.DataFrame([{f"index_{k}": v for k, v in index.items()}]),
                                  title=f"{name} {month} 满意度指数"))
 
@@ -73,15 +73,16 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         Table(stability[["weights_a", "weights_b", "spearman_rho", "kendall_tau",
                          "max_rank_shift", "same_top"]], title="排名稳定性"))
 
-    importance = survey.importance_weights(cur, items=items, overall="R10", method="correlation",
-                                           score_map=score_map)
+    wide_all = survey.to_wide(cur, score_map=score_map)  # respondent x item, used twice
+    importance = survey.importance_weights(wide_all, items=items, overall="R10",
+                                           method="correlation")
     ipa = survey.ipa_table(scores[scores["item"].isin(items)], importance, labels=labels)
     fix_first = ipa.loc[ipa["fix_first"], "label"].tolist()
     r.section("ipa").add(Chart(survey_plots.ipa_chart, ipa,
                                {"title": f"{name} {month} 重要性-表现分析"}),
                          Text("优先改进：" + ("、".join(fix_first) or "无") + "。"))
 
-    wide = survey.to_wide(cur, score_map=score_map)[items]
+    wide = wide_all[items]
     cronbach = reliability.cronbach_alpha(wide, level=1 - alpha)
     item_rel = reliability.item_reliability(wide)
     r.section("reliability").add(
@@ -154,10 +155,13 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         ["sample_shops", "rho_volume", "p_volume", "rho_change", "p_change"]],
         title="满意度与订购量（Spearman秩相关）"))
 
-    coverage = survey_quality.panel_coverage(
-        month_city, loaders.load_districts(store=store),
-        customers=loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
-                                                  "survey_informant"], store=store))
+    # the city's coverage: the same on every page of the month (computed once per kernel)
+    plan = loaders.load_districts(store=store)
+    informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
+                                                 "survey_informant"], store=store)
+    coverage = memo((NOTEBOOK, "coverage", month, digest, frame_digest(plan),
+                     frame_digest(informants)),
+                    lambda: survey_quality.panel_coverage(month_city, plan, customers=informants))
     straight = survey_quality.straight_lining(cur)
     r.section("quality").add(
         Table(coverage[["district", "urban_rural", "planned", "surveyed", "responded", "rate",
