@@ -177,7 +177,8 @@ def _inventory_estimate(chk: pd.DataFrame, od: pd.DataFrame, carriers: pd.DataFr
     carry = carriers.groupby(keys + ["sku", strata], observed=True).size().rename("n")
     per = chk.groupby(keys + ["sku", strata], observed=True).agg(
         ybar=("stock", "mean"), checked=("license_id", "nunique"), s2=("stock", "var"))
-    overall = chk.groupby(keys + ["sku"], observed=True)["stock"].mean().rename("ybar_all")
+    by_sku = chk.groupby(keys + ["sku"], observed=True)  # its groups found once, used twice
+    overall = by_sku["stock"].mean().rename("ybar_all")
     est = carry.to_frame().join(per, how="left").reset_index()
     est = est.join(overall, on=keys + ["sku"])
     est["ybar"] = est["ybar"].fillna(est["ybar_all"])
@@ -188,8 +189,7 @@ def _inventory_estimate(chk: pd.DataFrame, od: pd.DataFrame, carriers: pd.DataFr
     g = est.groupby(keys + ["sku"], observed=True).agg(
         carrying_shops=("n", "sum"), stock=("part", lambda s: s.sum(min_count=1)),
         var=("var", "sum"))
-    g = g.join(chk.groupby(keys + ["sku"], observed=True)["license_id"].nunique()
-               .rename("checked_shops"), how="inner").join(sales, how="left").reset_index()
+    g = g.join(by_sku["license_id"].nunique().rename("checked_shops"), how="inner").join(sales, how="left").reset_index()
     g["sales"] = g["sales"].fillna(0.0)
     g["stock_cases"] = g["stock"] / CARTONS_PER_CASE
     g["stock_to_sales"] = g["stock"] / g["sales"].where(g["sales"] > 0)
