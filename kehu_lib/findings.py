@@ -191,8 +191,13 @@ def new_product_status(lines: pd.DataFrame | None, orders: pd.DataFrame, product
     return out[cols]
 
 
-def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = None) -> dict:
-    """Everything :func:`compose` needs, from :func:`load_inputs` output."""
+def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = None, *,
+            city_inventory: bool = False) -> dict:
+    """Everything :func:`compose` needs, from :func:`load_inputs` output.
+
+    ``city_inventory``: on the city page, also the city-wide :func:`~kehu_lib.metrics.market.
+    social_inventory` (over all shops, not by district) as ``inventory_city``, from the same
+    preparation of the month's checks and rows as the districts' ``inventory``."""
     t = {**DEFAULTS, **(thresholds or {})}
     month, od, prod = inputs["month"], inputs["orders"], inputs["products"]
     cust, chk = inputs["customers"], inputs["checks"]
@@ -204,8 +209,11 @@ def analyse(inputs: Mapping[str, Any], thresholds: Mapping[str, Any] | None = No
     if p.month in (1, 2) and sales.festival_moved(p.year):
         out["jan_feb"] = sales.jan_feb_comparison(od, prod, year=p.year) if p.month == 2 else None
     pi = market.price_index(chk, prod, by=by)
-    inv = market.social_inventory(chk, od, cust, prod, month=month, by=by)
+    bys = [by, None] if city and city_inventory else [by]
+    inv, *whole = market.social_inventories(chk, od, cust, prod, month=month, bys=bys)
     out["inventory"] = inv  # also the market report's table and the demand plan's check
+    if whole:
+        out["inventory_city"] = whole[0]  # the city page's table (over all shops)
     out["alerts"] = market.market_alerts(pi, inv, thresholds=t, by=by)
     out["key_brand"] = key_brand_loss(od, prod, cust, month=month, thresholds=t, by_district=city)
     out["new_products"] = new_product_status(inputs.get("new_lines"), od, prod, cust, month=month,

@@ -59,6 +59,32 @@ def test_social_inventory_stratified():
     assert inv.at["A", "stock_to_sales_se"] == pytest.approx(400 ** 0.5 / 100)
 
 
+def test_social_inventories_city_and_districts_in_one_pass():
+    # two districts: s1, s2 in D1, s3, s4 in D2; the by-district table equals the estimate of
+    # each district's own rows, the city one the hand arithmetic above (A: stock 120)
+    od = pd.DataFrame({"month": "2026-10", "district_code": ["D1", "D1", "D2", "D2", "D1"],
+                       "license_id": ["s1", "s2", "s3", "s4", "s1"],
+                       "sku": ["A", "A", "A", "A", "C"], "qty_supplied": [20.0, 20, 30, 30, 10]})
+    chk = CHK.assign(district_code=CHK["license_id"].map({"s1": "D1", "s2": "D1", "s3": "D2"}))
+    by_d, city = market.social_inventories(chk, od, CUSTOMERS, PRODUCTS, month="2026-10",
+                                           bys=["district_code", None])
+    assert city.set_index("sku").at["A", "stock"] == pytest.approx(120)
+    pd.testing.assert_frame_equal(
+        city, market.social_inventory(chk, od, CUSTOMERS, PRODUCTS, month="2026-10"))
+    for code, part in by_d.groupby("district_code"):
+        own = market.social_inventory(chk[chk["district_code"] == code],
+                                      od[od["district_code"] == code], CUSTOMERS, PRODUCTS,
+                                      month="2026-10")
+        pd.testing.assert_frame_equal(part.drop(columns="district_code").reset_index(drop=True),
+                                      own, check_dtype=False)
+    # D2's A: 超市 mean 40 x 2 carrying shops = 80 (no 食杂店 in D2)
+    assert by_d.set_index(["district_code", "sku"]).at[("D2", "A"), "stock"] == pytest.approx(80)
+    empty = market.social_inventories(chk.head(0), od, CUSTOMERS, PRODUCTS, month="2026-10",
+                                      bys=["district_code", None])
+    assert [list(e.columns)[:2] for e in empty] == [["district_code", "sku"], ["sku", "brand"]]
+    assert all(e.empty for e in empty)
+
+
 def test_social_inventory_unchecked_stratum_and_empty():
     od = pd.DataFrame({"month": "2026-10", "license_id": ["s1", "s4"], "sku": ["C", "C"],
                        "qty_supplied": [10.0, 10.0]})

@@ -185,50 +185,58 @@ def decompose(orders: pd.DataFrame, products: pd.DataFrame | None = None, *, mon
     return _contributions(q, a, comparison=comparison, dimension=dimension)
 
 
+#: The dtype pandas gives a column of text broadcast from one string (``str`` in pandas 3).
+_TEXT = pd.Series(["x"]).dtype
+
+
 def _contributions(q: pd.DataFrame, a: pd.DataFrame, *, comparison: str,
                    dimension: str) -> pd.DataFrame:
     """:func:`decompose`'s rows from the group totals: ``q`` volume (箱) and ``a`` amount (元),
     columns base and cur, indexed by the groups in sorted order."""
-    rows = []
+    # one frame of three blocks of rows (volume, amount, 单箱值: the groups in their order in
+    # each), built from arrays: the same values as one frame per block concatenated
     tq, ta = q.sum(), a.sum()
-    for ind, frame, scale in (("volume_cases", q, 1.0), ("amount_wan", a, 1e-4)):
-        f = frame * scale
-        rows.append(pd.DataFrame({
-            "group": f.index, "indicator": ind, "base": f["base"].to_numpy(),
-            "current": f["cur"].to_numpy(), "contribution": (f["cur"] - f["base"]).to_numpy(),
-            "structure_effect": np.nan, "price_effect": np.nan,
-            "total_base": f["base"].sum(), "total_current": f["cur"].sum()}))
+    n = len(q)
+    fq, fa = q * 1.0, a * 1e-4
     # 单箱值: symmetric structure / price split
     with np.errstate(divide="ignore", invalid="ignore"):
         v0 = (a["base"] / q["base"].where(q["base"] > 0)).to_numpy()
         v1 = (a["cur"] / q["cur"].where(q["cur"] > 0)).to_numpy()
+    own0, own1 = v0, v1.copy()
     v0 = np.where(np.isfinite(v0), v0, v1)
     v1 = np.where(np.isfinite(v1), v1, v0)
-    s0 = (q["base"] / tq["base"]).to_numpy() if tq["base"] > 0 else np.full(len(q), np.nan)
-    s1 = (q["cur"] / tq["cur"]).to_numpy() if tq["cur"] > 0 else np.full(len(q), np.nan)
+    s0 = (q["base"] / tq["base"]).to_numpy() if tq["base"] > 0 else np.full(n, np.nan)
+    s1 = (q["cur"] / tq["cur"]).to_numpy() if tq["cur"] > 0 else np.full(n, np.nan)
     structure = (s1 - s0) * (v0 + v1) / 2
     price = (s0 + s1) / 2 * (v1 - v0)
     V0 = ta["base"] / tq["base"] if tq["base"] > 0 else np.nan
     V1 = ta["cur"] / tq["cur"] if tq["cur"] > 0 else np.nan
-    own0 = (a["base"] / q["base"].where(q["base"] > 0)).to_numpy()
-    own1 = (a["cur"] / q["cur"].where(q["cur"] > 0)).to_numpy()
-    rows.append(pd.DataFrame({
-        "group": q.index, "indicator": "value_per_case", "base": own0, "current": own1,
-        "contribution": structure + price, "structure_effect": structure, "price_effect": price,
-        "total_base": V0, "total_current": V1}))
-    out = pd.concat(rows, ignore_index=True)
-    out["total_change"] = out["total_current"] - out["total_base"]
-    tc = out["total_change"]
-    out["share_of_change"] = out["contribution"] / tc.where(tc.abs() > 1e-12)
-    tb = out["total_base"]
-    out["growth_pull"] = out["contribution"] / tb.where(tb.abs() > 1e-12)
-    out.insert(0, "dimension", dimension)
-    out.insert(0, "comparison", comparison)
+    nan = np.full(n, np.nan)
+    base = np.concatenate([fq["base"].to_numpy(), fa["base"].to_numpy(), own0])
+    current = np.concatenate([fq["cur"].to_numpy(), fa["cur"].to_numpy(), own1])
+    contribution = np.concatenate([(fq["cur"] - fq["base"]).to_numpy(),
+                                   (fa["cur"] - fa["base"]).to_numpy(), structure + price])
+    total_base = np.repeat(np.array([fq["base"].sum(), fa["base"].sum(), V0], dtype="float64"), n)
+    total_current = np.repeat(np.array([fq["cur"].sum(), fa["cur"].sum(), V1], dtype="float64"),
+                              n)
+    total_change = total_current - total_base
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = contribution / np.where(np.abs(total_change) > 1e-12, total_change, np.nan)
+        pull = contribution / np.where(np.abs(total_base) > 1e-12, total_base, np.nan)
+    groups = np.asarray(q.index.astype("object"), dtype=object)
+    out = pd.DataFrame({
+        "comparison": comparison, "dimension": dimension,
+        "group": np.concatenate([groups, groups, groups]),
+        "indicator": pd.Series(np.repeat(np.array(["volume_cases", "amount_wan",
+                                                   "value_per_case"], dtype=object), n),
+                               dtype=_TEXT),
+        "base": base, "current": current, "contribution": contribution,
+        "structure_effect": np.concatenate([nan, nan, structure]),
+        "price_effect": np.concatenate([nan, nan, price]),
+        "total_base": total_base, "total_current": total_current, "total_change": total_change,
+        "share_of_change": share, "growth_pull": pull})
     out["group"] = out["group"].astype("string")
-    cols = ["comparison", "dimension", "group", "indicator", "base", "current", "contribution",
-            "structure_effect", "price_effect", "total_base", "total_current", "total_change",
-            "share_of_change", "growth_pull"]
-    return out.sort_values(["indicator", "contribution"], ignore_index=True)[cols]
+    return out.sort_values(["indicator", "contribution"], ignore_index=True)
 
 
 def flagged_shop_groups(orders: pd.DataFrame, products: pd.DataFrame, customers: pd.DataFrame,

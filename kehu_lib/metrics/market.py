@@ -14,7 +14,8 @@ from .. import frames
 from ..config import CARTONS_PER_CASE, PRICE_CLASSES
 from .customers import active_customers
 
-__all__ = ["price_index", "weighted_price_index", "social_inventory", "market_alerts",
+__all__ = ["price_index", "weighted_price_index", "social_inventory", "social_inventories",
+           "market_alerts",
            "sales_weights"]
 
 _PRODUCT_COLS = ["sku", "brand", "name", "price_class"]
@@ -122,23 +123,29 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
     DataFrame: [by], sku [, brand, name, price_class], checked_shops, carrying_shops, stock,
     stock_cases, sales, stock_to_sales.
     """
-    keys = _keys(by)
+    return social_inventories(checks, orders, customers, products, month=month, strata=strata,
+                              bys=[by])[0]
+
+
+def social_inventories(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.DataFrame,
+                       products: pd.DataFrame | None = None, *, month: str,
+                       strata: str = "business_format", bys=(None,)) -> list[pd.DataFrame]:
+    """:func:`social_inventory` for each grouping of ``bys`` (e.g. ``(None, "district_code")``:
+    the city's table and the districts'), one list item each; the month's checks, sales rows
+    and carrying shops are prepared once for all of them."""
+    keysets = [_keys(by) for by in bys]
+    every = [k for ks in keysets for k in ks]
     chk = checks[checks["month"] == month] if "month" in checks.columns else checks
-    cols = keys + ["sku", "checked_shops", "carrying_shops", "stock", "stock_cases", "sales",
-                   "stock_to_sales", "stock_to_sales_se"]
-    if products is not None:
-        cols = cols[:len(keys) + 1] + ["brand", "name", "price_class"] + cols[len(keys) + 1:]
     if chk.empty:
-        return pd.DataFrame(columns=cols)
+        return [pd.DataFrame(columns=_inventory_columns(keys, products)) for keys in keysets]
     cust = active_customers(customers, month=month)[["license_id", strata]]
     chk = (chk.sort_values("check_date").drop_duplicates(["license_id", "sku"], keep="last")
            .merge(cust, on="license_id", how="left"))
     chk[strata] = chk[strata].fillna("未知")
     # only the columns read, before the month's rows are selected
     od = frames.rows_of(orders, "month", [month])  # a slice of a ledger sorted by month
-    od = od[[c for c in od.columns if c in (*keys, "month", "license_id", "sku", "qty_supplied")]]
+    od = od[[c for c in od.columns if c in (*every, "month", "license_id", "sku", "qty_supplied")]]
     od = od[od["qty_supplied"] > 0]
-    sales = od.groupby(keys + ["sku"], observed=True)["qty_supplied"].sum().rename("sales")
     carriers = od.drop_duplicates(["license_id", "sku"])
     if cust["license_id"].is_unique and strata not in carriers.columns:
         # the merge's stratum column, looked up once per shop
@@ -146,11 +153,32 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
             carriers["license_id"], cust.set_index("license_id")[strata].reindex)})
     else:
         carriers = carriers.merge(cust, on="license_id", how="left")
-    carry = (carriers.fillna({strata: "未知"}).groupby(keys + ["sku", strata], observed=True)
-             .size().rename("n"))
+    carriers = carriers.fillna({strata: "未知"})
+    return [_inventory_estimate(chk, od, carriers, keys, products, strata)
+            for keys in keysets]
+
+
+def _inventory_columns(keys: list[str], products: pd.DataFrame | None) -> list[str]:
+    cols = keys + ["sku", "checked_shops", "carrying_shops", "stock", "stock_cases", "sales",
+                   "stock_to_sales", "stock_to_sales_se"]
+    if products is not None:
+        cols = cols[:len(keys) + 1] + ["brand", "name", "price_class"] + cols[len(keys) + 1:]
+    return cols
+
+
+def _inventory_estimate(chk: pd.DataFrame, od: pd.DataFrame, carriers: pd.DataFrame,
+                        keys: list[str], products: pd.DataFrame | None,
+                        strata: str) -> pd.DataFrame:
+    """:func:`social_inventory`'s estimate by ``keys`` from the month's last check per shop and
+    SKU (with its stratum), the month's supplied rows and their carrying shops (stratum
+    attached, a missing one 未知)."""
+    cols = _inventory_columns(keys, products)
+    sales = od.groupby(keys + ["sku"], observed=True)["qty_supplied"].sum().rename("sales")
+    carry = carriers.groupby(keys + ["sku", strata], observed=True).size().rename("n")
     per = chk.groupby(keys + ["sku", strata], observed=True).agg(
         ybar=("stock", "mean"), checked=("license_id", "nunique"), s2=("stock", "var"))
-    overall = chk.groupby(keys + ["sku"], observed=True)["stock"].mean().rename("ybar_all")
+    by_sku = chk.groupby(keys + ["sku"], observed=True)  # its groups found once, used twice
+    overall = by_sku["stock"].mean().rename("ybar_all")
     est = carry.to_frame().join(per, how="left").reset_index()
     est = est.join(overall, on=keys + ["sku"])
     est["ybar"] = est["ybar"].fillna(est["ybar_all"])
@@ -161,8 +189,7 @@ def social_inventory(checks: pd.DataFrame, orders: pd.DataFrame, customers: pd.D
     g = est.groupby(keys + ["sku"], observed=True).agg(
         carrying_shops=("n", "sum"), stock=("part", lambda s: s.sum(min_count=1)),
         var=("var", "sum"))
-    g = g.join(chk.groupby(keys + ["sku"], observed=True)["license_id"].nunique()
-               .rename("checked_shops"), how="inner").join(sales, how="left").reset_index()
+    g = g.join(by_sku["license_id"].nunique().rename("checked_shops"), how="inner").join(sales, how="left").reset_index()
     g["sales"] = g["sales"].fillna(0.0)
     g["stock_cases"] = g["stock"] / CARTONS_PER_CASE
     g["stock_to_sales"] = g["stock"] / g["sales"].where(g["sales"] > 0)

@@ -46,7 +46,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     thresholds = {k: v for k, v in p.items() if k in findings.DEFAULTS}
     data = findings.load_inputs(district, month, store=store,
                                 new_product_months=p["new_product_tracking_months"])
-    result = findings.analyse(data, thresholds)
+    result = findings.analyse(data, thresholds, city_inventory=True)
     od, prod, cust, chk = data["orders"], data["products"], data["customers"], data["checks"]
     # slices of the ledger (sorted by month)
     cur, last = rows_of(od, "month", [month]), rows_of(od, "month", [_months_before(month, 12)])
@@ -198,8 +198,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     wpi = pd.concat([market.weighted_price_index(pi, weights),
                      market.weighted_price_index(pi, weights, level=None)])
     # the districts' table is analyse's estimate (by=None there); the city's is over all shops
-    inv = (market.social_inventory(chk, od, cust, prod, month=month) if city
-           else result["inventory"]).rename(columns={"name": "sku_name"})
+    inv = (result.get("inventory_city") if city else result["inventory"])
+    if inv is None:
+        inv = market.social_inventory(chk, od, cust, prod, month=month)
+    inv = inv.rename(columns={"name": "sku_name"})
     inv["sales_cases"] = inv["sales"] / CARTONS_PER_CASE  # district level: both in 箱
     alerts = result["alerts"].rename(columns={"name": "sku_name"})
     acols = (["district_code"] if "district_code" in alerts.columns else []) + [
