@@ -69,8 +69,6 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
     (:func:`own_flagged_states`) and ``carried`` (the licence ids of ``plan['carry_over']``)
     likewise, so that a page per manager does not scan the city's states once per manager.
     """
-    from ..present import plan_text
-
     w = plan["week_plan"]
     w = w[w["manager_id"] == manager_id].sort_values(["weekday", "visit_order"]).copy()
     lib = plan["library"]
@@ -82,17 +80,24 @@ def manager_view(plan: Mapping[str, Any], manager_id: str, *,
     det = (own.sort_values("severity", ascending=False)
            .groupby("license_id")["detail"].agg(lambda s: "；".join(x for x in s if x)))
     w["details"] = w["license_id"].map(det).fillna("")
+    _add_texts(w, lib, names)
+    if carried is None:
+        carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
+    w["carry_over"] = isin(w["license_id"], carried)
+    w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
+    return w[list(SHEET_COLUMNS)].reset_index(drop=True)
+
+
+def _add_texts(w: pd.DataFrame, lib, names: Mapping[str, str]) -> None:
+    """Add the week plan's ``problem_text`` (the problem in words) and ``strategy_names``."""
+    from ..present import plan_text
+
     w["problem_text"] = [plan_text.problem_text(i, c, names.get(k, k) if isinstance(k, str)
                                                 else None, lib)
                          for i, c, k in zip(w["problem_indicator"], w["problem_cause"],
                                             w["problem_sku"])]
     w["strategy_names"] = [lib.label(str(c).split(";")) if isinstance(c, str) and c else ""
                            for c in w["strategy_codes"]]
-    if carried is None:
-        carried = set(plan["carry_over"]["license_id"]) if len(plan["carry_over"]) else set()
-    w["carry_over"] = isin(w["license_id"], carried)
-    w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
-    return w[list(SHEET_COLUMNS)].reset_index(drop=True)
 
 
 def _by_severity(severity: np.ndarray) -> np.ndarray:
@@ -113,18 +118,11 @@ def _week_frame(plan: Mapping[str, Any], own_states: pd.DataFrame,
     order of sorting his rows alone), with the problem in words, strategy names, carry-over,
     date and each manager's ``details`` (his shops' own flagged states in the order of sorting
     those states alone by severity). Returns the frame and manager id -> its positions."""
-    from ..present import plan_text
-
     w = plan["week_plan"].sort_values(["weekday", "visit_order"])
     rows = w.groupby("manager_id", sort=False).indices
     lib = plan["library"]
     names = plan.get("sku_names", {})
-    w["problem_text"] = [plan_text.problem_text(i, c, names.get(k, k) if isinstance(k, str)
-                                                else None, lib)
-                         for i, c, k in zip(w["problem_indicator"], w["problem_cause"],
-                                            w["problem_sku"])]
-    w["strategy_names"] = [lib.label(str(c).split(";")) if isinstance(c, str) and c else ""
-                           for c in w["strategy_codes"]]
+    _add_texts(w, lib, names)
     w["carry_over"] = isin(w["license_id"], carried)
     w["last_visit_date"] = pd.to_datetime(w["last_visit_date"]).dt.strftime("%Y-%m-%d")
     # each shop's own flagged states (positions in own_states, in its order)
