@@ -315,55 +315,15 @@ def _signed_rank_p(d: np.ndarray) -> float:
     the exact distribution for fewer than 50 pairs without zero or tied differences, else the
     normal approximation with tie and continuity correction (zero differences dropped).
 
-    The p-value of ``scipy.stats.wilcoxon(nz, method="exact" if exact else "asymptotic",
-    correction=not exact)`` (the same double, tested), computed here without importing
-    ``scipy.stats`` (a second of CPU per process): the rank sums, tie counts and exact
-    probabilities are whole numbers or multiples of 2**-n, exact in any summation order, and
-    the rest is scipy's arithmetic step by step."""
-    nz = np.asarray(d[d != 0], dtype=np.float64)
+    ``scipy.stats`` is imported here, not with the module: the steps and pages that never run
+    this test do not pay its import (about a second of CPU per process)."""
+    from scipy import stats
+
+    nz = d[d != 0]
     exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
-    n = len(nz)
-    if n == 0:
-        return float("nan")
-    # average ranks of |nz| and the size of each group of ties
-    a = np.abs(nz)
-    order = np.argsort(a, kind="stable")
-    y = a[order]
-    first = np.concatenate([[True], y[:-1] != y[1:]])
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, n))
-    ranks_sorted = np.repeat((starts + 1).astype(np.float64) + (counts.astype(np.float64) - 1) / 2,
-                             counts)
-    ranks = np.empty(n)
-    ranks[order] = ranks_sorted
-    r_plus = np.sum((nz > 0).astype(np.float64) * ranks)
-    if exact:  # scipy.stats._wilcoxon.WilcoxonDistribution, two-sided
-        pmf = np.ones(1, dtype=np.float64)
-        for k in range(1, n + 1):
-            prev = pmf
-            pmf = np.zeros(k * (k + 1) // 2 + 1, dtype=np.float64)
-            m = len(prev)
-            pmf[:m] = prev * 0.5
-            pmf[-m:] += prev * 0.5
-        mean = n * (n + 1) / 4
-
-        def cdf(k: int) -> float:
-            return pmf[:k + 1].sum() if k <= mean else 1 - pmf[k + 1:].sum()
-
-        def sf(k: int) -> float:
-            return pmf[k:].sum() if k <= mean else 1 - pmf[:k].sum()
-
-        p = 2 * np.minimum(sf(int(np.floor(r_plus))), cdf(int(np.ceil(r_plus))))
-        return float(np.clip(p, 0, 1))
-    count = np.float64(n)
-    mn = count * (count + 1.) * 0.25
-    se = count * (count + 1.) * (2. * count + 1.)
-    t = counts.astype(np.float64)
-    tie_correct = np.sum(t**3 - t)
-    se = np.sqrt((se - tie_correct / 2) / 24)
-    z = (r_plus - mn) / se
-    z = z - np.sign(z) * 0.5 / se  # continuity correction
-    return float(2 * special.ndtr(-np.abs(z)))
+    res = stats.wilcoxon(nz, method="exact" if exact else "asymptotic",
+                         correction=not exact)
+    return float(res.pvalue)
 
 
 def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_suppress: int
