@@ -205,6 +205,9 @@ def test_forecast_series_sums_equal_the_lines(store):
     pd.testing.assert_frame_equal(got_sums, ref_sums)
     assert len(got) == len(ref)
     assert list(got["month"]) == list(ref["month"]) and list(got["sku"]) == list(ref["sku"])
+    # the forecasts ask for the supplied volume only: the same frame without qty_ordered
+    only = pipeline.monthly_volume(MONTH, store=store, sums=("qty_supplied",))
+    pd.testing.assert_frame_equal(only, got.drop(columns="qty_ordered"), check_exact=True)
 
 
 def test_survey_volume_change_on_shop_sums_equals_the_lines(store):
