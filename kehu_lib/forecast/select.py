@@ -301,13 +301,22 @@ def default_origins(n: int, *, blocks: int = BT_BLOCKS, step: int = BT_STEP) -> 
     return [n - k * step for k in range(blocks, 0, -1) if n - k * step >= MIN_OBS]
 
 
+_EVIDENCE = ["model", "mase", "n", "origins"]
+
+
 def evidence(bt: pd.DataFrame | dict | None) -> pd.DataFrame:
     """Backtest MASE of each candidate of one series: ``model, mase, n`` (forecasts scored),
     ``origins`` (number of rolling origins); the order of :data:`CANDIDATES`. ``bt``: the
     rows of :func:`backtest_one` (or their columns as arrays, None for no rows)."""
-    cols = ["model", "mase", "n", "origins"]
+    return _evidence_frame(_evidence_cols(bt))
+
+
+def _evidence_cols(bt: pd.DataFrame | dict | None) -> dict:
+    """The columns of :func:`evidence` (``model`` a list, the others arrays): what
+    :func:`decide` and :func:`combo_weights` read, without a frame per series."""
     if bt is None or (isinstance(bt, pd.DataFrame) and bt.empty):
-        return pd.DataFrame(columns=cols)
+        return {"model": [], "mase": np.zeros(0), "n": np.zeros(0, int),
+                "origins": np.zeros(0, int)}
     # numpy rather than a pandas groupby: this runs once per series in the product path
     with np.errstate(divide="ignore", invalid="ignore"):
         ase = np.abs(np.asarray(bt["mean"], float) - np.asarray(bt["y"], float)) / \
@@ -316,21 +325,29 @@ def evidence(bt: pd.DataFrame | dict | None) -> pd.DataFrame:
     model = np.asarray(bt["model"], object)
     origin = np.asarray(bt["origin"])
     order = {m: i for i, m in enumerate(CANDIDATES)}
-    rows = []
-    for name in sorted(dict.fromkeys(model), key=lambda m: order.get(m, 99)):
+    names = sorted(dict.fromkeys(model), key=lambda m: order.get(m, 99))
+    mase, n, origins = [], [], []
+    for name in names:
         sel_ = model == name
         a = ase[sel_]
         fin = a[np.isfinite(a)]
-        rows.append((name, float(fin.mean()) if len(fin) else np.nan, int(len(fin)),
-                     int(len(np.unique(origin[sel_])))))
-    return pd.DataFrame(rows, columns=cols)
+        mase.append(float(fin.mean()) if len(fin) else np.nan)
+        n.append(int(len(fin)))
+        origins.append(int(len(np.unique(origin[sel_]))))
+    return {"model": names, "mase": np.array(mase, float), "n": np.array(n, np.int64),
+            "origins": np.array(origins, np.int64)}
 
 
-def _mase_of(ev: pd.DataFrame) -> dict[str, float]:
-    return dict(zip(ev["model"], ev["mase"].astype(float))) if len(ev) else {}
+def _evidence_frame(ev: dict) -> pd.DataFrame:
+    """The frame of :func:`evidence` from :func:`_evidence_cols` (and a ``weight`` column)."""
+    return pd.DataFrame(ev) if len(ev["model"]) else pd.DataFrame(columns=_EVIDENCE)
 
 
-def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo",
+def _mase_of(ev: pd.DataFrame | dict) -> dict[str, float]:
+    return dict(zip(ev["model"], np.asarray(ev["mase"], float))) if len(ev["model"]) else {}
+
+
+def decide(ev: pd.DataFrame | dict, *, policy: str | None = None, default: str = "combo",
            margin: float | None = None, min_points: int = MIN_POINTS) -> tuple[str, str]:
     """The model of a regular series from its backtest evidence (:func:`evidence`) and the
     reason code (:data:`REASONS`).
@@ -348,7 +365,7 @@ def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo
         raise ValueError(f"unknown model-choice policy {policy!r}; expected inverse, combo, "
                          "margin or pick")
     margin = MARGIN if margin is None else margin
-    if len(ev) == 0 or int(ev["n"].max()) < min_points:
+    if len(ev["model"]) == 0 or int(np.max(ev["n"])) < min_points:
         return default, "no_backtest"
     mase = {k: v for k, v in _mase_of(ev).items() if np.isfinite(v)}
     if default not in mase:
@@ -364,7 +381,7 @@ def decide(ev: pd.DataFrame, *, policy: str | None = None, default: str = "combo
     return default, "combo_best" if best == default else "combo_default"
 
 
-def combo_weights(ev: pd.DataFrame) -> np.ndarray | None:
+def combo_weights(ev: pd.DataFrame | dict) -> np.ndarray | None:
     """Weights of the combination's members (:data:`COMBO` order) proportional to 1 / backtest
     MASE to the power :data:`WEIGHT_POWER`, or None when a member has no finite positive
     backtest MASE."""
@@ -394,13 +411,15 @@ def fit_one(y, h: int, *, start, origins: Sequence[int] | None = None, bt_h: int
     res = _fit_one(y, h, start=start, origins=origins, bt_h=bt_h, models=models,
                    festival=festival, model=model, policy=policy, uid=uid, warm=warm)
     res["backtest"] = _bt_frame(res["backtest"], uid)
+    res["evidence"] = _evidence_frame(res["evidence"])
     return res
 
 
 def _fit_one(y, h: int, *, start, origins: Sequence[int] | None, bt_h: int,
              models: Iterable[str], festival: bool, model: str | None, policy: str | None,
              uid: str, warm: bool) -> dict:
-    """:func:`fit_one` with ``backtest`` as the columns of :func:`_backtest_cols` (or None)."""
+    """:func:`fit_one` with ``backtest`` as the columns of :func:`_backtest_cols` (or None)
+    and ``evidence`` as those of :func:`_evidence_cols`."""
     y = np.asarray(y, float)
     models = tuple(models)
     start = pd.Period(start, freq="M")
@@ -413,7 +432,7 @@ def _fit_one(y, h: int, *, start, origins: Sequence[int] | None, bt_h: int,
     why = fallback_reason(y)
     bt = _backtest_cols(y, start=start, origins=origins, h=bt_h, models=models,
                         festival=festival, warm=store)
-    ev = evidence(bt)
+    ev = _evidence_cols(bt)
     default = "combo" if "combo" in models else models[-1]
     if why is not None:
         reason = why
@@ -446,7 +465,8 @@ def _fit_one(y, h: int, *, start, origins: Sequence[int] | None, bt_h: int,
         if scale80 is not None:
             fc = scale_interval(fc, 80, scale80)
     if weights is not None:
-        ev = ev.assign(weight=ev["model"].map(dict(zip(COMBO, weights))))
+        by_member = dict(zip(COMBO, weights))
+        ev["weight"] = np.array([by_member.get(m, np.nan) for m in ev["model"]], float)
     return {"forecast": fc, "model": model, "reason": reason, "backtest": bt, "evidence": ev,
             "members": fcs, "scale_80": scale80}
 
@@ -495,8 +515,9 @@ def run_series(task: dict) -> dict:
     uid = res["unique_id"]
     f = pd.DataFrame({"unique_id": uid} | res["forecast"])
     return {"forecast": f, "backtest": _bt_frame(res["backtest"], uid),
-            "evidence": res["evidence"].assign(unique_id=uid), "model": res["model"],
-            "reason": res["reason"], "last_month": _bt_frame(res["last_month"], uid)}
+            "evidence": _evidence_frame(res["evidence"]).assign(unique_id=uid),
+            "model": res["model"], "reason": res["reason"],
+            "last_month": _bt_frame(res["last_month"], uid)}
 
 
 def _run(task: dict) -> dict:
