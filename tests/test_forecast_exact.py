@@ -203,6 +203,23 @@ def test_fits_are_those_of_the_straightforward_pieces(monkeypatch):
         _same(a, b)
 
 
+def test_error_quantiles_are_one_quantile_per_level():
+    """error_quantiles takes every level from one np.quantile call: the same bits as one call
+    per level."""
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        e = rng.standard_t(3, size=int(rng.integers(24, 90))) * rng.uniform(0.01, 5)
+        burn = int(rng.integers(0, 13))
+        got = F.error_quantiles(e, (80, 95), burn=burn)
+        a = np.abs(e[burn:][-F.SIGMA_WINDOW:]) / np.sqrt(F.sigma2(e))
+        if len(a) < F.MIN_QUANTILE_ERRORS:
+            assert got is None
+            continue
+        assert list(got) == [80, 95]
+        for lv in (80, 95):
+            _same(np.float64(got[lv]), np.float64(np.quantile(a, lv / 100)))
+
+
 # -- festival --------------------------------------------------------------------------------
 
 

@@ -250,6 +250,7 @@ def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e
         return p, e
     lam = 1e-2
     k, hi_ = len(p), hi.tolist()
+    diag = np.diag_indices(k)
     for _ in range(max_iter):
         jac = np.empty((len(e), k))
         for i, pi in enumerate(p.tolist()):  # Python floats: the same values, cheaper
@@ -263,7 +264,9 @@ def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e
             break
         g = jac.T @ e
         a = jac.T @ jac
-        damp, neg_g = np.diag(np.diag(a)) + 1e-12, -g  # the same for every damping tried
+        # np.diag(np.diag(a)) + 1e-12 (the same for every damping tried), without np.diag
+        damp, neg_g = np.full((k, k), 1e-12), -g
+        damp[diag] = a[diag] + 1e-12
         improved = False
         for _ in range(8):  # raise the damping until the projected step lowers the sum
             try:
@@ -373,7 +376,9 @@ def error_quantiles(e, levels=(80, 95), *, burn: int = 0) -> dict[int, float] | 
     if len(e) < MIN_QUANTILE_ERRORS or not ref > 0 or not np.all(np.isfinite(e)):
         return None
     a = np.abs(e) / ref
-    return {lv: float(np.quantile(a, lv / 100)) for lv in levels}
+    # one call for all levels: the same order statistics and interpolation as one per level
+    q = np.quantile(a, [lv / 100 for lv in levels]).tolist()
+    return dict(zip(levels, q))
 
 
 def has_seasonality(z, m: int = 12, *, difference: bool = False) -> bool:
