@@ -157,6 +157,7 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
     base = set(models) - {"combo"}
     if "combo" in models:
         base |= set(COMBO)
+    corr, spread = _festival_terms(x_all, len(y), effect, m) if effect["used"] else (None, None)
     out: dict[str, M.Forecast] = {}
     for name in [b for b in CANDIDATES + ("naive", "mean") if b in base]:
         kw = {"warm": warm} if warm is not None and name in ("ets", "sarima", "holt") \
@@ -168,18 +169,26 @@ def forecast_many(y, h: int, *, start, models: Iterable[str] = CANDIDATES,
             fc = M.sarima(y, h, start=start, xreg=xr[: len(y)], xreg_future=xr[len(y):], m=m,
                           **kw)
         else:
-            corr = fest.forecast_correction(x_all, len(y), effect["beta"], m=m)
             fc = M.MODELS[name](y, h, start=start, m=m, **kw).map(lambda a, f=corr: a * f)
             fc.note += "+春节"
         if FESTIVAL_SPREAD and effect["used"] and name not in ("snaive", "naive", "mean"):
-            t = effect.get("t", np.nan)
-            se = abs(effect["beta"] / t) if np.isfinite(t) and t != 0 else 0.0
-            fc = fest.widen(fc, fest.effect_spread(x_all, len(y), se, m=m))
+            fc = fest.widen(fc, spread)
         out[name] = fc
     if "combo" in models:
         out["combo"] = M.combine([out[c] for c in COMBO])
         out["combo"].note = " + ".join(out[c].note for c in COMBO)
     return {name: out[name].clip() for name in models}
+
+
+def _festival_terms(x_all: np.ndarray, n: int, effect: dict, m: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The festival's forecast correction and interval spread of the months after the ``n``
+    training months (:func:`festival.forecast_correction`, :func:`festival.effect_spread`):
+    the same for every model of a series, so computed once per forecast."""
+    corr = fest.forecast_correction(x_all, n, effect["beta"], m=m)
+    t = effect.get("t", np.nan)
+    se = abs(effect["beta"] / t) if np.isfinite(t) and t != 0 else 0.0
+    return corr, fest.effect_spread(x_all, n, se, m=m)
 
 
 @lru_cache(maxsize=4096)
