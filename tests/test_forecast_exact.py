@@ -293,6 +293,22 @@ def test_run_series_frames_are_the_straightforward_ones():
             assert got["last_month"].empty
 
 
+def test_evidence_columns_decide_as_the_evidence_frame():
+    """The model choice reads the evidence as columns (no frame per series): the same frame,
+    choice and weights as from the rows of the backtest frame."""
+    for task in _tasks():
+        bt = sel.backtest_one(task["y"], start=task["start"], origins=task["origins"], h=6,
+                              uid=task["unique_id"])
+        cols, frame = sel._evidence_cols(bt), sel.evidence(bt)
+        assert_frame_equal(sel._evidence_frame(cols), frame, check_exact=True)
+        for policy in ("inverse", "combo", "margin", "pick"):
+            assert sel.decide(cols, policy=policy) == sel.decide(frame, policy=policy)
+        w_cols, w_frame = sel.combo_weights(cols), sel.combo_weights(frame)
+        assert (w_cols is None) == (w_frame is None)
+        if w_cols is not None:
+            _same(w_cols, w_frame)
+
+
 def test_stacked_results_are_the_concatenated_frames():
     tasks = _tasks()
     frames = sel.forecast_frame(tasks, n_jobs=1)
