@@ -141,15 +141,21 @@ def _tasks(series: pd.DataFrame, meta: pd.DataFrame, h: int, n_all: int,
     # 6) at the same calendar months for every series, plus last month's 1-step forecast
     origins_all = sel.default_origins(n_all)
     tasks = []
-    for uid, g in series.groupby("unique_id", sort=True):
-        n = len(g)
-        offset = n_all - n  # series starting later than the data
+    for uid, y, start in _each_series(series):
+        offset = n_all - len(y)  # series starting later than the data
         origins = [o - offset for o in origins_all if o - offset >= sel.MIN_OBS]
-        tasks.append({"unique_id": uid, "y": g["y"].to_numpy(float),
-                      "start": pd.Period(g["ds"].iloc[0], "M"), "h": h, "origins": origins,
+        tasks.append({"unique_id": uid, "y": y, "start": start, "h": h, "origins": origins,
                       "last_month": True, "models": candidates, "model": None,
                       "festival": True})
     return tasks
+
+
+def _each_series(series: pd.DataFrame):
+    """``(unique_id, y, first month)`` of each series of a long frame (``unique_id, ds, y``),
+    in the order of the ids; the values as the frame holds them (no frame per series)."""
+    y, ds = series["y"].to_numpy(float), series["ds"].to_numpy()
+    for uid, idx in series.groupby("unique_id", sort=True).indices.items():
+        yield uid, y[idx], pd.Period(ds[idx[0]], "M")
 
 
 def build_month_forecasts(month: str = "", store=None, *, n_jobs: int | None = None,
@@ -219,10 +225,9 @@ def _sku_tasks(vol: pd.DataFrame, month: str, *, model: str = CHEAP_MODEL) -> li
     s = _dense(v[["key", "month", "y"]], "key", months)
     # "models": only the SKU model is fitted (the other candidates' forecasts of a forced
     # model were computed and thrown away: ~40% of the month's fitting time)
-    return [{"unique_id": uid, "y": g["y"].to_numpy(float),
-             "start": pd.Period(g["ds"].iloc[0], "M"), "h": 1, "origins": [], "model": model,
+    return [{"unique_id": uid, "y": y, "start": start, "h": 1, "origins": [], "model": model,
              "models": (model,), "festival": True}
-            for uid, g in s.groupby("unique_id", sort=True)]
+            for uid, y, start in _each_series(s)]
 
 
 def _sku_frame(results: list[dict], vol: pd.DataFrame, rec: pd.DataFrame) -> pd.DataFrame:
