@@ -250,7 +250,6 @@ def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e
         return p, e
     lam = 1e-2
     k, hi_ = len(p), hi.tolist()
-    diag = np.diag_indices(k)
     for _ in range(max_iter):
         jac = np.empty((len(e), k))
         for i, pi in enumerate(p.tolist()):  # Python floats: the same values, cheaper
@@ -264,9 +263,7 @@ def least_squares_box(resid, x0, lo, hi, *, max_iter: int = 40, rtol: float = 1e
             break
         g = jac.T @ e
         a = jac.T @ jac
-        # np.diag(np.diag(a)) + 1e-12 (the same for every damping tried), without np.diag
-        damp, neg_g = np.full((k, k), 1e-12), -g
-        damp[diag] = a[diag] + 1e-12
+        damp, neg_g = np.diag(np.diag(a)) + 1e-12, -g  # the same for every damping tried
         improved = False
         for _ in range(8):  # raise the damping until the projected step lowers the sum
             try:
