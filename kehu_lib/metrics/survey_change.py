@@ -31,7 +31,7 @@ from scipy import special
 from .survey import require_columns, score_answers
 
 __all__ = ["STATUS_CODES", "TESTS", "period_change", "adjust_pvalues", "survey_changes",
-           "change_scan", "rolling_scores", "shift_month", "minimum_detectable_change",
+           "place_changes", "change_scan", "rolling_scores", "shift_month", "minimum_detectable_change",
            "multiplicity_summary", "city_fdr", "sample_flag"]
 
 #: Status codes of a change cell, most severe first.
@@ -448,18 +448,70 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     from the data is kept, its cells with status ``base_missing`` (never shown as 正常); when
     ``month`` itself has no answer the cells say ``current_missing``.
     """
+    parts = _comparisons(data, month=month, by=by, alpha=alpha, **kwargs)
+    return _corrected(parts, method=method, alpha=alpha)
+
+
+def _comparisons(data: pd.DataFrame, *, month: str, by, alpha: float, **kwargs
+                 ) -> dict[str, pd.DataFrame]:
+    """:func:`period_change` of 环比 and 同比 ('mom', 'yoy'), before the correction."""
     require_columns(data, ["month"], what="the survey data")
     # the answers scored and summed once, for both comparisons
     keys = _keys(by)
     scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
     kwargs["_scored_sums"] = scored, _aggregates(data, keys=keys, scored=scored)
-    parts = []
-    for name, base in (("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))):
-        ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
+    return {name: period_change(data, month=month, base_month=base, by=by, level=1 - alpha,
+                                **kwargs)
+            for name, base in _bases(month)}
+
+
+def _bases(month: str) -> list[tuple[str, str]]:
+    return [("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))]
+
+
+def _corrected(parts: dict[str, pd.DataFrame], *, method: str, alpha: float) -> pd.DataFrame:
+    """Each comparison's cells corrected as one family, with its ``comparison`` name."""
+    out = []
+    for name, ch in parts.items():
         ch = adjust_pvalues(ch, method=method, alpha=alpha)
         ch.insert(0, "comparison", name)
-        parts.append(ch)
-    return pd.concat(parts, ignore_index=True)
+        out.append(ch)
+    return pd.concat(out, ignore_index=True)
+
+
+def place_changes(data: pd.DataFrame, *, month: str, place: str = "district_code",
+                  method: str = "holm", alpha: float = 0.05, **kwargs
+                  ) -> dict[str | None, pd.DataFrame]:
+    """:func:`survey_changes` of all ``data`` (key None) and of each ``place``'s answers alone
+    (key: the place; each its own families), the same frames as calling it on
+    ``data[data[place] == p]``, from one computation on all ``data``.
+
+    Every cell's statistics depend on that cell's answers only, except whether the matched
+    pairs are used (the panel test of :func:`period_change`, made on all answers given): a
+    place whose answers alone decide it otherwise is computed on its own. ``place`` must be a
+    ``by`` column (the default ``by`` is ``place``); places without an answer are left out.
+    """
+    by = kwargs.pop("by", place)
+    keys = _keys(by)
+    if place not in keys:
+        raise ValueError(f"place {place!r} must be one of the by columns {keys[:-1]}")
+    whole = _comparisons(data, month=month, by=by, alpha=alpha, **kwargs)
+    out = {None: _corrected(whole, method=method, alpha=alpha)}
+    scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
+    idc = _id_col(data, kwargs.get("id_col"), kwargs.get("paired", "auto"))
+    pairs = {name: _use_pairs(kwargs.get("paired", "auto"), scored, idc, [month], [base])
+             for name, base in _bases(month)}
+    for p in pd.unique(data[place].dropna()):
+        own = scored[scored[place] == p]
+        if all(_use_pairs(kwargs.get("paired", "auto"), own, idc, [month], [base]) == pairs[name]
+               for name, base in _bases(month)):
+            parts = {name: ch[ch[place] == p].reset_index(drop=True)
+                     for name, ch in whole.items()}
+            out[p] = _corrected(parts, method=method, alpha=alpha)
+        else:
+            out[p] = survey_changes(data[data[place] == p].reset_index(drop=True), month=month,
+                                    by=by, method=method, alpha=alpha, **kwargs)
+    return out
 
 
 def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag: int = 1,
