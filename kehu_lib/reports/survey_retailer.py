@@ -148,7 +148,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     # ordered volume per shop in the months compared, summed in the store (not the city's
     # order lines)
     orders = aggregates.shop_month(code, survey_groups.volume_change_months(month, 3),
-                                   store=store)[["month", "license_id", "qty_ordered"]]
+                                   store=store, sums=["qty_ordered"], lines=False
+                                   )[["month", "license_id", "qty_ordered"]]
     link = survey_groups.satisfaction_sales_link(
         shops, survey_groups.volume_change(orders, month=month, window=3))
     r.section("sales").add(Table(link.rename(columns={"n": "sample_shops"})[
