@@ -287,10 +287,11 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
         sel = sel[sel.index.isin(st.index[run_w])]
         pw = {key: _signed_rank_p(grp.to_numpy())
               for key, grp in sel.groupby(level=lv, observed=True)}
-        keys_w = list(pw)
-        st.loc[keys_w, "p_value"] = list(pw.values())
-        st.loc[keys_w, "t"] = np.nan
-        st.loc[keys_w, "_no_var"] = False
+        rows = st.index.get_indexer(list(pw))  # positions: .loc on the key index is slow
+        for c, v in (("p_value", list(pw.values())), ("t", np.nan), ("_no_var", False)):
+            col = st[c].to_numpy(copy=True)
+            col[rows] = v
+            st[c] = col
     alike = (use_w & (st["n_nonzero"] == 0)).to_numpy()  # every informant answered alike
     st["p_value"] = st["p_value"].mask(alike)
     st["t"] = st["t"].mask(alike)
@@ -419,16 +420,19 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
         raise ValueError(f"{int(bad.sum())} p-value(s) in {p_col!r} outside [0, 1] at row(s) "
                          f"{rows}: {p_all[bad].head(5).tolist()}; a p-value is a probability")
     out = table.copy()
-    out["p_adj"] = np.nan
-    out["n_family"] = 0
-    groups = [(None, out)] if not family else out.groupby(list(family), observed=True, sort=False)
-    for _, part in groups:
-        ok = part[p_col].notna()
-        if ok.any():
-            padj = _adjust(part.loc[ok, p_col].to_numpy(dtype=float), method, alpha)
-            out.loc[part.index[ok.to_numpy()], "p_adj"] = padj
-        out.loc[part.index, "n_family"] = int(ok.sum())
-    out["significant"] = out["p_adj"].lt(alpha).fillna(False).astype(bool)
+    p_adj, n_family = np.full(len(out), np.nan), np.zeros(len(out), dtype="int64")
+    tested = table[p_col].notna().to_numpy()
+    groups = ([np.arange(len(out))] if not family else
+              out.groupby(list(family), observed=True, sort=False).indices.values())
+    for rows in groups:  # a family's row positions, in row order
+        rows_ok = rows[tested[rows]]
+        if len(rows_ok):
+            p_adj[rows_ok] = _adjust(table[p_col].iloc[rows_ok].to_numpy(dtype=float), method,
+                                     alpha)
+        n_family[rows] = len(rows_ok)
+    out["p_adj"] = p_adj
+    out["n_family"] = n_family
+    out["significant"] = p_adj < alpha  # NaN: not significant
     diff = out["diff"] if "diff" in out else pd.Series(0.0, index=out.index)
     out["signal"] = np.select([out["significant"] & (diff < 0), out["significant"] & (diff > 0)],
                               ["down", "up"], "")
