@@ -387,3 +387,26 @@ def test_place_changes_are_each_places_own_survey_changes():
     assert (city_105["n_pairs"] == 0).all() and out["140105"]["n_pairs"].isna().all()
     with pytest.raises(ValueError, match="by columns"):
         sc.place_changes(data, month="2026-10", place="license_id", by="district_code")
+
+
+def test_signed_rank_ps_in_one_call_equal_scipy_wilcoxon_called_on_each():
+    # cells of many sizes, with zero and tied differences (normal approximation) and without
+    # (exact): the p of the batched calls is scipy.stats.wilcoxon's of each cell alone
+    rng = np.random.default_rng(8)
+    pts = np.array(list(SCORE.values()))
+    diffs = []
+    for k in range(300):
+        n = int(rng.integers(2, 70))
+        d = pts[rng.integers(0, 5, n)] - pts[rng.integers(0, 5, n)]
+        if k % 4 == 0:  # distinct non-zero differences: the exact distribution below 50 pairs
+            d = rng.permutation(np.arange(1, n + 1)) * rng.choice([-1.0, 1.0], n)
+        if (d != 0).any():
+            diffs.append(d)
+    got = sc._signed_rank_ps(diffs)
+    for d, p in zip(diffs, got):
+        nz = d[d != 0]
+        exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
+        ref = stats.wilcoxon(nz, method="exact" if exact else "asymptotic", correction=not exact)
+        assert p == ref.pvalue
+    assert sum(len(d) < 50 and (d != 0).all() and len(np.unique(np.abs(d))) == len(d)
+               for d in diffs) > 20  # the exact branch is exercised
