@@ -133,9 +133,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     groups = pd.concat([_group_index(shops, g) for g in GROUPS])
     satisfied = shops.assign(satisfied=shops["index"].ge(p["satisfied_cut"]))
     chi = crosstab.crosstab_test(satisfied, row="business_format", col="satisfied")
-    by_manager = shops.groupby("manager_id", as_index=False).agg(
-        sample_shops=("index", "count"), satisfaction_index=("index", "mean")).sort_values(
-        "satisfaction_index")
+    by_manager = _shops_and_index(shops, "manager_id").sort_values("satisfaction_index")
     r.section("groups").add(
         Table(groups[["group_by", "group", "sample_shops", "satisfaction_index"]],
               title="分组满意度指数（管理层权重）"),
@@ -207,7 +205,13 @@ def _group_index(shops: pd.DataFrame, col: str) -> pd.DataFrame:
     """Shops and mean index per category of ``col``, categories in their glossary order."""
     from ..present import glossary
 
-    g = shops.groupby(col, as_index=False, observed=True).agg(
-        sample_shops=("index", "count"), satisfaction_index=("index", "mean"))
+    g = _shops_and_index(shops, col)
     g = g.assign(_o=glossary.ordered(g[col], col)).sort_values("_o").drop(columns="_o")
     return g.rename(columns={col: "group"}).assign(group_by=glossary.label(col))
+
+
+def _shops_and_index(shops: pd.DataFrame, col: str) -> pd.DataFrame:
+    """``col``, sample_shops (shops with an index) and satisfaction_index (their mean) per
+    value of ``col`` (a list aggregation: named aggregations cost more to set up)."""
+    g = shops.groupby(col, observed=True)["index"].agg(["count", "mean"])
+    return g.rename(columns={"count": "sample_shops", "mean": "satisfaction_index"}).reset_index()
