@@ -8,12 +8,13 @@ from typing import Any
 import pandas as pd
 
 from .. import aggregates, config, loaders
+from .. import store as kstore
 from ..metrics import (crosstab, reliability, survey, survey_change, survey_groups,
                        survey_quality)
 from ..present import Chart, Table, Text
 from ..present import format as fmt
 from ..present import survey_plots, survey_text
-from .base import Report, frame_digest, load_params, memo, params_key, place
+from .base import Report, load_params, memo, params_key, place
 from .survey_common import alpha_table
 
 __all__ = ["build"]
@@ -31,8 +32,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     name, code = place(district)
     city = code is None
     score_map, alpha, window = p["score_points"], p["alpha"], p["rolling_window"]
-    data = loaders.load_retailer_survey(
-        months=(survey_change.shift_month(month, -12 - 2 * window), month), store=store)
+    months = (survey_change.shift_month(month, -12 - 2 * window), month)
+    data = loaders.load_retailer_survey(months=months, store=store)
     labels, items = survey.item_labels(), survey.survey_item_codes("retailer")
     cur = survey.select(data, month=month, district=name)
     n_shops = cur.loc[cur["answer"].notna(), "license_id"].nunique()
@@ -42,9 +43,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 满意度指数 under three weightings
     month_city = survey.select(data, month=month)
-    digest = frame_digest(data)
+    # the survey read, keyed by its files (hashing the frame costs more)
+    source = kstore.query_fingerprint("retailer_survey", months=months, store=store)
     derived, by_district, changes, fam, rolling_all = memo(
-        (NOTEBOOK, "city", month, digest, params_key(p), tuple(items)),
+        (NOTEBOOK, "city", month, source, params_key(p), tuple(items)),
         lambda: _city_parts(data, month_city, month, p, items))
     weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
     index = {k: v["index"].iloc[0] for k, v in survey.satisfaction_indices(
@@ -155,12 +157,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         title="满意度与订购量（Spearman秩相关）"))
 
     # the city's coverage: the same on every page of the month (computed once per kernel)
-    plan = loaders.load_districts(store=store)
-    informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
-                                                 "survey_informant"], store=store)
-    coverage = memo((NOTEBOOK, "coverage", month, digest, frame_digest(plan),
-                     frame_digest(informants)),
-                    lambda: survey_quality.panel_coverage(month_city, plan, customers=informants))
+    tables = [kstore.query_fingerprint(t, store=store) for t in ("districts", "customers")]
+    coverage = memo((NOTEBOOK, "coverage", month, source, *tables),
+                    lambda: _coverage(month_city, store))
     straight = survey_quality.straight_lining(cur)
     r.section("quality").add(
         Table(coverage[["district", "urban_rural", "planned", "surveyed", "responded", "rate",
@@ -199,6 +198,14 @@ def _city_parts(data: pd.DataFrame, month_city: pd.DataFrame, month: str, p: dic
     rolling = survey_change.rolling_scores(data, month=month, window=p["rolling_window"],
                                            items=items, score_map=score_map, **test, **flags)
     return derived, by_district, changes, fam, rolling
+
+
+def _coverage(month_city: pd.DataFrame, store) -> pd.DataFrame:
+    """The city's sample coverage of the month (:func:`~..metrics.survey_quality.panel_coverage`)."""
+    informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
+                                                 "survey_informant"], store=store)
+    return survey_quality.panel_coverage(month_city, loaders.load_districts(store=store),
+                                         customers=informants)
 
 
 def _group_index(shops: pd.DataFrame, col: str) -> pd.DataFrame:
