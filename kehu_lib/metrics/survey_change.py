@@ -375,8 +375,8 @@ def _finish(out: pd.DataFrame, *, min_n_flag: int, min_n_suppress: int) -> pd.Da
     out["suppressed"] = (n_test < min_n_suppress).to_numpy()
     blank = ["mean_cur", "mean_base", "diff_all"] + _STATS
     suppressed = out["suppressed"].to_numpy()
-    for c in blank:
-        out[c] = out[c].mask(suppressed)
+    for c in blank:  # numpy: as Series.mask, without its overhead
+        out[c] = np.where(suppressed, np.nan, out[c].to_numpy(dtype=float))
     out["test"] = out["test"].mask(suppressed, "")
     for c in ("n_cur", "n_base"):
         out[c] = out[c].fillna(0).astype(int)
