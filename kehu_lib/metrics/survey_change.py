@@ -511,14 +511,12 @@ def place_changes(data: pd.DataFrame, *, month: str, place: str = "district_code
         raise ValueError(f"place {place!r} must be one of the by columns {keys[:-1]}")
     whole = _comparisons(data, month=month, by=by, alpha=alpha, **kwargs)
     out = {None: _corrected(whole, method=method, alpha=alpha)}
+    paired = kwargs.get("paired", "auto")
     scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
-    idc = _id_col(data, kwargs.get("id_col"), kwargs.get("paired", "auto"))
-    pairs = {name: _use_pairs(kwargs.get("paired", "auto"), scored, idc, [month], [base])
-             for name, base in _bases(month)}
+    idc = _id_col(data, kwargs.get("id_col"), paired)
+    pairs = _pairs_used(scored, idc, paired, month)
     for p in pd.unique(data[place].dropna()):
-        own = scored[scored[place] == p]
-        if all(_use_pairs(kwargs.get("paired", "auto"), own, idc, [month], [base]) == pairs[name]
-               for name, base in _bases(month)):
+        if _pairs_used(scored[scored[place] == p], idc, paired, month) == pairs:
             parts = {name: ch[ch[place] == p].reset_index(drop=True)
                      for name, ch in whole.items()}
             out[p] = _corrected(parts, method=method, alpha=alpha)
@@ -526,6 +524,11 @@ def place_changes(data: pd.DataFrame, *, month: str, place: str = "district_code
             out[p] = survey_changes(data[data[place] == p].reset_index(drop=True), month=month,
                                     by=by, method=method, alpha=alpha, **kwargs)
     return out
+
+
+def _pairs_used(scored: pd.DataFrame, idc: str | None, paired, month: str) -> tuple[bool, ...]:
+    """Whether 环比 and 同比 of ``month`` test matched pairs on these scored answers."""
+    return tuple(_use_pairs(paired, scored, idc, [month], [base]) for _, base in _bases(month))
 
 
 def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag: int = 1,
