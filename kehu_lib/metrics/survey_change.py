@@ -31,8 +31,8 @@ from scipy import special
 from .survey import require_columns, score_answers
 
 __all__ = ["STATUS_CODES", "TESTS", "period_change", "adjust_pvalues", "survey_changes",
-           "place_changes", "change_scan", "rolling_scores", "shift_month", "minimum_detectable_change",
-           "multiplicity_summary", "city_fdr", "sample_flag"]
+           "place_changes", "change_scan", "rolling_scores", "shift_month",
+           "minimum_detectable_change", "multiplicity_summary", "city_fdr", "sample_flag"]
 
 #: Status codes of a change cell, most severe first.
 STATUS_CODES = ("current_missing", "base_missing", "insufficient_sample", "no_variance",

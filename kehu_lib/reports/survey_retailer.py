@@ -201,7 +201,7 @@ def _city_parts(data: pd.DataFrame, month_city: pd.DataFrame, month: str, p: dic
 
 
 def _coverage(month_city: pd.DataFrame, store) -> pd.DataFrame:
-    """The city's sample coverage of the month (:func:`~..metrics.survey_quality.panel_coverage`)."""
+    """The city's sample coverage of the month (``survey_quality.panel_coverage``)."""
     informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
                                                  "survey_informant"], store=store)
     return survey_quality.panel_coverage(month_city, loaders.load_districts(store=store),
