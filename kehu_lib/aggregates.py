@@ -468,12 +468,14 @@ def sku_month(district=None, months=None, *, store=None) -> pd.DataFrame:
     return _grouped(["month", "sku"], district, months, store)
 
 
-def shop_month(district=None, months=None, *, store=None) -> pd.DataFrame:
+def shop_month(district=None, months=None, *, store=None, sums: Sequence[str] = _SUMS,
+               lines: bool = True) -> pd.DataFrame:
     """Sums per shop and month (the shop × month indicators; 13-month district trends with
     their 有效户数): month, district_code, license_id, qty_ordered, qty_supplied, amount, lines.
-    A shop has qty_supplied > 0 here exactly when one of its order lines has."""
+    A shop has qty_supplied > 0 here exactly when one of its order lines has. ``sums``: only
+    these of the three (in that order) and ``lines=False``: no ``lines``, read and summed."""
     return _grouped(["month", "district_code", "license_id"], district, months, store,
-                    lines=True)
+                    lines=lines, sums=sums)
 
 
 def district_sku_month(district=None, months=None, *, store=None,

@@ -253,7 +253,12 @@ def satisfaction_drops(survey: pd.DataFrame | None, *, month: str) -> pd.DataFra
         return pd.DataFrame(columns=cols)
     from .metrics.survey_change import survey_changes
 
-    ch = survey_changes(survey, month=month)
+    return _drops(survey_changes(survey, month=month))
+
+
+def _drops(ch: pd.DataFrame) -> pd.DataFrame:
+    """The drops of :func:`satisfaction_drops` among the changes ``ch`` of one place."""
+    cols = _SAT_COLUMNS
     if ch.empty or "significant" not in ch.columns:
         return pd.DataFrame(columns=cols)
     ch = ch[ch["significant"] & (ch["diff"] < 0)].copy()
@@ -354,12 +359,7 @@ def ensure_month_satisfaction(month: str = "", store=None, *, dry_run: bool = Fa
         survey = loaders.load_retailer_survey(None, survey_months(month), store=store)
     except FileNotFoundError:
         survey = None
-    parts = [satisfaction_drops(survey, month=month).assign(place="")]
-    for code in config.DISTRICT_BY_CODE:
-        # the district's own survey, as loaders.load_retailer_survey(code, ...) returns it
-        own = (None if survey is None else
-               survey[survey["district_code"] == code].reset_index(drop=True))
-        parts.append(satisfaction_drops(own, month=month).assign(place=code))
+    parts = [p.assign(place=code or "") for code, p in _place_drops(survey, month).items()]
     drops = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
 
     def write(tmp: Path) -> None:
@@ -368,6 +368,21 @@ def ensure_month_satisfaction(month: str = "", store=None, *, dry_run: bool = Fa
 
     atomic_dir_write(satisfaction_cache_dir(month, store), write)
     return True
+
+
+def _place_drops(survey: pd.DataFrame | None, month: str) -> dict[str | None, pd.DataFrame]:
+    """:func:`satisfaction_drops` of the city (None) and of each district's own survey (as
+    :func:`kehu_lib.loaders.load_retailer_survey` returns it), the changes computed once."""
+    from .metrics.survey_change import place_changes
+
+    places = [None, *config.DISTRICT_BY_CODE]
+    if survey is None or survey.empty or month not in set(survey["month"]):
+        return {p: satisfaction_drops(None, month=month) for p in places}
+    changes = place_changes(survey, month=month, place="district_code")
+    # a district without an answer in the month has no drop (satisfaction_drops' guard)
+    answered = {None, *survey.loc[survey["month"] == month, "district_code"]}
+    return {p: _drops(changes[p]) if p in answered else satisfaction_drops(None, month=month)
+            for p in places}
 
 
 #: the precompute steps whose caches this step reads (:data:`kehu_lib.batch.runner.AFTER`):

@@ -516,6 +516,33 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         return _query(table, t, root, cols, months, district, where)
 
 
+
+def query_fingerprint(table: str, *, months=None, district=None,
+                      store: str | Path | None = None) -> str:
+    """A key of the files :func:`query` of ``table`` with these ``months`` and ``district``
+    reads (the store's folder and each file's path, size and modification time, as
+    :mod:`kehu_lib.digest`): it changes when any of them is replaced, added or removed. Cheaper
+    than hashing the frame read, for the keys of :func:`kehu_lib.reports.base.memo`."""
+    import hashlib
+
+    from .digest import update_with_files
+
+    t = TABLES[table]
+    root = _root(store).resolve()
+    h = hashlib.sha256(f"{root}\n{table}\n".encode())
+    with read_lock(root):
+        if table in DIMENSIONS:
+            files = [root / f"{table}.parquet"]
+        else:
+            code = _district_code(district)
+            folder = root / table
+            files = [Path(f) for f in _partition_files(
+                folder, t, _months_filter(months),
+                code if "district_code" in t.partition else None)] if folder.exists() else []
+            h.update(f"district={code}\n".encode())  # a filter inside the files
+        update_with_files(h, root, files)
+    return h.hexdigest()
+
 def _query(table, t, root: Path, cols: list[str], months, district, where) -> pd.DataFrame:
     month_list = _months_filter(months)
     code = _district_code(district)

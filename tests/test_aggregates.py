@@ -225,6 +225,11 @@ def test_survey_volume_change_on_shop_sums_equals_the_lines(store):
                                   "2025-08"}
     pd.testing.assert_frame_equal(survey_groups.volume_change(only, month=MONTH), got,
                                   check_exact=True)
+    # the report reads qty_ordered only (sums=, lines=False): the same sums
+    few = aggregates.shop_month(None, survey_groups.volume_change_months(MONTH, 3), store=store,
+                                sums=["qty_ordered"], lines=False)
+    assert list(few.columns) == ["month", "district_code", "license_id", "qty_ordered"]
+    pd.testing.assert_frame_equal(few, only[list(few.columns)], check_exact=True)
 
 
 def test_forecast_page_market_check_on_the_ledger_equals_the_lines(store, monkeypatch):

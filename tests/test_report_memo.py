@@ -1,5 +1,6 @@
 """reports.base.memo: computed once per key in a process, a copy each call; frame_digest
-tells frames apart by content (used by the retailer survey report's city-wide parts)."""
+tells frames apart by content, store.query_fingerprint store reads by their files (used by the
+retailer survey report's city-wide parts)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,31 @@ def test_memo_computes_anew_after_the_library_changed(monkeypatch, tmp_path):
     os.utime(tmp_path / "b.py", ns=(before[1], before[1]))
     added = base.code_stamp(tmp_path)
     assert len({before, edited, added}) == 3 and added[0] == 2
+
+
+def test_query_fingerprint_follows_the_files_read(small_store, tmp_path):
+    """The key of a store read (the survey report's city-wide parts): the same for the same
+    files, another when a file read is replaced, not when a month not read changes."""
+    import os
+
+    from conftest import writable_copy
+
+    from kehu_lib import store as kstore
+
+    own = writable_copy(small_store, tmp_path / "store")
+    months = ("2026-08", "2026-10")
+    key = kstore.query_fingerprint("retailer_survey", months=months, store=own)
+    assert key == kstore.query_fingerprint("retailer_survey", months=months, store=own)
+    assert key != kstore.query_fingerprint("retailer_survey", months=months, store=small_store)
+    assert key != kstore.query_fingerprint("retailer_survey", months="2026-10", store=own)
+    assert key != kstore.query_fingerprint("retailer_survey", months=months, district="140109",
+                                           store=own)
+    f = next((own / "retailer_survey" / "month=2026-07").glob("*.parquet"))
+    os.utime(f, ns=(1, 1))  # a month not read
+    assert key == kstore.query_fingerprint("retailer_survey", months=months, store=own)
+    f = next((own / "retailer_survey" / "month=2026-09").glob("*.parquet"))
+    os.utime(f, ns=(1, 1))  # a file read, replaced
+    assert key != kstore.query_fingerprint("retailer_survey", months=months, store=own)
+    cust = kstore.query_fingerprint("customers", store=own)
+    os.utime(own / "customers.parquet", ns=(1, 1))
+    assert cust != kstore.query_fingerprint("customers", store=own)

@@ -353,3 +353,60 @@ def test_t_and_normal_functions_are_scipy_stats_doubles():
     for q in (0.975, 0.95, 0.9, 0.995, 0.8):
         np.testing.assert_array_equal(sc._t_ppf(q, df), stats.t.ppf(q, df))
         assert sc._norm_ppf(q) == stats.norm.ppf(q)
+
+
+def test_place_changes_are_each_places_own_survey_changes():
+    # 140107: a panel (one small cell, tested by Wilcoxon); 140105: new shops every month, not
+    # a panel on its own although all answers together are one (computed on its own)
+    rng = np.random.default_rng(3)
+    shops = [f"S{i:03d}" for i in range(80)]
+    parts = []
+    for item, n in (("R02", 80), ("R03", 12)):
+        base = {s: int(rng.integers(2, 6)) for s in shops[:n]}
+        cur = {s: int(np.clip(a - rng.integers(0, 2), 1, 5)) for s, a in base.items()}
+        parts.append(panel(cur, base, item=item))
+    for item in ("R02", "R03"):
+        parts.append(panel({f"N{i:03d}": int(rng.integers(1, 6)) for i in range(25)},
+                           {f"O{i:03d}": int(rng.integers(1, 6)) for i in range(25)},
+                           item=item, district="140105"))
+    last_year = panel({}, {s: int(rng.integers(1, 6)) for s in shops[:40]})
+    parts.append(last_year.assign(month="2025-10"))
+    data = pd.concat(parts, ignore_index=True)
+    out = sc.place_changes(data, month="2026-10")
+    assert set(out) == {None, "140107", "140105"}
+    pd.testing.assert_frame_equal(out[None], sc.survey_changes(data, month="2026-10"))
+    for code in ("140107", "140105"):
+        own = data[data["district_code"] == code].reset_index(drop=True)
+        pd.testing.assert_frame_equal(out[code], sc.survey_changes(own, month="2026-10"),
+                                      check_exact=True)
+    tests = {(r.district_code, r.item): r.test for r in out[None].itertuples()
+             if r.comparison == "mom"}
+    assert tests[("140107", "R03")] == "wilcoxon"
+    # 140105 in the city: shops without pairs (n_pairs 0); alone: independent samples (no pairs)
+    city_105 = out[None][out[None]["district_code"] == "140105"]
+    assert (city_105["n_pairs"] == 0).all() and out["140105"]["n_pairs"].isna().all()
+    with pytest.raises(ValueError, match="by columns"):
+        sc.place_changes(data, month="2026-10", place="license_id", by="district_code")
+
+
+def test_signed_rank_ps_in_one_call_equal_scipy_wilcoxon_called_on_each():
+    # cells of many sizes, with zero and tied differences (normal approximation) and without
+    # (exact): the p of the batched calls is scipy.stats.wilcoxon's of each cell alone
+    rng = np.random.default_rng(8)
+    pts = np.array(list(SCORE.values()))
+    diffs = []
+    for k in range(300):
+        n = int(rng.integers(2, 70))
+        d = pts[rng.integers(0, 5, n)] - pts[rng.integers(0, 5, n)]
+        if k % 4 == 0:  # distinct non-zero differences: the exact distribution below 50 pairs
+            d = rng.permutation(np.arange(1, n + 1)) * rng.choice([-1.0, 1.0], n)
+        if (d != 0).any():
+            diffs.append(d)
+    got = sc._signed_rank_ps(diffs)
+    for d, p in zip(diffs, got):
+        nz = d[d != 0]
+        exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
+        ref = stats.wilcoxon(nz, method="exact" if exact else "asymptotic", correction=not exact)
+        assert p == ref.pvalue
+    assert sum(len(d) < 50 and (d != 0).all() and len(np.unique(np.abs(d))) == len(d)
+               for d in diffs) > 20  # the exact branch is exercised

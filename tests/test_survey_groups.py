@@ -51,6 +51,22 @@ def test_kruskal_matches_scipy():
     assert out.loc["C02", "groups"] == 4
 
 
+
+@pytest.mark.parametrize("method", ["holm", "fdr_bh", "sidak"])
+def test_kruskal_p_adj_is_statsmodels_multipletests(method):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(4)
+    spec = {(c, f"C{i:02d}"): rng.integers(1 + (c == "A") * (i % 3), 6, 15).tolist()
+            for i in range(1, 13) for c in "ABCD"}
+    spec.update({(c, "C13"): [4, 4, 4] for c in "AB"})  # no variance: no p, left out
+    out = sg.group_comparison(consumers(spec), method=method)
+    ok = out["p_value"].notna()
+    assert (~ok).sum() == 1
+    want = multipletests(out.loc[ok, "p_value"].to_numpy(), method=method)[1]
+    np.testing.assert_allclose(out.loc[ok, "p_adj"].to_numpy(), want, rtol=0, atol=1e-15)
+    assert out.loc[~ok, "p_adj"].isna().all()
+
 def test_kruskal_single_group_gives_nan():
     out = sg.group_comparison(consumers({("A", "C01"): [3, 4, 5]}))
     assert np.isnan(out["h"].iloc[0]) and not out["significant"].iloc[0]

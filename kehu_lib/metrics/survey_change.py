@@ -31,8 +31,8 @@ from scipy import special
 from .survey import require_columns, score_answers
 
 __all__ = ["STATUS_CODES", "TESTS", "period_change", "adjust_pvalues", "survey_changes",
-           "change_scan", "rolling_scores", "shift_month", "minimum_detectable_change",
-           "multiplicity_summary", "city_fdr", "sample_flag"]
+           "place_changes", "change_scan", "rolling_scores", "shift_month",
+           "minimum_detectable_change", "multiplicity_summary", "city_fdr", "sample_flag"]
 
 #: Status codes of a change cell, most severe first.
 STATUS_CODES = ("current_missing", "base_missing", "insufficient_sample", "no_variance",
@@ -211,47 +211,48 @@ def _welch(cur: pd.DataFrame, base: pd.DataFrame, *, level: float = 0.95, power:
     """Welch statistics from two frames of sums (n, s1, s2) sharing an index of group keys.
     Adds ``_n_test`` (the smaller n) and ``_no_var`` for :func:`_finish`."""
     out = cur.add_suffix("_cur").join(base.add_suffix("_base"), how="outer").reset_index()
-    n1, n2 = out["n_cur"].astype(float), out["n_base"].astype(float)
+    # whole columns as numpy arrays: the same doubles as Series arithmetic, without its overhead
+    n1, n2 = out["n_cur"].to_numpy(dtype=float), out["n_base"].to_numpy(dtype=float)
+    mean, var = {}, {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, n in (("cur", n1), ("base", n2)):
-            out[f"mean_{p}"] = out[f"s1_{p}"] / n.where(n > 0)
-            var = (out[f"s2_{p}"] - out[f"s1_{p}"] ** 2 / n) / (n - 1)
+            s1, s2 = out[f"s1_{p}"].to_numpy(dtype=float), out[f"s2_{p}"].to_numpy(dtype=float)
+            mean[p] = s1 / np.where(n > 0, n, np.nan)
+            v = (s2 - s1 ** 2 / n) / (n - 1)
             # sums of squares lose ~1e-12 relative precision: a variance that small is zero
-            var = var.where(var > 1e-9 * (out[f"s2_{p}"] / n).clip(lower=1.0), 0.0)
-            out[f"_v{p}"] = var.where(n > 1)
-        a, b = out["_vcur"] / n1, out["_vbase"] / n2
-        out["diff"] = out["mean_cur"] - out["mean_base"]
+            v = np.where(v > 1e-9 * np.maximum(s2 / n, 1.0), v, 0.0)
+            var[p] = np.where(n > 1, v, np.nan)
+        a, b = var["cur"] / n1, var["base"] / n2
+        diff = mean["cur"] - mean["base"]
         se = np.sqrt(a + b)
         dfw = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
-        t = out["diff"] / se
+        t = diff / se
     both = (n1 >= 2) & (n2 >= 2)
     ok = both & (se > 0)
+    out = out.assign(mean_cur=mean["cur"], mean_base=mean["base"], diff=diff)
     _t_statistics(out, se=se, t=t, dfree=dfw, ok=ok, level=level, power=power)
-    out["diff_all"] = out["diff"]
-    out["test"] = np.where(ok, "welch", "")
-    out["n_pairs"] = pd.array([pd.NA] * len(out), dtype="Int64")
-    out["n_only_cur"] = pd.array([pd.NA] * len(out), dtype="Int64")
-    out["n_only_base"] = pd.array([pd.NA] * len(out), dtype="Int64")
-    out["_n_test"] = np.fmin(n1.fillna(0), n2.fillna(0))
-    out["_no_var"] = both & ~(se > 0)
-    return out
-
+    na = pd.array([pd.NA] * len(out), dtype="Int64")
+    return out.assign(diff_all=diff, test=np.where(ok, "welch", ""), n_pairs=na,
+                      n_only_cur=na.copy(), n_only_base=na.copy(),
+                      _n_test=np.fmin(np.nan_to_num(n1, nan=0.0), np.nan_to_num(n2, nan=0.0)),
+                      _no_var=both & ~(se > 0))
 
 
 def _t_statistics(out: pd.DataFrame, *, se, t, dfree, ok, level: float, power: float) -> None:
     """Fill ``se, ci_low, ci_high, t, p_value, mdc`` of ``out`` (which has ``diff``) from a
-    t statistic with ``dfree`` degrees of freedom: CI = diff ∓ t(1-(1-level)/2, df)·se,
-    p two-sided; cells where ``ok`` is False stay NaN."""
-    dfree = dfree.where(ok, 1.0)
+    t statistic with ``dfree`` degrees of freedom (arrays or Series in ``out``'s row order):
+    CI = diff ∓ t(1-(1-level)/2, df)·se, p two-sided; cells where ``ok`` is False stay NaN."""
+    se, t, dfree = (np.asarray(x, dtype=float) for x in (se, t, dfree))
+    ok = np.asarray(ok, dtype=bool)
+    dfree = np.where(ok, dfree, 1.0)
     tcrit = _t_ppf(1 - (1 - level) / 2, dfree)
-    out["se"] = se.where(ok)
-    out["ci_low"] = (out["diff"] - tcrit * se).where(ok)
-    out["ci_high"] = (out["diff"] + tcrit * se).where(ok)
-    out["t"] = t.where(ok)
-    out["p_value"] = pd.Series(2 * _t_sf(np.abs(t.where(ok, 0.0)), dfree),
-                               index=out.index).where(ok)
-    out["mdc"] = pd.Series(minimum_detectable_change(se, alpha=1 - level, power=power),
-                           index=out.index).where(ok)
+    diff = out["diff"].to_numpy(dtype=float)
+    p = 2 * _t_sf(np.abs(np.where(ok, t, 0.0)), dfree)
+    mdc = minimum_detectable_change(se, alpha=1 - level, power=power)
+    for c, v in (("se", se), ("ci_low", diff - tcrit * se), ("ci_high", diff + tcrit * se),
+                 ("t", t), ("p_value", p), ("mdc", mdc)):
+        out[c] = np.where(ok, v, np.nan)
+
 
 def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, power: float,
             min_n_flag: int, test: str) -> pd.DataFrame:
@@ -285,12 +286,13 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
     if run_w.any():
         sel = d.droplevel(-1)
         sel = sel[sel.index.isin(st.index[run_w])]
-        pw = {key: _signed_rank_p(grp.to_numpy())
-              for key, grp in sel.groupby(level=lv, observed=True)}
-        keys_w = list(pw)
-        st.loc[keys_w, "p_value"] = list(pw.values())
-        st.loc[keys_w, "t"] = np.nan
-        st.loc[keys_w, "_no_var"] = False
+        keys, diffs = zip(*((key, grp.to_numpy())
+                            for key, grp in sel.groupby(level=lv, observed=True)))
+        rows = st.index.get_indexer(list(keys))  # positions: .loc on the key index is slow
+        for c, v in (("p_value", _signed_rank_ps(diffs)), ("t", np.nan), ("_no_var", False)):
+            col = st[c].to_numpy(copy=True)
+            col[rows] = v
+            st[c] = col
     alike = (use_w & (st["n_nonzero"] == 0)).to_numpy()  # every informant answered alike
     st["p_value"] = st["p_value"].mask(alike)
     st["t"] = st["t"].mask(alike)
@@ -310,20 +312,29 @@ def _paired(cur: pd.Series, base: pd.Series, *, gkeys: list[str], level: float, 
     return st.drop(columns=["sd", "n_nonzero"])
 
 
-def _signed_rank_p(d: np.ndarray) -> float:
-    """Two-sided p of the Wilcoxon signed-rank test, chosen as R ``wilcox.test(paired=TRUE)``:
-    the exact distribution for fewer than 50 pairs without zero or tied differences, else the
-    normal approximation with tie and continuity correction (zero differences dropped).
+def _signed_rank_ps(diffs: Sequence[np.ndarray]) -> np.ndarray:
+    """Two-sided p of the Wilcoxon signed-rank test of each array of differences, chosen as R
+    ``wilcox.test(paired=TRUE)``: the exact distribution for fewer than 50 pairs without zero or
+    tied differences, else the normal approximation with tie and continuity correction (zero
+    differences dropped). Arrays with as many non-zero differences and the same method are
+    tested in one call of ``scipy.stats.wilcoxon`` along ``axis=1`` (the same p as one call
+    each, without its per-call overhead).
 
     ``scipy.stats`` is imported here, not with the module: the steps and pages that never run
     this test do not pay its import (about a second of CPU per process)."""
     from scipy import stats
 
-    nz = d[d != 0]
-    exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
-    res = stats.wilcoxon(nz, method="exact" if exact else "asymptotic",
-                         correction=not exact)
-    return float(res.pvalue)
+    same = {}  # (non-zero differences, exact) -> positions in diffs
+    nonzero = [d[d != 0] for d in diffs]
+    for i, (d, nz) in enumerate(zip(diffs, nonzero)):
+        exact = len(nz) == len(d) and len(d) < 50 and len(np.unique(np.abs(nz))) == len(nz)
+        same.setdefault((len(nz), exact), []).append(i)
+    p = np.empty(len(diffs))
+    for (_, exact), rows in same.items():
+        res = stats.wilcoxon(np.stack([nonzero[i] for i in rows]), axis=1,
+                             method="exact" if exact else "asymptotic", correction=not exact)
+        p[rows] = res.pvalue
+    return p
 
 
 def _apply_pairs(out: pd.DataFrame, pr: pd.DataFrame, *, keys: list[str], min_n_suppress: int
@@ -364,8 +375,8 @@ def _finish(out: pd.DataFrame, *, min_n_flag: int, min_n_suppress: int) -> pd.Da
     out["suppressed"] = (n_test < min_n_suppress).to_numpy()
     blank = ["mean_cur", "mean_base", "diff_all"] + _STATS
     suppressed = out["suppressed"].to_numpy()
-    for c in blank:
-        out[c] = out[c].mask(suppressed)
+    for c in blank:  # numpy: as Series.mask, without its overhead
+        out[c] = np.where(suppressed, np.nan, out[c].to_numpy(dtype=float))
     out["test"] = out["test"].mask(suppressed, "")
     for c in ("n_cur", "n_base"):
         out[c] = out[c].fillna(0).astype(int)
@@ -419,16 +430,19 @@ def adjust_pvalues(table: pd.DataFrame, *, method: str = "holm", alpha: float = 
         raise ValueError(f"{int(bad.sum())} p-value(s) in {p_col!r} outside [0, 1] at row(s) "
                          f"{rows}: {p_all[bad].head(5).tolist()}; a p-value is a probability")
     out = table.copy()
-    out["p_adj"] = np.nan
-    out["n_family"] = 0
-    groups = [(None, out)] if not family else out.groupby(list(family), observed=True, sort=False)
-    for _, part in groups:
-        ok = part[p_col].notna()
-        if ok.any():
-            padj = _adjust(part.loc[ok, p_col].to_numpy(dtype=float), method, alpha)
-            out.loc[part.index[ok.to_numpy()], "p_adj"] = padj
-        out.loc[part.index, "n_family"] = int(ok.sum())
-    out["significant"] = out["p_adj"].lt(alpha).fillna(False).astype(bool)
+    p_adj, n_family = np.full(len(out), np.nan), np.zeros(len(out), dtype="int64")
+    tested = table[p_col].notna().to_numpy()
+    groups = ([np.arange(len(out))] if not family else
+              out.groupby(list(family), observed=True, sort=False).indices.values())
+    for rows in groups:  # a family's row positions, in row order
+        rows_ok = rows[tested[rows]]
+        if len(rows_ok):
+            p_adj[rows_ok] = _adjust(table[p_col].iloc[rows_ok].to_numpy(dtype=float), method,
+                                     alpha)
+        n_family[rows] = len(rows_ok)
+    out["p_adj"] = p_adj
+    out["n_family"] = n_family
+    out["significant"] = p_adj < alpha  # NaN: not significant
     diff = out["diff"] if "diff" in out else pd.Series(0.0, index=out.index)
     out["signal"] = np.select([out["significant"] & (diff < 0), out["significant"] & (diff > 0)],
                               ["down", "up"], "")
@@ -448,18 +462,73 @@ def survey_changes(data: pd.DataFrame, *, month: str, by="district_code", method
     from the data is kept, its cells with status ``base_missing`` (never shown as 正常); when
     ``month`` itself has no answer the cells say ``current_missing``.
     """
+    parts = _comparisons(data, month=month, by=by, alpha=alpha, **kwargs)
+    return _corrected(parts, method=method, alpha=alpha)
+
+
+def _comparisons(data: pd.DataFrame, *, month: str, by, alpha: float, **kwargs
+                 ) -> dict[str, pd.DataFrame]:
+    """:func:`period_change` of 环比 and 同比 ('mom', 'yoy'), before the correction."""
     require_columns(data, ["month"], what="the survey data")
     # the answers scored and summed once, for both comparisons
     keys = _keys(by)
     scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
     kwargs["_scored_sums"] = scored, _aggregates(data, keys=keys, scored=scored)
-    parts = []
-    for name, base in (("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))):
-        ch = period_change(data, month=month, base_month=base, by=by, level=1 - alpha, **kwargs)
+    return {name: period_change(data, month=month, base_month=base, by=by, level=1 - alpha,
+                                **kwargs)
+            for name, base in _bases(month)}
+
+
+def _bases(month: str) -> list[tuple[str, str]]:
+    return [("mom", shift_month(month, -1)), ("yoy", shift_month(month, -12))]
+
+
+def _corrected(parts: dict[str, pd.DataFrame], *, method: str, alpha: float) -> pd.DataFrame:
+    """Each comparison's cells corrected as one family, with its ``comparison`` name."""
+    out = []
+    for name, ch in parts.items():
         ch = adjust_pvalues(ch, method=method, alpha=alpha)
         ch.insert(0, "comparison", name)
-        parts.append(ch)
-    return pd.concat(parts, ignore_index=True)
+        out.append(ch)
+    return pd.concat(out, ignore_index=True)
+
+
+def place_changes(data: pd.DataFrame, *, month: str, place: str = "district_code",
+                  method: str = "holm", alpha: float = 0.05, **kwargs
+                  ) -> dict[str | None, pd.DataFrame]:
+    """:func:`survey_changes` of all ``data`` (key None) and of each ``place``'s answers alone
+    (key: the place; each its own families), the same frames as calling it on
+    ``data[data[place] == p]``, from one computation on all ``data``.
+
+    Every cell's statistics depend on that cell's answers only, except whether the matched
+    pairs are used (the panel test of :func:`period_change`, made on all answers given): a
+    place whose answers alone decide it otherwise is computed on its own. ``place`` must be a
+    ``by`` column (the default ``by`` is ``place``); places without an answer are left out.
+    """
+    by = kwargs.pop("by", place)
+    keys = _keys(by)
+    if place not in keys:
+        raise ValueError(f"place {place!r} must be one of the by columns {keys[:-1]}")
+    whole = _comparisons(data, month=month, by=by, alpha=alpha, **kwargs)
+    out = {None: _corrected(whole, method=method, alpha=alpha)}
+    paired = kwargs.get("paired", "auto")
+    scored = _scored(data, keys=keys, items=kwargs.get("items"), score_map=kwargs.get("score_map"))
+    idc = _id_col(data, kwargs.get("id_col"), paired)
+    pairs = _pairs_used(scored, idc, paired, month)
+    for p in pd.unique(data[place].dropna()):
+        if _pairs_used(scored[scored[place] == p], idc, paired, month) == pairs:
+            parts = {name: ch[ch[place] == p].reset_index(drop=True)
+                     for name, ch in whole.items()}
+            out[p] = _corrected(parts, method=method, alpha=alpha)
+        else:
+            out[p] = survey_changes(data[data[place] == p].reset_index(drop=True), month=month,
+                                    by=by, method=method, alpha=alpha, **kwargs)
+    return out
+
+
+def _pairs_used(scored: pd.DataFrame, idc: str | None, paired, month: str) -> tuple[bool, ...]:
+    """Whether 环比 and 同比 of ``month`` test matched pairs on these scored answers."""
+    return tuple(_use_pairs(paired, scored, idc, [month], [base]) for _, base in _bases(month))
 
 
 def change_scan(data: pd.DataFrame, *, months: Sequence[str] | None = None, lag: int = 1,

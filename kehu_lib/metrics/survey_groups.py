@@ -7,9 +7,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from .survey import item_scores, require_columns, sample_status, score_answers
+from .survey_change import adjust_pvalues
 
 __all__ = ["TIER_GROUPS", "tier_group", "attach_shop_attributes", "group_comparison",
            "least_satisfied", "volume_change", "satisfaction_sales_link"]
@@ -87,10 +87,8 @@ def group_comparison(data: pd.DataFrame, *, group: str = "consumer_class",
                      "status": status})
     cols = ["item", "n", "groups", "h", "p_value", "epsilon_sq", "min_group_n", "status"]
     out = pd.DataFrame(rows, columns=cols)
-    out["p_adj"] = np.nan
-    ok = out["p_value"].notna()
-    if ok.any():
-        out.loc[ok, "p_adj"] = multipletests(out.loc[ok, "p_value"], method=method)[1]
+    # as statsmodels' multipletests (whose Holm runs a full gc.collect(), slow in a big kernel)
+    out["p_adj"] = adjust_pvalues(out, method=method, alpha=alpha)["p_adj"]
     out["significant"] = out["p_adj"].lt(alpha).fillna(False).astype(bool)
     return out[["item", "n", "groups", "h", "p_value", "epsilon_sq", "p_adj", "significant",
                 "min_group_n", "status"]]

@@ -121,8 +121,9 @@ def memo(key: tuple, compute):
     of a report (every district's changes, to correct them as one family; the city's weights)
     are the same on each of those pages: the first page computes them, the next pages of the
     kernel reuse them. ``key`` must name everything the result depends on: the input frames by
-    :func:`frame_digest`, the parameters by :func:`params_key`. The copy keeps a caller's
-    change of a returned frame out of the cache. The library's code is part of the key
+    :func:`frame_digest` (or, read from the store, by the files read:
+    :func:`kehu_lib.store.query_fingerprint`), the parameters by :func:`params_key`. The copy
+    keeps a caller's change of a returned frame out of the cache. The library's code is part of the key
     (:func:`code_stamp`): a JupyterLab kernel whose library was edited (``%autoreload``)
     computes anew instead of showing results of the old code."""
     import copy

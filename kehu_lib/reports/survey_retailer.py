@@ -8,12 +8,13 @@ from typing import Any
 import pandas as pd
 
 from .. import aggregates, config, loaders
+from .. import store as kstore
 from ..metrics import (crosstab, reliability, survey, survey_change, survey_groups,
                        survey_quality)
 from ..present import Chart, Table, Text
 from ..present import format as fmt
 from ..present import survey_plots, survey_text
-from .base import Report, frame_digest, load_params, memo, params_key, place
+from .base import Report, load_params, memo, params_key, place
 from .survey_common import alpha_table
 
 __all__ = ["build"]
@@ -31,8 +32,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     name, code = place(district)
     city = code is None
     score_map, alpha, window = p["score_points"], p["alpha"], p["rolling_window"]
-    data = loaders.load_retailer_survey(
-        months=(survey_change.shift_month(month, -12 - 2 * window), month), store=store)
+    months = (survey_change.shift_month(month, -12 - 2 * window), month)
+    data = loaders.load_retailer_survey(months=months, store=store)
     labels, items = survey.item_labels(), survey.survey_item_codes("retailer")
     cur = survey.select(data, month=month, district=name)
     n_shops = cur.loc[cur["answer"].notna(), "license_id"].nunique()
@@ -42,9 +43,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 满意度指数 under three weightings
     month_city = survey.select(data, month=month)
-    digest = frame_digest(data)
+    # the survey read, keyed by its files (hashing the frame costs more)
+    source = kstore.query_fingerprint("retailer_survey", months=months, store=store)
     derived, by_district, changes, fam, rolling_all = memo(
-        (NOTEBOOK, "city", month, digest, params_key(p), tuple(items)),
+        (NOTEBOOK, "city", month, source, params_key(p), tuple(items)),
         lambda: _city_parts(data, month_city, month, p, items))
     weight_sets = {"equal": "equal", "management": p["management_weights"], "derived": derived}
     index = {k: v["index"].iloc[0] for k, v in survey.satisfaction_indices(
@@ -133,9 +135,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     groups = pd.concat([_group_index(shops, g) for g in GROUPS])
     satisfied = shops.assign(satisfied=shops["index"].ge(p["satisfied_cut"]))
     chi = crosstab.crosstab_test(satisfied, row="business_format", col="satisfied")
-    by_manager = shops.groupby("manager_id", as_index=False).agg(
-        sample_shops=("index", "count"), satisfaction_index=("index", "mean")).sort_values(
-        "satisfaction_index")
+    by_manager = _shops_and_index(shops, "manager_id").sort_values("satisfaction_index")
     r.section("groups").add(
         Table(groups[["group_by", "group", "sample_shops", "satisfaction_index"]],
               title="分组满意度指数（管理层权重）"),
@@ -148,7 +148,8 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
     # ordered volume per shop in the months compared, summed in the store (not the city's
     # order lines)
     orders = aggregates.shop_month(code, survey_groups.volume_change_months(month, 3),
-                                   store=store)[["month", "license_id", "qty_ordered"]]
+                                   store=store, sums=["qty_ordered"], lines=False
+                                   )[["month", "license_id", "qty_ordered"]]
     link = survey_groups.satisfaction_sales_link(
         shops, survey_groups.volume_change(orders, month=month, window=3))
     r.section("sales").add(Table(link.rename(columns={"n": "sample_shops"})[
@@ -156,12 +157,9 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
         title="满意度与订购量（Spearman秩相关）"))
 
     # the city's coverage: the same on every page of the month (computed once per kernel)
-    plan = loaders.load_districts(store=store)
-    informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
-                                                 "survey_informant"], store=store)
-    coverage = memo((NOTEBOOK, "coverage", month, digest, frame_digest(plan),
-                     frame_digest(informants)),
-                    lambda: survey_quality.panel_coverage(month_city, plan, customers=informants))
+    tables = [kstore.query_fingerprint(t, store=store) for t in ("districts", "customers")]
+    coverage = memo((NOTEBOOK, "coverage", month, source, *tables),
+                    lambda: _coverage(month_city, store))
     straight = survey_quality.straight_lining(cur)
     r.section("quality").add(
         Table(coverage[["district", "urban_rural", "planned", "surveyed", "responded", "rate",
@@ -202,11 +200,25 @@ def _city_parts(data: pd.DataFrame, month_city: pd.DataFrame, month: str, p: dic
     return derived, by_district, changes, fam, rolling
 
 
+def _coverage(month_city: pd.DataFrame, store) -> pd.DataFrame:
+    """The city's sample coverage of the month (``survey_quality.panel_coverage``)."""
+    informants = loaders.load_customers(columns=["license_id", "district_code", "urban_rural",
+                                                 "survey_informant"], store=store)
+    return survey_quality.panel_coverage(month_city, loaders.load_districts(store=store),
+                                         customers=informants)
+
+
 def _group_index(shops: pd.DataFrame, col: str) -> pd.DataFrame:
     """Shops and mean index per category of ``col``, categories in their glossary order."""
     from ..present import glossary
 
-    g = shops.groupby(col, as_index=False, observed=True).agg(
-        sample_shops=("index", "count"), satisfaction_index=("index", "mean"))
+    g = _shops_and_index(shops, col)
     g = g.assign(_o=glossary.ordered(g[col], col)).sort_values("_o").drop(columns="_o")
     return g.rename(columns={col: "group"}).assign(group_by=glossary.label(col))
+
+
+def _shops_and_index(shops: pd.DataFrame, col: str) -> pd.DataFrame:
+    """``col``, sample_shops (shops with an index) and satisfaction_index (their mean) per
+    value of ``col`` (a list aggregation: named aggregations cost more to set up)."""
+    g = shops.groupby(col, observed=True)["index"].agg(["count", "mean"])
+    return g.rename(columns={"count": "sample_shops", "mean": "satisfaction_index"}).reset_index()
