@@ -231,10 +231,14 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
     else:
         od = od.assign(district_kind=frames.per_key(od["district_code"], lambda codes: codes.map(
             lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown")))
-    od = od.assign(_p=np.where(frames.isin_runs(od["month"], cur), "cur", "ly"),
+    # the period as a category (codes, not a text per row): the same groups as "cur" / "ly"
+    period = pd.Categorical.from_codes(np.where(frames.isin_runs(od["month"], cur), 0, 1),
+                                       categories=["cur", "ly"])
+    od = od.assign(_p=period,
                    _v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
                                                  0.0))
-    g = od.groupby([by, "_p"])[["qty_supplied", "amount", "_v12"]].sum().unstack("_p")
+    g = od.groupby([by, "_p"], observed=True)[["qty_supplied", "amount", "_v12"]].sum().unstack(
+        "_p")
     out = pd.DataFrame(index=g.index)
     for p in ("cur", "ly"):
         q = g[("qty_supplied", p)] if ("qty_supplied", p) in g.columns else np.nan
