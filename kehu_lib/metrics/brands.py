@@ -37,8 +37,8 @@ def _with_products(orders: pd.DataFrame, products: pd.DataFrame, cols) -> pd.Dat
         return orders.merge(products[["sku", *need]], on="sku", how="left")
     table = products.set_index("sku")
     out = orders.reset_index(drop=True)
-    for c in need:
-        out[c] = frames.per_key(out["sku"], table[c].reindex)
+    for c, values in frames.looked_up(out["sku"], table, need).items():
+        out[c] = values
     return out
 
 

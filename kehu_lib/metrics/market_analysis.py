@@ -69,7 +69,7 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
         # the merge's columns looked up per SKU (a left merge on a unique key: the same values
         # in the rows' order, without copying the rows)
         table = products.set_index("sku")
-        df = df.assign(**{c: frames.per_key(df["sku"], table[c].reindex) for c in attrs})
+        df = df.assign(**frames.looked_up(df["sku"], table, attrs))
         joined = True
     else:
         df = df.merge(products[["sku", *attrs]], on="sku", how="left")
@@ -123,8 +123,7 @@ def _attach(orders: pd.DataFrame, customers: pd.DataFrame, cols) -> pd.DataFrame
         # the merge's columns, looked up once per shop (a left merge on a unique key: the same
         # values in the rows' order, without copying the rows)
         table = customers.set_index("license_id")
-        return orders.assign(**{c: frames.per_key(orders["license_id"], table[c].reindex)
-                                for c in want})
+        return orders.assign(**frames.looked_up(orders["license_id"], table, want))
     return orders.merge(customers[["license_id", *want]], on="license_id", how="left")
 
 
