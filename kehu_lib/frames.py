@@ -18,7 +18,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["isin", "isin_runs", "joined", "pair_lookup", "per_key", "rows_of", "run_values"]
+__all__ = ["isin", "isin_runs", "joined", "looked_up", "pair_lookup", "per_key", "rows_of",
+           "run_values"]
 
 
 def isin(s: pd.Series, values: Iterable) -> np.ndarray:
@@ -112,14 +113,32 @@ def per_key(keys: pd.Series, values_of) -> pd.Series:
 
     For a left merge on a key that is unique in the right table, ``per_key(keys,
     table.set_index(key)[col].reindex)`` is the merged column, in the rows' order."""
+    codes, distinct = _distinct(keys)
+    return _spread(values_of(distinct), codes, keys)
+
+
+def looked_up(keys: pd.Series, table: pd.DataFrame, cols: Iterable[str]) -> dict[str, pd.Series]:
+    """``{c: per_key(keys, table[c].reindex) for c in cols}`` with ``keys`` factorized once:
+    the columns ``cols`` of a left merge on a key unique in ``table`` (indexed by that key), in
+    the rows' order."""
+    codes, distinct = _distinct(keys)
+    return {c: _spread(table[c].reindex(distinct), codes, keys) for c in cols}
+
+
+def _distinct(keys: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(position of each row's key in the distinct keys, a missing key at the end; the distinct
+    keys as a Series of ``keys``' dtype, with one missing value last when a key is missing)."""
     codes, uniques = pd.factorize(keys)
     missing = bool((codes < 0).any())  # only then a missing entry (it may change the dtype)
     if isinstance(keys.dtype, pd.StringDtype) and not missing:
         distinct = pd.Series(pd.array(uniques, dtype=keys.dtype))  # not one by one in Python
     else:
         distinct = pd.Series(pd.array(list(uniques) + [None] * missing, dtype=keys.dtype))
-    mapped = values_of(distinct)
-    codes = np.where(codes < 0, len(uniques), codes)  # a missing key: the missing entry
+    return np.where(codes < 0, len(uniques), codes), distinct  # a missing key: the last entry
+
+
+def _spread(mapped: pd.Series, codes: np.ndarray, keys: pd.Series) -> pd.Series:
+    """The values of the distinct keys (``mapped``) taken for each row (``codes``)."""
     return pd.Series(mapped.array.take(codes), index=keys.index, name=keys.name)
 
 

@@ -177,3 +177,25 @@ def test_with_products_lookup_equals_the_merge(small_store):
     ref = cur.merge(dup[["sku", "brand"]], on="sku", how="left")
     assert len(ref) > len(cur)
     pd.testing.assert_frame_equal(brands._with_products(cur, dup, ["brand"]), ref)
+
+
+def test_sums_per_sku_equal_the_grouping_on_all_columns(small_store):
+    """:func:`brands._sums` groups on the SKU alone and looks its brand and name up per group:
+    the same frame, to the last bit, as grouping the merged rows on SKU, brand and name (also
+    with SKUs unknown to the products and a missing SKU, and for an empty month)."""
+    from kehu_lib import findings
+
+    inp = findings.load_inputs(None, "2026-10", store=small_store)
+    od, prod = inp["orders"], inp["products"]
+    cur = od[od["month"] == "2026-10"]
+    odd = cur.copy()
+    odd.loc[odd.index[:3], "sku"] = "不存在"
+    odd.loc[odd.index[3], "sku"] = pd.NA
+    sums = {"volume": ("qty_supplied", "sum"), "amount": ("amount", "sum")}
+    for frame in (cur, odd, cur.iloc[0:0]):
+        for cols in (["sku", "brand", "name"], ["brand"]):
+            need = [c for c in cols if c != "sku"]
+            ref = (frame.merge(prod[["sku", *need]], on="sku", how="left")
+                   .groupby(cols, observed=True, dropna=False).agg(**sums).reset_index())
+            pd.testing.assert_frame_equal(brands._sums(frame, prod, cols, **sums), ref,
+                                          check_exact=True)

@@ -202,6 +202,28 @@ def test_market_order_aggregates_are_those_of_the_order_lines(small_store, distr
             pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
 
 
+def test_looked_up_equals_per_key_column_by_column():
+    """looked_up factorizes the keys once for several columns: each column the same Series as
+    per_key's lookup of it (text, float and boolean columns; with and without a missing key
+    and keys missing from the table)."""
+    from kehu_lib.frames import looked_up, per_key
+
+    rng = np.random.default_rng(5)
+    table = pd.DataFrame({"v": pd.array([f"组{i % 7}" for i in range(50)], dtype="str"),
+                          "p": rng.normal(size=50), "b": [bool(i % 2) for i in range(50)]},
+                         index=pd.Index([f"s{i}" for i in range(50)], dtype="str", name="k"))
+    for with_missing in (False, True):
+        keys = pd.Series(pd.array([f"s{i}" for i in rng.integers(0, 60, 2_000)], dtype="str"),
+                         index=np.arange(5, 2_005), name="k")
+        if with_missing:
+            keys.iloc[[3, 700]] = None
+        got = looked_up(keys, table, ["v", "p", "b"])
+        assert list(got) == ["v", "p", "b"]
+        for col, values in got.items():
+            pd.testing.assert_series_equal(values, per_key(keys, table[col].reindex),
+                                           check_exact=True)
+
+
 def test_per_key_equals_the_left_merge_and_the_per_row_map():
     """per_key looks a column up once per distinct key: the merged column of a left merge on a
     key unique in the right table, and the per-row map's Series (dtype, missing keys, keys

@@ -37,8 +37,27 @@ def _with_products(orders: pd.DataFrame, products: pd.DataFrame, cols) -> pd.Dat
         return orders.merge(products[["sku", *need]], on="sku", how="left")
     table = products.set_index("sku")
     out = orders.reset_index(drop=True)
+    for c, values in frames.looked_up(out["sku"], table, need).items():
+        out[c] = values
+    return out
+
+
+def _sums(orders: pd.DataFrame, products: pd.DataFrame, cols: list[str],
+          **sums) -> pd.DataFrame:
+    """``_with_products(orders, products, cols).groupby(cols, observed=True, dropna=False)
+    .agg(**sums).reset_index()``. For ``cols`` = a SKU and its product attributes (unique SKUs
+    in ``products``) the rows are grouped on the SKU alone and the attributes looked up per
+    group: the same groups, in the same order, summing the same rows in the same order."""
+    need = [c for c in cols[1:] if c not in orders.columns]
+    if cols[0] != "sku" or not need or len(need) < len(cols) - 1 \
+            or not products["sku"].is_unique:
+        return (_with_products(orders, products, cols)
+                .groupby(cols, observed=True, dropna=False).agg(**sums).reset_index())
+    out = orders.groupby("sku", dropna=False).agg(**sums).reset_index()
+    table = products.set_index("sku")
     for c in need:
-        out[c] = frames.per_key(out["sku"], table[c].reindex)
+        out.insert(out.columns.get_loc("sku") + 1 + need.index(c), c,
+                   table[c].reindex(out["sku"]).array)
     return out
 
 
@@ -71,17 +90,14 @@ def top_items(orders: pd.DataFrame, products: pd.DataFrame, *, level: str = "sku
     cols = _level_cols(level)
     if sort_by not in ("volume", "amount"):
         raise ValueError(f"sort_by must be 'volume' or 'amount', got {sort_by!r}")
-    df = _with_products(orders, products, cols)
-    out = (df.groupby(cols, observed=True, dropna=False)
-           .agg(volume=("qty_supplied", "sum"), amount=("amount", "sum")).reset_index())
+    out = _sums(orders, products, cols, volume=("qty_supplied", "sum"),
+                amount=("amount", "sum"))
     out["volume_cases"] = out["volume"] / CARTONS_PER_CASE
     tv, ta = out["volume"].sum(), out["amount"].sum()
     out["share_volume"] = out["volume"] / tv if tv > 0 else np.nan
     out["share_amount"] = out["amount"] / ta if ta > 0 else np.nan
     if last_year is not None:
-        ly = _with_products(last_year, products, cols)
-        ly = ly.groupby(cols, observed=True, dropna=False)["qty_supplied"].sum().rename(
-            "volume_ly").reset_index()
+        ly = _sums(last_year, products, cols, volume_ly=("qty_supplied", "sum"))
         out = out.merge(ly, on=cols, how="left")
     else:
         out["volume_ly"] = np.nan

@@ -69,7 +69,7 @@ def high_end_by_shop(lines: pd.DataFrame, products: pd.DataFrame,
         # the merge's columns looked up per SKU (a left merge on a unique key: the same values
         # in the rows' order, without copying the rows)
         table = products.set_index("sku")
-        df = df.assign(**{c: frames.per_key(df["sku"], table[c].reindex) for c in attrs})
+        df = df.assign(**frames.looked_up(df["sku"], table, attrs))
         joined = True
     else:
         df = df.merge(products[["sku", *attrs]], on="sku", how="left")
@@ -123,8 +123,7 @@ def _attach(orders: pd.DataFrame, customers: pd.DataFrame, cols) -> pd.DataFrame
         # the merge's columns, looked up once per shop (a left merge on a unique key: the same
         # values in the rows' order, without copying the rows)
         table = customers.set_index("license_id")
-        return orders.assign(**{c: frames.per_key(orders["license_id"], table[c].reindex)
-                                for c in want})
+        return orders.assign(**frames.looked_up(orders["license_id"], table, want))
     return orders.merge(customers[["license_id", *want]], on="license_id", how="left")
 
 
@@ -231,10 +230,14 @@ def urban_rural_judgement(orders: pd.DataFrame, products: pd.DataFrame,
     else:
         od = od.assign(district_kind=frames.per_key(od["district_code"], lambda codes: codes.map(
             lambda c: DISTRICT_BY_CODE[c].kind if c in DISTRICT_BY_CODE else "unknown")))
-    od = od.assign(_p=np.where(frames.isin_runs(od["month"], cur), "cur", "ly"),
+    # the period as a category (codes, not a text per row): the same groups as "cur" / "ly"
+    period = pd.Categorical.from_codes(np.where(frames.isin_runs(od["month"], cur), 0, 1),
+                                       categories=["cur", "ly"])
+    od = od.assign(_p=period,
                    _v12=od["qty_supplied"].where(_price_class(od, products).isin(["一类", "二类"]),
                                                  0.0))
-    g = od.groupby([by, "_p"])[["qty_supplied", "amount", "_v12"]].sum().unstack("_p")
+    g = od.groupby([by, "_p"], observed=True)[["qty_supplied", "amount", "_v12"]].sum().unstack(
+        "_p")
     out = pd.DataFrame(index=g.index)
     for p in ("cur", "ly"):
         q = g[("qty_supplied", p)] if ("qty_supplied", p) in g.columns else np.nan

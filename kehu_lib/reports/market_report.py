@@ -136,13 +136,18 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 三、客户
     shops = result["shops"]  # shop_indicators(od, prod, cust, month=month, price_checks=chk)
-    prev_shops = customers.shop_indicators(od, prod, cust, month=_months_before(month, 1))
+    # last month's 销售额 per shop, the shops of its shop_indicators (the active customers and
+    # the shops that ordered; 0 without orders): only the amount is classified
+    prev = _months_before(month, 1)
+    prev_amount = customers.active_customers(cust, month=prev)[["license_id"]].merge(
+        rows_of(od, "month", [prev]).groupby("license_id", as_index=False)["amount"].sum(),
+        on="license_id", how="outer").fillna({"amount": 0.0})
     where = ["district_code"] if city else []
     cu = r.section("customers")
     cu.add(Table(customers.abc_overview(shops).rename(columns={"view": "abc_view"}),
                  title="ABC分类（按销售额与毛利额，两种分类口径）"))
     moves = customers.class_migration(customers.abc_classes(shops),
-                                      customers.abc_classes(prev_shops))
+                                      customers.abc_classes(prev_amount))
     down = moves[moves["steps"] < 0]  # moved down at least one class (A > B > C)
     down = down.merge(shops[["license_id", "district_code"]], on="license_id", how="left")
     cu.add(Table(down[where + ["license_id", "class_prev", "class_now", "steps"]],
@@ -244,8 +249,10 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
                                           by=["district_code", "month"])))
 
     # 访销线, 城乡, 高档卷烟, 市场机会, 规格毛利率, 大客户 (seed 004 / 003); then 结论与建议
+    # a district's SKU margins are analyse's (by=None there); the city's are by district there
     views = market_sections.add_sections(r, month=month, district=district, products=prod,
-                                         new_status=new_status, params=p, store=store)
+                                         new_status=new_status, params=p, store=store,
+                                         sku_margins=None if city else result["sku_margins"])
     market_sections.conclusions(r, result, views, params=p, frames={
         "structure": structure, "fill": fill, "wpi": wpi,
         "by_district": by_d if city else None})

@@ -272,9 +272,12 @@ CUSTOMER_COLUMNS = ["license_id", "district_code", "route_id", "manager_id", "bu
 
 def add_sections(r, *, month: str, district, products: pd.DataFrame,
                  new_status: pd.DataFrame | None = None, params: Mapping[str, Any],
-                 store=None) -> dict[str, Any]:
+                 store=None, sku_margins: pd.DataFrame | None = None) -> dict[str, Any]:
     """Add the seed-004 / seed-003 sections to report ``r`` and return the frames computed, for
     :func:`conclusions`. ``district``: the page's district (None or 全市: the city).
+    ``sku_margins``: :func:`~kehu_lib.metrics.definitions.sku_margins` of the page's month's
+    price checks (all of them, ``by=None``, target ``params["margin_target"]``) when the caller
+    has them; else computed here.
 
     Reads its own data (independent of how the report loads its inputs): the customers'
     :data:`CUSTOMER_COLUMNS`, the month's price checks (licence, SKU, price) and DuckDB
@@ -304,7 +307,8 @@ def add_sections(r, *, month: str, district, products: pd.DataFrame,
 
     # 规格毛利率 at observed prices (the shop-level median hides a low-margin SKU)
     target = float(params["margin_target"])
-    margins = definitions.sku_margins(checks, products, target=target)
+    margins = (sku_margins if sku_margins is not None
+               else definitions.sku_margins(checks, products, target=target))
     low = margins[margins["below_target"]].rename(columns={"name": "sku_name"})
     views["sku_margins"] = margins
     cu = r.section("customers")
