@@ -180,10 +180,9 @@ def cache_key(month: str, thresholds: Mapping[str, Any], *, store=None,
     h.update((here.parent / "metrics" / "market.py").read_bytes())
     p = pd.Period(month, "M")
     first = str(p - pdata.HISTORY)
-    for table in ("orders", "price_checks", "visits"):
-        parts = (root / table).glob("month=*/**/*.parquet")
-        update_with_files(h, root, sorted(
-            f for f in parts if first <= f.relative_to(root / table).parts[0][6:] <= month))
+    for table in ("orders", "price_checks", "visits"):  # the months' folders listed, not all
+        folders = [d for d in (root / table).glob("month=*") if first <= d.name[6:] <= month]
+        update_with_files(h, root, sorted(f for d in folders for f in d.glob("**/*.parquet")))
     update_with_files(h, root, [root / "customers.parquet", root / "products.parquet"])
     update_with_files(h, root, [pdata.forecast_dir(month, store) / "fingerprint.txt"])
     return h.hexdigest()[:16]
