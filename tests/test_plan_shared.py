@@ -101,3 +101,21 @@ def test_old_threshold_sets_are_pruned(store):
         shared.city_plan(MONTH, {**monthly.load_thresholds(), "top_n": 100 + i}, store=store)
     kept = [d for d in shared.cache_root(MONTH, store).iterdir() if d.is_dir()]
     assert len(kept) == shared.KEEP
+
+
+def test_a_frame_read_again_is_a_copy_of_the_first_read(tmp_path, monkeypatch):
+    folder = tmp_path / "key"
+    folder.mkdir()
+    pd.DataFrame({"district_code": ["140105"], "x": [1.0]}).to_parquet(folder / "states.parquet")
+    reads = []
+    real = pd.read_parquet
+    monkeypatch.setattr(shared.pd, "read_parquet", lambda p, *a, **k: reads.append(p) or real(p, *a, **k))
+    first = shared._read_frame(folder, "states")
+    first.loc[0, "x"] = 9.0  # a caller's change stays in its copy
+    assert shared._read_frame(folder, "states")["x"].tolist() == [1.0]
+    assert len(reads) == 1
+    # a rewritten file is read again
+    pd.DataFrame({"district_code": ["140105"], "x": [2.0]}).to_parquet(folder / "states.parquet")
+    os.utime(folder / "states.parquet", ns=(1, 1))
+    assert shared._read_frame(folder, "states")["x"].tolist() == [2.0]
+    assert len(reads) == 2

@@ -133,12 +133,12 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
     def cut(df):
         return _cut(df, code)
 
-    vis_now, vis_prev = visits[visits["month"] == month], visits[visits["month"] == prev]
-    given = strategies.parse_codes(vis_prev)
+    vis_now, vis_prev = visits[visits["month"] == month], cut(visits[visits["month"] == prev])
+    given = strategies.parse_codes(vis_prev)  # the place's visits only: parsed row by row
     ev = _evaluation(city, code)
-    keys_b, strat_b = city["key_shops_b"], city["strategies_b"]
-    cov = evaluate.plan_coverage(cut(keys_b)[["license_id", "manager_id", "planned_visits"]],
-                                 cut(strat_b)[["license_id", "code"]], cut(vis_prev), cut(given))
+    keys_b, strat_b = cut(city["key_shops_b"]), cut(city["strategies_b"])
+    cov = evaluate.plan_coverage(keys_b[["license_id", "manager_id", "planned_visits"]],
+                                 strat_b[["license_id", "code"]], vis_prev, given)
     # last month's forecast error
     names = pdata.district_names()
     monthly = city["district_volume"]
@@ -150,7 +150,7 @@ def _district_plan(city: Mapping[str, Any], visits: pd.DataFrame, *, month: str,
         fe = fe[fe["district"] == d.name].reset_index(drop=True)
     rel, rel_note = key_accounts.relationship_score(vis_now)
     sat = satisfaction_actions(month, library, store=store)
-    execution = evaluate.strategy_execution(cut(strat_b)[["license_id", "code"]], cut(given))
+    execution = evaluate.strategy_execution(strat_b[["license_id", "code"]], given)
     return {
         "market_alerts": cut(city["market_alerts"]),
         "alert_strategies": cut(city["alert_strategies"]),
