@@ -516,7 +516,6 @@ def query(table: str, *, columns: Sequence[str] | None = None, months=None, dist
         return _query(table, t, root, cols, months, district, where)
 
 
-
 def query_fingerprint(table: str, *, months=None, district=None,
                       store: str | Path | None = None) -> str:
     """A key of the files :func:`query` of ``table`` with these ``months`` and ``district``
@@ -542,6 +541,7 @@ def query_fingerprint(table: str, *, months=None, district=None,
             h.update(f"district={code}\n".encode())  # a filter inside the files
         update_with_files(h, root, files)
     return h.hexdigest()
+
 
 def _query(table, t, root: Path, cols: list[str], months, district, where) -> pd.DataFrame:
     month_list = _months_filter(months)

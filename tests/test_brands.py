@@ -153,20 +153,27 @@ def test_second_week_equals_the_per_shop_reference(small_store):
     assert last.reindex(want.index).tolist() == want.tolist()
 
 
+def _month_with_odd_skus(store):
+    """The small sample's 2026-10 ledger rows, a copy of them with three SKUs unknown to the
+    products and one missing, and the products."""
+    from kehu_lib import findings
+
+    inp = findings.load_inputs(None, "2026-10", store=store)
+    od, prod = inp["orders"], inp["products"]
+    cur = od[od["month"] == "2026-10"]
+    odd = cur.copy()
+    odd.loc[odd.index[:3], "sku"] = "不存在"
+    odd.loc[odd.index[3], "sku"] = pd.NA
+    return cur, odd, prod
+
+
 def test_with_products_lookup_equals_the_merge(small_store):
     """The product columns are looked up once per distinct SKU (:func:`brands._with_products`):
     the same frame as the left merge on ``sku`` (the straightforward path), on a month of the
     small sample's ledger, with and without a SKU unknown to the products (a boolean column
     then holds a missing value, as the merge gives it), and through the merge when the
     products repeat a SKU."""
-    from kehu_lib import findings
-
-    inp = findings.load_inputs(None, "2026-10", store=small_store)
-    od, prod = inp["orders"], inp["products"]
-    cur = od[od["month"] == "2026-10"]
-    odd = cur.copy()
-    odd.loc[odd.index[:3], "sku"] = "不存在"
-    odd.loc[odd.index[3], "sku"] = pd.NA
+    cur, odd, prod = _month_with_odd_skus(small_store)
     for frame in (cur, odd):
         for cols in (["sku", "brand", "name"], ["price_class"], ["brand", "key_brand"]):
             need = [c for c in cols if c != "sku"]
@@ -183,14 +190,7 @@ def test_sums_per_sku_equal_the_grouping_on_all_columns(small_store):
     """:func:`brands._sums` groups on the SKU alone and looks its brand and name up per group:
     the same frame, to the last bit, as grouping the merged rows on SKU, brand and name (also
     with SKUs unknown to the products and a missing SKU, and for an empty month)."""
-    from kehu_lib import findings
-
-    inp = findings.load_inputs(None, "2026-10", store=small_store)
-    od, prod = inp["orders"], inp["products"]
-    cur = od[od["month"] == "2026-10"]
-    odd = cur.copy()
-    odd.loc[odd.index[:3], "sku"] = "不存在"
-    odd.loc[odd.index[3], "sku"] = pd.NA
+    cur, odd, prod = _month_with_odd_skus(small_store)
     sums = {"volume": ("qty_supplied", "sum"), "amount": ("amount", "sum")}
     for frame in (cur, odd, cur.iloc[0:0]):
         for cols in (["sku", "brand", "name"], ["brand"]):
