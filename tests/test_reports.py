@@ -15,6 +15,7 @@ import ast
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from kehu_lib import config, reports
@@ -165,3 +166,25 @@ def test_model_choice_says_a_shared_reason_once():
     mixed = same.assign(reason=["weighted", "short"], n=[12, 6])
     text, table = _model_choice(mixed)
     assert text is None and {"reason", "origins", "n_forecasts"} <= set(table.data.columns)
+
+
+@pytest.mark.parametrize("district", [None, "小店区"])
+def test_last_months_abc_classes_from_the_amounts_alone(district, small_store):
+    """The market report classifies last month's shops from their 销售额 alone
+    (``market_report._shop_amounts``): the same shops, amounts and ABC classes, to the last
+    bit, as ``customers.abc_classes`` of the month's whole ``shop_indicators`` (the reference)."""
+    from kehu_lib import findings
+    from kehu_lib.metrics import customers
+    from kehu_lib.reports.market_report import _shop_amounts
+
+    data = findings.load_inputs(district, "2026-10", store=small_store)
+    od, prod, cust = data["orders"], data["products"], data["customers"]
+    # also with active shops that did not order that month (their amount is 0, class C)
+    silent = od.loc[od["month"] == "2026-09", "license_id"].drop_duplicates().head(3)
+    quiet = od[~((od["month"] == "2026-09") & od["license_id"].isin(silent))]
+    for orders in (od, quiet):
+        ref = customers.shop_indicators(orders, prod, cust, month="2026-09")
+        got = _shop_amounts(orders, cust, "2026-09")
+        assert len(got) == len(ref) > 0 and (got["amount"] > 0).any()
+        pd.testing.assert_frame_equal(customers.abc_classes(got), customers.abc_classes(ref),
+                                      check_exact=True)

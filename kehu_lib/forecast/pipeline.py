@@ -32,11 +32,6 @@ workers) with the cache unchanged to the bit: the SKU tasks fit only the SKU mod
 optimiser's inner loop calls the C filter and LAPACK without their Python wrappers, the workers
 send back arrays that make one frame of each kind here, and the step imports no scipy package
 (:mod:`.fast`; tests/test_forecast_exact.py pins each shortcut to the straightforward code).
-A second pass took ~13% more off (same-run A/B, ~12.8 -> ~10.8 CPU s), the cache again
-unchanged to the bit: the SKU volumes are summed without ``qty_ordered``, the model choice reads
-the backtest evidence without a frame per series, the festival terms are computed once per
-forecast instead of once per model, both interval levels come from one quantile call, and the
-tasks take each series from the long frame's arrays.
 """
 
 from __future__ import annotations

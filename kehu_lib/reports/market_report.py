@@ -34,6 +34,15 @@ def _months_before(month: str, n: int) -> str:
     return str(pd.Period(month, "M") - n)
 
 
+def _shop_amounts(orders: pd.DataFrame, cust: pd.DataFrame, month: str) -> pd.DataFrame:
+    """``license_id, amount`` (销售额, 元) of the shops of ``customers.shop_indicators`` for
+    ``month`` (its active customers and the shops that ordered; 0 without orders): what
+    ``customers.abc_classes`` reads, without the month's other indicators."""
+    return customers.active_customers(cust, month=month)[["license_id"]].merge(
+        rows_of(orders, "month", [month]).groupby("license_id", as_index=False)["amount"].sum(),
+        on="license_id", how="outer").fillna({"amount": 0.0})
+
+
 def build(month: str, district: str = config.CITY, *, store=None, **params: Any) -> Report:
     """The market report of ``district`` (or 全市) for ``month`` (``""``: the latest month).
 
@@ -136,12 +145,7 @@ def build(month: str, district: str = config.CITY, *, store=None, **params: Any)
 
     # 三、客户
     shops = result["shops"]  # shop_indicators(od, prod, cust, month=month, price_checks=chk)
-    # last month's 销售额 per shop, the shops of its shop_indicators (the active customers and
-    # the shops that ordered; 0 without orders): only the amount is classified
-    prev = _months_before(month, 1)
-    prev_amount = customers.active_customers(cust, month=prev)[["license_id"]].merge(
-        rows_of(od, "month", [prev]).groupby("license_id", as_index=False)["amount"].sum(),
-        on="license_id", how="outer").fillna({"amount": 0.0})
+    prev_amount = _shop_amounts(od, cust, _months_before(month, 1))
     where = ["district_code"] if city else []
     cu = r.section("customers")
     cu.add(Table(customers.abc_overview(shops).rename(columns={"view": "abc_view"}),
